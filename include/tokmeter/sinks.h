@@ -1,0 +1,112 @@
+// tokmeter/sinks.h — the built-in sinks: JSONL files, memory, callback.
+#ifndef TOKMETER_SINKS_H_
+#define TOKMETER_SINKS_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tokmeter/sink.h"
+
+namespace tokmeter {
+
+struct JsonlSinkOptions {
+  // File to append to; created if missing (the directory must exist).
+  std::string path;
+  // Rotate when the file would grow past this many bytes: path -> path.1 ->
+  // path.2 ...; 0 never rotates. Default 0.
+  uint64_t max_bytes = 0;
+  // Rotated files kept (path.1 .. path.N); older ones are deleted. Default 5.
+  int max_files = 5;
+  // Bytes buffered for a file that cannot be written (disk full) before the
+  // oldest records are dropped and counted. Default 16 MiB.
+  size_t max_pending_bytes = size_t{16} << 20;
+};
+
+// Writes one JSON object per line (docs/FORMAT.md). Each write(2) holds whole
+// lines and the file is opened O_APPEND, so processes sharing the file
+// (a forked child) never interleave inside a line.
+// Opening fails with the errno message naming the path.
+absl::StatusOr<std::unique_ptr<Sink>> MakeJsonlSink(JsonlSinkOptions options);
+
+// Formats a batch as JSONL (appends to `out`). The exact bytes the JSONL
+// sink writes; trace lines for every trace in the batch come first.
+void AppendJsonl(const Batch& batch, std::string& out);
+
+// An owning copy of a SpanRecord (what MemorySink keeps).
+struct OwnedTag {
+  std::string key;
+  TagType type = TagType::kString;
+  std::string str;
+  int64_t num = 0;
+  friend bool operator==(const OwnedTag&, const OwnedTag&) = default;
+};
+struct OwnedSpan {
+  TraceId trace_id;
+  uint64_t span_id = 0, parent_id = 0;
+  int64_t start_unix_ns = 0, end_unix_ns = 0;
+  std::string kind, name;
+  uint32_t thread_id = 0;
+  bool is_trace_root = false;
+  bool has_fingerprint = false;
+  uint64_t fingerprint = 0;
+  Counters counters;
+  std::vector<std::pair<std::string, int64_t>> user_counters;
+  std::vector<OwnedTag> tags;
+  std::vector<OwnedTag> trace_tags;
+  // The tag's string value (or the decimal/true/false form), "" if absent.
+  std::string tag(std::string_view key) const;
+  std::string trace_tag(std::string_view key) const;
+};
+struct OwnedRollup {
+  TraceId trace_id;
+  uint64_t span_id = 0;
+  std::string scope, kind, name;
+  int64_t start_unix_ns = 0, end_unix_ns = 0;
+  int64_t spans = 0;
+  Counters totals;
+};
+
+// Keeps copies of everything written; for tests and embedding.
+// Thread-safety: the accessors may be called from any thread.
+class MemorySink : public Sink {
+ public:
+  std::string_view name() const override { return "memory"; }
+  absl::Status Write(const Batch& batch) override;
+  std::vector<OwnedSpan> spans() const;
+  std::vector<OwnedRollup> rollups() const;
+  std::vector<DropRecord> drops() const;
+  uint64_t total_dropped() const;  // sum of DropRecord::dropped
+  size_t batches() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<OwnedSpan> spans_;      // guarded by mu_
+  std::vector<OwnedRollup> rollups_;  // guarded by mu_
+  std::vector<DropRecord> drops_;     // guarded by mu_
+  size_t batches_ = 0;                // guarded by mu_
+};
+
+OwnedSpan ToOwned(const SpanRecord& s);
+
+// Calls a function with every batch, on the flusher thread.
+class CallbackSink : public Sink {
+ public:
+  explicit CallbackSink(std::function<void(const Batch&)> fn) : fn_(std::move(fn)) {}
+  std::string_view name() const override { return "callback"; }
+  absl::Status Write(const Batch& batch) override {
+    fn_(batch);
+    return absl::OkStatus();
+  }
+
+ private:
+  std::function<void(const Batch&)> fn_;
+};
+
+}  // namespace tokmeter
+
+#endif  // TOKMETER_SINKS_H_

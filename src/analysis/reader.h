@@ -1,0 +1,73 @@
+// src/analysis/reader.h — reading usage logs: files, directories, stdin,
+// .gz/.zst, every supported format sniffed per line.
+#ifndef TOKMETER_ANALYSIS_READER_H_
+#define TOKMETER_ANALYSIS_READER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/analysis/event.h"
+
+namespace tokmeter::analysis {
+
+struct ReadOptions {
+  // e.g. "runs/{workflow}/{run}/*": path components captured as tags.
+  std::string path_tags;
+  // Events outside [since, until) are skipped (Unix ns; 0 = unbounded).
+  int64_t since_unix_ns = 0;
+  int64_t until_unix_ns = 0;
+  // Reader threads (0 = hardware concurrency).
+  int threads = 0;
+};
+
+// What was read from one input file (a directory expands into its files).
+struct InputSummary {
+  std::string path;
+  std::string format;  // SourceFormatName of the first format seen, "empty", or "unknown"
+  int64_t bytes = 0;
+  int64_t lines = 0;
+  int64_t records = 0;                   // events produced (after dedup)
+  int64_t skipped_lines = 0;             // malformed lines skipped
+  std::vector<int64_t> first_bad_lines;  // up to 5 line numbers
+  int64_t duplicates = 0;       // lines dropped as duplicates (Claude Code snapshots, copies)
+  int64_t dropped_records = 0;  // tokmeter `drops` lines: records the writer lost
+  bool empty = false;
+};
+
+struct ReadResult {
+  std::vector<InputSummary> inputs;
+};
+
+// Events made from tokmeter `turn_summary` lines (docs/FORMAT.md) carry this
+// kind. Their counters repeat what the span lines of the same trace already
+// hold: per-turn views may use them, totals must skip them (IsRollup).
+// Seed 000's own turn_summary lines are different: they are the only record
+// of their turns, have kind "turn_summary" and count toward totals.
+inline constexpr std::string_view kTurnSummaryRollupKind = "turn_summary_rollup";
+inline bool IsRollup(const UsageEvent& e) { return e.kind == kTurnSummaryRollupKind; }
+
+using EventFn = std::function<void(const UsageEvent&)>;
+
+// Reads every input (file, directory recursively, "-" = stdin) and calls `fn`
+// with each event. `fn` is called from one thread at a time. Fails (with a
+// message naming the path) only when an input cannot be opened; bad lines are
+// skipped and counted in the summary.
+//
+// Order: events of line formats arrive in input order (inputs as given,
+// directory entries sorted by path), lines in file order. Claude Code events
+// are deduplicated across all inputs (FORMATS.md §e.3: one event per
+// message.id, the snapshot with the largest total; session/agent attribution
+// from a non-sidechain copy when there is one) and arrive after all others,
+// sorted by time. Tags: path tags, then trace tags, then the line's own tags
+// (later ones win). Blank lines are ignored; a last line without '\n' is read
+// like any other (bad if it does not parse). With since/until set, events
+// without a timestamp are skipped. Details: docs/READERS.md.
+absl::StatusOr<ReadResult> ReadInputs(const std::vector<std::string>& inputs,
+                                      const ReadOptions& options, const EventFn& fn);
+
+}  // namespace tokmeter::analysis
+
+#endif  // TOKMETER_ANALYSIS_READER_H_

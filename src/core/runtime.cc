@@ -1,0 +1,933 @@
+// The runtime: thread registration, the flusher thread, decoding rings into
+// batches, trace-tag resolution, roll-ups, drop accounting, fork handling.
+#include "tokmeter/runtime.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "src/core/clock.h"
+#include "src/core/flusher_state.h"
+#include "tokmeter/internal/ring.h"
+#include "tokmeter/sinks.h"
+#include "tokmeter/span.h"
+
+namespace tokmeter {
+namespace internal {
+std::atomic<uint32_t> g_active_epoch{0};
+thread_local constinit ThreadState tls_state{nullptr, 0, nullptr, 0};
+}  // namespace internal
+
+using internal::FlusherState;
+using internal::RecordHeader;
+using internal::SpanWire;
+using internal::ThreadRing;
+using internal::ThreadState;
+using internal::tls_state;
+
+namespace {
+
+// Futex word bumped by producers that want an early drain; the flusher
+// sleeps on it. Global (not in the runtime) so a producer never touches a
+// runtime being destroyed.
+std::atomic<uint32_t> g_wake_word{0};
+// Epochs are odd, so 0 always means "not recording"; never reused.
+std::atomic<uint32_t> g_next_epoch{1};
+// Ring geometry for threads registering in the current epoch. Written by
+// Start before it publishes the epoch (release), read after the acquire
+// load of the epoch, so relaxed is enough.
+std::atomic<uint64_t> g_ring_capacity{0};
+std::atomic<uint64_t> g_high_water{0};
+std::atomic<bool> g_block_when_full{false};
+// Records lost because no ring could be allocated for a thread.
+std::atomic<uint64_t> g_unregistered_drops{0};
+
+// Serializes Start, Shutdown and the free functions' use of g_impl.
+std::mutex& StartMutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+
+struct Registry {
+  std::mutex mu;
+  std::vector<ThreadRing*> rings;  // guarded by mu
+  uint64_t threads = 0;            // guarded by mu: registrations ever
+};
+Registry& GetRegistry() {
+  static Registry* r = new Registry;  // leaked: outlives every thread
+  return *r;
+}
+
+void FreeRing(ThreadRing* r) {
+  std::free(r->data);
+  delete r;
+}
+
+void FutexWake(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int64_t timeout_ns) {
+  timespec ts{static_cast<time_t>(timeout_ns / 1000000000),
+              static_cast<long>(timeout_ns % 1000000000)};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr,
+          0);
+}
+
+// Retires the thread's ring at thread exit so the flusher drains and frees it.
+struct ThreadExitHook {
+  bool armed = false;
+  ~ThreadExitHook() {
+    if (!armed) return;
+    ThreadState& ts = tls_state;
+    ts.epoch = 0;
+    ts.current = nullptr;
+    if (ThreadRing* r = ts.ring) {
+      ts.ring = nullptr;
+      // Release: every record this thread wrote is visible to the flusher
+      // once it sees `retired` (acquire).
+      r->retired.store(true, std::memory_order_release);
+    }
+  }
+};
+thread_local ThreadExitHook t_exit_hook;
+thread_local bool t_exiting = false;
+
+uint64_t RandomSeed() {
+  uint64_t seed = 0;
+  if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed)) {
+    seed = static_cast<uint64_t>(internal::RealtimeNs()) ^
+           (static_cast<uint64_t>(syscall(SYS_gettid)) << 32);
+  }
+  return seed;
+}
+
+}  // namespace
+
+// ---- Slow paths called from the inline hot path ------------------------------
+
+namespace internal {
+
+ThreadState* RegisterThread(uint32_t epoch) noexcept {
+  ThreadState* ts = &tls_state;
+  if (t_exiting) return nullptr;
+  uint64_t cap = g_ring_capacity.load(std::memory_order_relaxed);
+  if (g_active_epoch.load(std::memory_order_acquire) != epoch || cap == 0) return nullptr;
+  if (ts->rng == 0) ts->rng = RandomSeed();
+  if (ts->ring != nullptr && ts->ring->capacity == cap) {
+    // Same geometry as before: keep the ring (records left from an earlier
+    // runtime are discarded by epoch and counted as drops).
+    ts->ring->block_when_full = g_block_when_full.load(std::memory_order_relaxed);
+    ts->ring->high_water = g_high_water.load(std::memory_order_relaxed);
+    ts->epoch = epoch;
+    return ts;
+  }
+  auto* r = new (std::nothrow) ThreadRing;
+  void* data = r ? std::aligned_alloc(4096, cap) : nullptr;
+  if (data == nullptr) {
+    delete r;
+    g_unregistered_drops.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  // Touch every page now: a first-touch page fault inside a span costs ~10 µs.
+  std::memset(data, 0, cap);
+  r->data = static_cast<char*>(data);
+  r->capacity = cap;
+  r->mask = cap - 1;
+  r->high_water = g_high_water.load(std::memory_order_relaxed);
+  r->block_when_full = g_block_when_full.load(std::memory_order_relaxed);
+  r->thread_id = static_cast<uint32_t>(syscall(SYS_gettid));
+  {
+    Registry& reg = GetRegistry();
+    std::lock_guard<std::mutex> lock(reg.mu);
+    reg.rings.push_back(r);
+    ++reg.threads;
+  }
+  if (ts->ring != nullptr) ts->ring->retired.store(true, std::memory_order_release);
+  ts->ring = r;
+  ts->epoch = epoch;
+  t_exit_hook.armed = true;
+  return ts;
+}
+
+void WakeFlusher(ThreadRing* ring) noexcept {
+  ring->wake_requested.store(true, std::memory_order_relaxed);
+  // Release pairs with the flusher's acquire load of the word.
+  g_wake_word.fetch_add(1, std::memory_order_release);
+  FutexWake(&g_wake_word);
+}
+
+bool WaitForSpace(ThreadRing* r, uint64_t need) noexcept {
+  for (int spins = 0;; ++spins) {
+    if (g_active_epoch.load(std::memory_order_acquire) == 0) return false;
+    WakeFlusher(r);
+    r->cached_read = r->read_pos.load(std::memory_order_acquire);
+    uint64_t w = r->write_pos.load(std::memory_order_relaxed);
+    if (w + need - r->cached_read <= r->capacity) return true;
+    if (spins < 16) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+}
+
+}  // namespace internal
+
+// ---- The runtime ---------------------------------------------------------------
+
+struct Runtime::Impl {
+  Options opts;
+  uint32_t epoch = 0;
+
+  // Lock order: control_mu, then pass_mu, then the registry's mu.
+  std::mutex control_mu;           // Flush, Shutdown, fork
+  std::mutex pass_mu;              // one flusher pass at a time; sinks are called under it
+  std::thread* flusher = nullptr;  // guarded by control_mu; leaked in a fork child
+  std::atomic<bool> stop{false};   // release by Shutdown, acquire by the flusher
+  bool shut_down = false;          // guarded by control_mu
+
+  // Guarded by pass_mu.
+  internal::TickClock clock;
+  FlusherState state;
+  absl::flat_hash_map<ThreadRing*, uint64_t> reported_drops;  // total reported per ring
+  absl::flat_hash_map<ThreadRing*, uint64_t> stale;           // stale-epoch records per ring
+  uint64_t reported_unregistered = 0;
+  Batch batch;
+  std::vector<Tag> tag_arena;
+  std::vector<UserCounter> counter_arena;
+  std::deque<std::string> owned;         // strings the batch points into
+  std::vector<OwnedSpan> emitting_held;  // held spans being emitted this pass
+  std::vector<std::vector<Tag>> held_tags;
+  std::vector<std::vector<UserCounter>> held_counters;
+
+  // Statistics: relaxed atomics, written under pass_mu, read anywhere.
+  std::atomic<uint64_t> spans{0}, traces{0}, rollups{0}, dropped{0}, flushes{0}, sink_errors{0},
+      bytes{0};
+
+  void Run();
+  void Pass();
+  absl::Status FlushAll();
+  absl::Status ShutdownLocked();  // caller holds StartMutex()
+  void Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vector<size_t>* extras);
+  void ReportError(std::string_view sink, const absl::Status& st);
+  void WriteSinks();
+};
+
+namespace {
+std::atomic<Runtime::Impl*> g_impl{nullptr};
+
+struct SpanExtra {
+  size_t tag_begin, tag_count, counter_begin, counter_count;
+};
+
+// Parses encoded items into the span; false if they are malformed.
+bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags,
+                std::vector<UserCounter>* counters) {
+  size_t i = 0;
+  while (i < len) {
+    if (len - i < internal::kItemHeader) return false;
+    uint8_t type = static_cast<uint8_t>(p[i]);
+    size_t klen = static_cast<uint8_t>(p[i + 1]);
+    uint16_t vlen;
+    std::memcpy(&vlen, p + i + 2, 2);
+    if (len - i - internal::kItemHeader < klen + vlen) return false;
+    std::string_view key(p + i + 4, klen);
+    const char* v = p + i + 4 + klen;
+    switch (type) {
+      case internal::kItemKind:
+        s->kind = std::string_view(v, vlen);
+        break;
+      case internal::kItemName:
+        s->name = std::string_view(v, vlen);
+        break;
+      case internal::kItemTagString:
+        tags->push_back(Tag{key, TagType::kString, std::string_view(v, vlen), 0});
+        break;
+      case internal::kItemTagInt: {
+        if (vlen != 8) return false;
+        int64_t n;
+        std::memcpy(&n, v, 8);
+        tags->push_back(Tag{key, TagType::kInt, {}, n});
+        break;
+      }
+      case internal::kItemTagBool:
+        if (vlen != 1) return false;
+        tags->push_back(Tag{key, TagType::kBool, {}, v[0] ? 1 : 0});
+        break;
+      case internal::kItemUserCounter: {
+        if (vlen != 8) return false;
+        int64_t n;
+        std::memcpy(&n, v, 8);
+        counters->push_back(UserCounter{key, n});
+        break;
+      }
+      default:
+        return false;
+    }
+    i += internal::kItemHeader + klen + vlen;
+  }
+  return true;
+}
+
+// Keeps the last tag per key (in place, order of last occurrence kept).
+size_t DedupTags(Tag* tags, size_t n) {
+  size_t out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bool later = false;
+    for (size_t j = i + 1; j < n; ++j) {
+      if (tags[j].key == tags[i].key) {
+        later = true;
+        break;
+      }
+    }
+    if (!later) tags[out++] = tags[i];
+  }
+  return out;
+}
+
+// Sums user counters by name (in place).
+size_t SumCounters(UserCounter* c, size_t n) {
+  size_t out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    size_t k = 0;
+    while (k < out && c[k].name != c[i].name) ++k;
+    if (k < out) {
+      c[k].value += c[i].value;
+    } else {
+      c[out++] = c[i];
+    }
+  }
+  return out;
+}
+
+void SetTag(std::vector<OwnedTag>& tags, OwnedTag t) {
+  for (auto& e : tags) {
+    if (e.key == t.key) {
+      e = std::move(t);
+      return;
+    }
+  }
+  tags.push_back(std::move(t));
+}
+
+std::vector<Tag> ViewsOf(const std::vector<OwnedTag>& tags) {
+  std::vector<Tag> v;
+  v.reserve(tags.size());
+  for (const auto& t : tags) v.push_back(Tag{t.key, t.type, t.str, t.num});
+  return v;
+}
+
+}  // namespace
+
+void Runtime::Impl::ReportError(std::string_view sink, const absl::Status& st) {
+  sink_errors.fetch_add(1, std::memory_order_relaxed);
+  if (!opts.on_error) return;
+  try {
+    opts.on_error(sink, st);
+  } catch (...) {
+    // The callback's own failure must not stop the flusher.
+  }
+}
+
+void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vector<size_t>* extras) {
+  while (pos < end) {
+    uint64_t off = pos & r->mask;
+    const char* p = r->data + off;
+    const auto* h = reinterpret_cast<const RecordHeader*>(p);
+    uint32_t size = h->size;
+    if (size < sizeof(RecordHeader) || size % 8 != 0 || size > end - pos ||
+        off + size > r->capacity) {
+      // Cannot happen unless memory was corrupted; never read past `end`.
+      ReportError("runtime", absl::DataLossError(absl::StrCat(
+                                 "corrupt record in the ring of thread ", r->thread_id)));
+      return;
+    }
+    pos += size;
+    if (h->type == internal::kRecordPad) continue;
+    if (size < sizeof(SpanWire)) continue;
+    const auto* w = reinterpret_cast<const SpanWire*>(p);
+    if (w->epoch != epoch) {
+      if (h->type == internal::kRecordSpan) ++stale[r];
+      continue;
+    }
+    TraceId trace{w->trace_hi, w->trace_lo};
+    const char* items = p + sizeof(SpanWire);
+    size_t items_len = h->items_len;
+    switch (h->type) {
+      case internal::kRecordFragment: {
+        if (sizeof(SpanWire) + items_len <= size) {
+          state.fragments[w->span_id].append(items, items_len);
+        }
+        break;
+      }
+      case internal::kRecordTraceStart:
+      case internal::kRecordTraceTag: {
+        if (sizeof(SpanWire) + items_len > size) break;
+        SpanRecord tmp;
+        std::vector<Tag> tags;
+        std::vector<UserCounter> ucs;
+        if (!ParseItems(items, items_len, &tmp, &tags, &ucs)) break;
+        internal::TraceState& t = state.traces[trace];
+        t.last_pass = state.pass;
+        if (h->type == internal::kRecordTraceStart) {
+          t.kind = std::string(tmp.kind);
+          t.name = std::string(tmp.name);
+          t.root_span_id = w->span_id;
+          t.start_unix_ns = clock.ToUnixNs(w->start);
+          t.started = true;
+          traces.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          for (const Tag& tag : tags) {
+            SetTag(t.tags, OwnedTag{std::string(tag.key), tag.type, std::string(tag.str), tag.num});
+          }
+          t.tag_views = ViewsOf(t.tags);
+        }
+        ++t.version;
+        break;
+      }
+      case internal::kRecordSpan: {
+        int n = __builtin_popcount(w->counter_mask);
+        if (sizeof(SpanWire) + 8 * size_t(n) + items_len > size) break;
+        SpanRecord s;
+        s.trace_id = trace;
+        s.span_id = w->span_id;
+        s.parent_id = w->parent_id;
+        if (h->flags & internal::kFlagExplicitTime) {
+          s.start_unix_ns = static_cast<int64_t>(w->start);
+          s.end_unix_ns = static_cast<int64_t>(w->end);
+        } else {
+          s.start_unix_ns = clock.ToUnixNs(w->start);
+          s.end_unix_ns = clock.ToUnixNs(w->end);
+        }
+        s.thread_id = r->thread_id;
+        s.is_trace_root = h->flags & internal::kFlagTraceRoot;
+        s.has_fingerprint = h->flags & internal::kFlagFingerprint;
+        s.fingerprint = w->fingerprint;
+        const int64_t* c = reinterpret_cast<const int64_t*>(items);
+        for (uint32_t m = w->counter_mask; m != 0; m &= m - 1) {
+          s.counters.values[__builtin_ctz(m)] = *c++;
+        }
+        s.counters.mask = w->counter_mask;
+        items = reinterpret_cast<const char*>(c);
+        size_t tb = tag_arena.size(), cb = counter_arena.size();
+        bool ok = true;
+        if (!state.fragments.empty()) {
+          auto f = state.fragments.find(w->span_id);
+          if (f != state.fragments.end()) {
+            owned.push_back(std::move(f->second));
+            state.fragments.erase(f);
+            ok = ParseItems(owned.back().data(), owned.back().size(), &s, &tag_arena,
+                            &counter_arena);
+          }
+        }
+        ok = ok && ParseItems(items, items_len, &s, &tag_arena, &counter_arena);
+        if (!ok) {
+          tag_arena.resize(tb);
+          counter_arena.resize(cb);
+          ReportError("runtime", absl::DataLossError("malformed span items"));
+          break;
+        }
+        size_t tn = DedupTags(tag_arena.data() + tb, tag_arena.size() - tb);
+        tag_arena.resize(tb + tn);
+        size_t cn = SumCounters(counter_arena.data() + cb, counter_arena.size() - cb);
+        counter_arena.resize(cb + cn);
+        extras->insert(extras->end(), {tb, tn, cb, cn, size_t(h->flags), size_t(w->turn_id)});
+        batch.spans.push_back(s);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+void Runtime::Impl::Pass() {
+  ++state.pass;
+  const uint64_t pass = state.pass;
+  flushes.fetch_add(1, std::memory_order_relaxed);
+  clock.Refine();
+  batch.traces.clear();
+  batch.spans.clear();
+  batch.rollups.clear();
+  batch.drops.clear();
+  tag_arena.clear();
+  counter_arena.clear();
+  owned.clear();
+
+  std::vector<ThreadRing*> rings;
+  {
+    Registry& reg = GetRegistry();
+    std::lock_guard<std::mutex> lock(reg.mu);
+    rings = reg.rings;
+  }
+  struct Cut {
+    ThreadRing* ring;
+    uint64_t end;
+    bool retired;
+  };
+  std::vector<Cut> cuts;
+  cuts.reserve(rings.size());
+  // Held spans (decoded last pass) go first: they closed earlier.
+  emitting_held = std::move(state.held);
+  state.held.clear();
+  std::vector<size_t> extras;  // 6 per decoded span: tags, counters, flags, turn
+  for (ThreadRing* r : rings) {
+    // Acquire `retired` before `write_pos`: a retired ring's last records
+    // are then all below `end`.
+    bool retired = r->retired.load(std::memory_order_acquire);
+    uint64_t end = r->write_pos.load(std::memory_order_acquire);
+    uint64_t pos = r->read_pos.load(std::memory_order_relaxed);
+    bytes.fetch_add(end - pos, std::memory_order_relaxed);
+    Decode(r, pos, end, &extras);
+    cuts.push_back({r, end, retired});
+  }
+
+  // Resolve trace tags, accumulate roll-ups, hold spans whose trace start
+  // is not visible yet.
+  std::vector<SpanRecord> out_spans;
+  out_spans.reserve(batch.spans.size() + emitting_held.size());
+  held_tags.clear();
+  held_counters.clear();
+  for (OwnedSpan& o : emitting_held) {
+    held_tags.push_back({});
+    for (const auto& t : o.tags) held_tags.back().push_back(Tag{t.key, t.type, t.str, t.num});
+    held_counters.push_back({});
+    for (const auto& c : o.user_counters) held_counters.back().push_back({c.first, c.second});
+  }
+  for (size_t i = 0; i < emitting_held.size(); ++i) {
+    const OwnedSpan& o = emitting_held[i];
+    SpanRecord s;
+    s.trace_id = o.trace_id;
+    s.span_id = o.span_id;
+    s.parent_id = o.parent_id;
+    s.start_unix_ns = o.start_unix_ns;
+    s.end_unix_ns = o.end_unix_ns;
+    s.kind = o.kind;
+    s.name = o.name;
+    s.thread_id = o.thread_id;
+    s.is_trace_root = o.is_trace_root;
+    s.has_fingerprint = o.has_fingerprint;
+    s.fingerprint = o.fingerprint;
+    s.counters = o.counters;
+    s.tags = held_tags[i];
+    s.user_counters = held_counters[i];
+    auto t = state.traces.find(o.trace_id);
+    if (t != state.traces.end()) s.trace_tags = t->second.tag_views;
+    out_spans.push_back(s);
+  }
+  for (size_t i = 0; i < batch.spans.size(); ++i) {
+    SpanRecord& s = batch.spans[i];
+    const size_t* x = &extras[i * 6];
+    s.tags = std::span<const Tag>(tag_arena.data() + x[0], x[1]);
+    s.user_counters = std::span<const UserCounter>(counter_arena.data() + x[2], x[3]);
+    uint8_t flags = static_cast<uint8_t>(x[4]);
+    uint64_t turn_id = x[5];
+    bool held = false;
+    if (!(flags & internal::kFlagOrphan)) {
+      internal::TraceState& t = state.traces[s.trace_id];
+      t.last_pass = pass;
+      t.totals.AddAll(s.counters);
+      ++t.spans;
+      if (s.is_trace_root) {
+        t.closed_pass = pass;
+        t.end_unix_ns = s.end_unix_ns;
+        if (!t.started) {  // its start record was lost: use the root itself
+          t.kind = std::string(s.kind);
+          t.name = std::string(s.name);
+          t.root_span_id = s.span_id;
+          t.start_unix_ns = s.start_unix_ns;
+          t.started = true;
+          ++t.version;
+        }
+      }
+      s.trace_tags = t.tag_views;
+      held = !t.started;
+    }
+    if ((flags & internal::kFlagTurn) && !s.is_trace_root) {
+      internal::TurnState& me = state.turns[s.span_id];
+      me.trace_id = s.trace_id;
+      me.parent_turn = turn_id;
+      me.name = std::string(s.name);
+      me.totals.AddAll(s.counters);
+      ++me.spans;
+      me.start_unix_ns = s.start_unix_ns;
+      me.end_unix_ns = s.end_unix_ns;
+      me.closed_pass = pass;
+    } else if (turn_id != 0) {
+      internal::TurnState& parent = state.turns[turn_id];
+      parent.totals.AddAll(s.counters);
+      ++parent.spans;
+    }
+    if (held) {
+      state.held.push_back(ToOwned(s));
+    } else {
+      out_spans.push_back(s);
+    }
+  }
+  batch.spans = std::move(out_spans);
+
+  // Trace records: every trace whose identity or tags changed.
+  for (auto& [id, t] : state.traces) {
+    if (t.started && t.version != t.emitted_version) {
+      t.emitted_version = t.version;
+      batch.traces.push_back(
+          TraceRecord{id, t.root_span_id, t.start_unix_ns, t.kind, t.name, t.tag_views});
+    }
+  }
+
+  // Roll-ups of turns and traces that closed in an earlier pass: by now every
+  // span that closed before them is decoded, whichever ring it was in.
+  std::vector<std::pair<int64_t, uint64_t>> ready;
+  for (auto& [id, turn] : state.turns) {
+    if (turn.closed_pass != 0 && turn.closed_pass < pass) ready.push_back({turn.end_unix_ns, id});
+  }
+  std::sort(ready.begin(), ready.end());
+  for (auto [end, id] : ready) {
+    auto it = state.turns.find(id);
+    internal::TurnState turn = std::move(it->second);
+    state.turns.erase(it);
+    owned.push_back(std::move(turn.name));
+    RollupRecord rr;
+    rr.trace_id = turn.trace_id;
+    rr.span_id = id;
+    rr.scope = "turn";
+    rr.kind = "turn";
+    rr.name = owned.back();
+    rr.start_unix_ns = turn.start_unix_ns;
+    rr.end_unix_ns = turn.end_unix_ns;
+    rr.spans = turn.spans;
+    rr.totals = turn.totals;
+    auto t = state.traces.find(turn.trace_id);
+    if (t != state.traces.end()) rr.trace_tags = t->second.tag_views;
+    batch.rollups.push_back(rr);
+    if (turn.parent_turn != 0) {
+      internal::TurnState& parent = state.turns[turn.parent_turn];
+      parent.totals.AddAll(turn.totals);
+      parent.spans += turn.spans;
+    }
+  }
+  std::vector<TraceId> finished;
+  for (auto& [id, t] : state.traces) {
+    if (t.closed_pass != 0 && t.closed_pass < pass) {
+      RollupRecord rr;
+      rr.trace_id = id;
+      rr.span_id = t.root_span_id;
+      rr.scope = "trace";
+      rr.kind = t.kind;
+      rr.name = t.name;
+      rr.start_unix_ns = t.start_unix_ns;
+      rr.end_unix_ns = t.end_unix_ns;
+      rr.spans = t.spans;
+      rr.totals = t.totals;
+      rr.trace_tags = t.tag_views;
+      batch.rollups.push_back(rr);
+      finished.push_back(id);
+    } else if (!t.started && t.last_pass + 2 < pass) {
+      finished.push_back(id);  // spans of a trace whose start never came
+    }
+  }
+
+  // Drops: exact per ring, reported as deltas.
+  for (const Cut& c : cuts) {
+    uint64_t total = c.ring->dropped.load(std::memory_order_relaxed);
+    if (auto s = stale.find(c.ring); s != stale.end()) total += s->second;
+    uint64_t& reported = reported_drops[c.ring];
+    if (total != reported) {
+      batch.drops.push_back(
+          DropRecord{c.ring->thread_id, internal::RealtimeNs(), total - reported, total});
+      dropped.fetch_add(total - reported, std::memory_order_relaxed);
+      reported = total;
+    }
+  }
+  uint64_t unreg = g_unregistered_drops.load(std::memory_order_relaxed);
+  if (unreg != reported_unregistered) {
+    batch.drops.push_back(
+        DropRecord{0, internal::RealtimeNs(), unreg - reported_unregistered, unreg});
+    dropped.fetch_add(unreg - reported_unregistered, std::memory_order_relaxed);
+    reported_unregistered = unreg;
+  }
+
+  if (!batch.empty()) WriteSinks();
+  spans.fetch_add(batch.spans.size(), std::memory_order_relaxed);
+  rollups.fetch_add(batch.rollups.size(), std::memory_order_relaxed);
+  for (const TraceId& id : finished) state.traces.erase(id);
+
+  // Hand the space back to the producers; free drained rings of exited threads.
+  std::vector<ThreadRing*> freed;
+  for (const Cut& c : cuts) {
+    // Release: the producer may reuse the bytes once it sees read_pos.
+    c.ring->read_pos.store(c.end, std::memory_order_release);
+    c.ring->wake_requested.store(false, std::memory_order_relaxed);
+    if (c.retired) freed.push_back(c.ring);
+  }
+  if (!freed.empty()) {
+    Registry& reg = GetRegistry();
+    {
+      std::lock_guard<std::mutex> lock(reg.mu);
+      for (ThreadRing* r : freed) std::erase(reg.rings, r);
+    }
+    for (ThreadRing* r : freed) {
+      reported_drops.erase(r);
+      stale.erase(r);
+      FreeRing(r);
+    }
+  }
+}
+
+void Runtime::Impl::WriteSinks() {
+  for (auto& sink : opts.sinks) {
+    absl::Status st;
+    try {
+      st = sink->Write(batch);
+    } catch (const std::exception& e) {
+      st = absl::InternalError(absl::StrCat("sink threw: ", e.what()));
+    } catch (...) {
+      st = absl::InternalError("sink threw a non-standard exception");
+    }
+    if (!st.ok()) ReportError(sink->name(), st);
+  }
+}
+
+void Runtime::Impl::Run() {
+  const int64_t interval_ns = std::max<int64_t>(
+      1000000, std::chrono::duration_cast<std::chrono::nanoseconds>(opts.flush_interval).count());
+  while (!stop.load(std::memory_order_acquire)) {
+    uint32_t seen = g_wake_word.load(std::memory_order_acquire);
+    {
+      std::lock_guard<std::mutex> lock(pass_mu);
+      try {
+        Pass();
+      } catch (const std::exception& e) {
+        ReportError("runtime",
+                    absl::InternalError(absl::StrCat("flusher pass failed: ", e.what())));
+      }
+    }
+    if (stop.load(std::memory_order_acquire)) break;
+    FutexWait(&g_wake_word, seen, interval_ns);
+  }
+}
+
+// ---- Fork --------------------------------------------------------------------
+
+namespace {
+void AtForkPrepare() {
+  StartMutex().lock();
+  if (Runtime::Impl* i = g_impl.load(std::memory_order_acquire)) {
+    i->control_mu.lock();
+    i->pass_mu.lock();
+  }
+  GetRegistry().mu.lock();
+}
+void AtForkParent() {
+  GetRegistry().mu.unlock();
+  if (Runtime::Impl* i = g_impl.load(std::memory_order_acquire)) {
+    i->pass_mu.unlock();
+    i->control_mu.unlock();
+  }
+  StartMutex().unlock();
+}
+void AtForkChild() {
+  // Only the forking thread exists here. The parent's pending records stay
+  // the parent's: the child drops its copy of them and of other threads'
+  // rings, then starts its own flusher.
+  Registry& reg = GetRegistry();
+  ThreadRing* mine = tls_state.ring;
+  for (ThreadRing* r : reg.rings) {
+    if (r != mine) FreeRing(r);
+  }
+  reg.rings.clear();
+  if (mine != nullptr) {
+    uint64_t w = mine->write_pos.load(std::memory_order_relaxed);
+    mine->read_pos.store(w, std::memory_order_relaxed);
+    mine->cached_read = w;
+    mine->wake_requested.store(false, std::memory_order_relaxed);
+    reg.rings.push_back(mine);
+  }
+  reg.mu.unlock();
+  if (Runtime::Impl* i = g_impl.load(std::memory_order_acquire)) {
+    i->reported_drops.clear();
+    i->stale.clear();
+    if (mine != nullptr) i->reported_drops[mine] = mine->dropped.load(std::memory_order_relaxed);
+    i->state.held.clear();
+    i->state.fragments.clear();
+    bool running = !i->shut_down;
+    i->pass_mu.unlock();
+    i->control_mu.unlock();
+    if (running) i->flusher = new std::thread(&Runtime::Impl::Run, i);  // the old one is gone
+  }
+  StartMutex().unlock();
+}
+}  // namespace
+
+// ---- Public API -----------------------------------------------------------------
+
+Runtime::Runtime(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Runtime::~Runtime() { Shutdown().IgnoreError(); }
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Start(Options options) {
+  if (options.ring_bytes < 4096 || options.ring_bytes > (size_t{1} << 30)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ring_bytes must be between 4096 and 2^30, got ", options.ring_bytes));
+  }
+  if (!(options.high_water > 0 && options.high_water <= 1)) {
+    return absl::InvalidArgumentError("high_water must be in (0, 1]");
+  }
+  if (options.flush_interval.count() <= 0) {
+    return absl::InvalidArgumentError("flush_interval must be positive");
+  }
+  for (const auto& s : options.sinks) {
+    if (s == nullptr) return absl::InvalidArgumentError("a sink is null");
+  }
+  static std::once_flag fork_once;
+  std::call_once(fork_once, [] { pthread_atfork(AtForkPrepare, AtForkParent, AtForkChild); });
+
+  std::lock_guard<std::mutex> lock(StartMutex());
+  if (g_impl.load(std::memory_order_acquire) != nullptr) {
+    return absl::FailedPreconditionError("a tokmeter runtime is already running");
+  }
+  uint64_t cap = 4096;
+  while (cap < options.ring_bytes) cap <<= 1;
+  auto impl = std::make_unique<Impl>();
+  impl->opts = std::move(options);
+  impl->epoch = g_next_epoch.fetch_add(2, std::memory_order_relaxed);
+  impl->clock.Calibrate();
+  g_ring_capacity.store(cap, std::memory_order_relaxed);
+  g_high_water.store(std::max<uint64_t>(1, uint64_t(double(cap) * impl->opts.high_water)),
+                     std::memory_order_relaxed);
+  g_block_when_full.store(impl->opts.full_ring == FullRingPolicy::kBlock,
+                          std::memory_order_relaxed);
+  Impl* raw = impl.get();
+  g_impl.store(raw, std::memory_order_release);
+  // Release: a thread that sees the epoch sees the geometry and the runtime.
+  internal::g_active_epoch.store(raw->epoch, std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> control(raw->control_mu);
+    raw->flusher = new std::thread(&Impl::Run, raw);
+  }
+  return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
+}
+
+absl::Status Runtime::Impl::FlushAll() {
+  std::lock_guard<std::mutex> control(control_mu);
+  if (shut_down) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(pass_mu);
+  // Two passes: spans held for their trace start, and roll-ups of turns
+  // that closed in the first pass, come out in the second.
+  Pass();
+  Pass();
+  absl::Status result;
+  for (auto& sink : opts.sinks) {
+    absl::Status st;
+    try {
+      st = sink->Flush();
+    } catch (const std::exception& e) {
+      st = absl::InternalError(absl::StrCat("sink threw: ", e.what()));
+    } catch (...) {
+      st = absl::InternalError("sink threw a non-standard exception");
+    }
+    if (!st.ok()) {
+      ReportError(sink->name(), st);
+      result.Update(st);
+    }
+  }
+  return result;
+}
+
+absl::Status Runtime::Impl::ShutdownLocked() {
+  std::lock_guard<std::mutex> control(control_mu);
+  if (shut_down) return absl::OkStatus();
+  shut_down = true;
+  // From here new spans are no-ops; spans still open will not be recorded.
+  internal::g_active_epoch.store(0, std::memory_order_release);
+  stop.store(true, std::memory_order_release);
+  g_wake_word.fetch_add(1, std::memory_order_release);
+  FutexWake(&g_wake_word);
+  if (flusher != nullptr) {
+    flusher->join();
+    delete flusher;
+    flusher = nullptr;
+  }
+  absl::Status result;
+  {
+    std::lock_guard<std::mutex> lock(pass_mu);
+    // Held spans come out in the second pass; roll-ups of turns closed in
+    // the second pass in the third.
+    Pass();
+    Pass();
+    Pass();
+    for (auto& sink : opts.sinks) {
+      absl::Status st;
+      try {
+        st = sink->Close();
+      } catch (const std::exception& e) {
+        st = absl::InternalError(absl::StrCat("sink threw: ", e.what()));
+      } catch (...) {
+        st = absl::InternalError("sink threw a non-standard exception");
+      }
+      if (!st.ok()) {
+        ReportError(sink->name(), st);
+        result.Update(st);
+      }
+    }
+  }
+  g_ring_capacity.store(0, std::memory_order_relaxed);
+  if (g_impl.load(std::memory_order_acquire) == this) {
+    g_impl.store(nullptr, std::memory_order_release);
+  }
+  return result;
+}
+
+absl::Status Runtime::Flush() { return impl_->FlushAll(); }
+
+absl::Status Runtime::Shutdown() {
+  std::lock_guard<std::mutex> lock(StartMutex());
+  return impl_->ShutdownLocked();
+}
+
+Stats Runtime::stats() const {
+  Stats s;
+  s.spans = impl_->spans.load(std::memory_order_relaxed);
+  s.traces = impl_->traces.load(std::memory_order_relaxed);
+  s.rollups = impl_->rollups.load(std::memory_order_relaxed);
+  s.dropped = impl_->dropped.load(std::memory_order_relaxed);
+  s.flushes = impl_->flushes.load(std::memory_order_relaxed);
+  s.sink_errors = impl_->sink_errors.load(std::memory_order_relaxed);
+  s.bytes_drained = impl_->bytes.load(std::memory_order_relaxed);
+  Registry& reg = GetRegistry();
+  std::lock_guard<std::mutex> lock(reg.mu);
+  s.threads = reg.threads;
+  for (ThreadRing* r : reg.rings) s.threads_live += !r->retired.load(std::memory_order_relaxed);
+  return s;
+}
+
+absl::Status Flush() {
+  // Under the start mutex the running runtime cannot be destroyed meanwhile.
+  std::lock_guard<std::mutex> lock(StartMutex());
+  Runtime::Impl* impl = g_impl.load(std::memory_order_acquire);
+  return impl != nullptr ? impl->FlushAll() : absl::OkStatus();
+}
+
+absl::Status Shutdown() {
+  std::lock_guard<std::mutex> lock(StartMutex());
+  Runtime::Impl* impl = g_impl.load(std::memory_order_acquire);
+  return impl != nullptr ? impl->ShutdownLocked() : absl::OkStatus();
+}
+
+bool IsRecording() noexcept {
+  return internal::g_active_epoch.load(std::memory_order_acquire) != 0;
+}
+
+}  // namespace tokmeter

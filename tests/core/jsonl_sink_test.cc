@@ -1,0 +1,261 @@
+// The JSONL sink: the file read back with Boost.JSON (an independent parser),
+// escaping of any bytes, rotation, and failing destinations.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "boost/json.hpp"
+#include "gtest/gtest.h"
+#include "src/sinks/json_writer.h"
+#include "tests/core/test_util.h"
+#include "tokmeter/tokmeter.h"
+
+namespace tokmeter {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/tokmeter_jsonl_XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+// Every line parsed strictly (Boost.JSON rejects invalid UTF-8).
+std::vector<json::object> ReadLines(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<json::object> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    json::error_code ec;
+    json::value v = json::parse(line, ec);
+    EXPECT_FALSE(ec) << "bad line in " << p << ": " << line;
+    if (!ec) out.push_back(v.as_object());
+  }
+  return out;
+}
+
+std::vector<json::object> OfType(const std::vector<json::object>& lines, std::string_view type) {
+  std::vector<json::object> out;
+  for (const auto& l : lines)
+    if (l.at("type").as_string() == type) out.push_back(l);
+  return out;
+}
+
+TEST(JsonWriterTest, TimestampsAndDurations) {
+  std::string out;
+  internal::TimestampFormatter ts;
+  // 1700000000 s is 2023-11-14T22:13:20Z.
+  ts.Append(out, 1700000000123456789);
+  EXPECT_EQ(out, "\"2023-11-14T22:13:20.123456789Z\"");
+  out.clear();
+  ts.Append(out, 1700000001000000000);  // next second: the cache is refreshed
+  EXPECT_EQ(out, "\"2023-11-14T22:13:21.000000000Z\"");
+  out.clear();
+  internal::AppendDurationMs(out, 1250000000);
+  EXPECT_EQ(out, "1250.0");
+  out.clear();
+  internal::AppendDurationMs(out, 1234567);
+  EXPECT_EQ(out, "1.234567");
+  out.clear();
+  internal::AppendDurationMs(out, -2500000);
+  EXPECT_EQ(out, "-2.5");
+}
+
+TEST(JsonWriterTest, EscapesAndRepairsAnyBytes) {
+  struct Case {
+    std::string in, want;
+  } cases[] = {
+      {"plain", "plain"},
+      {"q\"b\\s/", "q\"b\\s/"},
+      {std::string("nul\0x", 5), std::string("nul\0x", 5)},
+      {"\x01\x1f\n\t", "\x01\x1f\n\t"},
+      {"héllo ✓ 😀", "héllo ✓ 😀"},
+      {"bad\xff", "bad\xEF\xBF\xBD"},                                  // invalid byte
+      {"cut\xe2\x9c", "cut\xEF\xBF\xBD\xEF\xBF\xBD"},                  // truncated 3-byte sequence
+      {"over\xc0\xaf", "over\xEF\xBF\xBD\xEF\xBF\xBD"},                // overlong '/'
+      {"sur\xed\xa0\x80", "sur\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  // UTF-16 surrogate
+  };
+  for (const auto& c : cases) {
+    std::string out;
+    internal::AppendJsonString(out, c.in);
+    json::error_code ec;
+    json::value v = json::parse(out, ec);
+    ASSERT_FALSE(ec) << out;
+    EXPECT_EQ(std::string(v.as_string()), c.want) << out;
+  }
+  // All 256 byte values in one string still give valid JSON.
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(char(i));
+  std::string out;
+  internal::AppendJsonString(out, all);
+  json::error_code ec;
+  json::parse(out, ec);
+  EXPECT_FALSE(ec);
+}
+
+TEST(JsonlSinkTest, RoundTripExactCountersAndTags) {
+  TempDir dir;
+  fs::path file = dir.path / "usage.jsonl";
+  {
+    Options o;
+    o.sinks.push_back(*MakeJsonlSink({.path = file}));
+    auto rt = *Runtime::Start(std::move(o));
+    TOK_TRACE_NAMED(t, "session", "s-42");
+    t.Tag("channel", "discord").Tag("heartbeat", false).Tag("odd \"key\"", "v\n");
+    {
+      TOK_SPAN_NAMED(turn, "turn", "t1");
+      TOK_SPAN_NAMED(llm, "llm", "messages");
+      llm.Tag("provider", "anthropic")
+          .Tag("model", "claude-sonnet-4-5")
+          .Tag("status", 200)
+          .Tag("streaming", true)
+          .Tag("request_id", "req_1")
+          .Tag("path", "/v1/messages")
+          .Tag("attempt", 2)
+          .Tag("note", "a\tb\xff")
+          .Add(Counter::kInputTokens, 12)
+          .Add(Counter::kOutputTokens, 230)
+          .Add(Counter::kCacheReadTokens, 40000)
+          .Add(Counter::kCacheWriteTokens, 1500)
+          .Add(Counter::kRequests, 1)
+          .Add("web_search_requests", 1)
+          .Fingerprint("");
+    }
+  }  // runtime destroyed: drained and closed
+  auto lines = ReadLines(file);
+  auto traces = OfType(lines, "trace");
+  auto spans = OfType(lines, "span");
+  auto sums = OfType(lines, "turn_summary");
+  ASSERT_EQ(traces.size(), 1u);
+  ASSERT_EQ(spans.size(), 3u);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(lines.front().at("type").as_string(), "trace");  // before its spans
+  const json::object& tr = traces[0];
+  EXPECT_EQ(tr.at("kind").as_string(), "session");
+  EXPECT_EQ(tr.at("name").as_string(), "s-42");
+  EXPECT_EQ(tr.at("tags").at("channel").as_string(), "discord");
+  EXPECT_EQ(tr.at("tags").at("heartbeat").as_bool(), false);
+  EXPECT_EQ(tr.at("tags").at("odd \"key\"").as_string(), "v\n");
+  EXPECT_EQ(tr.at("trace_id").as_string().size(), 32u);
+  const json::object* llm = nullptr;
+  for (const auto& s : spans)
+    if (s.at("kind").as_string() == "llm") llm = &s;
+  ASSERT_NE(llm, nullptr);
+  EXPECT_EQ(llm->at("trace_id"), tr.at("trace_id"));
+  EXPECT_EQ(llm->at("provider").as_string(), "anthropic");
+  EXPECT_EQ(llm->at("model").as_string(), "claude-sonnet-4-5");
+  EXPECT_EQ(llm->at("status").as_int64(), 200);
+  EXPECT_EQ(llm->at("streaming").as_bool(), true);
+  EXPECT_EQ(llm->at("request_id").as_string(), "req_1");
+  EXPECT_EQ(llm->at("path").as_string(), "/v1/messages");
+  EXPECT_EQ(llm->at("input_tokens").as_int64(), 12);
+  EXPECT_EQ(llm->at("output_tokens").as_int64(), 230);
+  EXPECT_EQ(llm->at("cache_read_tokens").as_int64(), 40000);
+  EXPECT_EQ(llm->at("cache_write_tokens").as_int64(), 1500);
+  EXPECT_EQ(llm->at("requests").as_int64(), 1);
+  EXPECT_FALSE(llm->contains("errors"));  // zero counters are omitted
+  EXPECT_EQ(llm->at("fingerprint").as_string(), "2d06800538d394c2");
+  EXPECT_EQ(llm->at("tags").at("attempt").as_int64(), 2);
+  EXPECT_EQ(llm->at("tags").at("note").as_string(), "a\tb\xEF\xBF\xBD");
+  EXPECT_FALSE(llm->at("tags").as_object().contains("model"));  // top level only
+  EXPECT_EQ(llm->at("counters").at("web_search_requests").as_int64(), 1);
+  EXPECT_EQ(llm->at("thread").as_int64(), gettid());
+  // duration_ms agrees with the two timestamps.
+  EXPECT_GE(llm->at("duration_ms").to_number<double>(), 0.0);
+  for (const auto& s : sums) {
+    EXPECT_EQ(s.at("input_tokens").as_int64(), 12);
+    EXPECT_EQ(s.at("tags").at("channel").as_string(), "discord");
+  }
+}
+
+TEST(JsonlSinkTest, RotatesOnWholeLinesAndRepeatsOpenTraces) {
+  TempDir dir;
+  fs::path file = dir.path / "r.jsonl";
+  constexpr int kSpans = 2000;
+  {
+    Options o;
+    o.sinks.push_back(*MakeJsonlSink({.path = file, .max_bytes = 64 * 1024, .max_files = 100}));
+    auto rt = *Runtime::Start(std::move(o));
+    TOK_TRACE_NAMED(t, "session", "long");
+    t.Tag("channel", "cli");
+    for (int i = 0; i < kSpans; ++i) {
+      {
+        TOK_SPAN_NAMED(s, "llm", "call-" + std::to_string(i));
+        s.Add(Counter::kInputTokens, 1);
+      }
+      if (i % 500 == 499) ASSERT_TRUE(rt->Flush().ok());
+    }
+  }
+  int files = 0, spans = 0;
+  for (const auto& e : fs::directory_iterator(dir.path)) {
+    ++files;
+    EXPECT_LE(fs::file_size(e.path()), 64u * 1024) << e.path();
+    auto lines = ReadLines(e.path());
+    ASSERT_FALSE(lines.empty());
+    // Every file starts with the trace line of the (still open) trace.
+    EXPECT_EQ(lines[0].at("type").as_string(), "trace") << e.path();
+    spans += OfType(lines, "span").size();
+  }
+  EXPECT_GT(files, 3);
+  EXPECT_EQ(spans, kSpans + 1);  // + the trace's root span
+}
+
+TEST(JsonlSinkTest, UnopenablePathIsAClearError) {
+  auto sink = MakeJsonlSink({.path = "/nonexistent-dir/usage.jsonl"});
+  ASSERT_FALSE(sink.ok());
+  EXPECT_NE(sink.status().message().find("/nonexistent-dir/usage.jsonl"), std::string::npos);
+  EXPECT_NE(sink.status().message().find("No such file or directory"), std::string::npos);
+}
+
+TEST(JsonlSinkTest, FailingSinksReportErrorsAndTheOthersStayComplete) {
+  TempDir dir;
+  fs::path good = dir.path / "good.jsonl";
+  fs::path doomed_dir = dir.path / "doomed";
+  fs::create_directory(doomed_dir);
+  std::vector<std::string> errors;
+  std::mutex mu;
+  Options o;
+  o.sinks.push_back(*MakeJsonlSink({.path = "/dev/full"}));
+  // Rotates after ~1 KiB into a directory that is removed below.
+  o.sinks.push_back(*MakeJsonlSink({.path = doomed_dir / "x.jsonl", .max_bytes = 1024}));
+  o.sinks.push_back(*MakeJsonlSink({.path = good}));
+  o.on_error = [&](std::string_view sink, const absl::Status& st) {
+    std::lock_guard<std::mutex> lock(mu);
+    errors.push_back(std::string(sink) + " | " + std::string(st.message()));
+  };
+  auto m = testing::StartMemory(std::move(o));
+  fs::remove_all(doomed_dir);
+  constexpr int kSpans = 300;
+  for (int i = 0; i < kSpans; ++i) {
+    TOK_SPAN_NAMED(s, "llm", "x");
+    s.Add(Counter::kOutputTokens, i);
+  }
+  EXPECT_FALSE(m.runtime->Flush().ok());     // /dev/full cannot be flushed
+  EXPECT_FALSE(m.runtime->Shutdown().ok());  // close errors are reported, not thrown
+  EXPECT_EQ(OfType(ReadLines(good), "span").size(), size_t(kSpans));
+  EXPECT_EQ(m.sink->spans().size(), size_t(kSpans));
+  std::lock_guard<std::mutex> lock(mu);
+  bool full = false, gone = false;
+  for (const auto& e : errors) {
+    full |=
+        e.find("jsonl:/dev/full") == 0 && e.find("No space left on device") != std::string::npos;
+    gone |= e.find("doomed") != std::string::npos;
+  }
+  EXPECT_TRUE(full);
+  EXPECT_TRUE(gone);
+}
+
+}  // namespace
+}  // namespace tokmeter
