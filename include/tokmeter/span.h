@@ -17,6 +17,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "tokmeter/counters.h"
@@ -45,17 +46,47 @@ struct SpanCoreLink {
   SpanCoreLink* prev;
   Span* owner;
 };
+
+// A string argument. Arrays of const char are taken to be string literals
+// (static storage, never changing) and recorded by address: no copy. All
+// other strings (std::string, string_view, char*, writable char arrays) are
+// copied when passed. Keep literal-looking arrays alive and unchanged for
+// the life of the program, as literals are.
+struct StrArg {
+  const char* data;
+  size_t size;
+  bool is_static;
+
+  template <size_t N>
+  constexpr StrArg(const char (&s)[N]) noexcept  // NOLINT: implicit on purpose
+      : data(s), size(N > 0 && s[N - 1] == '\0' ? N - 1 : N), is_static(true) {}
+  template <size_t N>
+  StrArg(char (&s)[N]) noexcept  // NOLINT
+      : data(s), size(strnlen(s, N)), is_static(false) {}
+  template <typename P>
+  requires(std::same_as<P, const char*> || std::same_as<P, char*>) StrArg(P s)
+  noexcept  // NOLINT
+      : data(s ? s : ""), size(s ? std::strlen(s) : 0), is_static(false) {}
+  StrArg(std::string_view s) noexcept  // NOLINT: data is never null (memcpy)
+      : data(s.data() ? s.data() : ""), size(s.size()), is_static(false) {}
+  StrArg(const std::string& s) noexcept  // NOLINT
+      : data(s.data()), size(s.size()), is_static(false) {}
+  std::string_view view() const noexcept { return {data, size}; }
+};
 }  // namespace internal
 
 // One timed step: an LLM request, a tool call, a retrieval, a retry wait.
 // Opens in the constructor, closes in the destructor (or End()).
 // Not copyable or movable. Every method is noexcept and a no-op when
-// tokmeter is not recording.
+// tokmeter is not recording. String literals passed as kinds, names, keys
+// and values are recorded by address; other strings are copied (StrArg).
 class Span {
  public:
+  using StrArg = internal::StrArg;
+
   // A child of this thread's current span (or the first span of a new,
   // unnamed trace when there is none).
-  Span(std::string_view kind, std::string_view name) noexcept {
+  TOKMETER_INTERNAL_ALWAYS_INLINE Span(StrArg kind, StrArg name) noexcept {
     internal::ThreadState* ts = internal::ActiveThreadState();
     if (ts == nullptr) {
       ts_ = nullptr;
@@ -68,7 +99,7 @@ class Span {
     }
   }
   // A child of `parent`, which may come from another thread (fan-out).
-  Span(const Context& parent, std::string_view kind, std::string_view name) noexcept {
+  TOKMETER_INTERNAL_ALWAYS_INLINE Span(const Context& parent, StrArg kind, StrArg name) noexcept {
     internal::ThreadState* ts = internal::ActiveThreadState();
     if (ts == nullptr) {
       ts_ = nullptr;
@@ -76,20 +107,24 @@ class Span {
     }
     OpenChild(ts, parent, kind, name);
   }
-  ~Span() { End(); }
+  TOKMETER_INTERNAL_ALWAYS_INLINE ~Span() { End(); }
   Span(const Span&) = delete;
   Span& operator=(const Span&) = delete;
 
   // Adds `value` to a built-in counter.
-  Span& Add(Counter c, int64_t value) noexcept {
+  TOKMETER_INTERNAL_ALWAYS_INLINE Span& Add(Counter c, int64_t value) noexcept {
     if (ts_ != nullptr) {
-      counters_[static_cast<int>(c)] += value;
-      mask_ |= 1u << static_cast<int>(c);
+      const int i = static_cast<int>(c);
+      const uint32_t bit = 1u << i;
+      const bool seen = mask_ & bit;
+      counters_[i] = seen ? counters_[i] + value : value;
+      num_counters_ += !seen;
+      mask_ |= bit;
     }
     return *this;
   }
   // Adds `value` to a user counter by name (summed by name at flush).
-  Span& Add(std::string_view counter, int64_t value) noexcept {
+  Span& Add(StrArg counter, int64_t value) noexcept {
     if (ts_ != nullptr) AppendItem(internal::kItemUserCounter, counter, &value, 8);
     return *this;
   }
@@ -99,14 +134,21 @@ class Span {
   // Tags: `provider`, `model`, `tool`, `status`, `streaming`, `request_id`,
   // `path`, or any key. The last value for a key wins. Keys longer than 255
   // bytes and values longer than 4096 bytes are cut (at a UTF-8 boundary).
-  Span& Tag(std::string_view key, std::string_view value) noexcept {
-    if (ts_ != nullptr) AppendItem(internal::kItemTagString, key, value.data(), value.size());
+  TOKMETER_INTERNAL_ALWAYS_INLINE Span& Tag(StrArg key, StrArg value) noexcept {
+    if (ts_ != nullptr) AppendItem(internal::kItemTagString, key, value);
     return *this;
   }
-  Span& Tag(std::string_view key, const char* value) noexcept {
-    return Tag(key, std::string_view(value ? value : ""));
+  // (Without these, a literal or char* value would convert to bool.)
+  template <size_t N>
+  TOKMETER_INTERNAL_ALWAYS_INLINE Span& Tag(StrArg key, const char (&value)[N]) noexcept {
+    return Tag(key, StrArg(value));
   }
-  Span& Tag(std::string_view key, bool value) noexcept {
+  template <typename P>
+  requires(std::same_as<P, const char*> || std::same_as<P, char*>) Span& Tag(StrArg key,
+                                                                             P value) noexcept {
+    return Tag(key, StrArg(value));
+  }
+  Span& Tag(StrArg key, bool value) noexcept {
     if (ts_ != nullptr) {
       char b = value ? 1 : 0;
       AppendItem(internal::kItemTagBool, key, &b, 1);
@@ -114,8 +156,7 @@ class Span {
     return *this;
   }
   template <typename T>
-  requires std::integral<T> &&
-      (!std::same_as<T, bool>)Span& Tag(std::string_view key, T value) noexcept {
+  requires std::integral<T> &&(!std::same_as<T, bool>)Span& Tag(StrArg key, T value) noexcept {
     if (ts_ != nullptr) {
       int64_t v = static_cast<int64_t>(value);
       AppendItem(internal::kItemTagInt, key, &v, 8);
@@ -148,7 +189,7 @@ class Span {
 
   // Closes the span now; later calls and the destructor do nothing.
   // Spans of one thread must close in reverse order of opening.
-  void End() noexcept {
+  TOKMETER_INTERNAL_ALWAYS_INLINE void End() noexcept {
     if (ts_ != nullptr) Close();
   }
 
@@ -166,11 +207,10 @@ class Span {
   struct InertTag {};
   explicit Span(InertTag) noexcept : ts_(nullptr) {}
   // A trace's root span; also records the trace's start.
-  Span(RootTag, std::string_view kind, std::string_view name) noexcept;
+  Span(RootTag, StrArg kind, StrArg name) noexcept;
 
   TOKMETER_INTERNAL_ALWAYS_INLINE void OpenChild(internal::ThreadState* ts, const Context& parent,
-                                                 std::string_view kind,
-                                                 std::string_view name) noexcept {
+                                                 StrArg kind, StrArg name) noexcept {
     Context me;
     me.trace = parent.trace;
     uint8_t flags = 0;
@@ -182,49 +222,71 @@ class Span {
     parent_id_ = parent.span_id;
     Open(ts, me, kind, name, flags);
   }
-  TOKMETER_INTERNAL_ALWAYS_INLINE void Open(internal::ThreadState* ts, Context me,
-                                            std::string_view kind, std::string_view name,
-                                            uint8_t flags) noexcept {
+  TOKMETER_INTERNAL_ALWAYS_INLINE void Open(internal::ThreadState* ts, Context me, StrArg kind,
+                                            StrArg name, uint8_t flags) noexcept {
     ts_ = ts;
     epoch_ = ts->epoch;
     me.span_id = internal::NextId(ts);
     link_.ctx = me;
     link_.child_ctx = me;
-    if (kind.size() == 4 && std::memcmp(kind.data(), "turn", 4) == 0) {
+    if (kind.size == 4 && std::memcmp(kind.data, "turn", 4) == 0) {
       flags |= internal::kFlagTurn;
       link_.child_ctx.turn_id = me.span_id;
     }
     flags_ = flags;
     mask_ = 0;
+    num_counters_ = 0;
     items_len_ = 0;
-    std::memset(counters_, 0, sizeof(counters_));
-    AppendItem(internal::kItemKind, {}, kind.data(), kind.size());
-    AppendItem(internal::kItemName, {}, name.data(), name.size());
+    AppendItem(internal::kItemKind, StrArg(""), kind);
+    AppendItem(internal::kItemName, StrArg(""), name);
     link_.prev = ts->current;
     link_.owner = this;
     ts->current = &link_;
     start_ = internal::Ticks();
   }
 
-  TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItem(uint8_t type, std::string_view key,
-                                                  const void* value, size_t value_len) noexcept {
-    if (TOKMETER_INTERNAL_UNLIKELY(
-            key.size() > internal::kMaxKeyLen || value_len > internal::kMaxValueLen ||
-            items_len_ + internal::kItemHeader + key.size() + value_len > sizeof(items_))) {
-      AppendItemSlow(type, key, value, value_len);
+  // Appends an item whose value is a string (kept by address when static).
+  TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItem(uint8_t type, StrArg key, StrArg value) noexcept {
+    if (value.is_static && value.size <= internal::kMaxValueLen) {
+      const char* ptr = value.data;
+      AppendItemRaw(type | internal::kItemValueStatic, key, &ptr, 8, value.size);
+    } else {
+      AppendItemRaw(type, key, value.data, value.size, value.size);
+    }
+  }
+  // Appends an item whose value is `value_len` raw bytes.
+  TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItem(uint8_t type, StrArg key, const void* value,
+                                                  size_t value_len) noexcept {
+    AppendItemRaw(type, key, value, value_len, value_len);
+  }
+  // `stored` bytes at `value` go into the buffer; `declared` is the value's
+  // length (they differ for a static value, stored as its address).
+  TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItemRaw(uint8_t type, StrArg key, const void* value,
+                                                     size_t stored, size_t declared) noexcept {
+    const bool key_static = key.is_static && key.size <= internal::kMaxKeyLen;
+    const size_t key_stored = key_static ? 8 : key.size;
+    const size_t n = internal::kItemHeader + key_stored + stored;
+    if (TOKMETER_INTERNAL_UNLIKELY(key.size > internal::kMaxKeyLen ||
+                                   declared > internal::kMaxValueLen ||
+                                   items_len_ + n > sizeof(items_))) {
+      AppendItemSlow(type, key.view(), value, stored, declared);
       return;
     }
     char* p = items_ + items_len_;
-    p[0] = static_cast<char>(type);
-    p[1] = static_cast<char>(key.size());
-    uint16_t vl = static_cast<uint16_t>(value_len);
+    p[0] = static_cast<char>(type | (key_static ? internal::kItemKeyStatic : 0));
+    p[1] = static_cast<char>(key.size);
+    uint16_t vl = static_cast<uint16_t>(declared);
     std::memcpy(p + 2, &vl, 2);
-    std::memcpy(p + 4, key.data(), key.size());
-    std::memcpy(p + 4 + key.size(), value, value_len);
-    items_len_ = static_cast<uint16_t>(items_len_ + internal::kItemHeader + key.size() + value_len);
+    if (key_static) {
+      std::memcpy(p + 4, &key.data, 8);
+    } else {
+      std::memcpy(p + 4, key.data, key.size);
+    }
+    std::memcpy(p + 4 + key_stored, value, stored);
+    items_len_ = static_cast<uint16_t>(items_len_ + n);
   }
-  void AppendItemSlow(uint8_t type, std::string_view key, const void* value,
-                      size_t value_len) noexcept;
+  void AppendItemSlow(uint8_t type, std::string_view key, const void* value, size_t stored,
+                      size_t declared) noexcept;
 
   TOKMETER_INTERNAL_ALWAYS_INLINE void Close() noexcept {
     uint64_t end = internal::Ticks();
@@ -233,8 +295,7 @@ class Span {
     ts->current = link_.prev;
     if (!(flags_ & internal::kFlagExplicitTime)) end_ = end;
     internal::ThreadRing* r = ts->ring;
-    uint32_t n = static_cast<uint32_t>(__builtin_popcount(mask_));
-    uint32_t size = (sizeof(internal::SpanWire) + 8 * n + items_len_ + 7) & ~7u;
+    uint32_t size = (sizeof(internal::SpanWire) + 8 * num_counters_ + items_len_ + 7) & ~7u;
     uint64_t commit;
     char* p = internal::Reserve(r, size, &commit);
     if (TOKMETER_INTERNAL_UNLIKELY(p == nullptr)) {
@@ -258,7 +319,22 @@ class Span {
     w->fingerprint = fingerprint_;
     int64_t* out = reinterpret_cast<int64_t*>(p + sizeof(internal::SpanWire));
     for (uint32_t m = mask_; m != 0; m &= m - 1) *out++ = counters_[__builtin_ctz(m)];
-    std::memcpy(out, items_, items_len_);
+    // 16- then 8-byte chunks up to items_len_ rounded to 8: items_ is a
+    // multiple of 16 long and the record is padded to 8, so this stays
+    // inside both and avoids a memcpy call.
+    char* dst = reinterpret_cast<char*>(out);
+    const uint32_t len8 = (items_len_ + 7u) & ~7u;
+    uint32_t i = 0;
+    for (; i + 16 <= len8; i += 16) {
+      char chunk[16];
+      std::memcpy(chunk, items_ + i, 16);
+      std::memcpy(dst + i, chunk, 16);
+    }
+    if (i < len8) {
+      uint64_t word;
+      std::memcpy(&word, items_ + i, 8);
+      std::memcpy(dst + i, &word, 8);
+    }
     internal::Commit(r, commit);
   }
 
@@ -269,11 +345,12 @@ class Span {
   uint64_t end_;
   uint64_t fingerprint_;
   uint32_t epoch_;
-  uint32_t mask_;
+  uint32_t mask_;  // counters_[i] is set iff bit i is
   uint8_t flags_;
+  uint8_t num_counters_;  // bits set in mask_
   uint16_t items_len_;
   int64_t counters_[kNumCounters];
-  char items_[176];
+  alignas(16) char items_[176];  // a multiple of 16 (see Close)
 };
 
 // One unit of work a person would name: a session, a turn, a cron run, a
@@ -282,7 +359,8 @@ class Span {
 // Not copyable or movable; use from the thread that opened it.
 class Trace {
  public:
-  Trace(std::string_view kind, std::string_view id) noexcept : root_(Span::RootTag{}, kind, id) {}
+  using StrArg = internal::StrArg;
+  Trace(StrArg kind, StrArg id) noexcept : root_(Span::RootTag{}, kind, id) {}
   ~Trace() = default;
   Trace(const Trace&) = delete;
   Trace& operator=(const Trace&) = delete;
@@ -292,6 +370,9 @@ class Trace {
   Trace& Tag(std::string_view key, std::string_view value) noexcept;
   Trace& Tag(std::string_view key, const char* value) noexcept {
     return Tag(key, std::string_view(value ? value : ""));
+  }
+  Trace& Tag(std::string_view key, const std::string& value) noexcept {
+    return Tag(key, std::string_view(value));
   }
   Trace& Tag(std::string_view key, bool value) noexcept;
   template <typename T>
@@ -304,7 +385,7 @@ class Trace {
     root_.Add(c, value);
     return *this;
   }
-  Trace& Add(std::string_view counter, int64_t value) noexcept {
+  Trace& Add(StrArg counter, int64_t value) noexcept {
     root_.Add(counter, value);
     return *this;
   }

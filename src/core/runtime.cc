@@ -232,19 +232,26 @@ struct SpanExtra {
   size_t tag_begin, tag_count, counter_begin, counter_count;
 };
 
-// Parses encoded items into the span; false if they are malformed.
+// Parses encoded items into the span; false if they are malformed. Static
+// keys and values are read through the address the producer stored.
 bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags,
                 std::vector<UserCounter>* counters) {
   size_t i = 0;
   while (i < len) {
     if (len - i < internal::kItemHeader) return false;
-    uint8_t type = static_cast<uint8_t>(p[i]);
-    size_t klen = static_cast<uint8_t>(p[i + 1]);
+    const uint8_t head = static_cast<uint8_t>(p[i]);
+    const uint8_t type = head & internal::kItemTypeMask;
+    const size_t klen = static_cast<uint8_t>(p[i + 1]);
     uint16_t vlen;
     std::memcpy(&vlen, p + i + 2, 2);
-    if (len - i - internal::kItemHeader < klen + vlen) return false;
-    std::string_view key(p + i + 4, klen);
-    const char* v = p + i + 4 + klen;
+    const size_t kstored = (head & internal::kItemKeyStatic) ? 8 : klen;
+    const size_t vstored = (head & internal::kItemValueStatic) ? 8 : vlen;
+    if (len - i - internal::kItemHeader < kstored + vstored) return false;
+    const char* kp = p + i + 4;
+    const char* v = kp + kstored;
+    if (head & internal::kItemKeyStatic) std::memcpy(&kp, kp, sizeof(kp));
+    if (head & internal::kItemValueStatic) std::memcpy(&v, v, sizeof(v));
+    std::string_view key(kp, klen);
     switch (type) {
       case internal::kItemKind:
         s->kind = std::string_view(v, vlen);
@@ -276,7 +283,7 @@ bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags
       default:
         return false;
     }
-    i += internal::kItemHeader + klen + vlen;
+    i += internal::kItemHeader + kstored + vstored;
   }
   return true;
 }

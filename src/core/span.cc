@@ -57,15 +57,15 @@ size_t EncodeItem(char* buf, uint8_t type, std::string_view key, const void* val
                   size_t value_len) {
   size_t klen = Utf8Prefix(key.data(), key.size(), internal::kMaxKeyLen);
   if (type == internal::kItemTagString || type == internal::kItemKind ||
-      type == internal::kItemName) {
+      type == internal::kItemName) {  // strings are cut at 4096 bytes (UTF-8 safe)
     value_len = Utf8Prefix(static_cast<const char*>(value), value_len, internal::kMaxValueLen);
   }
   buf[0] = static_cast<char>(type);
   buf[1] = static_cast<char>(klen);
   uint16_t vl = static_cast<uint16_t>(value_len);
   std::memcpy(buf + 2, &vl, 2);
-  std::memcpy(buf + 4, key.data(), klen);
-  std::memcpy(buf + 4 + klen, value, value_len);
+  if (klen != 0) std::memcpy(buf + 4, key.data(), klen);
+  if (value_len != 0) std::memcpy(buf + 4 + klen, value, value_len);
   return internal::kItemHeader + klen + value_len;
 }
 
@@ -73,10 +73,20 @@ constexpr size_t kMaxItem = internal::kItemHeader + internal::kMaxKeyLen + inter
 
 }  // namespace
 
-void Span::AppendItemSlow(uint8_t type, std::string_view key, const void* value,
-                          size_t value_len) noexcept {
+void Span::AppendItemSlow(uint8_t type, std::string_view key, const void* value, size_t stored,
+                          size_t declared) noexcept {
+  // The slow path always copies: a static value is turned back into bytes.
+  const void* bytes = value;
+  size_t value_len = stored;
+  if (type & internal::kItemValueStatic) {
+    const char* ptr;
+    std::memcpy(&ptr, value, sizeof(ptr));
+    bytes = ptr;
+    value_len = declared;
+    type &= internal::kItemTypeMask;
+  }
   char item[kMaxItem];
-  size_t n = EncodeItem(item, type, key, value, value_len);
+  size_t n = EncodeItem(item, type, key, bytes, value_len);
   if (items_len_ + n <= sizeof(items_)) {
     std::memcpy(items_ + items_len_, item, n);
     items_len_ = static_cast<uint16_t>(items_len_ + n);
@@ -123,7 +133,7 @@ Span& Span::Fingerprint(std::string_view bytes) noexcept {
   return FingerprintHash(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
-Span::Span(RootTag, std::string_view kind, std::string_view name) noexcept {
+Span::Span(RootTag, StrArg kind, StrArg name) noexcept {
   internal::ThreadState* ts = internal::ActiveThreadState();
   if (ts == nullptr) {
     ts_ = nullptr;
@@ -136,8 +146,8 @@ Span::Span(RootTag, std::string_view kind, std::string_view name) noexcept {
   // The trace's identity goes to the flusher now, so its tags can be
   // resolved for spans that close long before the trace does.
   char items[2 * kMaxItem];
-  size_t n = EncodeItem(items, internal::kItemKind, {}, kind.data(), kind.size());
-  n += EncodeItem(items + n, internal::kItemName, {}, name.data(), name.size());
+  size_t n = EncodeItem(items, internal::kItemKind, {}, kind.data, kind.size);
+  n += EncodeItem(items + n, internal::kItemName, {}, name.data, name.size);
   WriteSideRecord(ts, internal::kRecordTraceStart, 0, link_.ctx, 0, start_, epoch_, items, n);
 }
 

@@ -79,7 +79,13 @@ struct SpanWire {
 };
 static_assert(sizeof(SpanWire) == 80);
 
-// Items are [ItemType u8][key_len u8][value_len u16][key][value].
+// Items are [ItemType | flags u8][key_len u8][value_len u16][key][value].
+// With kItemKeyStatic / kItemValueStatic the key / value bytes are replaced
+// by an 8-byte pointer to static storage (a string literal), read by the
+// flusher: no copy on the hot path.
+inline constexpr uint8_t kItemKeyStatic = 0x40;
+inline constexpr uint8_t kItemValueStatic = 0x80;
+inline constexpr uint8_t kItemTypeMask = 0x3F;
 enum ItemType : uint8_t {
   kItemKind = 1,  // value: the span's kind
   kItemName = 2,  // value: the span's name
@@ -200,11 +206,10 @@ TOKMETER_INTERNAL_ALWAYS_INLINE ThreadState* ActiveThreadState() noexcept {
 }
 
 TOKMETER_INTERNAL_ALWAYS_INLINE uint64_t NextId(ThreadState* ts) noexcept {
-  // splitmix64: distinct non-zero ids from a per-thread random seed.
+  // A Weyl sequence from a random per-thread start: unique per thread for
+  // 2^64 ids, and sequences of different threads collide with negligible
+  // probability. Ids need to be unique, not unpredictable.
   uint64_t z = (ts->rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
   return z | (z == 0);
 }
 
