@@ -143,6 +143,10 @@ class Span {
   TOKMETER_INTERNAL_ALWAYS_INLINE Span& Tag(StrArg key, const char (&value)[N]) noexcept {
     return Tag(key, StrArg(value));
   }
+  template <size_t N>
+  Span& Tag(StrArg key, char (&value)[N]) noexcept {  // a writable array: copied
+    return Tag(key, StrArg(value));
+  }
   template <typename P>
   requires(std::same_as<P, const char*> || std::same_as<P, char*>) Span& Tag(StrArg key,
                                                                              P value) noexcept {

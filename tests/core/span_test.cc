@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -124,6 +125,26 @@ TEST(SpanTest, LongKeysAndValuesAreCutAtUtf8Boundaries) {
   // 4096 bytes is 2048 "é": cut on a character boundary.
   EXPECT_EQ(spans[0].tag("long").size(), 4096u);
   EXPECT_EQ(spans[0].tag("long"), long_value.substr(0, 4096));
+}
+
+TEST(SpanTest, NonLiteralStringsAreCopiedWhenPassed) {
+  auto m = StartMemory();
+  char buf[16] = "first";  // writable array: copied, not kept by address
+  std::string dynamic = "dyn";
+  {
+    // The temporary name dies at the end of this declaration.
+    Span s("tool", std::string("temp-") + "name");
+    s.Tag("buf", buf).Tag("dyn", dynamic).Tag(std::string("key-") + "1", "literal");
+    std::strcpy(buf, "changed");
+    dynamic = "changed";
+    std::string big(300, 'x');  // reuse the temporaries' memory
+  }
+  ASSERT_TRUE(m.runtime->Flush().ok());
+  const OwnedSpan s = m.sink->spans().at(0);  // a copy: spans() returns by value
+  EXPECT_EQ(s.name, "temp-name");
+  EXPECT_EQ(s.tag("buf"), "first");
+  EXPECT_EQ(s.tag("dyn"), "dyn");
+  EXPECT_EQ(s.tag("key-1"), "literal");
 }
 
 TEST(SpanTest, NestingParentsAndCurrent) {
@@ -295,7 +316,7 @@ TEST(SpanTest, UsageFillsDisjointBuckets) {
                      .reasoning_tokens = 90});
   }
   ASSERT_TRUE(m.runtime->Flush().ok());
-  const OwnedSpan& s = m.sink->spans().at(0);
+  const OwnedSpan s = m.sink->spans().at(0);  // a copy: spans() returns by value
   EXPECT_EQ(s.counters[Counter::kInputTokens], 12);
   EXPECT_EQ(s.counters[Counter::kCacheReadTokens], 40000);
   EXPECT_EQ(s.counters[Counter::kCacheWriteTokens], 1800);  // 300 + 1500
@@ -311,7 +332,7 @@ TEST(SpanTest, SetTimesOverridesTheClock) {
     s.SetTimes(1700000000000000000, 1700000001500000000);
   }
   ASSERT_TRUE(m.runtime->Flush().ok());
-  const OwnedSpan& s = m.sink->spans().at(0);
+  const OwnedSpan s = m.sink->spans().at(0);  // a copy: spans() returns by value
   EXPECT_EQ(s.start_unix_ns, 1700000000000000000);
   EXPECT_EQ(s.end_unix_ns, 1700000001500000000);
 }
