@@ -407,7 +407,7 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
       case internal::kRecordSpan: {
         int n = __builtin_popcount(w->counter_mask);
         if (sizeof(SpanWire) + 8 * size_t(n) + items_len > size) break;
-        SpanRecord s;
+        SpanRecord& s = batch.spans.emplace_back();
         s.trace_id = trace;
         s.span_id = w->span_id;
         s.parent_id = w->parent_id;
@@ -443,6 +443,7 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
         if (!ok) {
           tag_arena.resize(tb);
           counter_arena.resize(cb);
+          batch.spans.pop_back();
           ReportError("runtime", absl::DataLossError("malformed span items"));
           break;
         }
@@ -451,7 +452,6 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
         size_t cn = SumCounters(counter_arena.data() + cb, counter_arena.size() - cb);
         counter_arena.resize(cb + cn);
         extras->insert(extras->end(), {tb, tn, cb, cn, size_t(h->flags), size_t(w->turn_id)});
-        batch.spans.push_back(s);
         break;
       }
       default:
@@ -502,39 +502,10 @@ void Runtime::Impl::Pass() {
   }
 
   // Resolve trace tags, accumulate roll-ups, hold spans whose trace start
-  // is not visible yet.
-  std::vector<SpanRecord> out_spans;
-  out_spans.reserve(batch.spans.size() + emitting_held.size());
-  held_tags.clear();
-  held_counters.clear();
-  for (OwnedSpan& o : emitting_held) {
-    held_tags.push_back({});
-    for (const auto& t : o.tags) held_tags.back().push_back(Tag{t.key, t.type, t.str, t.num});
-    held_counters.push_back({});
-    for (const auto& c : o.user_counters) held_counters.back().push_back({c.first, c.second});
-  }
-  for (size_t i = 0; i < emitting_held.size(); ++i) {
-    const OwnedSpan& o = emitting_held[i];
-    SpanRecord s;
-    s.trace_id = o.trace_id;
-    s.span_id = o.span_id;
-    s.parent_id = o.parent_id;
-    s.start_unix_ns = o.start_unix_ns;
-    s.end_unix_ns = o.end_unix_ns;
-    s.kind = o.kind;
-    s.name = o.name;
-    s.thread_id = o.thread_id;
-    s.is_trace_root = o.is_trace_root;
-    s.has_fingerprint = o.has_fingerprint;
-    s.fingerprint = o.fingerprint;
-    s.counters = o.counters;
-    s.tags = held_tags[i];
-    s.user_counters = held_counters[i];
-    auto t = state.traces.find(o.trace_id);
-    if (t != state.traces.end()) s.trace_tags = t->second.tag_views;
-    out_spans.push_back(s);
-  }
-  for (size_t i = 0; i < batch.spans.size(); ++i) {
+  // is not visible yet (compacting batch.spans in place).
+  size_t kept = 0;
+  const size_t decoded = batch.spans.size();
+  for (size_t i = 0; i < decoded; ++i) {
     SpanRecord& s = batch.spans[i];
     const size_t* x = &extras[i * 6];
     s.tags = std::span<const Tag>(tag_arena.data() + x[0], x[1]);
@@ -580,10 +551,39 @@ void Runtime::Impl::Pass() {
     if (held) {
       state.held.push_back(ToOwned(s));
     } else {
-      out_spans.push_back(s);
+      if (kept != i) batch.spans[kept] = s;
+      ++kept;
     }
   }
-  batch.spans = std::move(out_spans);
+  batch.spans.resize(kept);
+  // Spans held last pass come after: their trace start is known by now.
+  held_tags.clear();
+  held_counters.clear();
+  held_tags.reserve(emitting_held.size());
+  held_counters.reserve(emitting_held.size());
+  for (const OwnedSpan& o : emitting_held) {
+    auto& tags = held_tags.emplace_back();
+    for (const auto& t : o.tags) tags.push_back(Tag{t.key, t.type, t.str, t.num});
+    auto& counters = held_counters.emplace_back();
+    for (const auto& c : o.user_counters) counters.push_back({c.first, c.second});
+    SpanRecord& s = batch.spans.emplace_back();
+    s.trace_id = o.trace_id;
+    s.span_id = o.span_id;
+    s.parent_id = o.parent_id;
+    s.start_unix_ns = o.start_unix_ns;
+    s.end_unix_ns = o.end_unix_ns;
+    s.kind = o.kind;
+    s.name = o.name;
+    s.thread_id = o.thread_id;
+    s.is_trace_root = o.is_trace_root;
+    s.has_fingerprint = o.has_fingerprint;
+    s.fingerprint = o.fingerprint;
+    s.counters = o.counters;
+    s.tags = tags;
+    s.user_counters = counters;
+    auto t = state.traces.find(o.trace_id);
+    if (t != state.traces.end()) s.trace_tags = t->second.tag_views;
+  }
 
   // Trace records: every trace whose identity or tags changed.
   for (auto& [id, t] : state.traces) {

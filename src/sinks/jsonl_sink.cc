@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "src/sinks/json_writer.h"
 #include "tokmeter/sinks.h"
@@ -15,10 +19,13 @@
 namespace tokmeter {
 namespace {
 
-using internal::AppendDurationMs;
-using internal::AppendHexId;
-using internal::AppendInt;
-using internal::AppendJsonString;
+using internal::JsonStringBound;
+using internal::TimestampFormatter;
+using internal::WriteDurationMs;
+using internal::WriteHexId;
+using internal::WriteInt;
+using internal::WriteJsonString;
+using internal::WriteLiteral;
 
 // Tags written at the top level of a span line (seed 001's schema).
 bool IsTopLevelTag(std::string_view key) {
@@ -40,154 +47,210 @@ bool IsTopLevelTag(std::string_view key) {
   }
 }
 
-void AppendTagValue(std::string& out, const Tag& t) {
+// Upper bounds of what a line can take, so a whole batch is written through
+// a raw pointer with one allocation check. The fixed part covers every key,
+// three timestamps, ids, all built-in counters and punctuation.
+constexpr size_t kLineFixedBound = 1536;
+
+size_t TagsBound(std::span<const Tag> tags) {
+  size_t n = 0;
+  for (const Tag& t : tags) {
+    n += JsonStringBound(t.key.size()) + 4 +
+         (t.type == TagType::kString ? JsonStringBound(t.str.size()) : internal::kIntBytes);
+  }
+  return n;
+}
+
+size_t LineBound(std::string_view kind, std::string_view name, std::span<const Tag> tags) {
+  return kLineFixedBound + JsonStringBound(kind.size()) + JsonStringBound(name.size()) +
+         TagsBound(tags);
+}
+
+char* WriteTagValue(char* p, const Tag& t) {
   switch (t.type) {
     case TagType::kString:
-      AppendJsonString(out, t.str);
-      break;
+      return WriteJsonString(p, t.str);
     case TagType::kInt:
-      AppendInt(out, t.num);
-      break;
+      return WriteInt(p, t.num);
     case TagType::kBool:
-      out.append(t.num ? "true" : "false");
-      break;
+      return t.num ? WriteLiteral(p, "true") : WriteLiteral(p, "false");
   }
+  return p;
 }
 
-void AppendKey(std::string& out, std::string_view key) {
-  out.push_back(',');
-  AppendJsonString(out, key);
-  out.push_back(':');
-}
-
-void AppendTagObject(std::string& out, std::string_view field, std::span<const Tag> tags,
-                     bool skip_top_level) {
+// ,"tags":{...} with every tag (or every tag not written at top level).
+char* WriteTagObject(char* p, std::span<const Tag> tags, bool skip_top_level) {
   bool open = false;
   for (const Tag& t : tags) {
     if (skip_top_level && IsTopLevelTag(t.key)) continue;
-    if (!open) {
-      out.append(",\"").append(field).append("\":{");
-      open = true;
-    } else {
-      out.push_back(',');
-    }
-    AppendJsonString(out, t.key);
-    out.push_back(':');
-    AppendTagValue(out, t);
+    p = open ? WriteLiteral(p, ",") : WriteLiteral(p, ",\"tags\":{");
+    open = true;
+    p = WriteJsonString(p, t.key);
+    *p++ = ':';
+    p = WriteTagValue(p, t);
   }
-  if (open) out.push_back('}');
+  if (open) *p++ = '}';
+  return p;
 }
 
-void AppendCounters(std::string& out, const Counters& c) {
+char* WriteCounters(char* p, const Counters& c) {
   for (uint32_t m = c.mask; m != 0; m &= m - 1) {
     int i = __builtin_ctz(m);
     if (c.values[i] == 0) continue;
-    out.append(",\"").append(kCounterNames[i]).append("\":");
-    AppendInt(out, c.values[i]);
+    *p++ = ',';
+    *p++ = '"';
+    std::memcpy(p, kCounterNames[i].data(), kCounterNames[i].size());
+    p += kCounterNames[i].size();
+    *p++ = '"';
+    *p++ = ':';
+    p = WriteInt(p, c.values[i]);
   }
+  return p;
 }
 
-void AppendTimes(std::string& out, internal::TimestampFormatter& ts, int64_t start, int64_t end) {
-  out.append(",\"timestamp\":");
-  ts.Append(out, end);
-  out.append(",\"start\":");
-  ts.Append(out, start);
-  out.append(",\"duration_ms\":");
-  AppendDurationMs(out, end - start);
+char* WriteTimes(char* p, TimestampFormatter& ts, int64_t start, int64_t end) {
+  p = WriteLiteral(p, ",\"timestamp\":");
+  p = ts.Write(p, end);
+  p = WriteLiteral(p, ",\"start\":");
+  p = ts.Write(p, start);
+  p = WriteLiteral(p, ",\"duration_ms\":");
+  return WriteDurationMs(p, end - start);
 }
 
-void AppendTraceLine(std::string& out, internal::TimestampFormatter& ts, const TraceRecord& t) {
-  out.append("{\"type\":\"trace\",\"trace_id\":");
-  AppendHexId(out, t.trace_id.hi, t.trace_id.lo);
-  out.append(",\"span_id\":");
-  AppendHexId(out, t.root_span_id);
-  out.append(",\"timestamp\":");
-  ts.Append(out, t.start_unix_ns);
-  out.append(",\"kind\":");
-  AppendJsonString(out, t.kind);
-  out.append(",\"name\":");
-  AppendJsonString(out, t.name);
-  AppendTagObject(out, "tags", t.tags, false);
-  out.append("}\n");
+char* WriteTraceLine(char* p, TimestampFormatter& ts, const TraceRecord& t) {
+  p = WriteLiteral(p, "{\"type\":\"trace\",\"trace_id\":");
+  p = WriteHexId(p, t.trace_id.hi, t.trace_id.lo);
+  p = WriteLiteral(p, ",\"span_id\":");
+  p = WriteHexId(p, t.root_span_id);
+  p = WriteLiteral(p, ",\"timestamp\":");
+  p = ts.Write(p, t.start_unix_ns);
+  p = WriteLiteral(p, ",\"kind\":");
+  p = WriteJsonString(p, t.kind);
+  p = WriteLiteral(p, ",\"name\":");
+  p = WriteJsonString(p, t.name);
+  p = WriteTagObject(p, t.tags, false);
+  return WriteLiteral(p, "}\n");
+}
+
+char* WriteSpanLine(char* p, TimestampFormatter& ts, const SpanRecord& s) {
+  p = WriteLiteral(p, "{\"type\":\"span\"");
+  p = WriteTimes(p, ts, s.start_unix_ns, s.end_unix_ns);
+  p = WriteLiteral(p, ",\"trace_id\":");
+  p = WriteHexId(p, s.trace_id.hi, s.trace_id.lo);
+  p = WriteLiteral(p, ",\"span_id\":");
+  p = WriteHexId(p, s.span_id);
+  if (s.parent_id != 0) {
+    p = WriteLiteral(p, ",\"parent_id\":");
+    p = WriteHexId(p, s.parent_id);
+  }
+  if (s.is_trace_root) p = WriteLiteral(p, ",\"root\":true");
+  p = WriteLiteral(p, ",\"kind\":");
+  p = WriteJsonString(p, s.kind);
+  p = WriteLiteral(p, ",\"name\":");
+  p = WriteJsonString(p, s.name);
+  p = WriteLiteral(p, ",\"thread\":");
+  p = WriteInt(p, s.thread_id);
+  for (const Tag& t : s.tags) {
+    if (!IsTopLevelTag(t.key)) continue;
+    *p++ = ',';
+    p = WriteJsonString(p, t.key);
+    *p++ = ':';
+    p = WriteTagValue(p, t);
+  }
+  p = WriteCounters(p, s.counters);
+  if (s.has_fingerprint) {
+    p = WriteLiteral(p, ",\"fingerprint\":");
+    p = WriteHexId(p, s.fingerprint);
+  }
+  p = WriteTagObject(p, s.tags, true);
+  if (!s.user_counters.empty()) {
+    p = WriteLiteral(p, ",\"counters\":{");
+    bool first = true;
+    for (const UserCounter& c : s.user_counters) {
+      if (!first) *p++ = ',';
+      first = false;
+      p = WriteJsonString(p, c.name);
+      *p++ = ':';
+      p = WriteInt(p, c.value);
+    }
+    *p++ = '}';
+  }
+  return WriteLiteral(p, "}\n");
+}
+
+char* WriteRollupLine(char* p, TimestampFormatter& ts, const RollupRecord& r) {
+  p = WriteLiteral(p, "{\"type\":\"turn_summary\",\"scope\":");
+  p = WriteJsonString(p, r.scope);
+  p = WriteTimes(p, ts, r.start_unix_ns, r.end_unix_ns);
+  p = WriteLiteral(p, ",\"trace_id\":");
+  p = WriteHexId(p, r.trace_id.hi, r.trace_id.lo);
+  p = WriteLiteral(p, ",\"span_id\":");
+  p = WriteHexId(p, r.span_id);
+  p = WriteLiteral(p, ",\"kind\":");
+  p = WriteJsonString(p, r.kind);
+  p = WriteLiteral(p, ",\"name\":");
+  p = WriteJsonString(p, r.name);
+  p = WriteLiteral(p, ",\"spans\":");
+  p = WriteInt(p, r.spans);
+  p = WriteCounters(p, r.totals);
+  p = WriteTagObject(p, r.trace_tags, false);
+  return WriteLiteral(p, "}\n");
+}
+
+char* WriteDropLine(char* p, TimestampFormatter& ts, const DropRecord& d) {
+  p = WriteLiteral(p, "{\"type\":\"drops\",\"timestamp\":");
+  p = ts.Write(p, d.time_unix_ns);
+  p = WriteLiteral(p, ",\"thread\":");
+  p = WriteInt(p, d.thread_id);
+  p = WriteLiteral(p, ",\"dropped\":");
+  p = WriteInt(p, int64_t(d.dropped));
+  p = WriteLiteral(p, ",\"total_dropped\":");
+  p = WriteInt(p, int64_t(d.total_dropped));
+  return WriteLiteral(p, "}\n");
 }
 
 }  // namespace
 
-void AppendJsonl(const Batch& batch, std::string& out) {
-  thread_local internal::TimestampFormatter ts;
-  for (const TraceRecord& t : batch.traces) AppendTraceLine(out, ts, t);
+static void FormatJsonl(const Batch& batch, absl::FunctionRef<void(std::string_view)> emit) {
+  // Lines are written through a raw pointer into a reused scratch buffer
+  // (never zero-filled); `emit` gets it whenever the next line might not fit.
+  thread_local TimestampFormatter ts;
+  thread_local std::unique_ptr<char[]> scratch;
+  thread_local size_t scratch_size = 0;
+  constexpr size_t kChunk = size_t{256} << 10;
+  char* p = scratch.get();
+  auto reserve = [&](size_t need) {
+    if (scratch && size_t(p - scratch.get()) + need <= scratch_size) return;
+    if (scratch && p != scratch.get()) emit(std::string_view(scratch.get(), p - scratch.get()));
+    if (need > scratch_size) {
+      scratch_size = std::max(need, kChunk);
+      scratch.reset(new char[scratch_size]);
+    }
+    p = scratch.get();
+  };
+  for (const TraceRecord& t : batch.traces) {
+    reserve(LineBound(t.kind, t.name, t.tags));
+    p = WriteTraceLine(p, ts, t);
+  }
   for (const SpanRecord& s : batch.spans) {
-    out.append("{\"type\":\"span\"");
-    AppendTimes(out, ts, s.start_unix_ns, s.end_unix_ns);
-    out.append(",\"trace_id\":");
-    AppendHexId(out, s.trace_id.hi, s.trace_id.lo);
-    out.append(",\"span_id\":");
-    AppendHexId(out, s.span_id);
-    if (s.parent_id != 0) {
-      out.append(",\"parent_id\":");
-      AppendHexId(out, s.parent_id);
-    }
-    if (s.is_trace_root) out.append(",\"root\":true");
-    out.append(",\"kind\":");
-    AppendJsonString(out, s.kind);
-    out.append(",\"name\":");
-    AppendJsonString(out, s.name);
-    out.append(",\"thread\":");
-    AppendInt(out, s.thread_id);
-    for (const Tag& t : s.tags) {
-      if (!IsTopLevelTag(t.key)) continue;
-      AppendKey(out, t.key);
-      AppendTagValue(out, t);
-    }
-    AppendCounters(out, s.counters);
-    if (s.has_fingerprint) {
-      out.append(",\"fingerprint\":");
-      AppendHexId(out, s.fingerprint);
-    }
-    AppendTagObject(out, "tags", s.tags, true);
-    if (!s.user_counters.empty()) {
-      out.append(",\"counters\":{");
-      bool first = true;
-      for (const UserCounter& c : s.user_counters) {
-        if (!first) out.push_back(',');
-        first = false;
-        AppendJsonString(out, c.name);
-        out.push_back(':');
-        AppendInt(out, c.value);
-      }
-      out.push_back('}');
-    }
-    out.append("}\n");
+    size_t bound = LineBound(s.kind, s.name, s.tags);
+    for (const UserCounter& c : s.user_counters) bound += JsonStringBound(c.name.size()) + 24;
+    reserve(bound);
+    p = WriteSpanLine(p, ts, s);
   }
   for (const RollupRecord& r : batch.rollups) {
-    out.append("{\"type\":\"turn_summary\",\"scope\":");
-    AppendJsonString(out, r.scope);
-    AppendTimes(out, ts, r.start_unix_ns, r.end_unix_ns);
-    out.append(",\"trace_id\":");
-    AppendHexId(out, r.trace_id.hi, r.trace_id.lo);
-    out.append(",\"span_id\":");
-    AppendHexId(out, r.span_id);
-    out.append(",\"kind\":");
-    AppendJsonString(out, r.kind);
-    out.append(",\"name\":");
-    AppendJsonString(out, r.name);
-    out.append(",\"spans\":");
-    AppendInt(out, r.spans);
-    AppendCounters(out, r.totals);
-    AppendTagObject(out, "tags", r.trace_tags, false);
-    out.append("}\n");
+    reserve(LineBound(r.kind, r.name, r.trace_tags));
+    p = WriteRollupLine(p, ts, r);
   }
   for (const DropRecord& d : batch.drops) {
-    out.append("{\"type\":\"drops\",\"timestamp\":");
-    ts.Append(out, d.time_unix_ns);
-    out.append(",\"thread\":");
-    AppendInt(out, d.thread_id);
-    out.append(",\"dropped\":");
-    AppendInt(out, int64_t(d.dropped));
-    out.append(",\"total_dropped\":");
-    AppendInt(out, int64_t(d.total_dropped));
-    out.append("}\n");
+    reserve(kLineFixedBound);
+    p = WriteDropLine(p, ts, d);
   }
+  if (scratch && p != scratch.get()) emit(std::string_view(scratch.get(), p - scratch.get()));
+}
+
+void AppendJsonl(const Batch& batch, std::string& out) {
+  FormatJsonl(batch, [&out](std::string_view chunk) { out.append(chunk); });
 }
 
 namespace {
@@ -220,8 +283,18 @@ class JsonlSink : public Sink {
       pid_ = ::getpid();
     }
     if (opts_.max_bytes > 0) RememberTraces(batch);
-    AppendJsonl(batch, pending_);
-    absl::Status st = Drain();
+    // Written as it is formatted, so a huge batch never sits in memory whole.
+    absl::Status st = Drain();  // a backlog from earlier failures goes first
+    absl::Status direct;        // an error writing straight from the formatter
+    FormatJsonl(batch, [&](std::string_view chunk) {
+      if (pending_.empty() && opts_.max_bytes == 0 && fd_ >= 0 && direct.ok()) {
+        chunk.remove_prefix(WriteSome(chunk, &direct));
+      }
+      pending_.append(chunk);
+      if (pending_.size() >= (size_t{1} << 20) && st.ok() && direct.ok()) st = Drain();
+    });
+    if (!direct.ok()) st = Backlog(direct);
+    if (st.ok()) st = Drain();
     if (opts_.max_bytes > 0) {
       // Forgotten only now, so a file that starts with this batch's
       // trace roll-up still gets the trace line first.
@@ -262,6 +335,26 @@ class JsonlSink : public Sink {
       line.clear();
       AppendJsonl(one, line);
     }
+  }
+
+  // Writes as much of `bytes` as the file takes; returns how much. Sets
+  // `st` on the first error.
+  size_t WriteSome(std::string_view bytes, absl::Status* st) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (st->ok()) {
+          *st = absl::UnavailableError(
+              absl::StrCat("writing ", opts_.path, ": ", std::strerror(errno)));
+        }
+        break;
+      }
+      done += size_t(n);
+      size_ += uint64_t(n);
+    }
+    return done;
   }
 
   // Writes pending lines, rotating as needed. Keeps what cannot be written.
