@@ -1,0 +1,399 @@
+// Capture hot path, flusher drain rate, memory per thread and a sustained-rate
+// test (issue 2, item 7). BM_SpanCompiledOut is in
+// core_compiled_out_benchmark.cc (built with TOKMETER_ENABLED=0); the spdlog
+// peer (bench/peers/) is linked into this binary when spdlog is found, so
+// both run in the same process, one after the other.
+//
+// Run with --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+// (scripts/bench does) and read the medians.
+#include <malloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "tokmeter/tokmeter.h"
+
+namespace {
+
+using tokmeter::Counter;
+
+std::unique_ptr<tokmeter::Runtime>& Rt() {
+  static auto* rt = new std::unique_ptr<tokmeter::Runtime>;
+  return *rt;
+}
+
+std::unique_ptr<tokmeter::Sink> NullSink() {
+  return std::make_unique<tokmeter::CallbackSink>([](const tokmeter::Batch&) {});
+}
+
+// Starts a runtime whose flusher only runs when asked (Flush) or when a ring
+// passes `high_water`: the benchmark loops then measure the producer alone.
+void StartQuiet(std::unique_ptr<tokmeter::Sink> sink, size_t ring_bytes, double high_water) {
+  tokmeter::Options o;
+  o.sinks.push_back(std::move(sink));
+  o.flush_interval = std::chrono::hours(1);
+  o.ring_bytes = ring_bytes;
+  o.high_water = high_water;
+  auto rt = tokmeter::Runtime::Start(std::move(o));
+  if (!rt.ok()) {
+    std::fprintf(stderr, "core_benchmark: %s\n", rt.status().ToString().c_str());
+    std::abort();
+  }
+  Rt() = std::move(*rt);
+}
+
+void StopRuntime() {
+  if (Rt()) {
+    (void)Rt()->Shutdown();
+    Rt().reset();
+  }
+}
+
+uint64_t FileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+}
+
+// ---- The span: open + close with 4 counters and 3 short tags ---------------
+
+// Runtime values the compiler cannot fold.
+struct EventValues {
+  int64_t input = 812, output = 230, cache_read = 40000, requests = 1;
+  int status = 200;
+};
+
+TOKMETER_INTERNAL_ALWAYS_INLINE void RecordEvent(const EventValues& v) {
+  TOK_SPAN_NAMED(span, "llm", "messages");
+  span.Add(Counter::kInputTokens, v.input)
+      .Add(Counter::kOutputTokens, v.output)
+      .Add(Counter::kCacheReadTokens, v.cache_read)
+      .Add(Counter::kRequests, v.requests);
+  span.Tag("provider", "anthropic").Tag("model", "claude-sonnet-4-5").Tag("status", v.status);
+}
+
+EventValues Values() {
+  EventValues v;
+  benchmark::DoNotOptimize(v);
+  return v;
+}
+
+// For scale: what the two clock reads of a span cost on their own.
+void BM_ClockRdtscPair(benchmark::State& state) {
+  for (auto _ : state) {
+    uint64_t a = tokmeter::internal::Ticks();
+    uint64_t b = tokmeter::internal::Ticks();
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(BM_ClockRdtscPair)->UseRealTime();
+void BM_ClockSteadyPair(benchmark::State& state) {
+  for (auto _ : state) {
+    auto a = std::chrono::steady_clock::now();
+    auto b = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(a);
+    benchmark::DoNotOptimize(b);
+  }
+}
+BENCHMARK(BM_ClockSteadyPair)->UseRealTime();
+
+// No runtime: every macro is one acquire load (a plain load on x86-64) and a
+// predicted branch.
+void BM_SpanDisabled(benchmark::State& state) {
+  if (tokmeter::IsRecording()) state.SkipWithError("a runtime is running");
+  const EventValues v = Values();
+  for (auto _ : state) {
+    RecordEvent(v);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_SpanDisabled)->UseRealTime()->Threads(1)->Threads(2);
+
+// Spans per batch between synchronous drains: 2,048 spans of ~184 bytes use
+// 36 % of the default 1 MiB ring, so the ring never fills and never passes
+// the high-water mark while the clock runs; the ring stays cache-warm as it
+// does when the flusher keeps up.
+constexpr int kBatch = 2048;
+
+void SetupEnabled(const benchmark::State&) { StartQuiet(NullSink(), size_t{1} << 20, 0.9); }
+void TeardownEnabled(const benchmark::State&) { StopRuntime(); }
+
+// Runtime running, ring 1 MiB (the default), a sink that discards batches.
+// Every kBatch spans the clock is paused and the thread drains the rings
+// synchronously (Flush), so the measured time is the producer's hot path
+// only; the pause costs ~0.3 ns per span (two clock reads per 2,048 spans).
+void BM_SpanEnabled(benchmark::State& state) {
+  const EventValues v = Values();
+  RecordEvent(v);  // registers this thread (allocates and touches its ring)
+  (void)tokmeter::Flush();
+  int64_t n = 0;
+  for (auto _ : state) {
+    RecordEvent(v);
+    if (++n % kBatch == 0) {
+      state.PauseTiming();
+      (void)tokmeter::Flush();
+      state.ResumeTiming();
+    }
+  }
+  (void)tokmeter::Flush();
+  if (state.thread_index() == 0) {
+    tokmeter::Stats s = Rt()->stats();
+    state.counters["dropped"] = static_cast<double>(s.dropped);
+    state.counters["bytes/span"] =
+        s.spans ? static_cast<double>(s.bytes_drained) / static_cast<double>(s.spans) : 0;
+  }
+}
+BENCHMARK(BM_SpanEnabled)
+    ->Setup(SetupEnabled)
+    ->Teardown(TeardownEnabled)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2);
+
+// The same span with the flusher running on its default 200 ms interval and
+// the drop policy: what an agent thread pays when it records flat out. The
+// producer outruns the flusher by far (tens of millions of spans/s against a
+// few million), so most records are dropped and the drop path (cheaper: no
+// copy) is part of the figure; `drop_share` says how much.
+void SetupSteady(const benchmark::State&) {
+  tokmeter::Options o;
+  o.sinks.push_back(NullSink());
+  auto rt = tokmeter::Runtime::Start(std::move(o));
+  if (!rt.ok()) std::abort();
+  Rt() = std::move(*rt);
+}
+void BM_SpanEnabledFlatOut(benchmark::State& state) {
+  const EventValues v = Values();
+  RecordEvent(v);
+  for (auto _ : state) RecordEvent(v);
+  if (state.thread_index() == 0) {
+    (void)tokmeter::Flush();
+    tokmeter::Stats s = Rt()->stats();
+    state.counters["drop_share"] =
+        static_cast<double>(s.dropped) / static_cast<double>(s.dropped + s.spans + 1);
+  }
+}
+BENCHMARK(BM_SpanEnabledFlatOut)
+    ->Setup(SetupSteady)
+    ->Teardown(TeardownEnabled)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(2);
+
+// tokmeter::Current() + Add from code that did not open the span.
+void BM_CurrentAdd(benchmark::State& state) {
+  const EventValues v = Values();
+  TOK_SPAN_NAMED(span, "llm", "messages");
+  for (auto _ : state) {
+    tokmeter::Current().Add(Counter::kInputTokens, v.input);
+    benchmark::ClobberMemory();
+  }
+}
+BENCHMARK(BM_CurrentAdd)->Setup(SetupEnabled)->Teardown(TeardownEnabled)->UseRealTime()->Threads(1);
+
+// ---- Flusher drain rate ------------------------------------------------------
+
+// Two drain sizes: 2,048 spans (what one pass sees in steady state: the
+// flusher wakes when a 1 MiB ring is half full, ~2,400 spans) and 2^19 spans
+// (~110 MiB of ring filled while the flusher slept: a cold, memory-bound
+// backlog).
+constexpr size_t kDrainRing = size_t{128} << 20;
+
+std::string DrainPath() {
+  return "/tmp/tokmeter_bench_drain_" + std::to_string(::getpid()) + ".jsonl";
+}
+
+void SetupDrainJsonl(const benchmark::State&) {
+  ::unlink(DrainPath().c_str());
+  auto sink = tokmeter::MakeJsonlSink({.path = DrainPath()});
+  if (!sink.ok()) std::abort();
+  StartQuiet(std::move(*sink), kDrainRing, 1.0);
+}
+void SetupDrainNull(const benchmark::State&) { StartQuiet(NullSink(), kDrainRing, 1.0); }
+void TeardownDrain(const benchmark::State&) {
+  StopRuntime();
+  ::unlink(DrainPath().c_str());
+}
+
+// Fills this thread's ring with state.range(0) spans of one trace while the
+// flusher sleeps, then times one Flush() (manual time): decode, trace-tag
+// resolution, roll-up bookkeeping, formatting and the sink's write(2) calls,
+// all on this thread. items_per_second is the drain rate in spans/s.
+void Drain(benchmark::State& state, bool jsonl) {
+  const int spans = static_cast<int>(state.range(0));
+  const EventValues v = Values();
+  TOK_TRACE_NAMED(trace, "session", "s-bench");
+  trace.Tag("session", "s-bench").Tag("channel", "cli");
+  (void)tokmeter::Flush();
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    if (jsonl && FileSize(DrainPath()) > (uint64_t{256} << 20)) {
+      ::truncate(DrainPath().c_str(), 0);  // O_APPEND: the sink keeps appending
+    }
+    for (int i = 0; i < spans; ++i) RecordEvent(v);
+    uint64_t size0 = jsonl ? FileSize(DrainPath()) : 0;
+    auto t0 = std::chrono::steady_clock::now();
+    (void)tokmeter::Flush();
+    auto t1 = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+    if (jsonl) bytes += FileSize(DrainPath()) - size0;
+  }
+  state.SetItemsProcessed(state.iterations() * spans);
+  if (jsonl) state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["dropped"] = static_cast<double>(Rt()->stats().dropped);
+}
+void BM_DrainJsonl(benchmark::State& state) { Drain(state, true); }
+void BM_DrainNull(benchmark::State& state) { Drain(state, false); }
+BENCHMARK(BM_DrainJsonl)
+    ->Setup(SetupDrainJsonl)
+    ->Teardown(TeardownDrain)
+    ->UseManualTime()
+    ->Arg(2048)
+    ->Iterations(512)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DrainJsonl)
+    ->Setup(SetupDrainJsonl)
+    ->Teardown(TeardownDrain)
+    ->UseManualTime()
+    ->Arg(1 << 19)
+    ->Iterations(2)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DrainNull)
+    ->Setup(SetupDrainNull)
+    ->Teardown(TeardownDrain)
+    ->UseManualTime()
+    ->Arg(2048)
+    ->Iterations(512)
+    ->Unit(benchmark::kMicrosecond);
+
+// ---- Memory per thread ---------------------------------------------------------
+
+int64_t RssBytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<int64_t>(resident) * ::sysconf(_SC_PAGESIZE);
+}
+
+// 64 threads with the default 1 MiB ring: RSS with the threads started and
+// parked, then again once each has recorded one span (registered: ring
+// allocated and touched, ThreadRing, registry entry). The difference / 64 is
+// what tokmeter costs per recording thread.
+void BM_MemoryPerThread(benchmark::State& state) {
+  constexpr int kThreads = 64;
+  // A fixed mmap threshold: every 1 MiB ring is mmapped when allocated and
+  // unmapped when freed, so each repetition sees its rings in RSS (with
+  // glibc's dynamic threshold a freed ring is reused from the heap and the
+  // next repetition would measure ~0).
+  mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  for (auto _ : state) {
+    tokmeter::Options o;
+    o.sinks.push_back(NullSink());
+    auto rt = tokmeter::Runtime::Start(std::move(o));
+    if (!rt.ok()) std::abort();
+    int64_t before = 0, parked = 0, registered = 0;
+    std::barrier sync(kThreads + 1);
+    std::vector<std::thread> threads;
+    before = RssBytes();
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&sync] {
+        sync.arrive_and_wait();  // 1: all started
+        sync.arrive_and_wait();  // 2: RSS measured
+        { TOK_SPAN("tool", "register"); }
+        sync.arrive_and_wait();  // 3: all registered
+        sync.arrive_and_wait();  // 4: RSS measured
+      });
+    }
+    sync.arrive_and_wait();
+    parked = RssBytes();
+    sync.arrive_and_wait();
+    sync.arrive_and_wait();
+    registered = RssBytes();
+    sync.arrive_and_wait();
+    for (auto& t : threads) t.join();
+    (void)(*rt)->Shutdown();
+    state.counters["thread_KiB"] = static_cast<double>(parked - before) / kThreads / 1024;
+    state.counters["tokmeter_KiB"] = static_cast<double>(registered - parked) / kThreads / 1024;
+  }
+}
+BENCHMARK(BM_MemoryPerThread)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// ---- Sustained rate ------------------------------------------------------------
+
+// 2 producer threads, each pacing 500,000 spans/s for 2 s (1 M spans/s in
+// total), default options (1 MiB rings, 200 ms interval, drop policy), JSONL
+// sink in /tmp. Producers record in bursts every 100 µs and sleep between
+// them, as agent threads would. Target: dropped == 0.
+void BM_Sustained1M(benchmark::State& state) {
+  constexpr int kProducers = 2;
+  constexpr double kRatePerThread = 500'000;
+  const auto kDuration = std::chrono::seconds(2);
+  const std::string path = "/tmp/tokmeter_bench_sustained_" + std::to_string(::getpid()) + ".jsonl";
+  for (auto _ : state) {
+    ::unlink(path.c_str());
+    auto sink = tokmeter::MakeJsonlSink({.path = path});
+    if (!sink.ok()) std::abort();
+    tokmeter::Options o;
+    o.sinks.push_back(std::move(*sink));
+    auto rt = tokmeter::Runtime::Start(std::move(o));
+    if (!rt.ok()) std::abort();
+    std::atomic<int64_t> produced{0};
+    std::atomic<int64_t> max_lag_us{0};
+    std::vector<std::thread> threads;
+    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+    for (int p = 0; p < kProducers; ++p) {
+      threads.emplace_back([&] {
+        const EventValues v = Values();
+        { TOK_SPAN("tool", "register"); }  // ring allocated before the clock starts
+        std::this_thread::sleep_until(start);
+        int64_t done = 0, lag = 0;
+        auto next = start;
+        for (;;) {
+          auto now = std::chrono::steady_clock::now();
+          double elapsed = std::chrono::duration<double>(now - start).count();
+          if (now - start >= kDuration) break;
+          int64_t owed = static_cast<int64_t>(elapsed * kRatePerThread) - done;
+          for (int64_t i = 0; i < owed; ++i) RecordEvent(v);
+          done += owed > 0 ? owed : 0;
+          lag = std::max<int64_t>(
+              lag, std::chrono::duration_cast<std::chrono::microseconds>(now - next).count());
+          next += std::chrono::microseconds(100);
+          std::this_thread::sleep_until(next);
+        }
+        produced.fetch_add(done);
+        int64_t m = max_lag_us.load();
+        while (lag > m && !max_lag_us.compare_exchange_weak(m, lag)) {
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    (void)(*rt)->Flush();
+    tokmeter::Stats s = (*rt)->stats();
+    (void)(*rt)->Shutdown();
+    const double seconds = std::chrono::duration<double>(kDuration).count();
+    state.counters["spans/s"] = static_cast<double>(produced.load()) / seconds;
+    state.counters["dropped"] = static_cast<double>(s.dropped);
+    state.counters["written"] = static_cast<double>(s.spans);
+    state.counters["flushes"] = static_cast<double>(s.flushes);
+    state.counters["max_wake_lag_us"] = static_cast<double>(max_lag_us.load());
+    state.counters["MB_written"] = static_cast<double>(FileSize(path)) / 1e6;
+    ::unlink(path.c_str());
+  }
+}
+BENCHMARK(BM_Sustained1M)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,110 @@
+// src/analysis/aggregate.h — grouping by tag, calendar buckets in a time
+// zone, fixed windows with percentiles (seed 000's north star), per-workflow
+// overview and period trends (seed 001). Pure functions of records: the live
+// monitor reuses Percentile() and the window rules.
+#ifndef TOKMETER_ANALYSIS_AGGREGATE_H_
+#define TOKMETER_ANALYSIS_AGGREGATE_H_
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "src/analysis/store.h"
+
+namespace tokmeter::analysis {
+
+// Linear-interpolation percentile (numpy's default, "type 7"): sort, take
+// rank q × (n − 1) and interpolate between its neighbours. `values` need not
+// be sorted. 0 for an empty input. q in [0, 1].
+double Percentile(std::vector<double> values, double q);
+
+struct Distribution {
+  int64_t count = 0;
+  double p50 = 0, p95 = 0, max = 0, mean = 0;
+};
+Distribution Distribute(const std::vector<double>& values);
+
+// One group of a GroupBy: its key ("" = events without that tag) and sums,
+// with a per-model breakdown.
+struct Group {
+  std::string key;
+  Agg agg;
+  std::map<std::string, Agg> by_model;  // model ("" = unknown) → sums
+  int64_t runs = 0;                     // distinct Dim::kRun values
+};
+
+// Groups `recs` by `dim`, sorted by total tokens, largest first (ties by
+// key). Roll-up records are skipped.
+std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim);
+
+// Calendar buckets ("%Y-%m-%d" or "%Y-%m") of the event time in `tz`,
+// sorted by key ascending.
+enum class Calendar { kDay, kMonth };
+std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const Rec> recs, Calendar cal,
+                                   const absl::TimeZone& tz);
+
+// Totals of `recs` (roll-ups skipped).
+Agg Total(std::span<const Rec> recs);
+
+// A fixed window [start_ns, start_ns + width) holding at least one event.
+struct Window {
+  int64_t start_ns = 0;
+  Agg agg;
+};
+// Windows aligned to multiples of `width_ns` since the Unix epoch, sorted by
+// start; only windows with events are returned.
+std::vector<Window> Windows(std::span<const Rec> recs, int64_t width_ns);
+// Distribution of total tokens over `windows`.
+Distribution WindowDistribution(const std::vector<Window>& windows);
+
+// A window that breaks rules::kSpike*: its tokens, the median it is
+// compared with, and its top contributors (key, tokens).
+struct Spike {
+  Window window;
+  double median_multiple = 0;
+  std::vector<std::pair<std::string, int64_t>> top_sessions, top_jobs, top_tools;
+};
+struct SpikeReport {
+  int64_t width_ns = 0;
+  std::vector<Window> windows;
+  Distribution dist;
+  std::vector<Spike> spikes;
+};
+// The spike rule (rules.h), written once for the `spikes` command, the
+// detector and the live monitor.
+bool IsSpike(double window_tokens, const Distribution& dist);
+SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns);
+
+// The largest `n` values of `dim` inside `recs` by total tokens; for
+// Dim::kTool by tool calls (tool spans carry no tokens). n < 0: all.
+std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
+                                                     std::span<const Rec> recs, Dim dim, int n);
+
+// Per-run totals (Dim::kRun) of `recs`, largest first.
+std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
+                                                       std::span<const Rec> recs);
+
+// One row of a trend table: a group's figures now and in the previous
+// period. `growth` = (now − before) / before; 0 when before is 0.
+struct TrendRow {
+  std::string key;
+  int64_t tokens_now = 0, tokens_before = 0;
+  double cost_now = 0, cost_before = 0;
+  double cache_hit_rate_now = 0, cache_hit_rate_before = 0;
+  bool has_before = false;
+  double growth() const {
+    return tokens_before > 0 ? double(tokens_now - tokens_before) / double(tokens_before) : 0;
+  }
+};
+
+// Period helpers: the start of the day / month holding `t` in `tz`.
+absl::Time StartOfDay(absl::Time t, const absl::TimeZone& tz);
+absl::Time StartOfMonth(absl::Time t, const absl::TimeZone& tz);
+absl::Time StartOfNextMonth(absl::Time t, const absl::TimeZone& tz);
+
+}  // namespace tokmeter::analysis
+
+#endif  // TOKMETER_ANALYSIS_AGGREGATE_H_

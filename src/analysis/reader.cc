@@ -1,0 +1,773 @@
+// ReadInputs(): a small ordered pipeline.
+//
+//   read (one thread at a time, under read_mu_): read(2)/inflate the current
+//       input into a 1 MiB chunk of whole lines (the unfinished last line is
+//       carried into the next chunk);
+//   parse (all threads in parallel): each line is sniffed and turned into
+//       Records (formats.cc), strings copied into the chunk's arena;
+//   emit (one thread at a time, in chunk order): the stateful rules — trace
+//       tags, Codex models and totals, Claude Code dedup, path tags, time
+//       range — then `fn`.
+//
+// Memory is bounded by kMaxInFlightPerThread chunks per thread plus the state
+// that grows with groups (traces, Claude Code message ids, interned strings),
+// never with lines.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "src/analysis/reader.h"
+#include "src/analysis/reader_internal.h"
+
+namespace tokmeter::analysis {
+namespace {
+
+using reader_internal::Arena;
+using reader_internal::ByteSource;
+using reader_internal::LineResult;
+using reader_internal::ParseContext;
+using reader_internal::Record;
+using reader_internal::RecordType;
+
+constexpr size_t kChunk = 1 << 20;
+constexpr size_t kMaxLine = size_t(256) << 20;  // longer lines are skipped as bad
+constexpr int kMaxInFlightPerThread = 3;
+constexpr size_t kSniffBytes = 4096;  // what whole-file formats sniff
+
+// Stable storage for strings that live until the end of ReadInputs.
+class Interner {
+ public:
+  std::string_view Intern(std::string_view s) {
+    if (s.empty()) return {};
+    auto it = map_.find(s);
+    if (it != map_.end()) return it->first;
+    store_.emplace_back(s);
+    std::string_view v = store_.back();
+    map_.emplace(v, 0);
+    return v;
+  }
+
+ private:
+  std::deque<std::string> store_;
+  absl::flat_hash_map<std::string_view, int> map_;
+};
+
+struct Chunk {
+  int input = 0;
+  uint64_t seq = 0;
+  std::unique_ptr<char[]> buf;
+  size_t cap = 0;
+  size_t len = 0;
+  bool last_of_input = false;
+  bool first_of_input = false;
+  int64_t extra_bad = 0;   // over-long or undecodable data found while reading
+  // Parse results.
+  Arena arena;
+  std::vector<Record> records;
+  int64_t lines = 0;
+  int64_t content_lines = 0;  // non-blank
+  int64_t bad_count = 0;
+  std::vector<int64_t> bad_lines;  // relative, up to 5
+  int first_format = -1;
+  // A whole-file format (FileFormats()): the chunk holds the input's first
+  // bytes and owns the rest of its source; Parse reads it all.
+  int file_format = -1;
+  std::unique_ptr<ByteSource> source;
+  int64_t source_bytes = 0;
+
+  void Clear() {
+    file_format = -1;
+    source.reset();
+    source_bytes = 0;
+    len = 0;
+    last_of_input = first_of_input = false;
+    extra_bad = 0;
+    arena.Reset();
+    records.clear();
+    lines = content_lines = bad_count = 0;
+    bad_lines.clear();
+    first_format = -1;
+  }
+};
+
+// "runs/{workflow}/{run}/*" against path components: literal components must
+// match, {name} captures one component, * matches one (a trailing * matches
+// the rest, at least one), ** matches any number. The pattern may start at
+// any component of the path; the first match wins.
+class PathPattern {
+ public:
+  explicit PathPattern(std::string_view pattern) {
+    for (std::string_view c : reader_internal::SplitPath(pattern)) parts_.emplace_back(c);
+  }
+  bool empty() const { return parts_.empty(); }
+  bool Match(std::string_view path, std::vector<std::pair<std::string, std::string>>* tags) const {
+    std::vector<std::string_view> comps = reader_internal::SplitPath(path);
+    for (size_t start = 0; start < comps.size(); ++start) {
+      tags->clear();
+      if (MatchAt(comps, start, 0, tags)) return true;
+    }
+    tags->clear();
+    return false;
+  }
+
+ private:
+  bool MatchAt(const std::vector<std::string_view>& comps, size_t ci, size_t pi,
+               std::vector<std::pair<std::string, std::string>>* tags) const {
+    if (pi == parts_.size()) return true;
+    const std::string& p = parts_[pi];
+    bool last = pi + 1 == parts_.size();
+    if (p == "**") {
+      for (size_t k = ci; k <= comps.size(); ++k) {
+        size_t keep = tags->size();
+        if (MatchAt(comps, k, pi + 1, tags)) return true;
+        tags->resize(keep);
+      }
+      return false;
+    }
+    if (ci >= comps.size()) return false;
+    if (p == "*") return last ? true : MatchAt(comps, ci + 1, pi + 1, tags);
+    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+      tags->emplace_back(p.substr(1, p.size() - 2), std::string(comps[ci]));
+      if (MatchAt(comps, ci + 1, pi + 1, tags)) return true;
+      tags->pop_back();
+      return false;
+    }
+    return p == comps[ci] && MatchAt(comps, ci + 1, pi + 1, tags);
+  }
+  std::vector<std::string> parts_;
+};
+
+struct ClaudeEntry {
+  // From the snapshot with the largest total.
+  TokenBuckets tokens;
+  bool ttl_unknown = false;
+  int64_t time = 0;
+  int64_t errors = 0, rate_limited = 0, status = 0;
+  std::string_view model;
+  bool fast = false;
+  // Attribution: the first non-sidechain copy, else the tokens snapshot.
+  bool attr_sidechain = true;
+  int input = 0;
+  int64_t line = 0;
+  std::string_view session, project, agent, request_id;
+};
+
+struct InputState {
+  InputSummary summary;
+  std::vector<std::pair<std::string, std::string>> path_tags;
+  bool usage_seen = false;
+  int64_t line_offset = 0;
+  int64_t content_lines = 0;
+  int64_t claude_candidates = 0;
+  std::string codex_model, codex_session, codex_project;
+  bool codex_has_total = false;
+  TokenBuckets codex_total;
+};
+
+class Reader {
+ public:
+  Reader(std::vector<std::string> files, const ReadOptions& o, const EventFn& fn,
+         reader_internal::OpenFn open)
+      : files_(std::move(files)), opts_(o), fn_(fn), open_(std::move(open)), pattern_(o.path_tags) {
+    inputs_.resize(files_.size());
+    for (size_t i = 0; i < files_.size(); ++i) {
+      inputs_[i].summary.path = files_[i];
+      if (!pattern_.empty()) pattern_.Match(files_[i], &inputs_[i].path_tags);
+    }
+  }
+
+  absl::StatusOr<ReadResult> Run() {
+    int threads = opts_.threads > 0 ? opts_.threads : int(std::thread::hardware_concurrency());
+    threads = std::clamp(threads, 1, 16);
+    max_in_flight_ = kMaxInFlightPerThread * threads;
+    if (threads == 1 || files_.empty()) {
+      Work();
+    } else {
+      std::vector<std::thread> pool;
+      for (int i = 1; i < threads; ++i) pool.emplace_back([this] { Work(); });
+      Work();
+      for (auto& t : pool) t.join();
+    }
+    if (!error_.ok()) return error_;
+    EmitClaude();
+    ReadResult result;
+    for (InputState& st : inputs_) {
+      InputSummary& s = st.summary;
+      s.duplicates = st.claude_candidates - claude_kept_[&st - inputs_.data()];
+      if (s.duplicates < 0) s.duplicates = 0;
+      if (s.format.empty()) s.format = st.content_lines == 0 ? "empty" : "unknown";
+      s.empty = !st.usage_seen && s.dropped_records == 0;
+      result.inputs.push_back(std::move(s));
+    }
+    return result;
+  }
+
+ private:
+  // ---- read stage --------------------------------------------------------
+  Chunk* NextChunk() {
+    std::unique_lock<std::mutex> rl(read_mu_);
+    {
+      std::unique_lock<std::mutex> el(emit_mu_);
+      emit_cv_.wait(el, [&] { return in_flight_ < max_in_flight_ || abort_; });
+      if (abort_) return nullptr;
+      if (!source_ && next_file_ >= files_.size()) return nullptr;
+      ++in_flight_;
+    }
+    Chunk* c = AllocChunk();
+    if (!source_) {
+      absl::StatusOr<std::unique_ptr<ByteSource>> src = open_(files_[next_file_]);
+      if (!src.ok()) {
+        Abort(src.status());
+        Recycle(c);
+        return nullptr;
+      }
+      source_ = std::move(*src);
+      cur_input_ = int(next_file_++);
+      carry_.clear();
+      skip_to_newline_ = false;
+      c->first_of_input = true;
+    }
+    c->input = cur_input_;
+    c->seq = next_seq_read_++;
+    if (c->first_of_input && !reader_internal::FileFormats().empty()) {
+      // Sniff whole-file formats on the first bytes of the input.
+      size_t got = 0;
+      bool failed = false;
+      while (got < kSniffBytes) {
+        absl::StatusOr<size_t> r = source_->Read(c->buf.get() + got, kSniffBytes - got);
+        if (!r.ok()) {
+          failed = true;
+          break;
+        }
+        if (*r == 0) break;
+        got += *r;
+      }
+      std::string_view head(c->buf.get(), got);
+      const auto& ff = reader_internal::FileFormats();
+      for (int i = 0; i < int(ff.size()) && !failed; ++i) {
+        if (ff[i].sniff(head)) {
+          c->file_format = i;
+          c->len = got;
+          c->source = std::move(source_);
+          c->last_of_input = true;
+          return c;
+        }
+      }
+      carry_.assign(head);  // not a whole-file format: these bytes start the lines
+      if (failed) c->extra_bad = 1;
+    }
+    // Buffers hold 2 * kChunk: the carried tail plus about kChunk of new bytes.
+    if (c->cap < carry_.size() + kChunk) Grow(c, std::max(2 * kChunk, carry_.size() * 2));
+    std::memcpy(c->buf.get(), carry_.data(), carry_.size());
+    c->len = carry_.size();
+    carry_.clear();
+    bool eof = false;
+    size_t scan_from = 0;  // bytes before this hold no newline
+    for (;;) {
+      while (c->len < c->cap && !eof) {
+        absl::StatusOr<size_t> r = source_->Read(c->buf.get() + c->len, c->cap - c->len);
+        if (!r.ok()) {
+          // Corrupt or truncated compressed data: keep what was decoded, count
+          // one bad line, end this input.
+          ++c->extra_bad;
+          eof = true;
+          break;
+        }
+        if (*r == 0) {
+          eof = true;
+          break;
+        }
+        if (skip_to_newline_) {
+          char* nl = static_cast<char*>(std::memchr(c->buf.get() + c->len, '\n', *r));
+          if (!nl) continue;  // still inside the over-long line: drop these bytes
+          size_t keep = c->buf.get() + c->len + *r - (nl + 1);
+          std::memmove(c->buf.get() + c->len, nl + 1, keep);
+          *r = keep;
+          skip_to_newline_ = false;
+        }
+        c->len += *r;
+        if (c->len >= kChunk) break;
+      }
+      if (eof) break;
+      const char* nl = static_cast<const char*>(
+          memrchr(c->buf.get() + scan_from, '\n', c->len - scan_from));
+      if (nl) {
+        size_t end = size_t(nl - c->buf.get()) + 1;
+        carry_.assign(c->buf.get() + end, c->len - end);
+        c->len = end;
+        break;
+      }
+      scan_from = c->len;
+      if (c->cap >= kMaxLine) {
+        // One line longer than kMaxLine: skip it.
+        ++c->extra_bad;
+        c->len = 0;
+        scan_from = 0;
+        skip_to_newline_ = true;
+        continue;
+      }
+      Grow(c, c->cap * 2);
+    }
+    if (eof) {
+      c->last_of_input = true;
+      source_.reset();
+    }
+    return c;
+  }
+
+  static void Grow(Chunk* c, size_t cap) {
+    std::unique_ptr<char[]> b(new char[cap]);
+    if (c->len) std::memcpy(b.get(), c->buf.get(), c->len);
+    c->buf = std::move(b);
+    c->cap = cap;
+  }
+
+  Chunk* AllocChunk() {
+    std::lock_guard<std::mutex> l(emit_mu_);
+    if (!free_.empty()) {
+      Chunk* c = free_.back().release();
+      free_.pop_back();
+      return c;
+    }
+    auto* c = new Chunk;
+    c->buf.reset(new char[2 * kChunk]);
+    c->cap = 2 * kChunk;
+    return c;
+  }
+
+  void Recycle(Chunk* c) {
+    std::lock_guard<std::mutex> l(emit_mu_);
+    c->Clear();
+    if (c->cap > 4 * kChunk) {  // do not keep buffers grown for huge lines
+      c->buf.reset(new char[2 * kChunk]);
+      c->cap = 2 * kChunk;
+    }
+    free_.emplace_back(c);
+    --in_flight_;
+    emit_cv_.notify_all();
+  }
+
+  void Abort(absl::Status s) {
+    std::lock_guard<std::mutex> l(emit_mu_);
+    if (error_.ok()) error_ = std::move(s);
+    abort_ = true;
+    emit_cv_.notify_all();
+  }
+
+  // ---- parse stage -------------------------------------------------------
+  // Counts the bytes a whole-file reader pulls.
+  class CountingSource : public ByteSource {
+   public:
+    CountingSource(ByteSource& in, int64_t* n) : in_(in), n_(n) {}
+    absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+      absl::StatusOr<size_t> r = in_.Read(buf, n);
+      if (r.ok()) *n_ += int64_t(*r);
+      return r;
+    }
+
+   private:
+    ByteSource& in_;
+    int64_t* n_;
+  };
+
+  static void Parse(Chunk* c) {
+    ParseContext ctx{&c->arena, &c->records, 0, c->buf.get(), c->buf.get() + c->len};
+    if (c->file_format >= 0) {
+      const reader_internal::FileFormat& f = reader_internal::FileFormats()[c->file_format];
+      CountingSource counting(*c->source, &c->source_bytes);
+      int64_t bad = 0;
+      absl::Status s = f.read(std::string_view(c->buf.get(), c->len), counting, ctx, &bad);
+      if (!s.ok()) ++bad;  // unreadable rest (corrupt compression, newer schema)
+      c->bad_count = bad;
+      c->source.reset();
+      return;
+    }
+    int hint = -1;
+    const char* p = c->buf.get();
+    const char* end = p + c->len;
+    int64_t ln = 0;
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
+      const char* le = nl ? nl : end;
+      ++ln;
+      std::string_view line(p, size_t(le - p));
+      p = le + 1;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line.empty() || ((line[0] == ' ' || line[0] == '\t') &&
+                           line.find_first_not_of(" \t\r\f\v") == std::string_view::npos)) {
+        continue;  // blank line
+      }
+      ++c->content_lines;
+      ctx.line = ln;
+      int fi = hint;
+      LineResult r = reader_internal::ParseLine(line, ctx, hint, &fi);
+      if (r == LineResult::kBad) {
+        ++c->bad_count;
+        if (c->bad_lines.size() < 5) c->bad_lines.push_back(ln);
+      } else {
+        hint = fi;
+        if (c->first_format < 0) c->first_format = fi;
+      }
+    }
+    c->lines = ln;
+  }
+
+  void Work() {
+    while (Chunk* c = NextChunk()) {
+      Parse(c);
+      Submit(c);
+    }
+  }
+
+  // ---- emit stage --------------------------------------------------------
+  void Submit(Chunk* c) {
+    std::unique_lock<std::mutex> l(emit_mu_);
+    pending_.emplace(c->seq, c);
+    if (emitting_) return;
+    emitting_ = true;
+    while (!abort_) {
+      auto it = pending_.find(next_seq_emit_);
+      if (it == pending_.end()) break;
+      Chunk* n = it->second;
+      pending_.erase(it);
+      l.unlock();
+      Emit(n);
+      Recycle(n);
+      l.lock();
+      ++next_seq_emit_;
+    }
+    emitting_ = false;
+    if (abort_) {
+      for (auto& [seq, ch] : pending_) {
+        ch->Clear();
+        free_.emplace_back(ch);
+        --in_flight_;
+      }
+      pending_.clear();
+    }
+    emit_cv_.notify_all();
+  }
+
+  void Emit(Chunk* c) {
+    InputState& st = inputs_[c->input];
+    InputSummary& s = st.summary;
+    s.bytes += int64_t(c->len) + c->source_bytes;
+    if (c->file_format >= 0 && s.format.empty()) {
+      s.format = std::string(SourceFormatName(reader_internal::FileFormats()[c->file_format].format));
+    }
+    for (int64_t b : c->bad_lines) {
+      if (s.first_bad_lines.size() < 5) s.first_bad_lines.push_back(b + st.line_offset);
+    }
+    s.skipped_lines += c->bad_count + c->extra_bad;
+    if (c->extra_bad && s.first_bad_lines.size() < 5) {
+      s.first_bad_lines.push_back(st.line_offset + c->lines + 1);
+    }
+    if (s.format.empty() && c->first_format >= 0) {
+      s.format = std::string(SourceFormatName(reader_internal::LineFormats()[c->first_format].format));
+    }
+    for (Record& r : c->records) {
+      r.ev.line = r.line + st.line_offset;
+      r.ev.input_index = c->input;
+      switch (r.type) {
+        case RecordType::kEvent:
+          st.usage_seen = true;
+          Deliver(st, r.ev, /*trace_tags=*/r.ev.format == SourceFormat::kTokmeterJsonl);
+          break;
+        case RecordType::kTrace: {
+          auto& tags = traces_[std::string(r.ev.trace_id)];
+          tags.clear();
+          for (int i = 0; i < r.ev.num_tags; ++i) {
+            tags.emplace_back(std::string(r.ev.tags[i].first), std::string(r.ev.tags[i].second));
+          }
+          break;
+        }
+        case RecordType::kDrops:
+          s.dropped_records += r.count;
+          break;
+        case RecordType::kClaude:
+          st.usage_seen = true;
+          AddClaude(st, c->input, r);
+          break;
+        case RecordType::kCodexContext:
+          if (!r.ev.model.empty()) st.codex_model = std::string(r.ev.model);
+          break;
+        case RecordType::kCodexSession:
+          st.codex_session = std::string(r.ev.trace_id);
+          st.codex_project = std::string(r.ev.tag("project"));
+          break;
+        case RecordType::kCodexTokens:
+          EmitCodex(st, r);
+          break;
+      }
+    }
+    st.line_offset += c->lines;
+    st.content_lines += c->content_lines;
+    s.lines = st.line_offset;
+  }
+
+  bool InRange(int64_t t) const {
+    if (opts_.since_unix_ns == 0 && opts_.until_unix_ns == 0) return true;
+    if (t == 0) return false;
+    if (opts_.since_unix_ns != 0 && t < opts_.since_unix_ns) return false;
+    if (opts_.until_unix_ns != 0 && t >= opts_.until_unix_ns) return false;
+    return true;
+  }
+
+  // Path tags, then trace tags, then the event's own tags; then the time
+  // range; then fn.
+  void Deliver(InputState& st, const UsageEvent& ev, bool trace_tags) {
+    if (!InRange(ev.time_unix_ns)) return;
+    const std::vector<std::pair<std::string, std::string>>* tt = nullptr;
+    if (trace_tags && !ev.trace_id.empty()) {
+      auto it = traces_.find(absl::string_view(ev.trace_id.data(), ev.trace_id.size()));
+      if (it != traces_.end() && !it->second.empty()) tt = &it->second;
+    }
+    ++st.summary.records;
+    if (st.path_tags.empty() && !tt) {
+      fn_(ev);
+      return;
+    }
+    UsageEvent out = ev;
+    out.num_tags = 0;
+    for (const auto& [k, v] : st.path_tags) out.SetTag(k, v);
+    if (tt) {
+      for (const auto& [k, v] : *tt) out.SetTag(k, v);
+    }
+    for (int i = 0; i < ev.num_tags; ++i) out.SetTag(ev.tags[i].first, ev.tags[i].second);
+    fn_(out);
+  }
+
+  void EmitCodex(InputState& st, Record& r) {
+    TokenBuckets t;
+    if (r.has_last) {
+      t = r.ev.tokens;
+    } else if (r.has_total) {
+      // Only cumulative totals: the difference from the previous ones.
+      const TokenBuckets& p = st.codex_total;
+      t.input = std::max<int64_t>(0, r.total.input - (st.codex_has_total ? p.input : 0));
+      t.cache_read = std::max<int64_t>(0, r.total.cache_read - (st.codex_has_total ? p.cache_read : 0));
+      t.output = std::max<int64_t>(0, r.total.output - (st.codex_has_total ? p.output : 0));
+      t.reasoning = std::clamp<int64_t>(r.total.reasoning - (st.codex_has_total ? p.reasoning : 0), 0, t.output);
+    }
+    if (r.has_total) {
+      st.codex_total = r.total;
+      st.codex_has_total = true;
+    }
+    if (t.total() == 0) return;  // zero-delta events are repeats
+    st.usage_seen = true;
+    UsageEvent ev = r.ev;
+    ev.tokens = t;
+    ev.kind = "llm";
+    ev.requests = 1;
+    ev.provider = "openai";
+    if (st.codex_model.empty()) {
+      ev.model = "gpt-5";  // ccusage's fallback for sessions that never name the model
+      ev.SetTag("model_fallback", "true");
+    } else {
+      ev.model = st.codex_model;
+    }
+    if (!st.codex_session.empty()) {
+      ev.trace_id = st.codex_session;
+      ev.SetTag("session", st.codex_session);
+    }
+    if (!st.codex_project.empty()) ev.SetTag("project", st.codex_project);
+    Deliver(st, ev, false);
+  }
+
+  void AddClaude(InputState& st, int input, const Record& r) {
+    ++st.claude_candidates;
+    const UsageEvent& ev = r.ev;
+    auto fill_tokens = [&](ClaudeEntry& e) {
+      e.tokens = ev.tokens;
+      e.ttl_unknown = ev.ttl_unknown;
+      e.time = ev.time_unix_ns;
+      e.errors = ev.errors;
+      e.rate_limited = ev.rate_limited;
+      e.status = ev.status;
+      e.model = strings_.Intern(ev.model);
+      e.fast = ev.tag("speed") == "fast";
+    };
+    auto fill_attr = [&](ClaudeEntry& e) {
+      e.attr_sidechain = r.sidechain;
+      e.input = input;
+      e.line = ev.line;
+      e.session = strings_.Intern(ev.tag("session"));
+      e.project = strings_.Intern(ev.tag("project"));
+      e.agent = strings_.Intern(ev.tag("agent"));
+      e.request_id = strings_.Intern(ev.tag("request_id"));
+    };
+    if (r.dedup_key.empty()) {
+      ClaudeEntry e;
+      fill_tokens(e);
+      fill_attr(e);
+      claude_unkeyed_.push_back(e);
+      return;
+    }
+    auto [it, inserted] = claude_.try_emplace(std::string(r.dedup_key));
+    ClaudeEntry& e = it->second;
+    if (inserted) {
+      fill_tokens(e);
+      fill_attr(e);
+      return;
+    }
+    if (ev.tokens.total() > e.tokens.total()) fill_tokens(e);
+    if (e.attr_sidechain && !r.sidechain) fill_attr(e);
+  }
+
+  void EmitClaude() {
+    claude_kept_.assign(inputs_.size(), 0);
+    std::vector<const ClaudeEntry*> all;
+    all.reserve(claude_.size() + claude_unkeyed_.size());
+    for (const auto& [k, e] : claude_) all.push_back(&e);
+    for (const ClaudeEntry& e : claude_unkeyed_) all.push_back(&e);
+    std::sort(all.begin(), all.end(), [](const ClaudeEntry* a, const ClaudeEntry* b) {
+      if (a->time != b->time) return a->time < b->time;
+      if (a->input != b->input) return a->input < b->input;
+      return a->line < b->line;
+    });
+    // Message ids (keys) are not needed for the event; span_id stays empty.
+    for (const ClaudeEntry* e : all) {
+      ++claude_kept_[e->input];
+      UsageEvent ev;
+      ev.format = SourceFormat::kClaudeCode;
+      ev.kind = "llm";
+      ev.requests = 1;
+      ev.time_unix_ns = e->time;
+      ev.tokens = e->tokens;
+      ev.ttl_unknown = e->ttl_unknown;
+      ev.errors = e->errors;
+      ev.rate_limited = e->rate_limited;
+      ev.status = e->status;
+      ev.model = e->model;
+      if (ev.model.starts_with("claude")) ev.provider = "anthropic";
+      ev.trace_id = e->session;
+      ev.input_index = e->input;
+      ev.line = e->line;
+      if (!e->session.empty()) ev.SetTag("session", e->session);
+      if (!e->project.empty()) ev.SetTag("project", e->project);
+      if (!e->agent.empty()) ev.SetTag("agent", e->agent);
+      if (!e->request_id.empty()) ev.SetTag("request_id", e->request_id);
+      if (e->attr_sidechain) ev.SetTag("sidechain", "true");
+      if (e->fast) ev.SetTag("speed", "fast");
+      Deliver(inputs_[e->input], ev, false);
+    }
+  }
+
+  const std::vector<std::string> files_;
+  const ReadOptions& opts_;
+  const EventFn& fn_;
+  reader_internal::OpenFn open_;
+  PathPattern pattern_;
+  int max_in_flight_ = 2;
+
+  // Read stage, guarded by read_mu_.
+  std::mutex read_mu_;
+  size_t next_file_ = 0;
+  int cur_input_ = -1;
+  std::unique_ptr<ByteSource> source_;
+  std::string carry_;
+  bool skip_to_newline_ = false;
+  uint64_t next_seq_read_ = 0;
+
+  // Chunk hand-off, guarded by emit_mu_.
+  std::mutex emit_mu_;
+  std::condition_variable emit_cv_;
+  std::map<uint64_t, Chunk*> pending_;
+  std::vector<std::unique_ptr<Chunk>> free_;
+  int in_flight_ = 0;
+  uint64_t next_seq_emit_ = 0;
+  bool emitting_ = false;
+  bool abort_ = false;
+  absl::Status error_;
+
+  // Emit stage: touched only by the one emitting thread (or after join).
+  std::vector<InputState> inputs_;
+  absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>> traces_;
+  Interner strings_;
+  absl::flat_hash_map<std::string, ClaudeEntry> claude_;
+  std::vector<ClaudeEntry> claude_unkeyed_;
+  std::vector<int64_t> claude_kept_;
+};
+
+// Expands directories (recursively, sorted, WantedInDirectory) and checks
+// that every named path exists.
+absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs,
+                                                      std::vector<std::string>* empty_dirs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& in : inputs) {
+    if (in == "-") {
+      files.push_back(in);
+      continue;
+    }
+    struct stat st;
+    if (::stat(in.c_str(), &st) != 0) {
+      int err = errno;
+      std::string msg = absl::StrCat("cannot read ", in, ": ", std::strerror(err));
+      return err == ENOENT ? absl::NotFoundError(msg) : absl::PermissionDeniedError(msg);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      files.push_back(in);
+      continue;
+    }
+    std::vector<std::string> found;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(in, fs::directory_options::none, ec), end;
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
+    for (; it != end; it.increment(ec)) {
+      if (ec) {
+        return absl::PermissionDeniedError(absl::StrCat("cannot read ", it->path().string(), ": ",
+                                                        ec.message()));
+      }
+      std::error_code ec2;
+      if (!it->is_regular_file(ec2)) continue;
+      std::string name = it->path().filename().string();
+      if (reader_internal::WantedInDirectory(name)) found.push_back(it->path().string());
+    }
+    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
+    std::sort(found.begin(), found.end());
+    if (found.empty()) empty_dirs->push_back(in);
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+}  // namespace
+
+absl::StatusOr<ReadResult> ReadInputs(const std::vector<std::string>& inputs,
+                                      const ReadOptions& options, const EventFn& fn) {
+  std::vector<std::string> empty_dirs;
+  absl::StatusOr<std::vector<std::string>> files = ExpandInputs(inputs, &empty_dirs);
+  if (!files.ok()) return files.status();
+  Reader reader(std::move(*files), options, fn, reader_internal::OpenSource);
+  absl::StatusOr<ReadResult> result = reader.Run();
+  if (!result.ok()) return result;
+  for (std::string& d : empty_dirs) {
+    InputSummary s;
+    s.path = std::move(d);
+    s.format = "empty";
+    s.empty = true;
+    result->inputs.push_back(std::move(s));
+  }
+  return result;
+}
+
+namespace reader_internal {
+absl::StatusOr<ReadResult> ReadWith(const std::vector<std::string>& names, OpenFn open,
+                                    const ReadOptions& options, const EventFn& fn) {
+  Reader reader(names, options, fn, std::move(open));
+  return reader.Run();
+}
+}  // namespace reader_internal
+
+}  // namespace tokmeter::analysis

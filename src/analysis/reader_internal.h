@@ -1,0 +1,188 @@
+// src/analysis/reader_internal.h — the pieces ReadInputs() is built from:
+// byte sources (plain, gzip, zstd), the per-chunk arena, the parsed-record
+// form a line turns into, and the format registry. Not part of the public
+// analysis API; tests and fuzzers may use it.
+#ifndef TOKMETER_ANALYSIS_READER_INTERNAL_H_
+#define TOKMETER_ANALYSIS_READER_INTERNAL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "src/analysis/event.h"
+#include "src/analysis/reader.h"
+
+namespace tokmeter::analysis::reader_internal {
+
+// ---------------------------------------------------------------------------
+// Byte sources.
+
+// A stream of (decompressed) bytes. Not thread-safe.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to `n` bytes into `buf`. Returns the count, 0 at end of stream,
+  // or an error naming the path (I/O error, corrupt compressed data).
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Opens `path` ("-" = stdin). gzip (magic 1f 8b, multi-member) and zstd
+// (magic 28 b5 2f fd) are detected by their magic bytes, not by extension.
+// NotFound / PermissionDenied / FailedPrecondition name the path.
+absl::StatusOr<std::unique_ptr<ByteSource>> OpenSource(const std::string& path);
+// The same over bytes in memory (tests and fuzzers); `data` must outlive it.
+std::unique_ptr<ByteSource> MemorySource(std::string_view data);
+
+// How the reader opens one named input (OpenSource for ReadInputs).
+using OpenFn = std::function<absl::StatusOr<std::unique_ptr<ByteSource>>(const std::string&)>;
+// ReadInputs over names that `open` resolves (no directory expansion): lets
+// tests and fuzzers read bytes from memory through the whole pipeline.
+absl::StatusOr<ReadResult> ReadWith(const std::vector<std::string>& names, OpenFn open,
+                                    const ReadOptions& options, const EventFn& fn);
+// Wraps `raw` in a gzip/zstd decoder when its first bytes are that magic
+// (the detection OpenSource applies); `name` is used in errors.
+std::unique_ptr<ByteSource> MaybeDecompress(std::string_view head, std::unique_ptr<ByteSource> raw,
+                                            const std::string& name);
+
+// ---------------------------------------------------------------------------
+// Arena: stable storage for strings that outlive one line (until the chunk
+// that produced them has been emitted). Not thread-safe.
+class Arena {
+ public:
+  std::string_view Copy(std::string_view s) {
+    if (s.empty()) return {};
+    char* p = Alloc(s.size());
+    std::memcpy(p, s.data(), s.size());
+    return {p, s.size()};
+  }
+  char* Alloc(size_t n);
+  void Reset();  // keeps the blocks for reuse (up to 1 MiB of them)
+
+ private:
+  static constexpr size_t kBlock = 64 * 1024;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  std::vector<size_t> sizes_;
+  size_t cur_ = 0;   // block in use
+  size_t used_ = 0;  // bytes used in blocks_[cur_]
+};
+
+// ---------------------------------------------------------------------------
+// What one line turns into. The parse stage (parallel) produces these; the
+// emit stage (serial, in input order) applies the stateful rules: trace tags,
+// Codex model/totals, Claude Code dedup, time range, path tags.
+enum class RecordType : uint8_t {
+  kEvent,         // `ev` is complete except trace/path tags
+  kTrace,         // tokmeter trace line: ev.trace_id + ev.tags
+  kDrops,         // tokmeter drops line: `count`
+  kClaude,        // Claude Code candidate: ev + dedup fields below
+  kCodexContext,  // Codex turn_context: ev.model
+  kCodexSession,  // Codex session_meta: ev.trace_id (id), ev.tag("project")
+  kCodexTokens,   // Codex token_count: ev.tokens = last (if has_last), total
+};
+
+struct Record {
+  RecordType type = RecordType::kEvent;
+  int64_t line = 0;  // 1-based within the chunk; the emit stage makes it absolute
+  UsageEvent ev;
+  int64_t count = 0;
+  // kClaude
+  std::string_view dedup_key;  // message.id; empty = no dedup
+  bool sidechain = false;
+  // kCodexTokens
+  bool has_last = false;
+  bool has_total = false;
+  TokenBuckets total;
+};
+
+// State a parser carries through one chunk.
+struct ParseContext {
+  Arena* arena = nullptr;
+  std::vector<Record>* out = nullptr;
+  int64_t line = 0;
+  // The chunk's bytes: views into them live as long as the records.
+  const char* buf_begin = nullptr;
+  const char* buf_end = nullptr;
+  // `s` itself when it lies in the chunk, else a copy in the arena.
+  std::string_view Keep(std::string_view s) {
+    if (s.data() >= buf_begin && s.data() + s.size() <= buf_end) return s;
+    return arena->Copy(s);
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Format registry. To add a line-based format: write `bool SniffX(line)` and
+// `LineResult ParseX(line, ctx)` and add one row to kLineFormats in
+// formats.cc. To add a whole-file format (e.g. tokmeter protobuf files): add
+// one row to kFileFormats in formats.cc with a sniff over the first bytes and
+// a reader over the whole stream.
+enum class LineResult : uint8_t {
+  kOk,       // recognised (whether or not it produced records)
+  kBad,      // recognised format, malformed line: skipped and counted
+};
+
+struct LineFormat {
+  SourceFormat format;
+  // Cheap test on the line (callers pass the whole line, no newline).
+  bool (*sniff)(std::string_view line);
+  LineResult (*parse)(std::string_view line, ParseContext& ctx);
+};
+// In priority order; the first whose sniff accepts the line parses it.
+const std::vector<LineFormat>& LineFormats();
+
+struct FileFormat {
+  SourceFormat format;
+  // `head` is the first (up to 4 KiB) decompressed bytes of the input.
+  bool (*sniff)(std::string_view head);
+  // Reads the whole stream (after `head`, which it is given again) and
+  // appends records to ctx.out; records carry ev.line = 0. Bad records are
+  // counted in *bad. Called on one thread.
+  absl::Status (*read)(std::string_view head, ByteSource& rest, ParseContext& ctx,
+                       int64_t* bad);
+};
+const std::vector<FileFormat>& FileFormats();
+
+// Which files a directory walk picks up (explicit file arguments are always
+// read): *.jsonl, *.ndjson, *.json, *.log and those with .gz/.zst, plus
+// extensions registered by file formats.
+bool WantedInDirectory(std::string_view filename);
+
+// Parses one line with the registry; returns its format through *format
+// (unchanged when no format recognises the line) and whether it was bad.
+// `hint` is the format of the previous line of the same input (tried first).
+LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* format_index);
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the format parsers.
+
+// RFC 3339 / ISO 8601 UTC time ("2026-11-23T09:00:01.25Z", offsets allowed)
+// to Unix ns. false when it is not such a time.
+bool ParseTime(std::string_view s, int64_t* unix_ns);
+// 16 hex digits (or fewer) to a number; 0 when not hex.
+uint64_t ParseHex64(std::string_view s);
+// Debian's abseil has its own absl::string_view (not std::string_view), so
+// these replace absl::StartsWith & co. for std::string_view.
+inline bool SvStartsWith(std::string_view s, std::string_view p) { return s.starts_with(p); }
+inline bool SvEndsWith(std::string_view s, std::string_view p) { return s.ends_with(p); }
+// Decimal integer (optional sign), whole string; false otherwise.
+bool ParseInt(std::string_view s, int64_t* out);
+std::vector<std::string_view> SplitPath(std::string_view s);
+
+// Substring search for the hot paths: SSE2 filter on the needle's first and
+// last bytes, then memcmp (scalar elsewhere). npos when absent.
+size_t FastFind(std::string_view hay, std::string_view needle, size_t from = 0);
+inline bool Contains(std::string_view hay, std::string_view needle) {
+  return FastFind(hay, needle) != std::string_view::npos;
+}
+// Given s[open] == '{' or '[', the index just past the matching close
+// bracket, skipping strings (escapes honoured); npos if unbalanced.
+size_t SkipBalanced(std::string_view s, size_t open);
+
+}  // namespace tokmeter::analysis::reader_internal
+
+#endif  // TOKMETER_ANALYSIS_READER_INTERNAL_H_

@@ -1,0 +1,178 @@
+// Event storage and the aggregate sums (store.h).
+#include "src/analysis/store.h"
+
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "src/analysis/reader.h"
+
+namespace tokmeter::analysis {
+namespace {
+
+constexpr std::string_view kDimNames[kNumDims] = {
+    "session", "job", "tool", "model", "workflow", "user", "channel", "agent", "provider", "run"};
+
+}  // namespace
+
+std::string_view DimName(Dim d) { return kDimNames[static_cast<int>(d)]; }
+
+std::optional<Dim> ParseDim(std::string_view name) {
+  if (name.size() > 1 && name.back() == 's') {
+    for (int i = 0; i < kNumDims; ++i)
+      if (name.substr(0, name.size() - 1) == kDimNames[i]) return static_cast<Dim>(i);
+  }
+  for (int i = 0; i < kNumDims; ++i)
+    if (name == kDimNames[i]) return static_cast<Dim>(i);
+  return std::nullopt;
+}
+
+void Agg::Add(const Rec& r) {
+  if (r.rollup) return;
+  if (events == 0 || r.time_ns < first_ns) first_ns = r.time_ns;
+  if (events == 0 || r.time_ns > last_ns) last_ns = r.time_ns;
+  ++events;
+  tokens.Add(r.tokens);
+  requests += r.requests;
+  tool_calls += r.tool_calls;
+  rate_limited += r.rate_limited;
+  retries += r.retries;
+  retry_wait_ms += r.retry_wait_ms;
+  errors += r.errors;
+  if (r.priced()) {
+    cost_usd += r.cost;
+  } else {
+    unpriced_tokens += r.tokens.total();
+  }
+  if (r.requests > 0 && r.duration_ns >= 0) {
+    request_duration_ns += r.duration_ns;
+    timed_requests += r.requests;
+  }
+}
+
+void Agg::Merge(const Agg& o) {
+  if (o.events == 0) return;
+  if (events == 0 || o.first_ns < first_ns) first_ns = o.first_ns;
+  if (events == 0 || o.last_ns > last_ns) last_ns = o.last_ns;
+  events += o.events;
+  tokens.Add(o.tokens);
+  requests += o.requests;
+  tool_calls += o.tool_calls;
+  rate_limited += o.rate_limited;
+  retries += o.retries;
+  retry_wait_ms += o.retry_wait_ms;
+  errors += o.errors;
+  cost_usd += o.cost_usd;
+  unpriced_tokens += o.unpriced_tokens;
+  request_duration_ns += o.request_duration_ns;
+  timed_requests += o.timed_requests;
+}
+
+EventStore::EventStore(CostFn cost) : cost_(std::move(cost)) {
+  strings_.emplace_back();
+  ids_.emplace(std::string(), 0);
+}
+
+uint32_t EventStore::Intern(std::string_view s) {
+  if (s.empty()) return 0;
+  auto it = ids_.find(ToAbsl(s));
+  if (it != ids_.end()) return it->second;
+  uint32_t id = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(s);
+  ids_.emplace(std::string(s), id);
+  return id;
+}
+
+uint32_t EventStore::Find(std::string_view s) const {
+  auto it = ids_.find(ToAbsl(s));
+  return it == ids_.end() ? 0 : it->second;
+}
+
+void EventStore::Add(const UsageEvent& e) {
+  Rec r;
+  r.time_ns = e.time_unix_ns;
+  r.duration_ns = e.duration_ns;
+  r.tokens = e.tokens;
+  r.retry_wait_ms = e.retry_wait_ms;
+  r.fingerprint = e.fingerprint;
+  r.requests = static_cast<int32_t>(e.requests);
+  r.tool_calls = static_cast<int32_t>(e.tool_calls);
+  r.retries = static_cast<int32_t>(e.retries);
+  r.rate_limited = static_cast<int32_t>(e.rate_limited);
+  r.errors = static_cast<int32_t>(e.errors);
+  r.status = static_cast<int32_t>(e.status);
+  r.input_index = e.input_index;
+  if (e.kind == "llm" && r.requests == 0) r.requests = 1;
+  if (e.kind == "tool" && r.tool_calls == 0) r.tool_calls = 1;
+  if (e.status == 429 && r.rate_limited == 0) r.rate_limited = 1;
+  r.rollup = IsRollup(e);
+  // Only per-turn roll-ups say how many tool calls one turn made; a whole
+  // trace's roll-up would look like fan-out.
+  if (r.rollup && e.tag("turn_kind") != "turn") r.tool_calls = 0;
+  r.kind = Intern(e.kind);
+  r.name = Intern(e.name);
+  r.trace = Intern(e.trace_id);
+  r.span = Intern(e.span_id);
+  r.parent = Intern(e.parent_id);
+  r.args = Intern(e.tag("args"));
+
+  auto set = [&r](Dim d, uint32_t id) { r.dims[static_cast<int>(d)] = id; };
+  std::string_view session = e.tag("session");
+  if (session.empty()) session = e.trace_id;
+  set(Dim::kSession, Intern(session));
+  std::string_view heartbeat = e.tag("heartbeat");
+  std::string_view job = e.tag("job");
+  r.background = !job.empty() || heartbeat == "true";
+  if (job.empty() && heartbeat == "true") job = "heartbeat";
+  set(Dim::kJob, Intern(job));
+  std::string_view tool = e.tag("tool");
+  if (tool.empty() && e.kind == "tool") tool = e.name;
+  set(Dim::kTool, Intern(tool));
+  set(Dim::kModel, Intern(e.model));
+  set(Dim::kWorkflow, Intern(e.tag("workflow")));
+  set(Dim::kUser, Intern(e.tag("user")));
+  set(Dim::kChannel, Intern(e.tag("channel")));
+  set(Dim::kAgent, Intern(e.tag("agent")));
+  set(Dim::kProvider, Intern(e.provider));
+  std::string_view run = e.tag("run");
+  if (run.empty()) run = e.trace_id;
+  if (run.empty()) run = session;
+  set(Dim::kRun, Intern(run));
+
+  if (e.tokens.total() == 0) {
+    r.cost = 0;
+  } else if (cost_) {
+    std::optional<double> c = cost_(e);
+    r.cost = c ? *c : std::numeric_limits<double>::quiet_NaN();
+  } else {
+    r.cost = std::numeric_limits<double>::quiet_NaN();
+  }
+  recs_.push_back(r);
+}
+
+void EventStore::Finish() {
+  std::stable_sort(recs_.begin(), recs_.end(),
+                   [](const Rec& a, const Rec& b) { return a.time_ns < b.time_ns; });
+}
+
+std::span<const Rec> EventStore::Range(int64_t from_ns, int64_t to_ns) const {
+  auto lo = recs_.begin();
+  auto hi = recs_.end();
+  auto by_time = [](const Rec& r, int64_t t) { return r.time_ns < t; };
+  if (from_ns != 0) lo = std::lower_bound(recs_.begin(), recs_.end(), from_ns, by_time);
+  if (to_ns != 0) hi = std::lower_bound(lo, recs_.end(), to_ns, by_time);
+  return std::span<const Rec>(recs_.data() + (lo - recs_.begin()), size_t(hi - lo));
+}
+
+std::vector<std::string> EventStore::UnpricedModels() const {
+  std::set<std::string> models;
+  for (const Rec& r : recs_) {
+    if (!r.rollup && !r.priced() && r.tokens.total() > 0) {
+      uint32_t m = r.dim(Dim::kModel);
+      models.insert(m ? std::string(str(m)) : std::string("(unknown)"));
+    }
+  }
+  return {models.begin(), models.end()};
+}
+
+}  // namespace tokmeter::analysis

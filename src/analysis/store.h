@@ -1,0 +1,142 @@
+// src/analysis/store.h — the events of one analysis run, kept compact, and the
+// aggregate every view sums into.
+//
+// Flow: readers call EventStore::Add(UsageEvent) for each event; Finish()
+// sorts by time; aggregation.h, detectors.h and quota.h read the records.
+// A record is ~200 bytes with every string interned once.
+#ifndef TOKMETER_ANALYSIS_STORE_H_
+#define TOKMETER_ANALYSIS_STORE_H_
+
+#include <cmath>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "src/analysis/event.h"
+
+namespace tokmeter::analysis {
+
+// The tags a view can group by. kRun is the unit "runs" are counted in.
+enum class Dim : uint8_t {
+  kSession,
+  kJob,
+  kTool,
+  kModel,
+  kWorkflow,
+  kUser,
+  kChannel,
+  kAgent,
+  kProvider,
+  kRun,
+};
+inline constexpr int kNumDims = 10;
+std::string_view DimName(Dim d);
+// "session", "job", … (also "sessions"); nullopt when unknown.
+std::optional<Dim> ParseDim(std::string_view name);
+
+// Debian's abseil is built with its own absl::string_view (not an alias of
+// std::string_view); convert at the boundary.
+inline absl::string_view ToAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
+
+// One stored event. Strings are ids into EventStore's pool (0 = empty).
+struct Rec {
+  int64_t time_ns = 0;
+  int64_t duration_ns = -1;
+  TokenBuckets tokens;
+  int64_t retry_wait_ms = 0;
+  uint64_t fingerprint = 0;
+  double cost = 0;         // USD; NaN when the model has no price
+  int32_t requests = 0;    // LLM requests (llm spans count at least 1)
+  int32_t tool_calls = 0;  // tool spans count at least 1
+  int32_t retries = 0;
+  int32_t rate_limited = 0;  // 429s (status 429 counts at least 1)
+  int32_t errors = 0;
+  int32_t status = 0;
+  int32_t input_index = 0;
+  uint32_t kind = 0, name = 0, trace = 0, span = 0, parent = 0, args = 0;
+  uint32_t dims[kNumDims] = {};
+  // Background work: tagged `job` or `heartbeat=true` (seed 000).
+  bool background = false;
+  // A roll-up of other events (reader.h IsRollup: tokmeter `turn_summary`
+  // lines, whose counters duplicate the span lines): never summed into
+  // totals, only used for per-turn figures (fanout).
+  bool rollup = false;
+
+  uint32_t dim(Dim d) const { return dims[static_cast<int>(d)]; }
+  bool priced() const { return !std::isnan(cost); }
+};
+
+// Cost of one event: nullopt = unpriced model. Events without tokens should
+// return 0.
+using CostFn = std::function<std::optional<double>(const UsageEvent&)>;
+
+// Sums of records. Cost: `cost_usd` sums priced records only;
+// `unpriced_tokens` counts the tokens of the others, so a group whose every
+// token is unpriced has no cost at all (HasCost() false), never 0.
+struct Agg {
+  TokenBuckets tokens;
+  int64_t events = 0;
+  int64_t requests = 0;
+  int64_t tool_calls = 0;
+  int64_t rate_limited = 0;
+  int64_t retries = 0;
+  int64_t retry_wait_ms = 0;
+  int64_t errors = 0;
+  double cost_usd = 0;
+  int64_t unpriced_tokens = 0;
+  int64_t request_duration_ns = 0;  // summed over records with requests > 0
+  int64_t timed_requests = 0;       // requests whose duration is known
+  int64_t first_ns = 0, last_ns = 0;
+
+  void Add(const Rec& r);
+  void Merge(const Agg& o);
+  int64_t total() const { return tokens.total(); }
+  bool HasCost() const { return !(unpriced_tokens > 0 && priced_tokens() == 0); }
+  int64_t priced_tokens() const { return total() - unpriced_tokens; }
+  // Mean duration of one request in ms; -1 when unknown.
+  double MeanRequestMs() const {
+    return timed_requests > 0 ? double(request_duration_ns) / 1e6 / double(timed_requests) : -1;
+  }
+};
+
+// Collects events; not thread-safe (ReadInputs calls back from one thread at
+// a time).
+class EventStore {
+ public:
+  explicit EventStore(CostFn cost = nullptr);
+
+  // Copies what it needs from `e` (its views may die after the call).
+  void Add(const UsageEvent& e);
+  // Sorts records by time. Call once after the last Add().
+  void Finish();
+
+  std::span<const Rec> records() const { return recs_; }
+  // Records with time in [from_ns, to_ns) (0 = unbounded); needs Finish().
+  std::span<const Rec> Range(int64_t from_ns, int64_t to_ns) const;
+  const std::string& str(uint32_t id) const { return strings_[id]; }
+  // Interns `s` (tests use this to build keys).
+  uint32_t Intern(std::string_view s);
+  // The id of an interned string; 0 when `s` was never interned.
+  uint32_t Find(std::string_view s) const;
+  // Models seen with tokens but without a price, sorted.
+  std::vector<std::string> UnpricedModels() const;
+
+ private:
+  CostFn cost_;
+  std::vector<Rec> recs_;
+  std::deque<std::string> strings_;  // deque: views stay valid
+  absl::flat_hash_map<std::string, uint32_t> ids_;
+};
+
+}  // namespace tokmeter::analysis
+
+#endif  // TOKMETER_ANALYSIS_STORE_H_

@@ -1,0 +1,160 @@
+// Aggregation, windows and percentiles (src/analysis/aggregate.h).
+#include "src/analysis/aggregate.h"
+
+#include <optional>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "src/analysis/reader.h"
+#include "tests/analysis/test_events.h"
+
+namespace tokmeter::analysis {
+namespace {
+
+using testing::At;
+using testing::kMinute;
+using testing::Llm;
+using testing::With;
+
+TEST(PercentileTest, TwelveQuietWindowsAndOneSpike) {
+  // 12 windows of 1,000 and one of 50,000, sorted: 1000 ×12, 50000.
+  // p50: rank 0.5 × 12 = 6 → 1,000.
+  // p95: rank 0.95 × 12 = 11.4 → 1000 + 0.4 × (50000 − 1000) = 20,600.
+  // max 50,000; mean (12,000 + 50,000) / 13 = 4,769.23.
+  std::vector<double> v(12, 1000.0);
+  v.push_back(50000.0);
+  Distribution d = Distribute(v);
+  EXPECT_EQ(d.count, 13);
+  EXPECT_DOUBLE_EQ(d.p50, 1000.0);
+  EXPECT_NEAR(d.p95, 20600.0, 1e-6);
+  EXPECT_DOUBLE_EQ(d.max, 50000.0);
+  EXPECT_NEAR(d.mean, 62000.0 / 13.0, 1e-9);
+  EXPECT_DOUBLE_EQ(Percentile({}, 0.95), 0.0);
+  EXPECT_DOUBLE_EQ(Percentile({7}, 0.95), 7.0);
+}
+
+TEST(SpikeTest, OneWindowOfFiftyThousandAmongTwelveOfOneThousand) {
+  EventStore store;
+  const int64_t t0 = At("2026-11-23T09:00:00Z");
+  // Windows 0..11: one request of 1,000 tokens (600 in + 400 out) each.
+  for (int i = 0; i < 12; ++i)
+    store.Add(With(Llm(t0 + i * 5 * kMinute + kMinute, 600, 400), "session", "quiet"));
+  // Window 12: 50,000 tokens, two sessions (40,000 + 10,000).
+  store.Add(With(Llm(t0 + 60 * kMinute + kMinute, 39000, 1000), "session", "loud"));
+  store.Add(With(Llm(t0 + 60 * kMinute + 2 * kMinute, 9000, 1000), "session", "quiet"));
+  store.Finish();
+  SpikeReport rep = FindSpikes(store, store.records(), 5 * kMinute);
+  ASSERT_EQ(rep.windows.size(), 13u);
+  EXPECT_DOUBLE_EQ(rep.dist.p50, 1000.0);
+  EXPECT_NEAR(rep.dist.p95, 20600.0, 1e-6);
+  EXPECT_DOUBLE_EQ(rep.dist.max, 50000.0);
+  ASSERT_EQ(rep.spikes.size(), 1u);  // 50,000 >= 5 × 1,000 and >= 10,000
+  EXPECT_EQ(rep.spikes[0].window.start_ns, t0 + 60 * kMinute);
+  EXPECT_DOUBLE_EQ(rep.spikes[0].median_multiple, 50.0);
+  ASSERT_EQ(rep.spikes[0].top_sessions.size(), 2u);
+  EXPECT_EQ(rep.spikes[0].top_sessions[0].first, "loud");
+  EXPECT_EQ(rep.spikes[0].top_sessions[0].second, 40000);
+}
+
+TEST(SpikeTest, NoSpikeBelowMinimumTokens) {
+  // 4 windows of 100 and one of 5,000: 50× the median but < 10,000 tokens.
+  // p95: rank 0.95 × 4 = 3.8 → 100 + 0.8 × 4,900 = 4,020; 10,000 is above.
+  Distribution d = Distribute({100, 100, 100, 100, 5000});
+  EXPECT_FALSE(IsSpike(5000, d));
+  EXPECT_TRUE(IsSpike(10000, d));
+}
+
+TEST(GroupByTest, SumsTokensRequestsRunsAndModels) {
+  EventStore store;
+  const int64_t t = At("2026-11-23T09:00:00Z");
+  UsageEvent a = With(With(Llm(t, 100, 10, 1000, 50), "workflow", "smoke"), "run", "r1");
+  UsageEvent b = With(With(Llm(t + kMinute, 200, 20), "workflow", "smoke"), "run", "r2");
+  b.model = "claude-haiku-4-5";
+  UsageEvent c = With(Llm(t + 2 * kMinute, 5, 5), "workflow", "other");
+  store.Add(a);
+  store.Add(b);
+  store.Add(c);
+  store.Finish();
+  std::vector<Group> g = GroupBy(store, store.records(), Dim::kWorkflow);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].key, "smoke");
+  // smoke: 100+10+1000+50 + 200+20 = 1,380 tokens, 2 requests, 2 runs.
+  EXPECT_EQ(g[0].agg.total(), 1380);
+  EXPECT_EQ(g[0].agg.requests, 2);
+  EXPECT_EQ(g[0].runs, 2);
+  ASSERT_EQ(g[0].by_model.size(), 2u);
+  EXPECT_EQ(g[0].by_model["claude-haiku-4-5"].total(), 220);
+  EXPECT_EQ(g[1].key, "other");
+  EXPECT_EQ(g[1].agg.total(), 10);
+}
+
+TEST(GroupByTest, TurnSummaryRollupsAreNotCountedTwice) {
+  EventStore store;
+  const int64_t t = At("2026-11-23T09:00:00Z");
+  store.Add(Llm(t, 100, 10));
+  UsageEvent sum = Llm(t, 100, 10);
+  sum.kind = kTurnSummaryRollupKind;  // a tokmeter roll-up of the span above
+  store.Add(sum);
+  store.Finish();
+  EXPECT_EQ(Total(store.records()).total(), 110);
+  EXPECT_EQ(Total(store.records()).requests, 1);
+}
+
+TEST(CalendarTest, DaysFollowTheTimeZone) {
+  EventStore store;
+  // 23:30 UTC on the 23rd: 18:30 on the 23rd in New York, 08:30 on the 24th in Tokyo.
+  store.Add(Llm(At("2026-11-23T23:30:00Z"), 10, 1));
+  store.Add(Llm(At("2026-11-23T12:00:00Z"), 20, 2));
+  store.Finish();
+  absl::TimeZone ny, tokyo;
+  ASSERT_TRUE(absl::LoadTimeZone("America/New_York", &ny));
+  ASSERT_TRUE(absl::LoadTimeZone("Asia/Tokyo", &tokyo));
+  std::vector<Group> d_ny = GroupByCalendar(store, store.records(), Calendar::kDay, ny);
+  ASSERT_EQ(d_ny.size(), 1u);
+  EXPECT_EQ(d_ny[0].key, "2026-11-23");
+  EXPECT_EQ(d_ny[0].agg.total(), 33);
+  std::vector<Group> d_tk = GroupByCalendar(store, store.records(), Calendar::kDay, tokyo);
+  ASSERT_EQ(d_tk.size(), 2u);
+  EXPECT_EQ(d_tk[0].key, "2026-11-23");
+  EXPECT_EQ(d_tk[1].key, "2026-11-24");
+  EXPECT_EQ(d_tk[1].agg.total(), 11);
+  std::vector<Group> m = GroupByCalendar(store, store.records(), Calendar::kMonth, tokyo);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].key, "2026-11");
+}
+
+TEST(CostTest, UnpricedModelsHaveNoCostNeverZero) {
+  EventStore store([](const UsageEvent& e) -> std::optional<double> {
+    if (e.model == "mystery") return std::nullopt;
+    return 0.5;
+  });
+  const int64_t t = At("2026-11-23T09:00:00Z");
+  UsageEvent m = With(Llm(t, 100, 10), "workflow", "m");
+  m.model = "mystery";
+  store.Add(m);
+  store.Add(With(Llm(t, 100, 10), "workflow", "p"));
+  store.Finish();
+  std::vector<Group> g = GroupBy(store, store.records(), Dim::kWorkflow);
+  ASSERT_EQ(g.size(), 2u);
+  const Group& mystery = g[0].key == "m" ? g[0] : g[1];
+  const Group& priced = g[0].key == "m" ? g[1] : g[0];
+  EXPECT_FALSE(mystery.agg.HasCost());
+  EXPECT_EQ(mystery.agg.unpriced_tokens, 110);
+  EXPECT_TRUE(priced.agg.HasCost());
+  EXPECT_DOUBLE_EQ(priced.agg.cost_usd, 0.5);
+  Agg all = Total(store.records());
+  EXPECT_TRUE(all.HasCost());  // partly priced: $0.50 plus 110 unpriced tokens
+  EXPECT_EQ(all.unpriced_tokens, 110);
+  EXPECT_EQ(store.UnpricedModels(), std::vector<std::string>{"mystery"});
+}
+
+TEST(DefinitionsTest, SeedOneSmokeClaudeCacheHitRate) {
+  // seed 001: 775 input, 1,227 output, ~152K cache read, ~43K cache write.
+  // cache hit rate = 152,000 / (152,000 + 775) = 0.99493 → 99.5 %.
+  TokenBuckets t{.input = 775, .cache_read = 152000, .cache_write_5m = 43000, .output = 1227};
+  EXPECT_NEAR(CacheHitRate(t), 0.995, 0.0005);
+  EXPECT_EQ(t.total(), 197002);
+}
+
+}  // namespace
+}  // namespace tokmeter::analysis

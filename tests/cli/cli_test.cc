@@ -1,0 +1,372 @@
+// The tokmeter command on small fixtures (tests/cli/data) and on agent_sim.
+#include "src/cli/cli.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "boost/json.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace tokmeter::cli {
+namespace {
+
+namespace json = boost::json;
+using ::testing::HasSubstr;
+
+std::string Data(const std::string& name) {
+  return std::string(TOKMETER_CLI_TEST_DATA) + "/" + name;
+}
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+  json::value parsed;  // `out` parsed, when it is JSON
+  const json::object& doc() const { return parsed.as_object(); }
+};
+
+Result Tokmeter(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  Result r;
+  r.rc = Run(args, out, err);
+  r.out = out.str();
+  r.err = err.str();
+  boost::system::error_code ec;
+  r.parsed = json::parse(r.out, ec);
+  if (ec || !r.parsed.is_object()) r.parsed = json::object();
+  return r;
+}
+
+std::string TempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("tokmeter_cli_test_" + std::to_string(getpid()) + "_" + name))
+      .string();
+}
+
+std::set<std::string> Kinds(const json::object& doc) {
+  std::set<std::string> k;
+  for (const auto& f : doc.at("findings").as_array())
+    k.insert(std::string(f.as_object().at("kind").as_string()));
+  return k;
+}
+
+const json::object* FindGroup(const json::object& doc, const char* array, const char* key,
+                              const std::string& name) {
+  for (const auto& g : doc.at(array).as_array())
+    if (g.as_object().at(key).as_string() == name) return &g.as_object();
+  return nullptr;
+}
+
+TEST(CliReportTest, JsonTotalsInputsAndUnpriced) {
+  Result r = Tokmeter(
+      {"report", "--format", "json", Data("usage.jsonl"), Data("bad.jsonl"), Data("empty.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json::object& d = r.doc();
+  EXPECT_EQ(d.at("title").as_string(), "Token Usage Report: 2026-11-23");
+  const json::object& t = d.at("totals").as_object();
+  // usage.jsonl: 400+375+150,000 input, 600+627+1,000 output,
+  //   80,000+72,000 cache read, 20,000+23,000 cache write;
+  // bad.jsonl (token-usage, Anthropic): 3+5 input, 418+100 output,
+  //   14,044+14,044 cache read, 26,042 cache write; 2 bad lines.
+  EXPECT_EQ(t.at("input_tokens").as_int64(), 150783);
+  EXPECT_EQ(t.at("output_tokens").as_int64(), 2745);
+  EXPECT_EQ(t.at("cache_read_tokens").as_int64(), 180088);
+  EXPECT_EQ(t.at("cache_write_tokens").as_int64(), 69042);
+  EXPECT_EQ(t.at("total_tokens").as_int64(), 402658);
+  EXPECT_EQ(t.at("requests").as_int64(), 5);
+  // cache hit rate = 180,088 / (180,088 + 150,783) = 0.544285
+  EXPECT_NEAR(t.at("cache_hit_rate").to_number<double>(), 0.544285, 1e-6);
+  // prompt cache share = 180,088 / 399,913 = 0.450318
+  EXPECT_NEAR(t.at("prompt_cache_share").to_number<double>(), 0.450318, 1e-6);
+  // input/output = 399,913 / 2,745 = 145.688
+  EXPECT_NEAR(t.at("input_output_ratio").to_number<double>(), 145.688, 1e-3);
+  EXPECT_TRUE(t.at("cost_usd").is_number());  // partly priced
+  EXPECT_EQ(t.at("unpriced_tokens").as_int64(), 151000);
+  ASSERT_EQ(d.at("unpriced_models").as_array().size(), 1u);
+  EXPECT_EQ(d.at("unpriced_models").as_array()[0].as_string(), "mystery-model-9");
+
+  const json::array& inputs = d.at("inputs").as_array();
+  ASSERT_EQ(inputs.size(), 3u);
+  const json::object& bad = inputs[1].as_object();
+  EXPECT_EQ(bad.at("format").as_string(), "token-usage");
+  EXPECT_EQ(bad.at("records").as_int64(), 2);
+  EXPECT_EQ(bad.at("skipped_lines").as_int64(), 2);
+  EXPECT_EQ(inputs[0].as_object().at("records").as_int64(), 3);
+  EXPECT_EQ(inputs[0].as_object().at("skipped_lines").as_int64(), 0);
+  EXPECT_TRUE(inputs[2].as_object().at("empty").as_bool());
+  EXPECT_EQ(d.at("empty_inputs").as_array().size(), 1u);
+
+  // seed 001's smoke-claude run: 775 input, 1,227 output, 152K cache read,
+  // 43K cache write → 197,002 tokens, cache hit rate 99.5 %, about $0.23.
+  EXPECT_EQ(d.at("group_by").as_string(), "workflow");
+  const json::object* smoke = FindGroup(d, "groups", "name", "smoke-claude");
+  ASSERT_NE(smoke, nullptr);
+  EXPECT_EQ(smoke->at("total_tokens").as_int64(), 197002);
+  EXPECT_NEAR(smoke->at("cache_hit_rate").to_number<double>(), 0.995, 0.0005);
+  EXPECT_NEAR(smoke->at("cost_usd").to_number<double>(), 0.23, 0.01);
+  EXPECT_EQ(smoke->at("runs").as_int64(), 1);
+  EXPECT_EQ(smoke->at("requests_per_run").to_number<double>(), 2);
+  EXPECT_EQ(smoke->at("mean_request_ms").to_number<double>(), 4000);  // (5,000 + 3,000) / 2
+  const json::object* digger = FindGroup(d, "groups", "name", "secret-digger");
+  ASSERT_NE(digger, nullptr);
+  EXPECT_TRUE(digger->at("cost_usd").is_null());  // unpriced, never $0
+
+  bool no_cache = false;
+  for (const auto& f : d.at("findings").as_array()) {
+    const json::object& o = f.as_object();
+    EXPECT_TRUE(o.contains("kind") && o.contains("severity") && o.contains("subject") &&
+                o.contains("evidence") && o.contains("recommendation"));
+    if (o.at("kind") == "no_cache" && o.at("subject") == "workflow secret-digger") no_cache = true;
+  }
+  EXPECT_TRUE(no_cache);
+}
+
+TEST(CliReportTest, MarkdownIsSeedOnesDailyReport) {
+  Result r =
+      Tokmeter({"report", "--format", "md", "--previous-url", "https://example.com/issues/41",
+                Data("usage.jsonl"), Data("bad.jsonl"), Data("empty.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("# Token Usage Report: 2026-11-23"));
+  EXPECT_THAT(r.out, HasSubstr("| smoke-claude | 197,002 | $0.23 | 99.5% | 1 | 2.0 | 4.0 s |"));
+  EXPECT_THAT(r.out, HasSubstr("<details><summary>workflow smoke-claude"));
+  EXPECT_THAT(r.out, HasSubstr("## Top optimization opportunities"));
+  EXPECT_THAT(r.out, HasSubstr("zero cache hits -> enable prompt caching (seed 001)"));
+  EXPECT_THAT(r.out, HasSubstr("2 malformed line(s) skipped (first: 2, 4)"));
+  EXPECT_THAT(r.out, HasSubstr("empty.jsonl: empty"));
+  EXPECT_THAT(r.out, HasSubstr("unpriced models (no cost counted, not $0): mystery-model-9"));
+  EXPECT_THAT(r.out, HasSubstr("[https://example.com/issues/41]"));
+}
+
+TEST(CliReportTest, TrendFromPreviousReport) {
+  Result first = Tokmeter({"report", "--format", "json", Data("usage.jsonl")});
+  ASSERT_EQ(first.rc, 0);
+  const std::string prev = TempPath("prev.json");
+  std::ofstream(prev) << first.out;
+  Result r = Tokmeter({"report", "--format", "json", "--previous", prev, Data("usage.jsonl")});
+  std::remove(prev.c_str());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json::object& tr = r.doc().at("trend").as_object();
+  EXPECT_EQ(tr.at("source").as_string(), "previous-report");
+  EXPECT_EQ(tr.at("total_tokens").as_int64(), 348002);  // 197,002 + 151,000
+  EXPECT_EQ(tr.at("previous_total_tokens").as_int64(), 348002);
+  EXPECT_EQ(tr.at("total_tokens_change").to_number<double>(), 0);
+}
+
+TEST(CliReportTest, HtmlIsOneSelfContainedPage) {
+  Result r = Tokmeter({"report", "--format", "html", Data("usage.jsonl"), Data("bad.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("<!DOCTYPE html>"));
+  EXPECT_THAT(r.out, HasSubstr("<svg"));
+  EXPECT_THAT(r.out, HasSubstr("Tokens per 5 minutes"));
+  EXPECT_EQ(r.out.find("<script"), std::string::npos);
+  EXPECT_EQ(r.out.find("http://"), r.out.find("http://www.w3.org/2000/svg"));
+}
+
+TEST(CliErrorsTest, EmptyInputIsANoDataReport) {
+  Result r = Tokmeter({"report", "--format", "json", Data("empty.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json::object& d = r.doc();
+  EXPECT_TRUE(d.at("no_data").as_bool());
+  ASSERT_EQ(d.at("empty_inputs").as_array().size(), 1u);
+  EXPECT_THAT(std::string(d.at("empty_inputs").as_array()[0].as_string()),
+              HasSubstr("empty.jsonl"));
+  EXPECT_EQ(d.at("totals").as_object().at("total_tokens").as_int64(), 0);
+  Result md = Tokmeter({"report", "--format", "md", Data("empty.jsonl")});
+  EXPECT_EQ(md.rc, 0);
+  EXPECT_THAT(md.out, HasSubstr("No usage data found"));
+  EXPECT_THAT(md.out, HasSubstr("empty.jsonl"));
+  for (const char* cmd : {"detect", "top", "spikes", "daily", "monthly", "session"}) {
+    Result x = Tokmeter({cmd, "--format", "table", Data("empty.jsonl")});
+    EXPECT_EQ(x.rc, 0) << cmd << ": " << x.err;
+  }
+}
+
+TEST(CliErrorsTest, UnreadablePathAndBadFlagsExitTwo) {
+  Result missing = Tokmeter({"report", "--format", "json", "/nonexistent/tokmeter/x.jsonl"});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent/tokmeter/x.jsonl"));
+  EXPECT_TRUE(missing.out.empty());
+  EXPECT_EQ(Tokmeter({"report", "--no-such-flag", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"report", "--format", "yaml", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"top", "--by", "planet", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"top", "--window", "soon", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"quota", Data("usage.jsonl")}).rc, 2);  // --limit required
+  EXPECT_EQ(Tokmeter({"quota", "--limit", "lots", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"daily", "--since", "yesterday", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"daily", "--tz", "Mars/Olympus", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"detect", "--format", "html", Data("usage.jsonl")}).rc, 2);
+  EXPECT_EQ(Tokmeter({"daily", "--format", "json"}).rc, 2);  // no inputs
+  EXPECT_EQ(Tokmeter({"frobnicate"}).rc, 2);
+  EXPECT_EQ(Tokmeter({}).rc, 2);
+  Result help = Tokmeter({"--help"});
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_THAT(help.out, HasSubstr("usage: tokmeter"));
+  Result cmd_help = Tokmeter({"quota", "--help"});
+  EXPECT_EQ(cmd_help.rc, 0);
+  EXPECT_THAT(cmd_help.out, HasSubstr("--limit"));
+}
+
+TEST(CliQuotaTest, ConsumedShareAndLevel) {
+  Result r = Tokmeter({"quota", "--format", "json", "--limit", "300M", "--as-of",
+                       "2026-11-24T00:00:00Z", Data("usage.jsonl"), Data("bad.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json::object& q = r.doc().at("quota").as_object();
+  EXPECT_EQ(q.at("limit").as_int64(), 300000000);
+  EXPECT_EQ(q.at("consumed").as_int64(), 402658);
+  // 23 days of November elapsed, 7 left: forecast 402,658 × 30 / 23 = 525,206.
+  EXPECT_EQ(q.at("forecast").as_int64(), 525206);
+  EXPECT_EQ(q.at("level").as_string(), "minimal");
+  EXPECT_TRUE(q.at("alerts").as_array().empty());
+  EXPECT_EQ(q.at("period_start").as_string(), "2026-11-01T00:00:00+00:00");
+}
+
+TEST(CliViewsTest, TopDailyMonthlySessionSpikes) {
+  Result top = Tokmeter(
+      {"top", "--format", "json", "--by", "workflow", "--window", "all", Data("usage.jsonl")});
+  ASSERT_EQ(top.rc, 0) << top.err;
+  const json::array& rows = top.doc().at("rows").as_array();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].as_object().at("key").as_string(), "smoke-claude");
+  EXPECT_EQ(rows[0].as_object().at("total_tokens").as_int64(), 197002);
+  EXPECT_EQ(rows[0].as_object().at("rate_limited").as_int64(), 0);
+
+  // --window 1h ends just after the last event (10:00:05), so it starts at
+  // 09:00:05 + 1 ns: the 09:00:05 request is out, the 09:01:05 one (375 +
+  // 627 + 72,000 + 23,000 = 96,002 tokens) is in.
+  Result top1h = Tokmeter(
+      {"top", "--format", "json", "--by", "workflow", "--window", "1h", Data("usage.jsonl")});
+  ASSERT_EQ(top1h.rc, 0);
+  const json::array& rows1h = top1h.doc().at("rows").as_array();
+  ASSERT_EQ(rows1h.size(), 2u);
+  EXPECT_EQ(rows1h[0].as_object().at("key").as_string(), "secret-digger");
+  EXPECT_EQ(rows1h[1].as_object().at("total_tokens").as_int64(), 96002);
+
+  Result daily = Tokmeter(
+      {"daily", "--format", "json", "--tz", "Asia/Tokyo", Data("usage.jsonl"), Data("bad.jsonl")});
+  ASSERT_EQ(daily.rc, 0) << daily.err;
+  const json::array& days = daily.doc().at("rows").as_array();
+  ASSERT_EQ(days.size(), 1u);  // 09:00–11:01 UTC = 18:00–20:01 in Tokyo
+  EXPECT_EQ(days[0].as_object().at("date").as_string(), "2026-11-23");
+  EXPECT_EQ(days[0].as_object().at("total_tokens").as_int64(), 402658);
+  EXPECT_EQ(days[0].as_object().at("models").as_array().size(), 2u);
+
+  Result monthly = Tokmeter({"monthly", "--format", "json", Data("usage.jsonl")});
+  ASSERT_EQ(monthly.rc, 0);
+  EXPECT_EQ(monthly.doc().at("rows").as_array()[0].as_object().at("month").as_string(), "2026-11");
+
+  Result sessions = Tokmeter({"session", "--format", "table", Data("usage.jsonl")});
+  ASSERT_EQ(sessions.rc, 0);
+  EXPECT_THAT(sessions.out, HasSubstr("claude-sonnet-4-5"));
+
+  Result since = Tokmeter(
+      {"daily", "--format", "json", "--since", "2026-11-23T10:00:00Z", Data("usage.jsonl")});
+  ASSERT_EQ(since.rc, 0);
+  EXPECT_EQ(since.doc().at("totals").as_object().at("total_tokens").as_int64(), 151000);
+
+  Result spikes = Tokmeter({"spikes", "--format", "json", "--window", "5m", Data("usage.jsonl")});
+  ASSERT_EQ(spikes.rc, 0) << spikes.err;
+  EXPECT_EQ(spikes.doc().at("distribution").as_object().at("windows").as_int64(), 2);
+}
+
+TEST(CliConvertTest, ArgumentsAndRoundTrip) {
+  EXPECT_EQ(Tokmeter({"convert", Data("usage.jsonl")}).rc, 2);  // needs IN OUT
+#ifdef TOKMETER_CLI_HAVE_PROTO
+  const std::string pb = TempPath("usage.pb");
+  Result c = Tokmeter({"convert", Data("usage.jsonl"), pb});
+  ASSERT_EQ(c.rc, 0) << c.err;
+  Result r = Tokmeter({"daily", "--format", "json", pb});
+  std::remove(pb.c_str());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.doc().at("totals").as_object().at("total_tokens").as_int64(), 348002);
+#else
+  Result c = Tokmeter({"convert", Data("usage.jsonl"), TempPath("x.pb")});
+  EXPECT_EQ(c.rc, 2);
+  EXPECT_THAT(c.err, HasSubstr("protobuf support was not built"));
+#endif
+}
+
+#ifdef TOKMETER_AGENT_SIM
+// End to end: agent_sim's full day has a retry storm, a hidden loop and a
+// night heartbeat job; its clean day has none of them.
+class AgentSimTest : public ::testing::Test {
+ protected:
+  // Runs agent_sim; `summary` gets what it printed (its own totals).
+  static std::string Simulate(const std::string& scenario, std::string* summary = nullptr) {
+    std::string path = TempPath("agent_sim_" + scenario + ".jsonl");
+    std::string cmd = std::string(TOKMETER_AGENT_SIM) + " --seed 7 --scenario " + scenario +
+                      " --out " + path + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    EXPECT_NE(p, nullptr) << cmd;
+    std::string text;
+    char buf[4096];
+    size_t n;
+    while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+    EXPECT_EQ(p ? pclose(p) : -1, 0) << cmd << "\n" << text;
+    if (summary) *summary = text;
+    return path;
+  }
+  // The number before `label` in agent_sim's summary ("353 LLM calls"); -1 if absent.
+  static int64_t Figure(const std::string& summary, const std::string& label) {
+    size_t at = summary.find(" " + label);
+    if (at == std::string::npos) return -1;
+    size_t start = summary.rfind(' ', at - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    return std::stoll(summary.substr(start, at - start));
+  }
+};
+
+TEST_F(AgentSimTest, FullDayHasRetryStormLoopAndBackground) {
+  std::string summary;
+  std::string path = Simulate("full", &summary);
+  // Exact totals: what agent_sim says it recorded is what tokmeter counts
+  // (turn_summary roll-ups are not counted twice).
+  Result daily = Tokmeter({"daily", "--format", "json", path});
+  ASSERT_EQ(daily.rc, 0) << daily.err;
+  const json::object& t = daily.doc().at("totals").as_object();
+  EXPECT_EQ(t.at("total_tokens").as_int64(), Figure(summary, "tokens;")) << summary;
+  EXPECT_EQ(t.at("requests").as_int64(), Figure(summary, "LLM calls")) << summary;
+  EXPECT_EQ(t.at("tool_calls").as_int64(), Figure(summary, "tool calls")) << summary;
+  EXPECT_EQ(t.at("rate_limited").as_int64(), Figure(summary, "HTTP 429s")) << summary;
+  Result r = Tokmeter({"detect", "--format", "json", path});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::set<std::string> kinds = Kinds(r.doc());
+  EXPECT_TRUE(kinds.count("retry_storm")) << r.out;
+  EXPECT_TRUE(kinds.count("loop")) << r.out;
+  EXPECT_TRUE(kinds.count("background")) << r.out;
+  EXPECT_TRUE(kinds.count("context_bloat")) << r.out;
+  for (const auto& f : r.doc().at("findings").as_array()) {
+    const json::object& o = f.as_object();
+    if (o.at("kind") == "loop")
+      EXPECT_THAT(std::string(o.at("subject").as_string()), HasSubstr("run_tests"));
+    if (o.at("kind") == "background")
+      EXPECT_THAT(std::string(o.at("subject").as_string()), HasSubstr("heartbeat-audit"));
+  }
+  Result report = Tokmeter({"report", "--format", "md", path});
+  EXPECT_EQ(report.rc, 0);
+  EXPECT_THAT(report.out, HasSubstr("retry_storm"));
+  std::remove(path.c_str());
+}
+
+TEST_F(AgentSimTest, CleanDayHasNone) {
+  std::string path = Simulate("clean");
+  Result r = Tokmeter({"detect", "--format", "json", path});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::set<std::string> kinds = Kinds(r.doc());
+  EXPECT_FALSE(kinds.count("retry_storm")) << r.out;
+  EXPECT_FALSE(kinds.count("loop")) << r.out;
+  EXPECT_FALSE(kinds.count("background")) << r.out;
+  EXPECT_FALSE(kinds.count("context_bloat")) << r.out;
+  std::remove(path.c_str());
+}
+#endif
+
+}  // namespace
+}  // namespace tokmeter::cli

@@ -1,0 +1,89 @@
+// The analysis reader for protobuf files (src/analysis/tokmeter_proto_format.cc)
+// yields the same records as the JSONL parser for the same content.
+#include <string>
+
+#include "gtest/gtest.h"
+#include "src/analysis/reader_internal.h"
+#include "src/proto/records.h"
+#include "tests/proto/sample_batch.h"
+#include "tokmeter/sinks.h"
+
+namespace tokmeter::analysis::reader_internal {
+namespace {
+
+const FileFormat* ProtoFormat() {
+  for (const FileFormat& f : FileFormats()) {
+    if (f.format == SourceFormat::kTokmeterProto) return &f;
+  }
+  return nullptr;
+}
+
+TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
+  const FileFormat* fmt = ProtoFormat();
+  ASSERT_NE(fmt, nullptr);
+  testing::SampleBatch b(2);
+  std::string file;
+  proto::AppendFileHeader(file, 1);
+  proto::ChunkEncoder enc;
+  enc.AddBatch(b.batch);
+  enc.AddJsonlLine("{\"type\":\"drops\",\"timestamp\":\"2026-11-23T09:00:02.000000000Z\","
+                   "\"thread\":1,\"dropped\":3,\"total_dropped\":3,\"extra\":1}");
+  enc.Finish(file);
+  std::string head = file.substr(0, 64);
+  ASSERT_TRUE(fmt->sniff(head));
+  EXPECT_FALSE(fmt->sniff("{\"type\":\"span\"}"));
+
+  Arena arena;
+  std::vector<Record> from_proto;
+  ParseContext ctx{&arena, &from_proto, 0};
+  auto rest = MemorySource(std::string_view(file).substr(head.size()));
+  int64_t bad = 0;
+  ASSERT_TRUE(fmt->read(head, *rest, ctx, &bad).ok());
+  EXPECT_EQ(bad, 0);
+
+  // The same records through the JSONL line parser.
+  std::string jsonl;
+  AppendJsonl(b.batch, jsonl);
+  Arena arena2;
+  std::vector<Record> from_jsonl;
+  ParseContext ctx2{&arena2, &from_jsonl, 0};
+  int hint = -1;
+  for (size_t pos = 0; pos < jsonl.size();) {
+    size_t nl = jsonl.find('\n', pos);
+    int index = hint;
+    ParseLine(std::string_view(jsonl).substr(pos, nl - pos), ctx2, hint, &index);
+    hint = index;
+    pos = nl + 1;
+  }
+  ASSERT_EQ(from_proto.size(), from_jsonl.size() + 1);  // + the verbatim drops line
+  for (size_t i = 0; i < from_jsonl.size(); ++i) {
+    const UsageEvent& p = from_proto[i].ev;
+    const UsageEvent& j = from_jsonl[i].ev;
+    SCOPED_TRACE(i);
+    EXPECT_EQ(from_proto[i].type, from_jsonl[i].type);
+    EXPECT_EQ(from_proto[i].count, from_jsonl[i].count);
+    EXPECT_EQ(p.time_unix_ns, j.time_unix_ns);
+    EXPECT_EQ(p.tokens, j.tokens);
+    EXPECT_EQ(p.requests, j.requests);
+    EXPECT_EQ(p.tool_calls, j.tool_calls);
+    EXPECT_EQ(p.rate_limited, j.rate_limited);
+    EXPECT_EQ(p.errors, j.errors);
+    EXPECT_EQ(p.status, j.status);
+    EXPECT_EQ(p.kind, j.kind);
+    EXPECT_EQ(p.name, j.name);
+    EXPECT_EQ(p.provider, j.provider);
+    EXPECT_EQ(p.model, j.model);
+    EXPECT_EQ(p.trace_id, j.trace_id);
+    EXPECT_EQ(p.span_id, j.span_id);
+    EXPECT_EQ(p.parent_id, j.parent_id);
+    EXPECT_EQ(p.fingerprint, j.fingerprint);
+    EXPECT_EQ(p.tag("tool"), j.tag("tool"));
+    EXPECT_EQ(p.tag("session"), j.tag("session"));
+    EXPECT_EQ(p.tag("request_id"), j.tag("request_id"));
+  }
+  EXPECT_EQ(from_proto.back().type, RecordType::kDrops);
+  EXPECT_EQ(from_proto.back().count, 3);
+}
+
+}  // namespace
+}  // namespace tokmeter::analysis::reader_internal
