@@ -267,7 +267,8 @@ class Span {
   // length (they differ for a static value, stored as its address).
   TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItemRaw(uint8_t type, StrArg key, const void* value,
                                                      size_t stored, size_t declared) noexcept {
-    const bool key_static = key.is_static && key.size <= internal::kMaxKeyLen;
+    // An empty key (kind, name) stores nothing: no 8-byte pointer to "".
+    const bool key_static = key.is_static && key.size != 0 && key.size <= internal::kMaxKeyLen;
     const size_t key_stored = key_static ? 8 : key.size;
     const size_t n = internal::kItemHeader + key_stored + stored;
     if (TOKMETER_INTERNAL_UNLIKELY(key.size > internal::kMaxKeyLen ||

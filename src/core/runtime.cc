@@ -521,6 +521,14 @@ void Runtime::Impl::Pass() {
       if (s.is_trace_root) {
         t.closed_pass = pass;
         t.end_unix_ns = s.end_unix_ns;
+        // SetTimes() on the root (replayed or simulated traces): the trace
+        // starts when its root says, not when the Trace object was built.
+        // Bumping the version re-emits the trace line with that start.
+        if ((flags & internal::kFlagExplicitTime) && t.started &&
+            t.start_unix_ns != s.start_unix_ns) {
+          t.start_unix_ns = s.start_unix_ns;
+          ++t.version;
+        }
         if (!t.started) {  // its start record was lost: use the root itself
           t.kind = std::string(s.kind);
           t.name = std::string(s.name);
@@ -816,6 +824,15 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Start(Options options) {
                      std::memory_order_relaxed);
   g_block_when_full.store(impl->opts.full_ring == FullRingPolicy::kBlock,
                           std::memory_order_relaxed);
+  {
+    // Rings kept from earlier runtimes carry their drop counts: those drops
+    // were reported (or lost) by the runtime they happened in, not this one.
+    Registry& reg = GetRegistry();
+    std::lock_guard<std::mutex> reg_lock(reg.mu);
+    for (ThreadRing* r : reg.rings) {
+      impl->reported_drops[r] = r->dropped.load(std::memory_order_relaxed);
+    }
+  }
   Impl* raw = impl.get();
   g_impl.store(raw, std::memory_order_release);
   // Release: a thread that sees the epoch sees the geometry and the runtime.

@@ -337,6 +337,41 @@ TEST(SpanTest, SetTimesOverridesTheClock) {
   EXPECT_EQ(s.end_unix_ns, 1700000001500000000);
 }
 
+TEST(SpanTest, TraceWithExplicitTimesRollsUpOverThoseTimes) {
+  auto m = StartMemory();
+  constexpr int64_t kStart = 1700000000000000000, kEnd = 1700000060000000000;  // one minute
+  {
+    TOK_TRACE_NAMED(t, "job", "replayed");
+    t.span().SetTimes(kStart, kEnd);
+    TOK_SPAN_NAMED(s, "llm", "x");
+    s.SetTimes(kStart + 1000, kStart + 2000).Add(Counter::kOutputTokens, 3);
+  }
+  ASSERT_TRUE(m.runtime->Flush().ok());
+  auto rollups = m.sink->rollups();
+  ASSERT_EQ(rollups.size(), 1u);
+  EXPECT_EQ(rollups[0].start_unix_ns, kStart);  // not the wall clock of the Trace object
+  EXPECT_EQ(rollups[0].end_unix_ns, kEnd);
+  EXPECT_EQ(rollups[0].totals[Counter::kOutputTokens], 3);
+}
+
+TEST(SpanTest, DropsOfAnEarlierRuntimeAreNotReportedAgain) {
+  {
+    auto first = StartMemory(Options{.flush_interval = std::chrono::hours(1), .ring_bytes = 4096});
+    for (int i = 0; i < 1000; ++i) {
+      TOK_SPAN("llm", "x");  // ~35 fit: the rest are dropped and counted
+    }
+    ASSERT_TRUE(first.runtime->Shutdown().ok());
+    EXPECT_GT(first.sink->total_dropped(), 0u);
+    EXPECT_EQ(first.sink->spans().size() + first.sink->total_dropped(), 1000u);
+  }
+  auto second = StartMemory(Options{.ring_bytes = 4096});  // same ring size: the ring is reused
+  { TOK_SPAN("llm", "y"); }
+  ASSERT_TRUE(second.runtime->Flush().ok());
+  EXPECT_EQ(second.sink->spans().size(), 1u);
+  EXPECT_EQ(second.sink->total_dropped(), 0u);
+  EXPECT_EQ(second.runtime->stats().dropped, 0u);
+}
+
 TEST(SpanTest, SecondRuntimeIsRefusedAndRestartWorks) {
   auto m = StartMemory();
   auto second = Runtime::Start({});
