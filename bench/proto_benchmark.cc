@@ -198,8 +198,8 @@ void BM_OtlpExport(benchmark::State& state) {
   for (auto _ : state) {
     auto w0 = std::chrono::steady_clock::now();
     (*sink)->Write(b.batch).IgnoreError();
-    double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - w0)
-                    .count();
+    double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - w0).count();
     max_write_us = std::max(max_write_us, us);
   }
   (*sink)->WaitIdle(std::chrono::milliseconds(60000));
@@ -212,7 +212,12 @@ void BM_OtlpExport(benchmark::State& state) {
   state.counters["dropped"] = double(st.spans_dropped + st.spans_failed);
   state.counters["requests"] = double(st.requests);
 }
-BENCHMARK(BM_OtlpExport)->Args({2048, 0})->Args({4096, 0})->Args({8192, 0})->Args({8192, 1})->UseRealTime()
+BENCHMARK(BM_OtlpExport)
+    ->Args({2048, 0})
+    ->Args({4096, 0})
+    ->Args({8192, 0})
+    ->Args({8192, 1})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

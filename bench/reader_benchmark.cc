@@ -46,10 +46,31 @@ class Filler {
  public:
   explicit Filler(uint64_t seed) {
     Rng r{seed};
-    static const char* words[] = {"the", "build", "fails", "in", "src/core/runtime.cc", "because",
-                                  "\\\"usage\\\":{", "error:", "std::string", "return", "0;",
-                                  "\\n", "\\t", "int", "main()", "{", "}", "TODO", "const",
-                                  "tokens", "cache", "\\u00e9t\\u00e9", "é", "λ", "->"};
+    static const char* words[] = {"the",
+                                  "build",
+                                  "fails",
+                                  "in",
+                                  "src/core/runtime.cc",
+                                  "because",
+                                  "\\\"usage\\\":{",
+                                  "error:",
+                                  "std::string",
+                                  "return",
+                                  "0;",
+                                  "\\n",
+                                  "\\t",
+                                  "int",
+                                  "main()",
+                                  "{",
+                                  "}",
+                                  "TODO",
+                                  "const",
+                                  "tokens",
+                                  "cache",
+                                  "\\u00e9t\\u00e9",
+                                  "é",
+                                  "λ",
+                                  "->"};
     while (pool_.size() < (2u << 20)) {
       pool_ += words[r.Next() % (sizeof(words) / sizeof(words[0]))];
       pool_ += ' ';
@@ -102,13 +123,14 @@ struct SessionGen {
     std::string s = ",\"type\":\"" + type + "\",\"uuid\":\"" + Hex(r, 8) + "-" + Hex(r, 4) +
                     "\",\"timestamp\":\"" + Ts(t, r.Range(0, 999)) +
                     "\",\"userType\":\"external\",\"entrypoint\":\"cli\",\"cwd\":\"" + cwd +
-                    "\",\"sessionId\":\"" + session + "\",\"version\":\"2.1.200\",\"gitBranch\":\"main\"";
+                    "\",\"sessionId\":\"" + session +
+                    "\",\"version\":\"2.1.200\",\"gitBranch\":\"main\"";
     if (!agent.empty()) s += ",\"agentId\":\"" + agent + "\"";
     return s + "}";
   }
   std::string Head() {
-    return std::string("{\"parentUuid\":\"") + Hex(r, 8) + "\",\"isSidechain\":" +
-           (sidechain ? "true" : "false");
+    return std::string("{\"parentUuid\":\"") + Hex(r, 8) +
+           "\",\"isSidechain\":" + (sidechain ? "true" : "false");
   }
   std::string UserPrompt() {
     t += r.Range(5, 120);
@@ -136,29 +158,36 @@ struct SessionGen {
       bool last = b == blocks - 1;
       std::string content;
       if (b == 0 && r.Chance(60)) {
-        content = "[{\"type\":\"thinking\",\"thinking\":\"" + std::string(f.Take(r, size_t(r.Range(200, 2500)))) +
-                  "\",\"signature\":\"" + Hex(r, 300) + "\"}]";
+        content = "[{\"type\":\"thinking\",\"thinking\":\"" +
+                  std::string(f.Take(r, size_t(r.Range(200, 2500)))) + "\",\"signature\":\"" +
+                  Hex(r, 300) + "\"}]";
       } else if (last || r.Chance(50)) {
         content = "[{\"type\":\"tool_use\",\"id\":\"toolu_" + Hex(r, 20) +
-                  "\",\"name\":\"Bash\",\"input\":{\"command\":\"" + std::string(f.Take(r, size_t(r.Range(30, 800)))) +
+                  "\",\"name\":\"Bash\",\"input\":{\"command\":\"" +
+                  std::string(f.Take(r, size_t(r.Range(30, 800)))) +
                   "\",\"description\":\"run\"}}]";
       } else {
-        content = "[{\"type\":\"text\",\"text\":\"" + std::string(f.Take(r, size_t(r.Range(50, 1500)))) + "\"}]";
+        content = "[{\"type\":\"text\",\"text\":\"" +
+                  std::string(f.Take(r, size_t(r.Range(50, 1500)))) + "\"}]";
       }
       int o = last ? out_final : r.Range(1, 9);
-      std::string usage = "{\"input_tokens\":" + std::to_string(in) +
-                          ",\"cache_creation_input_tokens\":" + std::to_string(cw) +
-                          ",\"cache_read_input_tokens\":" + std::to_string(cr) +
-                          ",\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":" +
-                          std::to_string(cw) + "},\"output_tokens\":" + std::to_string(o) +
-                          ",\"service_tier\":\"standard\"" +
-                          (last ? ",\"server_tool_use\":{\"web_search_requests\":0,\"web_fetch_requests\":0},\"inference_geo\":\"not_available\",\"iterations\":[],\"speed\":\"standard\"" : "") +
-                          "}";
+      std::string usage =
+          "{\"input_tokens\":" + std::to_string(in) +
+          ",\"cache_creation_input_tokens\":" + std::to_string(cw) +
+          ",\"cache_read_input_tokens\":" + std::to_string(cr) +
+          ",\"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":" +
+          std::to_string(cw) + "},\"output_tokens\":" + std::to_string(o) +
+          ",\"service_tier\":\"standard\"" +
+          (last ? ",\"server_tool_use\":{\"web_search_requests\":0,\"web_fetch_requests\":0},"
+                  "\"inference_geo\":\"not_available\",\"iterations\":[],\"speed\":\"standard\""
+                : "") +
+          "}";
       out += Head() + ",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\",\"id\":\"" + id +
              "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":" + content +
              ",\"stop_reason\":" + (last ? "\"tool_use\"" : "null") +
              ",\"stop_sequence\":null,\"usage\":" + usage + "}" +
-             (with_request_id ? ",\"requestId\":\"" + req + "\"" : std::string()) + Common("assistant") + "\n";
+             (with_request_id ? ",\"requestId\":\"" + req + "\"" : std::string()) +
+             Common("assistant") + "\n";
     }
   }
 };
@@ -172,13 +201,15 @@ void GenClaude(const std::string& dir, int64_t mb) {
   std::string prev_session_text;
   while (written < target) {
     std::string project = "-home-dev-src-proj" + std::to_string(s % 12);
-    std::string session = Hex(r, 8) + "-" + Hex(r, 4) + "-" + Hex(r, 4) + "-" + Hex(r, 4) + "-" + Hex(r, 12);
+    std::string session =
+        Hex(r, 8) + "-" + Hex(r, 4) + "-" + Hex(r, 4) + "-" + Hex(r, 4) + "-" + Hex(r, 12);
     SessionGen g{r, f, session, "/home/dev/src/proj" + std::to_string(s % 12)};
     g.t += int64_t(s) * 3000;
     std::string text;
     // Resumed session: starts with a copy of part of the previous file.
     if (s % 7 == 6 && !prev_session_text.empty()) {
-      text += prev_session_text.substr(0, prev_session_text.rfind('\n', prev_session_text.size() / 3) + 1);
+      text += prev_session_text.substr(
+          0, prev_session_text.rfind('\n', prev_session_text.size() / 3) + 1);
     }
     int64_t size = int64_t(r.Range(512, 4096)) << 10;
     bool with_req = s % 9 != 4;  // some sessions lack requestId (third-party endpoints)
@@ -190,7 +221,8 @@ void GenClaude(const std::string& dir, int64_t mb) {
         text += g.ToolResult() + "\n";
       }
     }
-    std::filesystem::path p = std::filesystem::path(dir) / "projects" / project / (session + ".jsonl");
+    std::filesystem::path p =
+        std::filesystem::path(dir) / "projects" / project / (session + ".jsonl");
     std::filesystem::create_directories(p.parent_path());
     std::ofstream(p, std::ios::binary) << text;
     written += int64_t(text.size());
@@ -212,7 +244,8 @@ void GenClaude(const std::string& dir, int64_t mb) {
     prev_session_text = std::move(text);
     ++s;
   }
-  fprintf(stderr, "gen-claude: %d sessions, %.1f MB in %s\n", s, double(written) / (1 << 20), dir.c_str());
+  fprintf(stderr, "gen-claude: %d sessions, %.1f MB in %s\n", s, double(written) / (1 << 20),
+          dir.c_str());
 }
 
 void GenJsonl(const std::string& path, int64_t mb) {
@@ -229,31 +262,37 @@ void GenJsonl(const std::string& path, int64_t mb) {
     if (n % 20 == 0) {
       trace = Hex(r, 32);
       buf += "{\"type\":\"trace\",\"trace_id\":\"" + trace + "\",\"span_id\":\"" + Hex(r, 16) +
-             "\",\"timestamp\":\"" + Ts(t, 0) + "\",\"kind\":\"session\",\"name\":\"s-" + std::to_string(n) +
-             "\",\"tags\":{\"session\":\"s-" + std::to_string(n / 20) + "\",\"workflow\":\"wf-" +
-             std::to_string(n % 7) + "\",\"heartbeat\":false}}\n";
+             "\",\"timestamp\":\"" + Ts(t, 0) + "\",\"kind\":\"session\",\"name\":\"s-" +
+             std::to_string(n) + "\",\"tags\":{\"session\":\"s-" + std::to_string(n / 20) +
+             "\",\"workflow\":\"wf-" + std::to_string(n % 7) + "\",\"heartbeat\":false}}\n";
     }
     t += 1;
     bool llm = r.Chance(70);
-    buf += "{\"type\":\"span\",\"timestamp\":\"" + Ts(t, r.Range(0, 999)) + "\",\"start\":\"" + Ts(t - 1, 0) +
-           "\",\"duration_ms\":" + std::to_string(r.Range(10, 9000)) + ".125,\"trace_id\":\"" + trace +
-           "\",\"span_id\":\"" + Hex(r, 16) + "\",\"parent_id\":\"" + Hex(r, 16) + "\",\"kind\":\"" +
-           (llm ? "llm" : "tool") + "\",\"name\":\"" + (llm ? "messages" : "Bash") + "\",\"thread\":" +
-           std::to_string(r.Range(1000, 1100));
+    buf += "{\"type\":\"span\",\"timestamp\":\"" + Ts(t, r.Range(0, 999)) + "\",\"start\":\"" +
+           Ts(t - 1, 0) + "\",\"duration_ms\":" + std::to_string(r.Range(10, 9000)) +
+           ".125,\"trace_id\":\"" + trace + "\",\"span_id\":\"" + Hex(r, 16) +
+           "\",\"parent_id\":\"" + Hex(r, 16) + "\",\"kind\":\"" + (llm ? "llm" : "tool") +
+           "\",\"name\":\"" + (llm ? "messages" : "Bash") +
+           "\",\"thread\":" + std::to_string(r.Range(1000, 1100));
     if (llm) {
-      buf += ",\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\",\"status\":200,\"streaming\":true,\"input_tokens\":" +
-             std::to_string(r.Range(1, 900)) + ",\"output_tokens\":" + std::to_string(r.Range(10, 3000)) +
-             ",\"cache_read_tokens\":" + std::to_string(r.Range(1000, 150000)) +
-             ",\"cache_write_tokens\":" + std::to_string(r.Range(0, 4000)) + ",\"requests\":1";
+      buf +=
+          ",\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\",\"status\":200,"
+          "\"streaming\":true,\"input_tokens\":" +
+          std::to_string(r.Range(1, 900)) +
+          ",\"output_tokens\":" + std::to_string(r.Range(10, 3000)) +
+          ",\"cache_read_tokens\":" + std::to_string(r.Range(1000, 150000)) +
+          ",\"cache_write_tokens\":" + std::to_string(r.Range(0, 4000)) + ",\"requests\":1";
     } else {
       buf += ",\"tool\":\"Bash\",\"tool_calls\":1";
     }
-    buf += ",\"fingerprint\":\"" + Hex(r, 16) + "\",\"tags\":{\"attempt\":1,\"channel\":\"cli\"}}\n";
+    buf +=
+        ",\"fingerprint\":\"" + Hex(r, 16) + "\",\"tags\":{\"attempt\":1,\"channel\":\"cli\"}}\n";
     out << buf;
     written += int64_t(buf.size());
     ++n;
   }
-  fprintf(stderr, "gen-jsonl: %d spans, %.1f MB in %s\n", n, double(written) / (1 << 20), path.c_str());
+  fprintf(stderr, "gen-jsonl: %d spans, %.1f MB in %s\n", n, double(written) / (1 << 20),
+          path.c_str());
 }
 
 int Summarize(const std::vector<std::string>& paths, int threads) {

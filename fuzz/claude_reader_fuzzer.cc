@@ -3,5 +3,8 @@
 #include "fuzz/reader_fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return tokmeter::analysis::fuzz::RunReader("{\"parentUuid\":null,\"isSidechain\":false,\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":\"hi\"},\"sessionId\":\"s\",\"timestamp\":\"2026-08-18T09:16:36.727Z\"}\n", data, size);
+  return tokmeter::analysis::fuzz::RunReader(
+      "{\"parentUuid\":null,\"isSidechain\":false,\"type\":\"user\",\"message\":{\"role\":\"user\","
+      "\"content\":\"hi\"},\"sessionId\":\"s\",\"timestamp\":\"2026-08-18T09:16:36.727Z\"}\n",
+      data, size);
 }

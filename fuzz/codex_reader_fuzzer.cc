@@ -3,5 +3,8 @@
 #include "fuzz/reader_fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return tokmeter::analysis::fuzz::RunReader("{\"timestamp\":\"2026-08-01T09:00:00.000Z\",\"type\":\"turn_context\",\"payload\":{\"model\":\"gpt-5-codex\"}}\n", data, size);
+  return tokmeter::analysis::fuzz::RunReader(
+      "{\"timestamp\":\"2026-08-01T09:00:00.000Z\",\"type\":\"turn_context\",\"payload\":{"
+      "\"model\":\"gpt-5-codex\"}}\n",
+      data, size);
 }

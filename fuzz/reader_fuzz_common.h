@@ -49,16 +49,18 @@ inline int RunReader(std::string_view prefix, const uint8_t* data, size_t size) 
   ReadOptions o;
   o.threads = 1;
   o.path_tags = "{a}/*";
-  auto open = [&](const std::string& name) -> absl::StatusOr<std::unique_ptr<reader_internal::ByteSource>> {
+  auto open =
+      [&](const std::string& name) -> absl::StatusOr<std::unique_ptr<reader_internal::ByteSource>> {
     const std::string& buf = name == "dir/one.jsonl" ? first : second;
     // Compressed inputs are detected by magic bytes, as for files.
-    return reader_internal::MaybeDecompress(buf.substr(0, 4), reader_internal::MemorySource(buf), name);
+    return reader_internal::MaybeDecompress(buf.substr(0, 4), reader_internal::MemorySource(buf),
+                                            name);
   };
   auto r = reader_internal::ReadWith({"dir/one.jsonl", "dir/two.jsonl"}, open, o, CheckEvent);
   if (r.ok()) {
     for (const InputSummary& s : r->inputs) {
-      if (s.skipped_lines < 0 || s.records < 0 || s.duplicates < 0 || s.first_bad_lines.size() > 5 ||
-          s.lines < 0) {
+      if (s.skipped_lines < 0 || s.records < 0 || s.duplicates < 0 ||
+          s.first_bad_lines.size() > 5 || s.lines < 0) {
         std::abort();
       }
       for (int64_t l : s.first_bad_lines) {

@@ -3,5 +3,8 @@
 #include "fuzz/reader_fuzz_common.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  return tokmeter::analysis::fuzz::RunReader("{\"ts\":\"2026-02-16T21:35:12.123Z\",\"kind\":\"turn_summary\",\"sessionKey\":\"s\",\"tokens_in\":1,\"tokens_out\":2,\"tags\":{\"heartbeat\":false}}\n", data, size);
+  return tokmeter::analysis::fuzz::RunReader(
+      "{\"ts\":\"2026-02-16T21:35:12.123Z\",\"kind\":\"turn_summary\",\"sessionKey\":\"s\","
+      "\"tokens_in\":1,\"tokens_out\":2,\"tags\":{\"heartbeat\":false}}\n",
+      data, size);
 }

@@ -21,10 +21,13 @@ namespace {
 absl::Status ErrnoStatus(int err, std::string_view what, const std::string& path) {
   std::string msg = absl::StrCat("cannot ", std::string(what), " ", path, ": ", std::strerror(err));
   switch (err) {
-    case ENOENT: return absl::NotFoundError(msg);
+    case ENOENT:
+      return absl::NotFoundError(msg);
     case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    default: return absl::FailedPreconditionError(msg);
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    default:
+      return absl::FailedPreconditionError(msg);
   }
 }
 
@@ -136,7 +139,9 @@ class GzipSource : public ByteSource {
 class ZstdSource : public ByteSource {
  public:
   ZstdSource(std::unique_ptr<ByteSource> in, std::string path)
-      : in_(std::move(in)), path_(std::move(path)), buf_(new char[kInBuf]),
+      : in_(std::move(in)),
+        path_(std::move(path)),
+        buf_(new char[kInBuf]),
         ds_(ZSTD_createDStream()) {
     ZSTD_initDStream(ds_);
   }

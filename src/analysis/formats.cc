@@ -6,15 +6,14 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <functional>
 #include <limits>
-
-#include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -75,39 +74,78 @@ bool ApplyTokmeterCounter(std::string_view key, const JsonField& f, UsageEvent& 
   int64_t v = Count(f);
   switch (key.size()) {
     case 6:
-      if (key == "errors") { ev.errors = v; return true; }
+      if (key == "errors") {
+        ev.errors = v;
+        return true;
+      }
       return false;
     case 7:
-      if (key == "retries") { ev.retries = v; return true; }
+      if (key == "retries") {
+        ev.retries = v;
+        return true;
+      }
       return false;
     case 8:
-      if (key == "requests") { ev.requests = v; return true; }
+      if (key == "requests") {
+        ev.requests = v;
+        return true;
+      }
       return false;
     case 10:
-      if (key == "tool_calls") { ev.tool_calls = v; return true; }
+      if (key == "tool_calls") {
+        ev.tool_calls = v;
+        return true;
+      }
       return false;
     case 12:
-      if (key == "input_tokens") { ev.tokens.input = v; return true; }
-      if (key == "rate_limited") { ev.rate_limited = v; return true; }
+      if (key == "input_tokens") {
+        ev.tokens.input = v;
+        return true;
+      }
+      if (key == "rate_limited") {
+        ev.rate_limited = v;
+        return true;
+      }
       return false;
     case 13:
-      if (key == "output_tokens") { ev.tokens.output = v; return true; }
-      if (key == "retry_wait_ms") { ev.retry_wait_ms = v; return true; }
+      if (key == "output_tokens") {
+        ev.tokens.output = v;
+        return true;
+      }
+      if (key == "retry_wait_ms") {
+        ev.retry_wait_ms = v;
+        return true;
+      }
       return false;
     case 14:
-      if (key == "response_bytes") { ev.response_bytes = v; return true; }
+      if (key == "response_bytes") {
+        ev.response_bytes = v;
+        return true;
+      }
       return false;
     case 16:
-      if (key == "reasoning_tokens") { ev.tokens.reasoning = v; return true; }
+      if (key == "reasoning_tokens") {
+        ev.tokens.reasoning = v;
+        return true;
+      }
       return false;
     case 17:
-      if (key == "cache_read_tokens") { ev.tokens.cache_read = v; return true; }
+      if (key == "cache_read_tokens") {
+        ev.tokens.cache_read = v;
+        return true;
+      }
       return false;
     case 18:
-      if (key == "cache_write_tokens") { *write_total = v; return true; }
+      if (key == "cache_write_tokens") {
+        *write_total = v;
+        return true;
+      }
       return false;
     case 21:
-      if (key == "cache_write_1h_tokens") { *write_1h = v; return true; }
+      if (key == "cache_write_1h_tokens") {
+        *write_1h = v;
+        return true;
+      }
       return false;
   }
   return false;
@@ -132,21 +170,37 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
     }
     if (p.find('.') != std::string_view::npos) continue;  // counters.*, unknown objects
     if (ApplyTokmeterCounter(p, f, ev, &write_total, &write_1h)) continue;
-    if (p == "type") type = f.text;
-    else if (p == "timestamp") ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "start") has_start = ParseTime(f.text, &start_ns);
-    else if (p == "duration_ms") { has_duration = f.kind != JsonField::kNull; duration_ms = f.d; }
-    else if (p == "trace_id") ev.trace_id = ctx.Keep(f.text);
-    else if (p == "span_id") ev.span_id = ctx.Keep(f.text);
-    else if (p == "parent_id") ev.parent_id = ctx.Keep(f.text);
-    else if (p == "kind") ev.kind = ctx.Keep(f.text);
-    else if (p == "name") ev.name = ctx.Keep(f.text);
-    else if (p == "provider") ev.provider = ctx.Keep(f.text);
-    else if (p == "model") ev.model = ctx.Keep(f.text);
-    else if (p == "status") ev.status = f.i;
-    else if (p == "fingerprint") ev.fingerprint = ParseHex64(f.text);
-    else if (p == "dropped") rec.count = Count(f);
-    else if (p == "scope") AddTag(ev, "scope", ctx.Keep(f.text), ctx);
+    if (p == "type")
+      type = f.text;
+    else if (p == "timestamp")
+      ParseTime(f.text, &ev.time_unix_ns);
+    else if (p == "start")
+      has_start = ParseTime(f.text, &start_ns);
+    else if (p == "duration_ms") {
+      has_duration = f.kind != JsonField::kNull;
+      duration_ms = f.d;
+    } else if (p == "trace_id")
+      ev.trace_id = ctx.Keep(f.text);
+    else if (p == "span_id")
+      ev.span_id = ctx.Keep(f.text);
+    else if (p == "parent_id")
+      ev.parent_id = ctx.Keep(f.text);
+    else if (p == "kind")
+      ev.kind = ctx.Keep(f.text);
+    else if (p == "name")
+      ev.name = ctx.Keep(f.text);
+    else if (p == "provider")
+      ev.provider = ctx.Keep(f.text);
+    else if (p == "model")
+      ev.model = ctx.Keep(f.text);
+    else if (p == "status")
+      ev.status = f.i;
+    else if (p == "fingerprint")
+      ev.fingerprint = ParseHex64(f.text);
+    else if (p == "dropped")
+      rec.count = Count(f);
+    else if (p == "scope")
+      AddTag(ev, "scope", ctx.Keep(f.text), ctx);
     else if (p == "tool" || p == "path" || p == "request_id" || p == "streaming") {
       if (f.kind != JsonField::kNull) AddTag(ev, p, ctx.Keep(f.text), ctx);
     }
@@ -204,18 +258,28 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
   std::string_view path;
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path;
-    if (p == "timestamp") ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "provider") ev.provider = ctx.Keep(f.text);
-    else if (p == "model") ev.model = ctx.Keep(f.text);
-    else if (p == "input_tokens") input = Count(f);
-    else if (p == "output_tokens") ev.tokens.output = Count(f);
-    else if (p == "cache_read_tokens") ev.tokens.cache_read = Count(f);
-    else if (p == "cache_write_tokens") cache_write = Count(f);
-    else if (p == "reasoning_tokens") ev.tokens.reasoning = Count(f);
-    else if (p == "status") ev.status = f.i;
+    if (p == "timestamp")
+      ParseTime(f.text, &ev.time_unix_ns);
+    else if (p == "provider")
+      ev.provider = ctx.Keep(f.text);
+    else if (p == "model")
+      ev.model = ctx.Keep(f.text);
+    else if (p == "input_tokens")
+      input = Count(f);
+    else if (p == "output_tokens")
+      ev.tokens.output = Count(f);
+    else if (p == "cache_read_tokens")
+      ev.tokens.cache_read = Count(f);
+    else if (p == "cache_write_tokens")
+      cache_write = Count(f);
+    else if (p == "reasoning_tokens")
+      ev.tokens.reasoning = Count(f);
+    else if (p == "status")
+      ev.status = f.i;
     else if (p == "duration_ms") {
       if (f.d >= 0 && f.d < 1e12) ev.duration_ns = int64_t(f.d * 1e6);
-    } else if (p == "response_bytes") ev.response_bytes = Count(f);
+    } else if (p == "response_bytes")
+      ev.response_bytes = Count(f);
     else if (p == "request_id") {
       ev.span_id = ctx.Keep(f.text);
       AddTag(ev, "request_id", ev.span_id, ctx);
@@ -232,9 +296,9 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
   // input_tokens is provider-native (§f.1): Anthropic excludes the cache,
   // OpenAI / Copilot / Gemini include the cache read. Unknown providers are
   // judged by the API path (/messages is the Anthropic API).
-  bool exclusive = ev.provider == "anthropic" ||
-                   (ev.provider != "openai" && ev.provider != "copilot" &&
-                    ev.provider != "gemini" && Contains(path, "/messages"));
+  bool exclusive =
+      ev.provider == "anthropic" || (ev.provider != "openai" && ev.provider != "copilot" &&
+                                     ev.provider != "gemini" && Contains(path, "/messages"));
   ev.tokens.input = exclusive ? input : std::max<int64_t>(0, input - ev.tokens.cache_read);
   // token-usage records have no TTL split: count writes as 5-minute, flagged.
   ev.tokens.cache_write_5m = cache_write;
@@ -265,25 +329,45 @@ LineResult ParseTurnSummary(std::string_view line, ParseContext& ctx) {
     if (p.size() > 5 && p.compare(0, 5, "tags.") == 0) {
       if (f.kind == JsonField::kNull) continue;
       std::string_view k = p.substr(5);
-      if (k == "cron_job_id" || k == "job_id") AddTag(ev, "job", ctx.Keep(f.text), ctx);
-      else if (k == "agentId") AddTag(ev, "agent", ctx.Keep(f.text), ctx);
-      else AddTag(ev, k, ctx.Keep(f.text), ctx);
+      if (k == "cron_job_id" || k == "job_id")
+        AddTag(ev, "job", ctx.Keep(f.text), ctx);
+      else if (k == "agentId")
+        AddTag(ev, "agent", ctx.Keep(f.text), ctx);
+      else
+        AddTag(ev, k, ctx.Keep(f.text), ctx);
       continue;
     }
-    if (p == "ts" || p == "timestamp") ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "sessionKey") { ev.trace_id = ctx.Keep(f.text); AddTag(ev, "session", ev.trace_id, ctx); }
-    else if (p == "channel") AddTag(ev, "channel", ctx.Keep(f.text), ctx);
-    else if (p == "model") ev.model = ctx.Keep(f.text);
-    else if (p == "provider") ev.provider = ctx.Keep(f.text);
-    else if (p == "tokens_in") ev.tokens.input = Count(f);
-    else if (p == "tokens_out") ev.tokens.output = Count(f);
-    else if (p == "cache_read_tokens") ev.tokens.cache_read = Count(f);
-    else if (p == "cache_write_tokens") { ev.tokens.cache_write_5m = Count(f); ev.ttl_unknown = Count(f) > 0; }
-    else if (p == "tool_calls" || p == "tool_calls_total") ev.tool_calls = Count(f);
-    else if (p == "requests" || p == "requests_total") { ev.requests = Count(f); has_requests = true; }
-    else if (p == "rate_limits" || p == "rate_limit_count") ev.rate_limited = Count(f);
-    else if (p == "retry_count") ev.retries = Count(f);
-    else if (p == "retry_wait_ms" || p == "retry_wait_ms_total") ev.retry_wait_ms = Count(f);
+    if (p == "ts" || p == "timestamp")
+      ParseTime(f.text, &ev.time_unix_ns);
+    else if (p == "sessionKey") {
+      ev.trace_id = ctx.Keep(f.text);
+      AddTag(ev, "session", ev.trace_id, ctx);
+    } else if (p == "channel")
+      AddTag(ev, "channel", ctx.Keep(f.text), ctx);
+    else if (p == "model")
+      ev.model = ctx.Keep(f.text);
+    else if (p == "provider")
+      ev.provider = ctx.Keep(f.text);
+    else if (p == "tokens_in")
+      ev.tokens.input = Count(f);
+    else if (p == "tokens_out")
+      ev.tokens.output = Count(f);
+    else if (p == "cache_read_tokens")
+      ev.tokens.cache_read = Count(f);
+    else if (p == "cache_write_tokens") {
+      ev.tokens.cache_write_5m = Count(f);
+      ev.ttl_unknown = Count(f) > 0;
+    } else if (p == "tool_calls" || p == "tool_calls_total")
+      ev.tool_calls = Count(f);
+    else if (p == "requests" || p == "requests_total") {
+      ev.requests = Count(f);
+      has_requests = true;
+    } else if (p == "rate_limits" || p == "rate_limit_count")
+      ev.rate_limited = Count(f);
+    else if (p == "retry_count")
+      ev.retries = Count(f);
+    else if (p == "retry_wait_ms" || p == "retry_wait_ms_total")
+      ev.retry_wait_ms = Count(f);
     else if (p == "duration_ms" || p == "turn_duration_ms") {
       if (f.d >= 0 && f.d < 1e12) ev.duration_ns = int64_t(f.d * 1e6);
     }
@@ -329,14 +413,24 @@ void ClaudeField(std::string_view p, const JsonField& f, ClaudeFields& c) {
     if (m.compare(0, 6, "usage.") == 0) {
       std::string_view u = m.substr(6);
       c.has_usage = true;
-      if (u == "input_tokens") c.in = Count(f);
-      else if (u == "output_tokens") c.out = Count(f);
-      else if (u == "cache_read_input_tokens") c.cr = Count(f);
-      else if (u == "cache_creation_input_tokens") c.cw = Count(f);
-      else if (u == "cache_creation.ephemeral_5m_input_tokens") { c.w5 = Count(f); c.has_split = true; }
-      else if (u == "cache_creation.ephemeral_1h_input_tokens") { c.w1 = Count(f); c.has_split = true; }
-      else if (u == "output_tokens_details.thinking_tokens") c.thinking = Count(f);
-      else if (u == "speed") c.speed = f.text;
+      if (u == "input_tokens")
+        c.in = Count(f);
+      else if (u == "output_tokens")
+        c.out = Count(f);
+      else if (u == "cache_read_input_tokens")
+        c.cr = Count(f);
+      else if (u == "cache_creation_input_tokens")
+        c.cw = Count(f);
+      else if (u == "cache_creation.ephemeral_5m_input_tokens") {
+        c.w5 = Count(f);
+        c.has_split = true;
+      } else if (u == "cache_creation.ephemeral_1h_input_tokens") {
+        c.w1 = Count(f);
+        c.has_split = true;
+      } else if (u == "output_tokens_details.thinking_tokens")
+        c.thinking = Count(f);
+      else if (u == "speed")
+        c.speed = f.text;
     } else if (m == "id") {
       c.msg_id = f.text;
     } else if (m == "model") {
@@ -344,16 +438,26 @@ void ClaudeField(std::string_view p, const JsonField& f, ClaudeFields& c) {
     }
     return;
   }
-  if (p == "timestamp") c.timestamp = f.text;
-  else if (p == "sessionId") c.session = f.text;
-  else if (p == "cwd") c.cwd = f.text;
-  else if (p == "requestId") c.request_id = f.text;
-  else if (p == "agentId") c.agent = f.text;
-  else if (p == "isSidechain") c.sidechain = f.kind == JsonField::kBool && f.i;
-  else if (p == "isApiErrorMessage") c.api_error = f.kind == JsonField::kBool && f.i;
-  else if (p == "apiErrorStatus") c.error_status = f.i;
-  else if (p == "error") c.error = f.text;
-  else if (p == "type") c.type = f.text;
+  if (p == "timestamp")
+    c.timestamp = f.text;
+  else if (p == "sessionId")
+    c.session = f.text;
+  else if (p == "cwd")
+    c.cwd = f.text;
+  else if (p == "requestId")
+    c.request_id = f.text;
+  else if (p == "agentId")
+    c.agent = f.text;
+  else if (p == "isSidechain")
+    c.sidechain = f.kind == JsonField::kBool && f.i;
+  else if (p == "isApiErrorMessage")
+    c.api_error = f.kind == JsonField::kBool && f.i;
+  else if (p == "apiErrorStatus")
+    c.error_status = f.i;
+  else if (p == "error")
+    c.error = f.text;
+  else if (p == "type")
+    c.type = f.text;
 }
 
 LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
@@ -485,12 +589,18 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
   int64_t li = 0, lc = 0, lo = 0, lr = 0, ti = 0, tc = 0, to = 0, tr = 0;
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path;
-    if (p == "type") type = f.text;
-    else if (p == "timestamp") ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "payload.type") payload_type = f.text;
-    else if (p == "payload.model") ev.model = ctx.Keep(f.text);
-    else if (p == "payload.id") ev.trace_id = ctx.Keep(f.text);
-    else if (p == "payload.cwd") ev.SetTag("project", ctx.Keep(f.text));
+    if (p == "type")
+      type = f.text;
+    else if (p == "timestamp")
+      ParseTime(f.text, &ev.time_unix_ns);
+    else if (p == "payload.type")
+      payload_type = f.text;
+    else if (p == "payload.model")
+      ev.model = ctx.Keep(f.text);
+    else if (p == "payload.id")
+      ev.trace_id = ctx.Keep(f.text);
+    else if (p == "payload.cwd")
+      ev.SetTag("project", ctx.Keep(f.text));
     else if (p.compare(0, 13, "payload.info.") == 0) {
       std::string_view q = p.substr(13);
       bool last = q.compare(0, 17, "last_token_usage.") == 0;
@@ -498,11 +608,18 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
       if (!last && !total) continue;
       std::string_view k = q.substr(last ? 17 : 18);
       int64_t v = Count(f);
-      if (last) rec.has_last = true; else rec.has_total = true;
-      if (k == "input_tokens") (last ? li : ti) = v;
-      else if (k == "cached_input_tokens") (last ? lc : tc) = v;
-      else if (k == "output_tokens") (last ? lo : to) = v;
-      else if (k == "reasoning_output_tokens") (last ? lr : tr) = v;
+      if (last)
+        rec.has_last = true;
+      else
+        rec.has_total = true;
+      if (k == "input_tokens")
+        (last ? li : ti) = v;
+      else if (k == "cached_input_tokens")
+        (last ? lc : tc) = v;
+      else if (k == "output_tokens")
+        (last ? lo : to) = v;
+      else if (k == "reasoning_output_tokens")
+        (last ? lr : tr) = v;
     }
   }
   auto to_buckets = [](int64_t in, int64_t cached, int64_t out, int64_t reas) {
@@ -557,7 +674,11 @@ bool AnyValueText(const bj::value& v, std::string* out, int64_t* num) {
       if (!ParseInt(*out, num)) *num = 0;
       return true;
     }
-    if (s->is_int64()) { *num = s->get_int64(); *out = absl::StrCat(*num); return true; }
+    if (s->is_int64()) {
+      *num = s->get_int64();
+      *out = absl::StrCat(*num);
+      return true;
+    }
     if (s->is_uint64()) {
       *num = int64_t(std::min<uint64_t>(s->get_uint64(), uint64_t(kMaxCount)));
       *out = absl::StrCat(*num);
@@ -637,36 +758,59 @@ void OtlpSpan(const bj::object& span, const std::vector<std::pair<std::string, s
       if (!AnyValueText(*val, &text, &n)) continue;
       int64_t c = ClampCount(n);
       if (SvStartsWith(k, "gen_ai.")) genai = true;
-      if (k == "gen_ai.usage.input_tokens") input = c;
-      else if (k == "gen_ai.usage.output_tokens") ev.tokens.output = c;
+      if (k == "gen_ai.usage.input_tokens")
+        input = c;
+      else if (k == "gen_ai.usage.output_tokens")
+        ev.tokens.output = c;
       else if (k == "gen_ai.usage.cache_read.input_tokens" ||
-               k == "gen_ai.usage.cache_read_input_tokens") cache_read = c;
+               k == "gen_ai.usage.cache_read_input_tokens")
+        cache_read = c;
       else if (k == "gen_ai.usage.cache_creation.input_tokens" ||
-               k == "gen_ai.usage.cache_creation_input_tokens") cache_write = c;
-      else if (k == "gen_ai.usage.reasoning.output_tokens" ||
-               k == "gen_ai.usage.reasoning_tokens") ev.tokens.reasoning = c;
-      else if (k == "gen_ai.response.model") ev.model = a.Copy(text);
-      else if (k == "gen_ai.request.model") { if (ev.model.empty()) ev.model = a.Copy(text); }
-      else if (k == "gen_ai.provider.name" || k == "gen_ai.system") ev.provider = a.Copy(text);
-      else if (k == "gen_ai.conversation.id") ev.SetTag("session", a.Copy(text));
-      else if (k == "gen_ai.agent.id") ev.SetTag("agent", a.Copy(text));
-      else if (k == "gen_ai.agent.name") { if (ev.tag("agent").empty()) ev.SetTag("agent", a.Copy(text)); }
-      else if (k == "gen_ai.tool.name") ev.SetTag("tool", a.Copy(text));
-      else if (k == "gen_ai.operation.name") operation = a.Copy(text);
-      else if (k == "http.response.status_code") ev.status = n;
+               k == "gen_ai.usage.cache_creation_input_tokens")
+        cache_write = c;
+      else if (k == "gen_ai.usage.reasoning.output_tokens" || k == "gen_ai.usage.reasoning_tokens")
+        ev.tokens.reasoning = c;
+      else if (k == "gen_ai.response.model")
+        ev.model = a.Copy(text);
+      else if (k == "gen_ai.request.model") {
+        if (ev.model.empty()) ev.model = a.Copy(text);
+      } else if (k == "gen_ai.provider.name" || k == "gen_ai.system")
+        ev.provider = a.Copy(text);
+      else if (k == "gen_ai.conversation.id")
+        ev.SetTag("session", a.Copy(text));
+      else if (k == "gen_ai.agent.id")
+        ev.SetTag("agent", a.Copy(text));
+      else if (k == "gen_ai.agent.name") {
+        if (ev.tag("agent").empty()) ev.SetTag("agent", a.Copy(text));
+      } else if (k == "gen_ai.tool.name")
+        ev.SetTag("tool", a.Copy(text));
+      else if (k == "gen_ai.operation.name")
+        operation = a.Copy(text);
+      else if (k == "http.response.status_code")
+        ev.status = n;
       else if (SvStartsWith(k, "tokmeter.") && k.size() > 9) {
         std::string_view tk = k.substr(9);
         // tokmeter's own counters travel as tokmeter.<counter> attributes.
-        if (tk == "requests") ev.requests = c;
-        else if (tk == "tool_calls") ev.tool_calls = c;
-        else if (tk == "retries") ev.retries = c;
-        else if (tk == "retry_wait_ms") ev.retry_wait_ms = c;
-        else if (tk == "rate_limited") ev.rate_limited = c;
-        else if (tk == "errors") ev.errors = c;
-        else if (tk == "cache_write_1h_tokens") ev.tokens.cache_write_1h = c;
-        else if (tk == "fingerprint") ev.fingerprint = ParseHex64(text);
-        else if (tk == "kind") ev.kind = a.Copy(text);
-        else ev.SetTag(a.Copy(tk), a.Copy(text));
+        if (tk == "requests")
+          ev.requests = c;
+        else if (tk == "tool_calls")
+          ev.tool_calls = c;
+        else if (tk == "retries")
+          ev.retries = c;
+        else if (tk == "retry_wait_ms")
+          ev.retry_wait_ms = c;
+        else if (tk == "rate_limited")
+          ev.rate_limited = c;
+        else if (tk == "errors")
+          ev.errors = c;
+        else if (tk == "cache_write_1h_tokens")
+          ev.tokens.cache_write_1h = c;
+        else if (tk == "fingerprint")
+          ev.fingerprint = ParseHex64(text);
+        else if (tk == "kind")
+          ev.kind = a.Copy(text);
+        else
+          ev.SetTag(a.Copy(tk), a.Copy(text));
         genai = true;
       }
     }
@@ -679,11 +823,15 @@ void OtlpSpan(const bj::object& span, const std::vector<std::pair<std::string, s
   ev.tokens.cache_write_5m = cache_write - ev.tokens.cache_write_1h;
   ev.tokens.reasoning = std::min(ev.tokens.reasoning, ev.tokens.output);
   if (ev.kind.empty()) {
-    if (operation == "execute_tool") ev.kind = "tool";
+    if (operation == "execute_tool")
+      ev.kind = "tool";
     else if (operation == "chat" || operation == "text_completion" ||
-             operation == "generate_content") ev.kind = "llm";
-    else if (!operation.empty()) ev.kind = operation;
-    else ev.kind = "llm";
+             operation == "generate_content")
+      ev.kind = "llm";
+    else if (!operation.empty())
+      ev.kind = operation;
+    else
+      ev.kind = "llm";
   }
   if (ev.kind == "llm" && ev.requests == 0) ev.requests = 1;
   if (ev.kind == "tool" && ev.tool_calls == 0) ev.tool_calls = 1;
@@ -713,7 +861,8 @@ LineResult ParseOtlp(std::string_view line, ParseContext& ctx) {
           int64_t n;
           if (!key || !key->is_string() || !val || !AnyValueText(*val, &text, &n)) continue;
           std::string_view k = Sv(key->get_string());
-          if (k == "service.name") res_tags.emplace_back("service", text);
+          if (k == "service.name")
+            res_tags.emplace_back("service", text);
           else if (SvStartsWith(k, "tokmeter.") && k.size() > 9)
             res_tags.emplace_back(std::string(k.substr(9)), text);
         }
@@ -766,8 +915,8 @@ bool WantedInDirectory(std::string_view name) {
   for (std::string_view z : {".gz", ".zst"}) {
     if (SvEndsWith(name, z)) name.remove_suffix(z.size());
   }
-  return SvEndsWith(name, ".jsonl") || SvEndsWith(name, ".ndjson") ||
-         SvEndsWith(name, ".json") || SvEndsWith(name, ".log");
+  return SvEndsWith(name, ".jsonl") || SvEndsWith(name, ".ndjson") || SvEndsWith(name, ".json") ||
+         SvEndsWith(name, ".log");
 }
 
 LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* format_index) {
@@ -1002,10 +1151,14 @@ uint64_t ParseHex64(std::string_view s) {
   uint64_t v = 0;
   for (char c : s) {
     int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return 0;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return 0;
     v = (v << 4) | uint64_t(d);
   }
   return v;

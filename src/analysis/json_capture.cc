@@ -33,9 +33,9 @@ struct Handler {
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
   int max_depth = 1;
-  int depth = 0;          // object/array nesting, root object = 1
-  int array_nesting = 0;  // arrays on the stack
-  std::string path;       // dotted path of the current object
+  int depth = 0;                 // object/array nesting, root object = 1
+  int array_nesting = 0;         // arrays on the stack
+  std::string path;              // dotted path of the current object
   std::vector<uint32_t> frames;  // path length before each container
   std::string key;               // the current key when it is not a view
   std::string_view key_view;     // the current key (view into input or `key`)
@@ -118,10 +118,22 @@ struct Handler {
 
   bool on_document_begin(ec_t&) { return true; }
   bool on_document_end(ec_t&) { return true; }
-  bool on_object_begin(ec_t&) { Push(false); return true; }
-  bool on_object_end(std::size_t, ec_t&) { Pop(false); return true; }
-  bool on_array_begin(ec_t&) { Push(true); return true; }
-  bool on_array_end(std::size_t, ec_t&) { Pop(true); return true; }
+  bool on_object_begin(ec_t&) {
+    Push(false);
+    return true;
+  }
+  bool on_object_end(std::size_t, ec_t&) {
+    Pop(false);
+    return true;
+  }
+  bool on_array_begin(ec_t&) {
+    Push(true);
+    return true;
+  }
+  bool on_array_end(std::size_t, ec_t&) {
+    Pop(true);
+    return true;
+  }
   bool on_key_part(sv s, std::size_t, ec_t&) {
     if (key_done) key.clear();
     key_done = false;
@@ -192,9 +204,12 @@ struct Handler {
     if (Capturing()) {
       int64_t c = 0;
       if (std::isfinite(v)) {
-        if (v >= 9.2e18) c = std::numeric_limits<int64_t>::max();
-        else if (v <= -9.2e18) c = std::numeric_limits<int64_t>::min();
-        else c = int64_t(v);
+        if (v >= 9.2e18)
+          c = std::numeric_limits<int64_t>::max();
+        else if (v <= -9.2e18)
+          c = std::numeric_limits<int64_t>::min();
+        else
+          c = int64_t(v);
       }
       Add(JsonField::kDouble, NumText(s), c, v);
     }

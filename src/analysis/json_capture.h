@@ -19,8 +19,8 @@ struct JsonField {
   // kString: unescaped text; numbers: their JSON text; kBool: "true"/"false".
   std::string_view text;
   Kind kind = kNull;
-  int64_t i = 0;   // kInt (clamped into int64), kDouble (truncated), kBool (0/1)
-  double d = 0;    // kInt, kDouble
+  int64_t i = 0;  // kInt (clamped into int64), kDouble (truncated), kBool (0/1)
+  double d = 0;   // kInt, kDouble
 };
 
 // Reusable; not thread-safe. Views in fields() stay valid until the next Parse

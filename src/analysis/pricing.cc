@@ -1,20 +1,18 @@
 // PriceTable: the pricing.json format and model-name matching (pricing.h).
 #include "src/analysis/pricing.h"
 
-#include "src/analysis/reader_internal.h"
-
 #include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <fstream>
 #include <mutex>
 #include <sstream>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
 namespace pricing_internal {
@@ -74,7 +72,8 @@ std::string Normalize(std::string_view name) {
 }
 
 bool AllDigits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isdigit(c); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return absl::ascii_isdigit(c); });
 }
 
 // The text after a matched prefix ("-20250805", "-mini", "-1-20250805").
@@ -85,7 +84,7 @@ bool LeftoverAllowed(std::string_view left) {
   size_t dash = left.find('-');
   std::string_view first = left.substr(0, dash);
   if (!AllDigits(first)) return !first.empty();
-  if (first.size() == 8) return true;  // -YYYYMMDD
+  if (first.size() == 8) return true;                         // -YYYYMMDD
   if (first.size() == 4 && dash != std::string_view::npos) {  // -YYYY-MM-DD
     std::string_view rest = left.substr(dash + 1);
     return rest.size() >= 5 && AllDigits(rest.substr(0, 2)) && rest[2] == '-' &&
@@ -103,14 +102,17 @@ absl::Status ReadRates(const bj::object& o, const Rates* defaults, Rates* r, boo
         *out = *def;
         return absl::OkStatus();
       }
-      return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": missing \"", std::string(key), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(where), ": missing \"", std::string(key), "\""));
     }
     if (!v->is_number()) {
-      return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": \"", std::string(key), "\" is not a number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(where), ": \"", std::string(key), "\" is not a number"));
     }
     double d = v->to_number<double>();
     if (!(d >= 0) || d > 1e6) {
-      return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": \"", std::string(key), "\" out of range"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(std::string(where), ": \"", std::string(key), "\" out of range"));
     }
     *out = d;
     return absl::OkStatus();
@@ -140,11 +142,14 @@ double Apply(const Rates& r, const TokenBuckets& t) {
 absl::StatusOr<PriceTable> PriceTable::Parse(std::string_view json, std::string_view origin) {
   bj::error_code ec;
   bj::value doc = bj::parse(bj::string_view(json.data(), json.size()), ec);
-  if (ec) return absl::InvalidArgumentError(absl::StrCat(std::string(origin), ": not JSON: ", ec.message()));
+  if (ec)
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(origin), ": not JSON: ", ec.message()));
   const bj::object* root = doc.if_object();
   const bj::value* models = root ? root->if_contains("models") : nullptr;
   if (!models || !models->is_array()) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(origin), ": expected {\"models\": [...]}"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(origin), ": expected {\"models\": [...]}"));
   }
   PriceTable t;
   t.cache_ = std::make_shared<Cache>();
@@ -167,11 +172,13 @@ absl::StatusOr<PriceTable> PriceTable::Parse(std::string_view json, std::string_
     if (!s.ok()) return s;
     if (const bj::value* lc = m->if_contains("long_context")) {
       if (!lc->is_object()) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": \"long_context\" is not an object"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(where), ": \"long_context\" is not an object"));
       }
       const bj::value* th = lc->get_object().if_contains("threshold");
       if (!th || !th->is_number() || th->to_number<double>() < 1) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": long_context needs a \"threshold\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(where), ": long_context needs a \"threshold\""));
       }
       p.long_context_threshold = int64_t(th->to_number<double>());
       s = ReadRates(lc->get_object(), &p.base, &p.long_context, false,
@@ -182,11 +189,13 @@ absl::StatusOr<PriceTable> PriceTable::Parse(std::string_view json, std::string_
     t.aliases_.emplace_back(Normalize(p.id), index);
     if (const bj::value* al = m->if_contains("aliases")) {
       if (!al->is_array()) {
-        return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": \"aliases\" is not an array"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(where), ": \"aliases\" is not an array"));
       }
       for (const bj::value& a : al->get_array()) {
         if (!a.is_string() || a.get_string().empty()) {
-          return absl::InvalidArgumentError(absl::StrCat(std::string(where), ": an alias is not a string"));
+          return absl::InvalidArgumentError(
+              absl::StrCat(std::string(where), ": an alias is not a string"));
         }
         t.aliases_.emplace_back(Normalize(std::string_view(a.get_string())), index);
       }
@@ -206,7 +215,8 @@ absl::StatusOr<PriceTable> PriceTable::LoadFile(const std::string& path) {
 
 const PriceTable& PriceTable::Builtin() {
   static const PriceTable* table = [] {
-    absl::StatusOr<PriceTable> t = Parse(pricing_internal::kBuiltinPricingJson, "data/pricing.json");
+    absl::StatusOr<PriceTable> t =
+        Parse(pricing_internal::kBuiltinPricingJson, "data/pricing.json");
     // The build embeds a file the tests parse; a failure here is a build bug.
     if (!t.ok()) return new PriceTable();
     return new PriceTable(std::move(*t));

@@ -12,6 +12,8 @@
 // Memory is bounded by kMaxInFlightPerThread chunks per thread plus the state
 // that grows with groups (traces, Claude Code message ids, interned strings),
 // never with lines.
+#include "src/analysis/reader.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -26,7 +28,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
@@ -70,7 +71,7 @@ struct Chunk {
   size_t len = 0;
   bool last_of_input = false;
   bool first_of_input = false;
-  int64_t extra_bad = 0;   // over-long or undecodable data found while reading
+  int64_t extra_bad = 0;  // over-long or undecodable data found while reading
   // Parse results.
   Arena arena;
   std::vector<Record> records;
@@ -299,8 +300,8 @@ class Reader {
         if (c->len >= kChunk) break;
       }
       if (eof) break;
-      const char* nl = static_cast<const char*>(
-          memrchr(c->buf.get() + scan_from, '\n', c->len - scan_from));
+      const char* nl =
+          static_cast<const char*>(memrchr(c->buf.get() + scan_from, '\n', c->len - scan_from));
       if (nl) {
         size_t end = size_t(nl - c->buf.get()) + 1;
         carry_.assign(c->buf.get() + end, c->len - end);
@@ -463,7 +464,8 @@ class Reader {
     InputSummary& s = st.summary;
     s.bytes += int64_t(c->len) + c->source_bytes;
     if (c->file_format >= 0 && s.format.empty()) {
-      s.format = std::string(SourceFormatName(reader_internal::FileFormats()[c->file_format].format));
+      s.format =
+          std::string(SourceFormatName(reader_internal::FileFormats()[c->file_format].format));
     }
     for (int64_t b : c->bad_lines) {
       if (s.first_bad_lines.size() < 5) s.first_bad_lines.push_back(b + st.line_offset);
@@ -473,7 +475,8 @@ class Reader {
       s.first_bad_lines.push_back(st.line_offset + c->lines + 1);
     }
     if (s.format.empty() && c->first_format >= 0) {
-      s.format = std::string(SourceFormatName(reader_internal::LineFormats()[c->first_format].format));
+      s.format =
+          std::string(SourceFormatName(reader_internal::LineFormats()[c->first_format].format));
     }
     for (Record& r : c->records) {
       r.ev.line = r.line + st.line_offset;
@@ -555,9 +558,11 @@ class Reader {
       // Only cumulative totals: the difference from the previous ones.
       const TokenBuckets& p = st.codex_total;
       t.input = std::max<int64_t>(0, r.total.input - (st.codex_has_total ? p.input : 0));
-      t.cache_read = std::max<int64_t>(0, r.total.cache_read - (st.codex_has_total ? p.cache_read : 0));
+      t.cache_read =
+          std::max<int64_t>(0, r.total.cache_read - (st.codex_has_total ? p.cache_read : 0));
       t.output = std::max<int64_t>(0, r.total.output - (st.codex_has_total ? p.output : 0));
-      t.reasoning = std::clamp<int64_t>(r.total.reasoning - (st.codex_has_total ? p.reasoning : 0), 0, t.output);
+      t.reasoning = std::clamp<int64_t>(r.total.reasoning - (st.codex_has_total ? p.reasoning : 0),
+                                        0, t.output);
     }
     if (r.has_total) {
       st.codex_total = r.total;
@@ -723,18 +728,20 @@ absl::StatusOr<std::vector<std::string>> ExpandInputs(const std::vector<std::str
     std::vector<std::string> found;
     std::error_code ec;
     fs::recursive_directory_iterator it(in, fs::directory_options::none, ec), end;
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
+    if (ec)
+      return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
     for (; it != end; it.increment(ec)) {
       if (ec) {
-        return absl::PermissionDeniedError(absl::StrCat("cannot read ", it->path().string(), ": ",
-                                                        ec.message()));
+        return absl::PermissionDeniedError(
+            absl::StrCat("cannot read ", it->path().string(), ": ", ec.message()));
       }
       std::error_code ec2;
       if (!it->is_regular_file(ec2)) continue;
       std::string name = it->path().filename().string();
       if (reader_internal::WantedInDirectory(name)) found.push_back(it->path().string());
     }
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
+    if (ec)
+      return absl::PermissionDeniedError(absl::StrCat("cannot read ", in, ": ", ec.message()));
     std::sort(found.begin(), found.end());
     if (found.empty()) empty_dirs->push_back(in);
     files.insert(files.end(), found.begin(), found.end());

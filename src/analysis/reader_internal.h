@@ -122,8 +122,8 @@ struct ParseContext {
 // one row to kFileFormats in formats.cc with a sniff over the first bytes and
 // a reader over the whole stream.
 enum class LineResult : uint8_t {
-  kOk,       // recognised (whether or not it produced records)
-  kBad,      // recognised format, malformed line: skipped and counted
+  kOk,   // recognised (whether or not it produced records)
+  kBad,  // recognised format, malformed line: skipped and counted
 };
 
 struct LineFormat {
@@ -142,8 +142,7 @@ struct FileFormat {
   // Reads the whole stream (after `head`, which it is given again) and
   // appends records to ctx.out; records carry ev.line = 0. Bad records are
   // counted in *bad. Called on one thread.
-  absl::Status (*read)(std::string_view head, ByteSource& rest, ParseContext& ctx,
-                       int64_t* bad);
+  absl::Status (*read)(std::string_view head, ByteSource& rest, ParseContext& ctx, int64_t* bad);
 };
 const std::vector<FileFormat>& FileFormats();
 

@@ -21,8 +21,20 @@ constexpr uint32_t kSchemaVersion = 1;
 constexpr int64_t kMaxCount = int64_t(1) << 50;
 // Built-in counters in tokmeter::Counter order (Span.counters, Rollup.counters).
 enum : int {
-  kInput, kOutput, kCacheRead, kCacheWrite, kCacheWrite1h, kReasoning, kRequests, kToolCalls,
-  kRetries, kRetryWaitMs, kRateLimited, kErrors, kResponseBytes, kNumCounters
+  kInput,
+  kOutput,
+  kCacheRead,
+  kCacheWrite,
+  kCacheWrite1h,
+  kReasoning,
+  kRequests,
+  kToolCalls,
+  kRetries,
+  kRetryWaitMs,
+  kRateLimited,
+  kErrors,
+  kResponseBytes,
+  kNumCounters
 };
 
 // A cursor over one message.
@@ -73,11 +85,20 @@ struct Wire {
   }
   void Skip(uint32_t type) {
     switch (type) {
-      case 0: Varint(); break;
-      case 1: p += 8; break;
-      case 2: Bytes(); break;
-      case 5: p += 4; break;
-      default: ok = false;
+      case 0:
+        Varint();
+        break;
+      case 1:
+        p += 8;
+        break;
+      case 2:
+        Bytes();
+        break;
+      case 5:
+        p += 4;
+        break;
+      default:
+        ok = false;
     }
     if (p > end) ok = false;
   }
@@ -144,11 +165,19 @@ struct Decoder {
     int64_t num = 0;
     int type = 0;  // 0 string, 1 int, 2 bool
     while (w.Next(f, t)) {
-      if (f == 1 && t == 0) key = Str(w.Varint(), ok);
-      else if (f == 2 && t == 0) { str = Str(w.Varint(), ok); type = 0; }
-      else if (f == 3 && t == 0) { num = int64_t(w.Varint()); type = 1; }
-      else if (f == 4 && t == 0) { num = w.Varint() != 0; type = 2; }
-      else w.Skip(t);
+      if (f == 1 && t == 0)
+        key = Str(w.Varint(), ok);
+      else if (f == 2 && t == 0) {
+        str = Str(w.Varint(), ok);
+        type = 0;
+      } else if (f == 3 && t == 0) {
+        num = int64_t(w.Varint());
+        type = 1;
+      } else if (f == 4 && t == 0) {
+        num = w.Varint() != 0;
+        type = 2;
+      } else
+        w.Skip(t);
     }
     if (!w.ok || !ok) return false;
     if (span_tag && key == "provider" && type == 0) {
@@ -158,9 +187,10 @@ struct Decoder {
     } else if (span_tag && key == "status" && type == 1) {
       ev.status = num;
     } else {
-      std::string_view value = type == 0 ? str : type == 1 ? Decimal(num)
-                               : num        ? std::string_view("true")
-                                            : std::string_view("false");
+      std::string_view value = type == 0   ? str
+                               : type == 1 ? Decimal(num)
+                               : num       ? std::string_view("true")
+                                           : std::string_view("false");
       ev.SetTag(key, value);
     }
     return true;
@@ -171,8 +201,10 @@ struct Decoder {
     Wire w{msg.data(), msg.data() + msg.size()};
     uint32_t f, t;
     while (w.Next(f, t)) {
-      if (f == 1 && t == 2) table.push_back(ctx.arena->Copy(w.Bytes()));
-      else w.Skip(t);
+      if (f == 1 && t == 2)
+        table.push_back(ctx.arena->Copy(w.Bytes()));
+      else
+        w.Skip(t);
     }
     return w.ok;
   }
@@ -190,29 +222,52 @@ struct Decoder {
     std::string_view kind, scope;
     const bool span = which == 3, trace = which == 2;
     while (w.Next(f, t)) {
-      if (f == 1 && t == 1) hi = w.Fixed64();
-      else if (f == 2 && t == 1) lo = w.Fixed64();
-      else if (f == 3 && t == 1) span_id = w.Fixed64();
-      else if (span && f == 4 && t == 1) parent = w.Fixed64();
-      else if (span && f == 5 && t == 1) start = int64_t(w.Fixed64());
-      else if (span && f == 6 && t == 0) duration = int64_t(w.Varint());
-      else if (span && f == 7 && t == 0) kind = Str(w.Varint(), ok);
-      else if (span && f == 8 && t == 0) ev.name = Str(w.Varint(), ok);
-      else if (span && f == 11 && t == 1) ev.fingerprint = w.Fixed64();
-      else if (span && f == 12 && t == 2) Counters(w.Bytes(), ev);
-      else if (span && f == 13 && t == 2) ok = Tag(w.Bytes(), ev, true) && ok;
-      else if (trace && f == 4 && t == 1) start = int64_t(w.Fixed64());
-      else if (trace && f == 5 && t == 0) kind = Str(w.Varint(), ok);
-      else if (trace && f == 6 && t == 0) ev.name = Str(w.Varint(), ok);
-      else if (trace && f == 7 && t == 2) ok = Tag(w.Bytes(), ev, false) && ok;
-      else if (!span && !trace && f == 4 && t == 0) scope = Str(w.Varint(), ok);
-      else if (!span && !trace && f == 5 && t == 0) kind = Str(w.Varint(), ok);
-      else if (!span && !trace && f == 6 && t == 0) ev.name = Str(w.Varint(), ok);
-      else if (!span && !trace && f == 7 && t == 1) start = int64_t(w.Fixed64());
-      else if (!span && !trace && f == 8 && t == 0) duration = int64_t(w.Varint());
-      else if (!span && !trace && f == 10 && t == 2) Counters(w.Bytes(), ev);
-      else if (!span && !trace && f == 11 && t == 2) ok = Tag(w.Bytes(), ev, false) && ok;
-      else w.Skip(t);
+      if (f == 1 && t == 1)
+        hi = w.Fixed64();
+      else if (f == 2 && t == 1)
+        lo = w.Fixed64();
+      else if (f == 3 && t == 1)
+        span_id = w.Fixed64();
+      else if (span && f == 4 && t == 1)
+        parent = w.Fixed64();
+      else if (span && f == 5 && t == 1)
+        start = int64_t(w.Fixed64());
+      else if (span && f == 6 && t == 0)
+        duration = int64_t(w.Varint());
+      else if (span && f == 7 && t == 0)
+        kind = Str(w.Varint(), ok);
+      else if (span && f == 8 && t == 0)
+        ev.name = Str(w.Varint(), ok);
+      else if (span && f == 11 && t == 1)
+        ev.fingerprint = w.Fixed64();
+      else if (span && f == 12 && t == 2)
+        Counters(w.Bytes(), ev);
+      else if (span && f == 13 && t == 2)
+        ok = Tag(w.Bytes(), ev, true) && ok;
+      else if (trace && f == 4 && t == 1)
+        start = int64_t(w.Fixed64());
+      else if (trace && f == 5 && t == 0)
+        kind = Str(w.Varint(), ok);
+      else if (trace && f == 6 && t == 0)
+        ev.name = Str(w.Varint(), ok);
+      else if (trace && f == 7 && t == 2)
+        ok = Tag(w.Bytes(), ev, false) && ok;
+      else if (!span && !trace && f == 4 && t == 0)
+        scope = Str(w.Varint(), ok);
+      else if (!span && !trace && f == 5 && t == 0)
+        kind = Str(w.Varint(), ok);
+      else if (!span && !trace && f == 6 && t == 0)
+        ev.name = Str(w.Varint(), ok);
+      else if (!span && !trace && f == 7 && t == 1)
+        start = int64_t(w.Fixed64());
+      else if (!span && !trace && f == 8 && t == 0)
+        duration = int64_t(w.Varint());
+      else if (!span && !trace && f == 10 && t == 2)
+        Counters(w.Bytes(), ev);
+      else if (!span && !trace && f == 11 && t == 2)
+        ok = Tag(w.Bytes(), ev, false) && ok;
+      else
+        w.Skip(t);
     }
     if (!w.ok || !ok) return false;
     ev.trace_id = Hex(hi, lo, true);
@@ -243,9 +298,12 @@ struct Decoder {
     Wire w{msg.data(), msg.data() + msg.size()};
     uint32_t f, t;
     while (w.Next(f, t)) {
-      if (f == 2 && t == 1) rec.ev.time_unix_ns = int64_t(w.Fixed64());
-      else if (f == 3 && t == 0) rec.count = Clamp(int64_t(w.Varint()));
-      else w.Skip(t);
+      if (f == 2 && t == 1)
+        rec.ev.time_unix_ns = int64_t(w.Fixed64());
+      else if (f == 3 && t == 0)
+        rec.count = Clamp(int64_t(w.Varint()));
+      else
+        w.Skip(t);
     }
     if (!w.ok) return false;
     ctx.out->push_back(std::move(rec));
@@ -279,8 +337,8 @@ absl::Status ReadTokmeterProto(std::string_view head, ByteSource& rest, ParseCon
     if (f == 1 && t == 0) {
       uint64_t version = h.Varint();
       if (version > kSchemaVersion) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "tokmeter protobuf schema version ", version, " is newer than this reader's"));
+        return absl::FailedPreconditionError(absl::StrCat("tokmeter protobuf schema version ",
+                                                          version, " is newer than this reader's"));
       }
     } else {
       h.Skip(t);
@@ -303,16 +361,25 @@ absl::Status ReadTokmeterProto(std::string_view head, ByteSource& rest, ParseCon
       }
       std::string_view msg = r.Bytes();
       switch (f) {
-        case 1: ok = d.StringTable(msg); break;
-        case 2: case 3: case 4: ok = d.SpanLike(f, msg); break;
-        case 5: ok = d.Drops(msg); break;
+        case 1:
+          ok = d.StringTable(msg);
+          break;
+        case 2:
+        case 3:
+        case 4:
+          ok = d.SpanLike(f, msg);
+          break;
+        case 5:
+          ok = d.Drops(msg);
+          break;
         case 6: {  // a JSONL line kept verbatim by `tokmeter convert`
           int index = hint;
           if (ParseLine(msg, ctx, hint, &index) == LineResult::kBad) ok = false;
           hint = index;
           break;
         }
-        default: break;  // a record type from a newer writer
+        default:
+          break;  // a record type from a newer writer
       }
     }
     if (!r.ok || !ok) ++*bad;

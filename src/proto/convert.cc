@@ -48,8 +48,8 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
 }
 
 bool IsTopLevelTag(std::string_view key) {
-  return key == "tool" || key == "path" || key == "model" || key == "status" ||
-         key == "provider" || key == "streaming" || key == "request_id";
+  return key == "tool" || key == "path" || key == "model" || key == "status" || key == "provider" ||
+         key == "streaming" || key == "request_id";
 }
 
 bool GetInt(const json::value& v, int64_t& out) {
@@ -304,11 +304,20 @@ bool ParseRecord(ParsedLine& p) {
 Batch OneRecord(const ParsedLine& p) {
   Batch b;
   switch (p.type) {
-    case RecordType::kTrace: b.traces.push_back(p.trace); break;
-    case RecordType::kSpan: b.spans.push_back(p.span); break;
-    case RecordType::kRollup: b.rollups.push_back(p.rollup); break;
-    case RecordType::kDrops: b.drops.push_back(p.drops); break;
-    case RecordType::kJsonlLine: break;
+    case RecordType::kTrace:
+      b.traces.push_back(p.trace);
+      break;
+    case RecordType::kSpan:
+      b.spans.push_back(p.span);
+      break;
+    case RecordType::kRollup:
+      b.rollups.push_back(p.rollup);
+      break;
+    case RecordType::kDrops:
+      b.drops.push_back(p.drops);
+      break;
+    case RecordType::kJsonlLine:
+      break;
   }
   return b;
 }
@@ -393,10 +402,18 @@ absl::Status JsonlToProtobuf(std::istream& in, const std::string& in_name, Outpu
               std::string_view(rendered).substr(0, p.line.size()) == p.line;
     }
     switch (exact ? p.type : RecordType::kJsonlLine) {
-      case RecordType::kTrace: enc.AddTrace(p.trace); break;
-      case RecordType::kSpan: enc.AddSpan(p.span); break;
-      case RecordType::kRollup: enc.AddRollup(p.rollup); break;
-      case RecordType::kDrops: enc.AddDrops(p.drops); break;
+      case RecordType::kTrace:
+        enc.AddTrace(p.trace);
+        break;
+      case RecordType::kSpan:
+        enc.AddSpan(p.span);
+        break;
+      case RecordType::kRollup:
+        enc.AddRollup(p.rollup);
+        break;
+      case RecordType::kDrops:
+        enc.AddDrops(p.drops);
+        break;
       case RecordType::kJsonlLine:
         enc.AddJsonlLine(p.line);
         ++stats.verbatim_lines;

@@ -32,8 +32,7 @@ struct ConvertStats {
 // (written to a temporary file next to it, then renamed). Errors name the
 // file (and the byte offset for a corrupt protobuf file); nothing is left
 // at `out` on error. Blocking; thread-compatible.
-absl::Status Convert(const std::string& in, const std::string& out,
-                     ConvertStats* stats = nullptr);
+absl::Status Convert(const std::string& in, const std::string& out, ConvertStats* stats = nullptr);
 
 }  // namespace tokmeter::proto
 

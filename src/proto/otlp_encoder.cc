@@ -18,8 +18,8 @@ namespace {
 
 // opentelemetry.proto field numbers.
 constexpr uint32_t kSpanTraceId = 1, kSpanSpanId = 2, kSpanParentId = 4, kSpanFlags = 16,
-                   kSpanName = 5, kSpanKind = 6, kSpanStart = 7, kSpanEnd = 8,
-                   kSpanAttributes = 9, kSpanStatus = 15;
+                   kSpanName = 5, kSpanKind = 6, kSpanStart = 7, kSpanEnd = 8, kSpanAttributes = 9,
+                   kSpanStatus = 15;
 constexpr uint32_t kKeyValueKey = 1, kKeyValueValue = 2;
 constexpr uint32_t kAnyString = 1, kAnyBool = 2, kAnyInt = 3;
 constexpr uint32_t kStatusMessage = 2, kStatusCode = 3;
@@ -120,9 +120,15 @@ class Attributes {
   }
   void TagValue(std::string_view key, const Tag& t) {
     switch (t.type) {
-      case TagType::kString: Str(key, t.str); break;
-      case TagType::kInt: Int(key, t.num); break;
-      case TagType::kBool: Bool(key, t.num != 0); break;
+      case TagType::kString:
+        Str(key, t.str);
+        break;
+      case TagType::kInt:
+        Int(key, t.num);
+        break;
+      case TagType::kBool:
+        Bool(key, t.num != 0);
+        break;
     }
   }
   // tokmeter.<key>
@@ -210,7 +216,7 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
   bool is_tool = s.kind == "tool";
   std::string_view tool_name = tool != nullptr && tool->type == TagType::kString ? tool->str
                                : is_tool                                         ? s.name
-                                                                                 : std::string_view();
+                                         : std::string_view();
   int64_t http_status = status != nullptr && status->type == TagType::kInt ? status->num : 0;
 
   // Span name: "{operation} {model or tool}" per the GenAI conventions,
@@ -249,10 +255,11 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
     }
     if (c.has(Counter::kInputTokens) || c.has(Counter::kCacheReadTokens) ||
         c.has(Counter::kCacheWriteTokens)) {
-      a.Int("gen_ai.usage.input_tokens",
-            c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens]);
+      a.Int("gen_ai.usage.input_tokens", c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] +
+                                             c[Counter::kCacheWriteTokens]);
     }
-    if (c.has(Counter::kOutputTokens)) a.Int("gen_ai.usage.output_tokens", c[Counter::kOutputTokens]);
+    if (c.has(Counter::kOutputTokens))
+      a.Int("gen_ai.usage.output_tokens", c[Counter::kOutputTokens]);
     if (c.has(Counter::kCacheReadTokens)) {
       a.Int("gen_ai.usage.cache_read.input_tokens", c[Counter::kCacheReadTokens]);
     }
@@ -297,8 +304,8 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
     // Span tags (last value per key wins: walk backwards, first claim wins).
     for (size_t i = s.tags.size(); i-- > 0;) {
       const Tag& t = s.tags[i];
-      if (t.key == "provider" || t.key == "model" || t.key == "response_model" ||
-          t.key == "tool" || t.key == "error_type") {
+      if (t.key == "provider" || t.key == "model" || t.key == "response_model" || t.key == "tool" ||
+          t.key == "error_type") {
         continue;
       }
       a.TagValue(a.Prefixed(t.key), t);
@@ -356,8 +363,8 @@ void AppendExportRequestHead(std::string_view resource, size_t spans_size, std::
   size_t scope_spans = scope_spans_head.size() + spans_size;
   std::string resource_field;  // ResourceSpans.resource
   PutBytesField(resource_field, 1, resource);
-  size_t resource_spans = resource_field.size() + 1 + internal::VarintSize(scope_spans) +
-                          scope_spans;
+  size_t resource_spans =
+      resource_field.size() + 1 + internal::VarintSize(scope_spans) + scope_spans;
   internal::PutTag(out, 1, internal::kLen);  // ExportTraceServiceRequest.resource_spans
   internal::PutVarint(out, resource_spans);
   out.append(resource_field);

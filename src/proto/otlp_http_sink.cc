@@ -87,11 +87,12 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(absl::string_view v) {
   v = absl::StripAsciiWhitespace(v);
   if (v.empty()) return std::nullopt;
   int64_t secs;
-  if (absl::SimpleAtoi(v, &secs)) return std::chrono::milliseconds(std::max<int64_t>(secs, 0) * 1000);
+  if (absl::SimpleAtoi(v, &secs))
+    return std::chrono::milliseconds(std::max<int64_t>(secs, 0) * 1000);
   absl::Time t;
   std::string err;
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                          "%a %b %e %H:%M:%S %Y"}) {
+  for (const char* fmt :
+       {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
     if (absl::ParseTime(fmt, S(v), absl::UTCTimeZone(), &t, &err)) {
       absl::Duration d = t - absl::Now();
       return std::chrono::milliseconds(std::max<int64_t>(absl::ToInt64Milliseconds(d), 0));
@@ -165,11 +166,10 @@ class HttpClient {
     }
     bool done = false;
     std::exception_ptr failure;
-    asio::co_spawn(ioc_, Exchange(body, gzip, result),
-                   [&](std::exception_ptr e) {
-                     done = true;
-                     failure = e;
-                   });
+    asio::co_spawn(ioc_, Exchange(body, gzip, result), [&](std::exception_ptr e) {
+      done = true;
+      failure = e;
+    });
     ioc_.restart();
     if (!aborted_.load()) ioc_.run_until(deadline);
     if (!done) {
@@ -189,8 +189,8 @@ class HttpClient {
       try {
         std::rethrow_exception(failure);
       } catch (const boost::system::system_error& e) {
-        result.error = absl::UnavailableError(absl::StrCat("OTLP request to ", url_.host, ":",
-                                                           url_.port, " failed: ", e.what()));
+        result.error = absl::UnavailableError(
+            absl::StrCat("OTLP request to ", url_.host, ":", url_.port, " failed: ", e.what()));
       } catch (const std::exception& e) {
         result.error = absl::UnavailableError(absl::StrCat("OTLP request failed: ", e.what()));
       }
@@ -309,9 +309,8 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
     absl::Status st;
     if (dropped > 0) {
       spans_dropped_.fetch_add(dropped, std::memory_order_relaxed);
-      st = absl::ResourceExhaustedError(
-          absl::StrCat(name_, ": queue full (", opts_.max_queue_spans, " spans), ", dropped,
-                       " spans dropped"));
+      st = absl::ResourceExhaustedError(absl::StrCat(name_, ": queue full (", opts_.max_queue_spans,
+                                                     " spans), ", dropped, " spans dropped"));
     }
     // Report spans the sender gave up on since the last Write.
     std::string failure;
@@ -358,9 +357,9 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
     }
     spans_failed_.fetch_add(left, std::memory_order_relaxed);
     if (left > 0) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          name_, ": ", left, " spans not sent within close_timeout (",
-          opts_.close_timeout.count(), " ms)"));
+      return absl::DeadlineExceededError(absl::StrCat(name_, ": ", left,
+                                                      " spans not sent within close_timeout (",
+                                                      opts_.close_timeout.count(), " ms)"));
     }
     return absl::OkStatus();
   }
@@ -379,9 +378,9 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
 
   bool WaitIdle(std::chrono::milliseconds timeout) override {
     std::unique_lock<std::mutex> lock(mu_);
-    return idle_cv_.wait_for(lock, timeout,
-                             [&] { return (queue_.empty() && !in_flight_) || sender_done_; }) &&
-           queue_.empty();
+    return idle_cv_.wait_for(lock, timeout, [&] {
+      return (queue_.empty() && !in_flight_) || sender_done_;
+    }) && queue_.empty();
   }
 
  private:
@@ -451,11 +450,12 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
         spans_exported_.fetch_add(n, std::memory_order_relaxed);
         return;
       }
-      bool retryable = r.status == 0 || r.status == 429 || r.status == 502 || r.status == 503 ||
-                       r.status == 504;
-      last = r.status == 0 ? r.error
-                           : absl::UnavailableError(absl::StrCat(name_, ": collector answered HTTP ",
-                                                                 r.status));
+      bool retryable =
+          r.status == 0 || r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504;
+      last =
+          r.status == 0
+              ? r.error
+              : absl::UnavailableError(absl::StrCat(name_, ": collector answered HTTP ", r.status));
       if (!retryable || attempt >= opts_.max_retries) break;
       std::chrono::milliseconds wait;
       if (r.retry_after) {
@@ -497,21 +497,21 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
   size_t span_bytes_hint_ = 512;  // Write only: recent encoded bytes per span
 
   std::mutex mu_;
-  std::condition_variable cv_;       // wakes the sender: work, closing, abort
-  std::condition_variable idle_cv_;  // sender idle or done
-  std::deque<Chunk> queue_;          // guarded by mu_
-  size_t queued_spans_ = 0;          // guarded by mu_
-  bool in_flight_ = false;           // guarded by mu_
-  bool closing_ = false;             // guarded by mu_
-  bool closed_ = false;              // guarded by mu_
-  bool abort_ = false;               // guarded by mu_
-  bool sender_done_ = false;         // guarded by mu_
+  std::condition_variable cv_;        // wakes the sender: work, closing, abort
+  std::condition_variable idle_cv_;   // sender idle or done
+  std::deque<Chunk> queue_;           // guarded by mu_
+  size_t queued_spans_ = 0;           // guarded by mu_
+  bool in_flight_ = false;            // guarded by mu_
+  bool closing_ = false;              // guarded by mu_
+  bool closed_ = false;               // guarded by mu_
+  bool abort_ = false;                // guarded by mu_
+  bool sender_done_ = false;          // guarded by mu_
   Clock::time_point close_deadline_;  // guarded by mu_
-  std::string pending_failure_;      // guarded by mu_
+  std::string pending_failure_;       // guarded by mu_
 
   // Stats; relaxed: read as a snapshot, no ordering with the queue.
-  std::atomic<uint64_t> spans_queued_{0}, spans_exported_{0}, spans_dropped_{0},
-      spans_failed_{0}, requests_{0}, retries_{0}, bytes_sent_{0};
+  std::atomic<uint64_t> spans_queued_{0}, spans_exported_{0}, spans_dropped_{0}, spans_failed_{0},
+      requests_{0}, retries_{0}, bytes_sent_{0};
 };
 
 std::string PercentDecode(absl::string_view s) {

@@ -1,4 +1,6 @@
 // The protobuf file sink (include/tokmeter/proto_sink.h).
+#include "tokmeter/proto_sink.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "src/proto/records.h"
-#include "tokmeter/proto_sink.h"
 #include "tokmeter/sinks.h"
 
 namespace tokmeter {
@@ -103,9 +104,8 @@ class ProtobufSink : public Sink {
     if (!pending_.empty()) {
       size_t chunks = pending_.size();
       pending_.clear();
-      return absl::DataLossError(absl::StrCat(name_, ": ", chunks,
-                                              " chunks could not be written before close (",
-                                              st.message(), ")"));
+      return absl::DataLossError(absl::StrCat(
+          name_, ": ", chunks, " chunks could not be written before close (", st.message(), ")"));
     }
     return st;
   }
@@ -196,10 +196,10 @@ class ProtobufSink : public Sink {
       ++lost;
     }
     lost_chunks_ += lost;
-    return absl::Status(cause.code(),
-                        absl::StrCat(name_, ": ", cause.message(), "; ", pending_.size(),
-                                     " chunks kept for retry, ", lost, " dropped now, ",
-                                     lost_chunks_, " dropped in all"));
+    return absl::Status(
+        cause.code(), absl::StrCat(name_, ": ", cause.message(), "; ", pending_.size(),
+                                   " chunks kept for retry, ", lost, " dropped now, ", lost_chunks_,
+                                   " dropped in all"));
   }
 
   absl::Status Rotate() {
@@ -242,8 +242,8 @@ class ProtobufSink : public Sink {
   bool has_records_ = false;  // the open file holds more than its header
   pid_t pid_ = 0;
   proto::ChunkEncoder enc_;
-  std::deque<Chunk> pending_;       // chunks not yet (fully) written
-  size_t front_written_ = 0;         // bytes of pending_.front() already written
+  std::deque<Chunk> pending_;  // chunks not yet (fully) written
+  size_t front_written_ = 0;   // bytes of pending_.front() already written
   size_t pending_bytes_ = 0;
   int64_t lost_chunks_ = 0;
   absl::flat_hash_map<TraceId, OwnedTrace> live_traces_;

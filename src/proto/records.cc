@@ -55,9 +55,15 @@ void ChunkEncoder::PutTags(uint32_t field, std::span<const Tag> tags) {
     size_t m = BeginMessage(body_, field);
     if (key != 0) PutVarintField(body_, 1, key);
     switch (t.type) {
-      case TagType::kString: PutVarintField(body_, 2, Intern(t.str)); break;
-      case TagType::kInt: PutVarintField(body_, 3, uint64_t(t.num)); break;
-      case TagType::kBool: PutVarintField(body_, 4, t.num != 0); break;
+      case TagType::kString:
+        PutVarintField(body_, 2, Intern(t.str));
+        break;
+      case TagType::kInt:
+        PutVarintField(body_, 3, uint64_t(t.num));
+        break;
+      case TagType::kBool:
+        PutVarintField(body_, 4, t.num != 0);
+        break;
     }
     EndLength(body_, m);
   }
@@ -390,8 +396,8 @@ absl::StatusOr<bool> RecordReader::Next(DecodedRecord& out) {
         if (!slot) slot = std::make_unique<Impl::TraceTags>();
         slot->owned.clear();
         for (const Tag& tag : im.tags) {
-          slot->owned.push_back(OwnedTag{std::string(tag.key), tag.type, std::string(tag.str),
-                                         tag.num});
+          slot->owned.push_back(
+              OwnedTag{std::string(tag.key), tag.type, std::string(tag.str), tag.num});
         }
         slot->views.clear();
         for (const OwnedTag& o : slot->owned) {

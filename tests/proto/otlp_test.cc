@@ -1,6 +1,8 @@
 // OTLP/HTTP exporter against a receiver started on 127.0.0.1: attributes,
 // gzip, retries (503, 429 + Retry-After), hanging and refusing collectors,
 // bounded Close, and wire compatibility checked by `protoc --decode_raw`.
+#include "tokmeter/otlp.h"
+
 #include <sys/socket.h>
 #include <zlib.h>
 
@@ -27,7 +29,6 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "src/proto/otlp_encoder.h"
 #include "tests/proto/sample_batch.h"
-#include "tokmeter/otlp.h"
 #include "tokmeter/tokmeter.h"
 
 namespace tokmeter {
@@ -288,7 +289,8 @@ TEST(OtlpExportTest, EveryAttributeArrives) {
       {"tokmeter.status", int64_t(200)},
       {"tokmeter.streaming", true},
       {"tokmeter.request_id", std::string("req_011CV\"q\\x\n")},
-      {"tokmeter.bad_utf8", std::string("a\xef\xbf\xbd\xef\xbf\xbd" "b")},
+      {"tokmeter.bad_utf8", std::string("a\xef\xbf\xbd\xef\xbf\xbd"
+                                        "b")},
       {"tokmeter.channel", std::string("discord")},
       {"tokmeter.heartbeat", false},
       {"tokmeter.priority", int64_t(-3)},
@@ -383,9 +385,7 @@ TEST(OtlpExportTest, Retries503Then200) {
 }
 
 TEST(OtlpExportTest, Honours429RetryAfterSeconds) {
-  Receiver rx([](int i) {
-    return i == 0 ? Reply{429, {{"Retry-After", "1"}}} : Reply{200};
-  });
+  Receiver rx([](int i) { return i == 0 ? Reply{429, {{"Retry-After", "1"}}} : Reply{200}; });
   auto sink = Make(FastOptions(rx.endpoint()));  // backoff alone would wait ~10 ms
   testing::SampleBatch b(1);
   ASSERT_TRUE(sink->Write(b.batch).ok());
@@ -401,8 +401,9 @@ TEST(OtlpExportTest, Honours503RetryAfterHttpDate) {
   Receiver rx([](int i) {
     if (i > 0) return Reply{200};
     absl::Time t = absl::Now() + absl::Seconds(2);
-    return Reply{503, {{"Retry-After", absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", t,
-                                                        absl::UTCTimeZone())}}};
+    return Reply{
+        503,
+        {{"Retry-After", absl::FormatTime("%a, %d %b %Y %H:%M:%S GMT", t, absl::UTCTimeZone())}}};
   });
   auto sink = Make(FastOptions(rx.endpoint()));
   testing::SampleBatch b(1);
@@ -508,8 +509,8 @@ TEST(OtlpExportTest, WireFormatCheckedByProtocDecodeRaw) {
   std::string spans, body;
   proto::AppendOtlpSpan(b.batch.spans[0], spans);
   proto::AppendExportRequest(proto::EncodeOtlpResource("svc", {}), spans, body);
-  std::string path = std::filesystem::temp_directory_path() /
-                     ("otlp_body_" + std::to_string(::getpid()) + ".bin");
+  std::string path =
+      std::filesystem::temp_directory_path() / ("otlp_body_" + std::to_string(::getpid()) + ".bin");
   std::ofstream(path, std::ios::binary) << body;
   std::string cmd = std::string(TOKMETER_PROTOC) + " --decode_raw < " + path;
   FILE* p = ::popen(cmd.c_str(), "r");

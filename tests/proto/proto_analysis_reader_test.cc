@@ -26,8 +26,9 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
   proto::AppendFileHeader(file, 1);
   proto::ChunkEncoder enc;
   enc.AddBatch(b.batch);
-  enc.AddJsonlLine("{\"type\":\"drops\",\"timestamp\":\"2026-11-23T09:00:02.000000000Z\","
-                   "\"thread\":1,\"dropped\":3,\"total_dropped\":3,\"extra\":1}");
+  enc.AddJsonlLine(
+      "{\"type\":\"drops\",\"timestamp\":\"2026-11-23T09:00:02.000000000Z\","
+      "\"thread\":1,\"dropped\":3,\"total_dropped\":3,\"extra\":1}");
   enc.Finish(file);
   std::string head = file.substr(0, 64);
   ASSERT_TRUE(fmt->sniff(head));

@@ -23,8 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string TempPath(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() /
-                 ("tokmeter_proto_test_" + std::to_string(::getpid()));
+  fs::path dir = fs::temp_directory_path() / ("tokmeter_proto_test_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   fs::path p = dir / name;
   fs::remove(p);
@@ -113,7 +112,9 @@ TEST(ProtoRecordsTest, GeneratedParserReadsEncoderOutput) {
   EXPECT_EQ(s.counters(6), 1);
   ASSERT_EQ(s.tags_size(), 7);
   EXPECT_EQ(str(s.tags(5).str()), "req_011CV\"q\\x\n");
-  EXPECT_EQ(str(s.tags(6).str()), "a\xff\xfe" "b");  // raw bytes kept
+  EXPECT_EQ(str(s.tags(6).str()),
+            "a\xff\xfe"
+            "b");  // raw bytes kept
   ASSERT_EQ(s.user_counters_size(), 2);
   EXPECT_EQ(s.user_counters(1).value(), -5);
   EXPECT_FALSE(records[3].span().has_fingerprint());

@@ -23,7 +23,10 @@ struct SampleBatch {
                             {"status", TagType::kInt, "", 200},
                             {"streaming", TagType::kBool, "", 1},
                             {"request_id", TagType::kString, "req_011CV\"q\\x\n", 0},
-                            {"bad_utf8", TagType::kString, "a\xff\xfe" "b", 0}};
+                            {"bad_utf8", TagType::kString,
+                             "a\xff\xfe"
+                             "b",
+                             0}};
   std::vector<Tag> tool_tags{{"tool", TagType::kString, "web_search", 0},
                              {"status", TagType::kInt, "", 503}};
   std::vector<UserCounter> user_counters{{"web_search_requests", 1}, {"neg", -5}};

@@ -12,8 +12,8 @@
 namespace tokmeter::analysis {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::Collected;
+using ::testing::ElementsAre;
 using testing::ReadAll;
 using testing::TempDir;
 
@@ -42,7 +42,8 @@ std::string Assistant(const Line& l) {
              std::to_string(l.cw) + "}";
   }
   usage += ",\"output_tokens\":" + std::to_string(l.out) + ",\"service_tier\":\"standard\"}";
-  std::string s = "{\"parentUuid\":\"p0\",\"isSidechain\":" + std::string(l.sidechain ? "true" : "false");
+  std::string s =
+      "{\"parentUuid\":\"p0\",\"isSidechain\":" + std::string(l.sidechain ? "true" : "false");
   if (!l.agent.empty()) s += ",\"agentId\":\"" + l.agent + "\"";
   s += ",\"message\":{\"model\":\"claude-sonnet-4-5-20250929\",\"id\":\"" + l.msg_id +
        "\",\"type\":\"message\",\"role\":\"assistant\",\"content\":" + l.content +
@@ -58,9 +59,14 @@ std::string User(const std::string& session, size_t payload) {
   // A tool result whose text mentions "usage":{ — escaped inside the string,
   // so it must not look like usage.
   std::string text = R"(log: \"usage\":{\"input_tokens\":999} )" + std::string(payload, 'z');
-  return "{\"parentUuid\":\"p1\",\"isSidechain\":false,\"userType\":\"external\",\"cwd\":\"/home/dev/api\",\"sessionId\":\"" +
-         session + "\",\"version\":\"2.1.200\",\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\",\"content\":\"" +
-         text + "\"}]},\"uuid\":\"u1\",\"timestamp\":\"2026-08-18T09:16:30.000Z\",\"toolUseResult\":{\"stdout\":\"" +
+  return "{\"parentUuid\":\"p1\",\"isSidechain\":false,\"userType\":\"external\",\"cwd\":\"/home/"
+         "dev/api\",\"sessionId\":\"" +
+         session +
+         "\",\"version\":\"2.1.200\",\"type\":\"user\",\"message\":{\"role\":\"user\",\"content\":["
+         "{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\",\"content\":\"" +
+         text +
+         "\"}]},\"uuid\":\"u1\",\"timestamp\":\"2026-08-18T09:16:30.000Z\",\"toolUseResult\":{"
+         "\"stdout\":\"" +
          std::string(payload, 'y') + "\"}}";
 }
 
@@ -101,7 +107,12 @@ std::string User(const std::string& session, size_t payload) {
 class ClaudeCodeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Line m1{.msg_id = "msg_1", .request_id = "req_1", .in = 3, .cw = 1000, .cr = 20000, .out = 1,
+    Line m1{.msg_id = "msg_1",
+            .request_id = "req_1",
+            .in = 3,
+            .cw = 1000,
+            .cr = 20000,
+            .out = 1,
             .ts = "2026-08-18T09:16:40.000Z"};
     Line m1b = m1;
     m1b.out = 5;
@@ -118,14 +129,22 @@ class ClaudeCodeTest : public ::testing::Test {
     m2f.stop = "\"end_turn\"";
     std::string synthetic =
         R"({"parentUuid":"p","isSidechain":false,"message":{"id":"err_1","model":"<synthetic>","role":"assistant","type":"message","content":[{"type":"text","text":"API Error: Rate limit reached"}],"usage":{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}},"type":"assistant","uuid":"e1","timestamp":"2026-08-18T09:18:00.000Z","sessionId":"sess-a","cwd":"/home/dev/api","isApiErrorMessage":true,"error":"rate_limit","apiErrorStatus":429})";
-    Line m5{.session = "sess-a", .msg_id = "msg_5", .request_id = "req_5", .sidechain = true,
-            .in = 2, .cr = 1000, .out = 3, .ts = "2026-08-18T09:19:00.000Z", .agent = "x"};
+    Line m5{.session = "sess-a",
+            .msg_id = "msg_5",
+            .request_id = "req_5",
+            .sidechain = true,
+            .in = 2,
+            .cr = 1000,
+            .out = 3,
+            .ts = "2026-08-18T09:19:00.000Z",
+            .agent = "x"};
     Line m5f = m5;
     m5f.out = 40;
     m5f.stop = "\"end_turn\"";
-    std::string progress = R"({"parentUuid":"p","isSidechain":false,"type":"progress","data":{"type":"agent_progress","agentId":"x","message":)" +
-                           Assistant(m5f) +
-                           R"(},"uuid":"pr1","timestamp":"2026-08-18T09:19:01.000Z","sessionId":"sess-a","cwd":"/home/dev/api"})";
+    std::string progress =
+        R"({"parentUuid":"p","isSidechain":false,"type":"progress","data":{"type":"agent_progress","agentId":"x","message":)" +
+        Assistant(m5f) +
+        R"(},"uuid":"pr1","timestamp":"2026-08-18T09:19:01.000Z","sessionId":"sess-a","cwd":"/home/dev/api"})";
     std::string a;
     a += User("sess-a", 3000) + "\n";
     a += Assistant(m1) + "\n";
@@ -134,9 +153,11 @@ class ClaudeCodeTest : public ::testing::Test {
     a += User("sess-a", 70000) + "\n";
     a += Assistant(m2) + "\n";
     a += Assistant(m2f) + "\n";
-    a += R"({"parentUuid":"p","type":"assistant","message":{"id":"msg_9","usage":{"input_tokens":)" "\n";
+    a += R"({"parentUuid":"p","type":"assistant","message":{"id":"msg_9","usage":{"input_tokens":)"
+         "\n";
     a += synthetic + "\n";
-    a += R"({"type":"summary","summary":"Fix the build","leafUuid":"u9"})" "\n";
+    a += R"({"type":"summary","summary":"Fix the build","leafUuid":"u9"})"
+         "\n";
     a += progress + "\n";
     dir_.Write("projects/-home-dev-api/sess-a.jsonl", a);
 
@@ -154,13 +175,21 @@ class ClaudeCodeTest : public ::testing::Test {
     m1copy.session = "sess-b";
     Line m2copy = m2f;
     m2copy.session = "sess-b";
-    Line m3{.session = "sess-b", .msg_id = "msg_3", .request_id = "req_3", .in = 5, .cw = 2000,
-            .cr = 22000, .out = 50, .ttl = "1h", .ts = "2026-08-19T08:00:00.000Z"};
+    Line m3{.session = "sess-b",
+            .msg_id = "msg_3",
+            .request_id = "req_3",
+            .in = 5,
+            .cw = 2000,
+            .cr = 22000,
+            .out = 50,
+            .ttl = "1h",
+            .ts = "2026-08-19T08:00:00.000Z"};
     std::string b;
     b += Assistant(m1copy) + "\n";
     b += Assistant(m2copy) + "\n";
     b += Assistant(m3) + "\n";
-    b += R"({"parentUuid":"p","isSidechain":false,"message":{"model":"claude-sonnet-4-5-20250929","id":"msg_4","usage":{"input_tokens":9)";
+    b +=
+        R"({"parentUuid":"p","isSidechain":false,"message":{"model":"claude-sonnet-4-5-20250929","id":"msg_4","usage":{"input_tokens":9)";
     dir_.Write("projects/-home-dev-api/sess-b.jsonl", b);
   }
 
@@ -244,8 +273,8 @@ TEST_F(ClaudeCodeTest, DedupAcrossFilesTwoThreads) {
 
 TEST_F(ClaudeCodeTest, FilesNamedInAnyOrderGiveTheSameTotals) {
   std::string root = dir_.path() + "/projects/-home-dev-api/";
-  Collected c = ReadAll({root + "sess-b.jsonl", root + "sess-a/subagents/agent-x.jsonl",
-                         root + "sess-a.jsonl"});
+  Collected c = ReadAll(
+      {root + "sess-b.jsonl", root + "sess-a/subagents/agent-x.jsonl", root + "sess-a.jsonl"});
   ASSERT_EQ(c.events.size(), 5u);
   EXPECT_EQ(c.totals.total(), 67530);
   // msg_1's attribution comes from the first non-sidechain copy read: sess-b here.

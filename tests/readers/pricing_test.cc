@@ -1,11 +1,12 @@
 // Pricing: the shipped table, model-name variants (FORMATS.md pitfall 10),
 // long context (pitfall 11), unknown models, user tables.
+#include "src/analysis/pricing.h"
+
 #include <fstream>
 #include <sstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "src/analysis/pricing.h"
 #include "tests/readers/test_util.h"
 
 namespace tokmeter::analysis {
@@ -19,14 +20,37 @@ std::string IdOf(std::string_view model) {
 TEST(PricingTest, BuiltinTableLoadsAndCoversTheFamilies) {
   const PriceTable& t = PriceTable::Builtin();
   EXPECT_GE(t.models().size(), 40u);
-  for (const char* id : {"claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4",
-                         "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4",
-                         "claude-3-7-sonnet", "claude-3-5-sonnet", "claude-haiku-4-5",
-                         "claude-3-5-haiku", "claude-3-haiku", "claude-3-opus", "gpt-4o",
-                         "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o1", "o3",
-                         "o4-mini", "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-codex",
-                         "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite",
-                         "gemini-2.0-flash", "gemini-1.5-pro", "gemini-1.5-flash"}) {
+  for (const char* id : {"claude-opus-4-6",
+                         "claude-opus-4-5",
+                         "claude-opus-4-1",
+                         "claude-opus-4",
+                         "claude-sonnet-4-6",
+                         "claude-sonnet-4-5",
+                         "claude-sonnet-4",
+                         "claude-3-7-sonnet",
+                         "claude-3-5-sonnet",
+                         "claude-haiku-4-5",
+                         "claude-3-5-haiku",
+                         "claude-3-haiku",
+                         "claude-3-opus",
+                         "gpt-4o",
+                         "gpt-4o-mini",
+                         "gpt-4.1",
+                         "gpt-4.1-mini",
+                         "gpt-4.1-nano",
+                         "o1",
+                         "o3",
+                         "o4-mini",
+                         "gpt-5",
+                         "gpt-5-mini",
+                         "gpt-5-nano",
+                         "gpt-5-codex",
+                         "gemini-2.5-pro",
+                         "gemini-2.5-flash",
+                         "gemini-2.5-flash-lite",
+                         "gemini-2.0-flash",
+                         "gemini-1.5-pro",
+                         "gemini-1.5-flash"}) {
     EXPECT_EQ(IdOf(id), id);
   }
   // Anthropic relations: read 0.1x, 5m write 1.25x, 1h write 2x input.
@@ -160,12 +184,15 @@ TEST(PricingTest, UserTable) {
 }
 
 TEST(PricingTest, BadUserTablesNameTheEntry) {
-  auto bad = PriceTable::Parse(R"({"models":[{"id":"a","input":1,"output":1},{"id":"b","input":"x","output":1}]})", "p.json");
+  auto bad = PriceTable::Parse(
+      R"({"models":[{"id":"a","input":1,"output":1},{"id":"b","input":"x","output":1}]})",
+      "p.json");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("p.json: models[1] (b)"));
   EXPECT_FALSE(PriceTable::Parse("not json", "p.json").ok());
   EXPECT_FALSE(PriceTable::Parse(R"({"models":[{"input":1,"output":1}]})", "p.json").ok());
-  EXPECT_FALSE(PriceTable::Parse(R"({"models":[{"id":"a","input":-1,"output":1}]})", "p.json").ok());
+  EXPECT_FALSE(
+      PriceTable::Parse(R"({"models":[{"id":"a","input":-1,"output":1}]})", "p.json").ok());
   EXPECT_FALSE(PriceTable::LoadFile("/nonexistent/pricing.json").ok());
 }
 

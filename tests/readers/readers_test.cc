@@ -18,8 +18,8 @@
 namespace tokmeter::analysis {
 namespace {
 
-using ::testing::ElementsAre;
 using testing::Collected;
+using ::testing::ElementsAre;
 using testing::ReadAll;
 using testing::TempDir;
 
@@ -169,9 +169,9 @@ TEST(TokmeterJsonlTest, SeedIssue35) {
   EXPECT_EQ(s1.parent_id, "00f067aa0ba902b7");
   EXPECT_EQ(s1.e.fingerprint, 0x9f3a0c2b1d4e5f60u);
   EXPECT_EQ(s1.e.duration_ns, 1'250'000'000);
-  EXPECT_EQ(s1.tag("workflow"), "adw");       // from the trace line
+  EXPECT_EQ(s1.tag("workflow"), "adw");  // from the trace line
   EXPECT_EQ(s1.tag("heartbeat"), "false");
-  EXPECT_EQ(s1.tag("session"), "override");   // span tag wins over trace tag
+  EXPECT_EQ(s1.tag("session"), "override");  // span tag wins over trace tag
   EXPECT_EQ(s1.tag("attempt"), "2");
   EXPECT_EQ(s1.tag("streaming"), "true");
   EXPECT_EQ(c.events[1].tag("session"), "s-35");
@@ -390,9 +390,10 @@ TEST(InputsTest, DirectoriesRecursiveSortedFilteredWithPathTags) {
   TempDir dir;
   dir.Write("runs/smoke-claude/111/sandbox/firewall/logs/api-proxy-logs/token-usage.jsonl",
             kSmokeClaude);
-  dir.Write("runs/secret-digger/222/token-usage.jsonl",
-            R"({"timestamp":"2026-08-21T00:00:00Z","provider":"openai","model":"gpt-4o","input_tokens":10,"output_tokens":1,"cache_read_tokens":0,"cache_write_tokens":0})"
-            "\n");
+  dir.Write(
+      "runs/secret-digger/222/token-usage.jsonl",
+      R"({"timestamp":"2026-08-21T00:00:00Z","provider":"openai","model":"gpt-4o","input_tokens":10,"output_tokens":1,"cache_read_tokens":0,"cache_write_tokens":0})"
+      "\n");
   dir.Write("runs/secret-digger/222/agent-stdio.txt", "not usage\n");  // not picked by a walk
   ReadOptions o;
   o.path_tags = "runs/{workflow}/{run}/*";
@@ -434,7 +435,8 @@ TEST(InputsTest, SinceUntil) {
 TEST(InputsTest, MissingPathIsAnErrorNamingIt) {
   Collected c = ReadAll({"/nonexistent/tokmeter/usage.jsonl"});
   EXPECT_FALSE(c.status.ok());
-  EXPECT_THAT(std::string(c.status.message()), ::testing::HasSubstr("/nonexistent/tokmeter/usage.jsonl"));
+  EXPECT_THAT(std::string(c.status.message()),
+              ::testing::HasSubstr("/nonexistent/tokmeter/usage.jsonl"));
 }
 
 TEST(InputsTest, UnreadableFileIsAnError) {
@@ -451,7 +453,8 @@ TEST(InputsTest, EmptyInputs) {
   TempDir dir;
   std::string empty_file = dir.Write("empty.jsonl", "");
   std::string blank_file = dir.Write("blank.jsonl", "\n\n  \n");
-  std::string no_usage = dir.Write("claude/s.jsonl",
+  std::string no_usage = dir.Write(
+      "claude/s.jsonl",
       R"({"parentUuid":null,"isSidechain":false,"type":"user","message":{"role":"user","content":"hi"},"sessionId":"s","timestamp":"2026-08-18T09:16:36.727Z"})"
       "\n");
   std::filesystem::create_directories(dir.path() + "/emptydir");
@@ -468,7 +471,8 @@ TEST(InputsTest, EmptyInputs) {
 
 TEST(BadInputTest, SkippedAndCountedWithFirstFiveLineNumbers) {
   TempDir dir;
-  std::string good = R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":1,"output_tokens":2,"cache_read_tokens":3,"cache_write_tokens":4})";
+  std::string good =
+      R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":1,"output_tokens":2,"cache_read_tokens":3,"cache_write_tokens":4})";
   std::string text;
   // lines: 1 good, 2 junk, 3 good, 4 "{", 5 blank, 6 binary, 7 `[1,2]`, 8 good,
   //        9 junk, 10 junk, 11 good cut without newline but complete
@@ -496,7 +500,8 @@ TEST(BadInputTest, SkippedAndCountedWithFirstFiveLineNumbers) {
 
 TEST(BadInputTest, CutLastLineIsBad) {
   TempDir dir;
-  std::string text = std::string(kSmokeClaude) + R"({"timestamp":"2026-08-20T10:00:50.000Z","provider":"anthropic","input_t)";
+  std::string text = std::string(kSmokeClaude) +
+                     R"({"timestamp":"2026-08-20T10:00:50.000Z","provider":"anthropic","input_t)";
   Collected c = ReadAll({dir.Write("cut.jsonl", text)});
   EXPECT_EQ(c.events.size(), 6u);
   EXPECT_EQ(c.result.inputs[0].skipped_lines, 1);
@@ -518,13 +523,15 @@ TEST(BadInputTest, HugeValuesDoNotOverflow) {
 TEST(ReaderTest, LinesLongerThanAChunkAndManyChunksKeepOrderAndLineNumbers) {
   // 3 MiB of lines (several chunks), one 2.5 MiB line in the middle, two threads.
   TempDir dir;
-  std::string line = R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":1,"output_tokens":1,"cache_read_tokens":0,"cache_write_tokens":0,"request_id":"N"})";
+  std::string line =
+      R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"claude-haiku-4-5","input_tokens":1,"output_tokens":1,"cache_read_tokens":0,"cache_write_tokens":0,"request_id":"N"})";
   std::string text;
   int n = 0;
   for (; text.size() < (3u << 20); ++n) {
     if (n == 5000) {
-      text += R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"m","input_tokens":7,"output_tokens":0,"cache_read_tokens":0,"cache_write_tokens":0,"x_initiator":")" +
-              std::string(5 << 19, 'x') + "\"}\n";
+      text +=
+          R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"m","input_tokens":7,"output_tokens":0,"cache_read_tokens":0,"cache_write_tokens":0,"x_initiator":")" +
+          std::string(5 << 19, 'x') + "\"}\n";
       continue;
     }
     text += line + "\n";

@@ -20,7 +20,8 @@ namespace tokmeter::analysis::testing {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "tokmeter_readers_XXXXXX").string();
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "tokmeter_readers_XXXXXX").string();
     char* p = ::mkdtemp(tmpl.data());
     path_ = p ? p : "/tmp";
   }
