@@ -78,7 +78,8 @@ struct UsageEvent {
   std::string_view span_id;
   std::string_view parent_id;
   uint64_t fingerprint = 0;  // 0 = none; equal values mean repeated calls
-  // Tags, span and trace merged (trace tags first): session, workflow, run,
+  // Tags, span, trace and path merged (the span's own first; a key appears
+  // once, the most specific value winning): session, workflow, run,
   // job, heartbeat, tool, channel, agent, user, and any other key. Booleans
   // are "true"/"false", integers decimal.
   static constexpr int kMaxTags = 24;

@@ -3,9 +3,12 @@
 // Codex model and totals, Claude Code dedup) are applied later, in input
 // order, by reader.cc.
 #include <algorithm>
+#include <array>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#include <simdjson.h>
+
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -151,9 +154,251 @@ bool ApplyTokmeterCounter(std::string_view key, const JsonField& f, UsageEvent& 
   return false;
 }
 
+// simdjson On-Demand over one tokmeter line: the reader's hot path (tokmeter
+// JSONL is what tokmeter itself writes, at millions of lines per file).
+// Collects the top-level scalars into `fields` and the scalars of the "tags"
+// object into `tags`, as JsonFields; nested objects and arrays other than
+// "tags" are skipped. false when the line is not one well-formed JSON object.
+// String views point into the line when it has no escapes, else into the
+// parser's buffer (valid until the next line: callers Keep() what they use).
+namespace sj = simdjson::ondemand;
+
+struct TokmeterScan {
+  sj::parser parser;
+  std::string padded;  // the line copied with padding when the chunk lacks it
+  std::vector<JsonField> fields, tags;
+};
+TokmeterScan& Scan() {
+  thread_local TokmeterScan scan;
+  return scan;
+}
+
+// A JSON number token (RFC 8259 grammar, checked here: simdjson leaves
+// scalars it is not asked to decode unchecked) as a JsonField.
+bool ParseJsonNumber(std::string_view t, JsonField* f) {
+  size_t i = 0;
+  const size_t n = t.size();
+  if (i < n && t[i] == '-') ++i;
+  if (i >= n || !absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (i < n && absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) ++i;
+  }
+  bool integral = true;
+  if (i < n && t[i] == '.') {
+    integral = false;
+    ++i;
+    if (i >= n || !absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) return false;
+    while (i < n && absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) ++i;
+  }
+  if (i < n && (t[i] == 'e' || t[i] == 'E')) {
+    integral = false;
+    ++i;
+    if (i < n && (t[i] == '+' || t[i] == '-')) ++i;
+    if (i >= n || !absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) return false;
+    while (i < n && absl::ascii_isdigit(static_cast<unsigned char>(t[i]))) ++i;
+  }
+  if (i != n) return false;
+  f->text = t;
+  if (integral) {
+    int64_t v = 0;
+    auto r = std::from_chars(t.data(), t.data() + n, v);
+    if (r.ec == std::errc()) {
+      f->kind = JsonField::kInt;
+      f->i = v;
+      f->d = double(v);
+      return true;
+    }
+    // Beyond int64: kept as a number, clamped (as for unsigned 64-bit values).
+  }
+  double d = 0;
+  auto r = std::from_chars(t.data(), t.data() + n, d);
+  if (r.ec == std::errc::result_out_of_range) {
+    d = std::strtod(std::string(t).c_str(), nullptr);  // ±HUGE_VAL or 0, as JSON parsers do
+  } else if (r.ec != std::errc()) {
+    return false;
+  }
+  f->kind = integral ? JsonField::kInt : JsonField::kDouble;
+  f->d = d;
+  f->i = !std::isfinite(d) ? (d > 0   ? std::numeric_limits<int64_t>::max()
+                              : d < 0 ? std::numeric_limits<int64_t>::min()
+                                      : 0)
+         : d >= 9.2e18     ? std::numeric_limits<int64_t>::max()
+         : d <= -9.2e18    ? std::numeric_limits<int64_t>::min()
+                           : int64_t(d);
+  return true;
+}
+
+// One scalar as a JsonField (path left empty), decoded from its token;
+// *scalar = false for objects and arrays (left to simdjson to skip). false
+// on malformed JSON.
+bool ReadScalar(sj::value v, JsonField* f, bool* scalar) {
+  std::string_view raw = v.raw_json_token();  // the token and any whitespace after it
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n')) {
+    raw.remove_suffix(1);
+  }
+  if (raw.empty()) return false;
+  *scalar = true;
+  switch (raw[0]) {
+    case '"':
+      if (raw.size() < 2 || raw.back() != '"') return false;
+      raw = raw.substr(1, raw.size() - 2);
+      if (raw.find('\\') == std::string_view::npos) {
+        f->text = raw;  // no escapes: the bytes themselves (UTF-8 checked by simdjson)
+      } else if (v.get_string().get(f->text)) {
+        return false;
+      }
+      f->kind = JsonField::kString;
+      return true;
+    case '{':
+    case '[':
+      *scalar = false;
+      return true;
+    case 't':
+    case 'f':
+      if (raw != "true" && raw != "false") return false;
+      f->kind = JsonField::kBool;
+      f->text = raw;
+      f->i = raw[0] == 't';
+      f->d = double(f->i);
+      return true;
+    case 'n':
+      if (raw != "null") return false;
+      f->kind = JsonField::kNull;
+      f->text = {};
+      return true;
+    default:
+      return ParseJsonNumber(raw, f);
+  }
+}
+
+// The key of `field`: a view into the line when it has no escapes, else
+// unescaped into the parser's buffer. Its end is found from the value's
+// start (`"key" : value`), so the key is not scanned byte by byte.
+bool FieldKey(sj::field& field, std::string_view value_token, std::string_view* key) {
+  const char* k = field.key().raw();  // just after the opening quote
+  const char* e = value_token.data();
+  auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (e > k && ws(e[-1])) --e;
+  if (e > k && e[-1] == ':') --e;
+  while (e > k && ws(e[-1])) --e;
+  if (e > k && e[-1] == '"') {
+    --e;
+    std::string_view raw(k, size_t(e - k));
+    if (raw.find('\\') == std::string_view::npos) {
+      *key = raw;
+      return true;
+    }
+  }
+  return !field.unescaped_key().get(*key);
+}
+
+bool ScanObject(sj::object obj, std::vector<JsonField>* out, std::vector<JsonField>* tags) {
+  for (auto result : obj) {
+    sj::field field;
+    if (std::move(result).get(field)) return false;
+    sj::value v = field.value();
+    std::string_view key;
+    if (!FieldKey(field, v.raw_json_token(), &key)) return false;
+    JsonField f;
+    bool scalar = false;
+    if (!ReadScalar(v, &f, &scalar)) return false;
+    if (scalar) {
+      f.path = key;
+      out->push_back(f);
+    } else if (tags != nullptr && key == "tags") {
+      sj::object inner;
+      if (v.get_object().get(inner)) continue;  // "tags": [...] is ignored
+      if (!ScanObject(inner, tags, nullptr)) return false;
+    }
+  }
+  return true;
+}
+
+bool ScanTokmeterLine(std::string_view line, const ParseContext& ctx, TokmeterScan& scan) {
+  scan.fields.clear();
+  scan.tags.clear();
+  if (!LooksLikeObject(line)) return false;
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: use the chunk's
+  // own bytes when they are there, else a padded copy.
+  const char* data = line.data();
+  size_t cap = line.size() + simdjson::SIMDJSON_PADDING;
+  if (ctx.readable_end == nullptr || ctx.readable_end - line.data() < ptrdiff_t(cap)) {
+    scan.padded.assign(line);
+    scan.padded.append(simdjson::SIMDJSON_PADDING, ' ');
+    data = scan.padded.data();
+  }
+  sj::document doc;
+  if (scan.parser.iterate(data, line.size(), cap).get(doc)) return false;
+  sj::object obj;
+  if (doc.get_object().get(obj)) return false;
+  if (!ScanObject(obj, &scan.fields, &scan.tags)) return false;
+  // Nothing after the object: LooksLikeObject saw '}' last, so the object
+  // that just ended must end there too.
+  const char* after = nullptr;
+  if (!doc.current_location().get(after)) return false;  // not at the end yet
+  return true;
+}
+
+// The non-counter fields of a tokmeter line, found by length then text.
+enum class TokmeterField : uint8_t {
+  kOther,
+  kType,
+  kTimestamp,
+  kStart,
+  kDurationMs,
+  kTraceId,
+  kSpanId,
+  kParentId,
+  kKind,
+  kName,
+  kProvider,
+  kModel,
+  kStatus,
+  kFingerprint,
+  kDropped,
+  kScope,
+  kTagField,  // tool, path, request_id, streaming: become tags of those names
+};
+TokmeterField TokmeterFieldOf(std::string_view k) {
+  using F = TokmeterField;
+  switch (k.size()) {
+    case 4:
+      return k == "type"                  ? F::kType
+             : k == "kind"                ? F::kKind
+             : k == "name"                ? F::kName
+             : k == "tool" || k == "path" ? F::kTagField
+                                          : F::kOther;
+    case 5:
+      return k == "start"   ? F::kStart
+             : k == "model" ? F::kModel
+             : k == "scope" ? F::kScope
+                            : F::kOther;
+    case 6:
+      return k == "status" ? F::kStatus : F::kOther;
+    case 7:
+      return k == "span_id" ? F::kSpanId : k == "dropped" ? F::kDropped : F::kOther;
+    case 8:
+      return k == "trace_id" ? F::kTraceId : k == "provider" ? F::kProvider : F::kOther;
+    case 9:
+      return k == "timestamp"   ? F::kTimestamp
+             : k == "parent_id" ? F::kParentId
+             : k == "streaming" ? F::kTagField
+                                : F::kOther;
+    case 10:
+      return k == "request_id" ? F::kTagField : F::kOther;
+    case 11:
+      return k == "duration_ms" ? F::kDurationMs : k == "fingerprint" ? F::kFingerprint : F::kOther;
+    default:
+      return F::kOther;
+  }
+}
+
 LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
-  JsonCapture& cap = Capture();
-  if (!cap.Parse(line, 2)) return LineResult::kBad;
+  TokmeterScan& scan = Scan();
+  if (!ScanTokmeterLine(line, ctx, scan)) return LineResult::kBad;
   Record& rec = ctx.out->emplace_back();
   rec.line = ctx.line;
   UsageEvent& ev = rec.ev;
@@ -162,51 +407,70 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
   int64_t start_ns = 0, write_total = 0, write_1h = 0;
   bool has_start = false, has_duration = false;
   double duration_ms = 0;
-  for (const JsonField& f : cap.fields()) {
+  for (const JsonField& f : scan.fields) {
     std::string_view p = f.path;
-    if (p.size() > 5 && p.compare(0, 5, "tags.") == 0) {
-      if (f.kind != JsonField::kNull) AddTag(ev, p.substr(5), ctx.Keep(f.text), ctx);
-      continue;
-    }
-    if (p.find('.') != std::string_view::npos) continue;  // counters.*, unknown objects
     if (ApplyTokmeterCounter(p, f, ev, &write_total, &write_1h)) continue;
-    if (p == "type")
-      type = f.text;
-    else if (p == "timestamp")
-      ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "start")
-      has_start = ParseTime(f.text, &start_ns);
-    else if (p == "duration_ms") {
-      has_duration = f.kind != JsonField::kNull;
-      duration_ms = f.d;
-    } else if (p == "trace_id")
-      ev.trace_id = ctx.Keep(f.text);
-    else if (p == "span_id")
-      ev.span_id = ctx.Keep(f.text);
-    else if (p == "parent_id")
-      ev.parent_id = ctx.Keep(f.text);
-    else if (p == "kind")
-      ev.kind = ctx.Keep(f.text);
-    else if (p == "name")
-      ev.name = ctx.Keep(f.text);
-    else if (p == "provider")
-      ev.provider = ctx.Keep(f.text);
-    else if (p == "model")
-      ev.model = ctx.Keep(f.text);
-    else if (p == "status")
-      ev.status = f.i;
-    else if (p == "fingerprint")
-      ev.fingerprint = ParseHex64(f.text);
-    else if (p == "dropped")
-      rec.count = Count(f);
-    else if (p == "scope")
-      AddTag(ev, "scope", ctx.Keep(f.text), ctx);
-    else if (p == "tool" || p == "path" || p == "request_id" || p == "streaming") {
-      if (f.kind != JsonField::kNull) AddTag(ev, p, ctx.Keep(f.text), ctx);
+    switch (TokmeterFieldOf(p)) {
+      case TokmeterField::kType:
+        type = f.text;
+        break;
+      case TokmeterField::kTimestamp:
+        ParseTime(f.text, &ev.time_unix_ns);
+        break;
+      case TokmeterField::kStart:
+        has_start = ParseTime(f.text, &start_ns);
+        break;
+      case TokmeterField::kDurationMs:
+        has_duration = f.kind != JsonField::kNull;
+        duration_ms = f.d;
+        break;
+      case TokmeterField::kTraceId:
+        ev.trace_id = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kSpanId:
+        ev.span_id = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kParentId:
+        ev.parent_id = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kKind:
+        ev.kind = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kName:
+        ev.name = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kProvider:
+        ev.provider = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kModel:
+        ev.model = ctx.Keep(f.text);
+        break;
+      case TokmeterField::kStatus:
+        ev.status = f.i;
+        break;
+      case TokmeterField::kFingerprint:
+        ev.fingerprint = ParseHex64(f.text);
+        break;
+      case TokmeterField::kDropped:
+        rec.count = Count(f);
+        break;
+      case TokmeterField::kScope:
+        AddTag(ev, "scope", ctx.Keep(f.text), ctx);
+        break;
+      case TokmeterField::kTagField:  // tool, path, request_id, streaming
+        if (f.kind != JsonField::kNull) AddTag(ev, p, ctx.Keep(f.text), ctx);
+        break;
+      case TokmeterField::kOther:
+        break;
     }
+  }
+  // After the fields, as the writer puts "tags" after them: a span tag wins.
+  for (const JsonField& f : scan.tags) {
+    if (f.kind != JsonField::kNull) AddTag(ev, f.path, ctx.Keep(f.text), ctx);
   }
   ev.tokens.cache_write_1h = std::min(write_1h, write_total);
   ev.tokens.cache_write_5m = write_total - ev.tokens.cache_write_1h;
+  ev.tokens.reasoning = std::min(ev.tokens.reasoning, ev.tokens.output);  // a part of output
   if (has_duration && duration_ms >= 0 && duration_ms < 1e12) {
     ev.duration_ns = int64_t(duration_ms * 1e6);
   } else if (has_start && ev.time_unix_ns >= start_ns) {
@@ -1147,21 +1411,25 @@ size_t SkipBalanced(std::string_view s, size_t open) {
 }
 
 uint64_t ParseHex64(std::string_view s) {
+  // A table, not branches: fingerprints are random hex, and a per-digit
+  // digit-or-letter branch mispredicts half the time.
+  static constexpr auto kValue = [] {
+    std::array<int8_t, 256> t{};
+    t.fill(-1);
+    for (int c = '0'; c <= '9'; ++c) t[c] = int8_t(c - '0');
+    for (int c = 'a'; c <= 'f'; ++c) t[c] = int8_t(c - 'a' + 10);
+    for (int c = 'A'; c <= 'F'; ++c) t[c] = int8_t(c - 'A' + 10);
+    return t;
+  }();
   if (s.empty() || s.size() > 16) return 0;
   uint64_t v = 0;
+  int bad = 0;
   for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9')
-      d = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F')
-      d = c - 'A' + 10;
-    else
-      return 0;
-    v = (v << 4) | uint64_t(d);
+    const int8_t d = kValue[static_cast<unsigned char>(c)];
+    bad |= d;  // negative (the sign bit) iff some digit is not hex
+    v = (v << 4) | uint64_t(uint8_t(d) & 15);
   }
-  return v;
+  return bad < 0 ? 0 : v;
 }
 
 }  // namespace tokmeter::analysis::reader_internal

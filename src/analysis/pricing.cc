@@ -180,6 +180,10 @@ absl::StatusOr<PriceTable> PriceTable::Parse(std::string_view json, std::string_
         return absl::InvalidArgumentError(
             absl::StrCat(std::string(where), ": long_context needs a \"threshold\""));
       }
+      if (th->to_number<double>() > 1e15) {  // also keeps the int64 conversion defined
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(where), ": long_context \"threshold\" is out of range"));
+      }
       p.long_context_threshold = int64_t(th->to_number<double>());
       s = ReadRates(lc->get_object(), &p.base, &p.long_context, false,
                     absl::StrCat(std::string(where), ".long_context"));

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -71,7 +72,8 @@ std::string_view OptimizationLevel(double share_left) {
 int64_t RunsLeft(int64_t tokens_left, double tokens_per_run) {
   if (!(tokens_per_run > 0)) return -1;
   if (tokens_left <= 0) return 0;
-  return static_cast<int64_t>(std::floor(double(tokens_left) / tokens_per_run));
+  const double runs = std::floor(double(tokens_left) / tokens_per_run);
+  return runs < 9e18 ? static_cast<int64_t>(runs) : INT64_MAX;  // a defined conversion
 }
 
 QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {

@@ -40,7 +40,7 @@ using reader_internal::ParseContext;
 using reader_internal::Record;
 using reader_internal::RecordType;
 
-constexpr size_t kChunk = 1 << 20;
+constexpr size_t kChunk = 1 << 18;
 constexpr size_t kMaxLine = size_t(256) << 20;  // longer lines are skipped as bad
 constexpr int kMaxInFlightPerThread = 3;
 constexpr size_t kSniffBytes = 4096;  // what whole-file formats sniff
@@ -382,7 +382,8 @@ class Reader {
   };
 
   static void Parse(Chunk* c) {
-    ParseContext ctx{&c->arena, &c->records, 0, c->buf.get(), c->buf.get() + c->len};
+    ParseContext ctx{&c->arena,    &c->records,           0,
+                     c->buf.get(), c->buf.get() + c->len, c->buf.get() + c->cap};
     if (c->file_format >= 0) {
       const reader_internal::FileFormat& f = reader_internal::FileFormats()[c->file_format];
       CountingSource counting(*c->source, &c->source_bytes);
@@ -526,28 +527,26 @@ class Reader {
     return true;
   }
 
-  // Path tags, then trace tags, then the event's own tags; then the time
-  // range; then fn.
-  void Deliver(InputState& st, const UsageEvent& ev, bool trace_tags) {
+  // The time range, then the merged tags (the event's own tags win over
+  // trace tags, which win over path tags), then fn. Tags are merged in place:
+  // the event's own first, then the missing trace and path tags.
+  void Deliver(InputState& st, UsageEvent& ev, bool trace_tags) {
     if (!InRange(ev.time_unix_ns)) return;
-    const std::vector<std::pair<std::string, std::string>>* tt = nullptr;
+    ++st.summary.records;
     if (trace_tags && !ev.trace_id.empty()) {
       auto it = traces_.find(absl::string_view(ev.trace_id.data(), ev.trace_id.size()));
-      if (it != traces_.end() && !it->second.empty()) tt = &it->second;
+      if (it != traces_.end()) AddMissingTags(ev, it->second);
     }
-    ++st.summary.records;
-    if (st.path_tags.empty() && !tt) {
-      fn_(ev);
-      return;
+    AddMissingTags(ev, st.path_tags);
+    fn_(ev);
+  }
+  static void AddMissingTags(UsageEvent& ev,
+                             const std::vector<std::pair<std::string, std::string>>& tags) {
+    for (const auto& [k, v] : tags) {
+      bool present = false;
+      for (int i = 0; i < ev.num_tags && !present; ++i) present = ev.tags[i].first == k;
+      if (!present && ev.num_tags < UsageEvent::kMaxTags) ev.tags[ev.num_tags++] = {k, v};
     }
-    UsageEvent out = ev;
-    out.num_tags = 0;
-    for (const auto& [k, v] : st.path_tags) out.SetTag(k, v);
-    if (tt) {
-      for (const auto& [k, v] : *tt) out.SetTag(k, v);
-    }
-    for (int i = 0; i < ev.num_tags; ++i) out.SetTag(ev.tags[i].first, ev.tags[i].second);
-    fn_(out);
   }
 
   void EmitCodex(InputState& st, Record& r) {

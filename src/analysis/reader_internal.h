@@ -108,6 +108,9 @@ struct ParseContext {
   // The chunk's bytes: views into them live as long as the records.
   const char* buf_begin = nullptr;
   const char* buf_end = nullptr;
+  // Bytes up to here may be read (not used) past a line's end: lets parsers
+  // that read ahead (simdjson) parse in place. nullptr = only the line.
+  const char* readable_end = nullptr;
   // `s` itself when it lies in the chunk, else a copy in the arena.
   std::string_view Keep(std::string_view s) {
     if (s.data() >= buf_begin && s.data() + s.size() <= buf_end) return s;

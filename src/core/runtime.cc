@@ -249,8 +249,9 @@ bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags
     if (len - i - internal::kItemHeader < kstored + vstored) return false;
     const char* kp = p + i + 4;
     const char* v = kp + kstored;
-    if (head & internal::kItemKeyStatic) std::memcpy(&kp, kp, sizeof(kp));
-    if (head & internal::kItemValueStatic) std::memcpy(&v, v, sizeof(v));
+    // A static item stores the literal's address in place of its bytes.
+    if (head & internal::kItemKeyStatic) std::memcpy(&kp, kp, sizeof(const char*));
+    if (head & internal::kItemValueStatic) std::memcpy(&v, v, sizeof(const char*));
     std::string_view key(kp, klen);
     switch (type) {
       case internal::kItemKind:

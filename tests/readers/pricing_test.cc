@@ -194,6 +194,12 @@ TEST(PricingTest, BadUserTablesNameTheEntry) {
   EXPECT_FALSE(
       PriceTable::Parse(R"({"models":[{"id":"a","input":-1,"output":1}]})", "p.json").ok());
   EXPECT_FALSE(PriceTable::LoadFile("/nonexistent/pricing.json").ok());
+  // A threshold beyond any int64 (found by pricing_fuzzer) is an error, not UB.
+  auto huge = PriceTable::Parse(
+      R"({"models":[{"id":"a","input":1,"output":1,"long_context":{"threshold":2e33,"input":2}}]})",
+      "p.json");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_THAT(std::string(huge.status().message()), ::testing::HasSubstr("out of range"));
 }
 
 TEST(PricingTest, ShippedFileParsesTheSameAsTheBuiltin) {

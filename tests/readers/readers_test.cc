@@ -193,6 +193,65 @@ TEST(TokmeterJsonlTest, SeedIssue35) {
   EXPECT_EQ(s->records, 4);
 }
 
+// Reasoning is a part of output (docs/FORMAT.md): a producer that records
+// more reasoning than output gets reasoning capped at output, never a negative
+// non-reasoning remainder (found by tokmeter_jsonl_reader_fuzzer).
+TEST(TokmeterJsonlTest, ReasoningCappedAtOutput) {
+  TempDir dir;
+  Collected c = ReadAll(
+      {dir.Write("r.jsonl",
+                 "{\"type\":\"span\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":"
+                 "\"00f067aa0ba902b8\",\"timestamp\":\"2026-11-23T09:00:01Z\",\"kind\":\"llm\","
+                 "\"output_tokens\":5,\"reasoning_tokens\":9}\n"
+                 "{\"type\":\"span\",\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"span_id\":"
+                 "\"00f067aa0ba902b9\",\"timestamp\":\"2026-11-23T09:00:02Z\",\"kind\":\"llm\","
+                 "\"output_tokens\":7,\"reasoning_tokens\":3}\n")});
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.events.size(), 2u);
+  EXPECT_EQ(c.events[0].e.tokens.reasoning, 5);
+  EXPECT_EQ(c.events[0].e.tokens.output, 5);
+  EXPECT_EQ(c.events[1].e.tokens.reasoning, 3);
+  EXPECT_EQ(c.totals.output, 12);
+}
+
+// JSON edge cases of span lines: escapes in keys and values, numbers kept
+// as written, nested values under tags ignored, and malformed lines
+// (trailing content, trailing comma, unclosed) skipped and counted.
+TEST(TokmeterJsonlTest, EscapesNumbersAndMalformedLines) {
+  TempDir dir;
+  const std::string lines =
+      R"({"type":"span","trace_id":"t1","span_id":"s1","kind":"ll\u006d","na\u006de":"x","input_tokens":7,)"
+      R"("tags":{"k\"q":"v\\w","n":2.50,"b":false,"z":null,"o":{"x":1},"a":[1,2]}})"
+      "\n"
+      R"({"type":"span","trace_id":"t1","span_id":"s2","kind":"llm","input_tokens":5} {"type":"span"})"
+      "\n"
+      R"({"type":"span","trace_id":"t1","span_id":"s3","kind":"llm","input_tokens":3,})"
+      "\n"
+      R"({"type":"span","trace_id":"t1","span_id":"s4","kind":"llm","input_tokens":3)"
+      "\n"
+      R"({"type":"span","trace_id":"t1","span_id":"s5","kind":"llm","input_tokens":11})"
+      "\n";
+  Collected c = ReadAll({dir.Write("e.jsonl", lines)});
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.events.size(), 2u);
+  const auto& e = c.events[0];
+  EXPECT_EQ(e.kind, "llm");
+  EXPECT_EQ(e.name, "x");
+  EXPECT_EQ(e.e.tokens.input, 7);
+  EXPECT_EQ(e.tag("k\"q"), "v\\w");
+  EXPECT_EQ(e.tag("n"), "2.50");
+  EXPECT_EQ(e.tag("b"), "false");
+  EXPECT_EQ(e.tags.count("z"), 0u);
+  EXPECT_EQ(e.tags.count("o"), 0u);
+  EXPECT_EQ(e.tags.count("a"), 0u);
+  EXPECT_EQ(c.events[1].span_id, "s5");
+  EXPECT_EQ(c.totals.input, 18);
+  const InputSummary* s = c.input("e.jsonl");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->skipped_lines, 3);
+  EXPECT_EQ(s->first_bad_lines, (std::vector<int64_t>{2, 3, 4}));
+}
+
 // ---------------------------------------------------------------------------
 // Seed 000's turn_summary line (compacted to one line).
 TEST(TurnSummaryTest, SeedLine) {
