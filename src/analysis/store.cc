@@ -70,7 +70,7 @@ void Agg::Merge(const Agg& o) {
 
 EventStore::EventStore(CostFn cost) : cost_(std::move(cost)) {
   strings_.emplace_back();
-  ids_.emplace(std::string(), 0);
+  ids_.emplace(absl::string_view(), 0);
 }
 
 uint32_t EventStore::Intern(std::string_view s) {
@@ -78,8 +78,8 @@ uint32_t EventStore::Intern(std::string_view s) {
   auto it = ids_.find(ToAbsl(s));
   if (it != ids_.end()) return it->second;
   uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  ids_.emplace(std::string(s), id);
+  const std::string& kept = strings_.emplace_back(s);
+  ids_.emplace(absl::string_view(kept.data(), kept.size()), id);  // a view of the one copy
   return id;
 }
 

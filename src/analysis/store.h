@@ -133,8 +133,8 @@ class EventStore {
  private:
   CostFn cost_;
   std::vector<Rec> recs_;
-  std::deque<std::string> strings_;  // deque: views stay valid
-  absl::flat_hash_map<std::string, uint32_t> ids_;
+  std::deque<std::string> strings_;  // deque: its strings never move
+  absl::flat_hash_map<absl::string_view, uint32_t> ids_;  // keys view strings_
 };
 
 }  // namespace tokmeter::analysis
