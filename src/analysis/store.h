@@ -133,7 +133,7 @@ class EventStore {
  private:
   CostFn cost_;
   std::vector<Rec> recs_;
-  std::deque<std::string> strings_;  // deque: its strings never move
+  std::deque<std::string> strings_;                       // deque: its strings never move
   absl::flat_hash_map<absl::string_view, uint32_t> ids_;  // keys view strings_
 };
 
