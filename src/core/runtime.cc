@@ -835,6 +835,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Start(Options options) {
     }
   }
   Impl* raw = impl.get();
+  // Sized for a pass over a few half-full default rings, so the first busy
+  // passes do not also grow (and fault in) the flusher's buffers.
+  raw->batch.spans.reserve(8192);
+  raw->tag_arena.reserve(4 * 8192);
   g_impl.store(raw, std::memory_order_release);
   // Release: a thread that sees the epoch sees the geometry and the runtime.
   internal::g_active_epoch.store(raw->epoch, std::memory_order_release);

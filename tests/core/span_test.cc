@@ -356,7 +356,9 @@ TEST(SpanTest, TraceWithExplicitTimesRollsUpOverThoseTimes) {
 
 TEST(SpanTest, DropsOfAnEarlierRuntimeAreNotReportedAgain) {
   {
-    auto first = StartMemory(Options{.flush_interval = std::chrono::hours(1), .ring_bytes = 4096});
+    // high_water 1: no early wake, so the flusher (hourly) cannot make room.
+    auto first = StartMemory(
+        Options{.flush_interval = std::chrono::hours(1), .ring_bytes = 4096, .high_water = 1});
     for (int i = 0; i < 1000; ++i) {
       TOK_SPAN("llm", "x");  // ~35 fit: the rest are dropped and counted
     }

@@ -167,7 +167,14 @@ TOKMETER_INTERNAL_ALWAYS_INLINE char* Reserve(ThreadRing* r, uint32_t size,
 TOKMETER_INTERNAL_ALWAYS_INLINE void Commit(ThreadRing* r, uint64_t pos) noexcept {
   r->write_pos.store(pos, std::memory_order_release);
   if (TOKMETER_INTERNAL_UNLIKELY(pos - r->cached_read > r->high_water)) {
-    if (!r->wake_requested.load(std::memory_order_relaxed)) WakeFlusher(r);
+    // Past the mark by the cached read position: refresh it first, so that
+    // once the flusher has drained, commits stop waking it until the ring
+    // really passes the mark again (not on every commit).
+    r->cached_read = r->read_pos.load(std::memory_order_acquire);
+    if (pos - r->cached_read > r->high_water &&
+        !r->wake_requested.load(std::memory_order_relaxed)) {
+      WakeFlusher(r);
+    }
   }
 }
 
