@@ -112,8 +112,12 @@ void EventStore::Add(const UsageEvent& e) {
   r.kind = Intern(e.kind);
   r.name = Intern(e.name);
   r.trace = Intern(e.trace_id);
-  r.span = Intern(e.span_id);
-  r.parent = Intern(e.parent_id);
+  // Span ids are unique per event: interning every one would make the store
+  // grow by a string per line. Only the fanout rule uses them — a turn's own
+  // id and a tool call's parent — so only those are kept.
+  const bool turn_level = r.rollup || e.kind == "turn_summary" || e.kind == "turn";
+  r.span = turn_level ? Intern(e.span_id) : 0;
+  r.parent = r.tool_calls > 0 ? Intern(e.parent_id) : 0;
   r.args = Intern(e.tag("args"));
 
   auto set = [&r](Dim d, uint32_t id) { r.dims[static_cast<int>(d)] = id; };

@@ -62,7 +62,9 @@ struct Rec {
   int32_t errors = 0;
   int32_t status = 0;
   int32_t input_index = 0;
-  uint32_t kind = 0, name = 0, trace = 0, span = 0, parent = 0, args = 0;
+  uint32_t kind = 0, name = 0, trace = 0, args = 0;
+  uint32_t span = 0;    // turn-level events (turn, turn_summary, roll-ups) only
+  uint32_t parent = 0;  // events with tool calls only
   uint32_t dims[kNumDims] = {};
   // Background work: tagged `job` or `heartbeat=true` (seed 000).
   bool background = false;
