@@ -14,28 +14,9 @@ namespace tokmeter::cli {
 namespace json = boost::json;
 namespace {
 
-const json::value& Get(const json::object& o, const char* k) {
-  static const json::value kNull = nullptr;
-  auto it = o.find(k);
-  return it == o.end() ? kNull : it->value();
-}
-std::string Str(const json::object& o, const char* k) {
-  const json::value& v = Get(o, k);
-  return v.is_string() ? std::string(v.get_string()) : Num(v);
-}
 double Dbl(const json::object& o, const char* k) {
   const json::value& v = Get(o, k);
   return v.is_number() ? v.to_number<double>() : 0;
-}
-const json::array& Arr(const json::object& o, const char* k) {
-  static const json::array kEmpty;
-  const json::value& v = Get(o, k);
-  return v.is_array() ? v.get_array() : kEmpty;
-}
-const json::object& Obj(const json::object& o, const char* k) {
-  static const json::object kEmpty;
-  const json::value& v = Get(o, k);
-  return v.is_object() ? v.get_object() : kEmpty;
 }
 
 constexpr const char* kPalette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",

@@ -153,8 +153,6 @@ std::string HtmlEscape(const std::string& s) {
   return o;
 }
 
-namespace {
-
 const json::value& Get(const json::object& o, const char* k) {
   static const json::value kNull = nullptr;
   auto it = o.find(k);
@@ -166,7 +164,10 @@ std::string Str(const json::object& o, const char* k) {
 }
 int64_t Int(const json::object& o, const char* k) {
   const json::value& v = Get(o, k);
-  return v.is_number() ? static_cast<int64_t>(v.to_number<double>()) : 0;
+  if (v.is_int64()) return v.get_int64();
+  if (!v.is_number()) return 0;
+  const double d = v.to_number<double>();  // a defined conversion for any double
+  return std::isfinite(d) && std::fabs(d) < 9e18 ? static_cast<int64_t>(d) : 0;
 }
 const json::array& Arr(const json::object& o, const char* k) {
   static const json::array kEmpty;
@@ -178,6 +179,8 @@ const json::object& Obj(const json::object& o, const char* k) {
   const json::value& v = Get(o, k);
   return v.is_object() ? v.get_object() : kEmpty;
 }
+
+namespace {
 
 struct Table {
   std::vector<std::string> head;

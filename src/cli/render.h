@@ -33,6 +33,14 @@ std::string Usd(const boost::json::value& v);      // 3.2812 â†’ "$3.28", null â
 std::string Num(const boost::json::value& v);      // integers with separators
 std::string HtmlEscape(const std::string& s);
 
+// Reading a command's document: a missing or mistyped member reads as
+// null, "", 0, an empty array or an empty object.
+const boost::json::value& Get(const boost::json::object& o, const char* k);
+std::string Str(const boost::json::object& o, const char* k);  // numbers via Num
+int64_t Int(const boost::json::object& o, const char* k);
+const boost::json::array& Arr(const boost::json::object& o, const char* k);
+const boost::json::object& Obj(const boost::json::object& o, const char* k);
+
 }  // namespace tokmeter::cli
 
 #endif  // TOKMETER_CLI_RENDER_H_
