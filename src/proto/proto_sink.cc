@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "src/proto/records.h"
+#include "src/sinks/append_file.h"
 #include "tokmeter/sinks.h"
 
 namespace tokmeter {
@@ -48,14 +49,10 @@ class ProtobufSink : public Sink {
 
   // Opens (or creates) the file; queues the header for an empty file.
   absl::Status Open() {
-    fd_ = ::open(opts_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot open ", opts_.path, " for appending: ", std::strerror(errno)));
-    }
-    struct stat st;
-    size_ = ::fstat(fd_, &st) == 0 ? uint64_t(st.st_size) : 0;
     pid_ = ::getpid();
+    if (absl::Status st = internal::OpenForAppend(opts_.path, O_RDWR, &fd_, &size_); !st.ok()) {
+      return st;
+    }
     if (size_ == 0) {
       std::string header;
       proto::AppendFileHeader(header, absl::GetCurrentTimeNanos());
@@ -205,15 +202,9 @@ class ProtobufSink : public Sink {
   absl::Status Rotate() {
     ::close(fd_);
     fd_ = -1;
-    for (int i = opts_.max_files; i >= 1; --i) {
-      std::string from = i == 1 ? opts_.path : absl::StrCat(opts_.path, ".", i - 1);
-      std::string to = absl::StrCat(opts_.path, ".", i);
-      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-        return absl::UnavailableError(
-            absl::StrCat("rotating ", from, " to ", to, ": ", std::strerror(errno)));
-      }
+    if (absl::Status st = internal::ShiftRotatedFiles(opts_.path, opts_.max_files); !st.ok()) {
+      return st;
     }
-    if (opts_.max_files <= 0) ::unlink(opts_.path.c_str());
     // The new file starts with the trace records of open traces; Open()
     // puts the header in front of them.
     if (!live_traces_.empty()) {

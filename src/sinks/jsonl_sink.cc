@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "src/sinks/append_file.h"
 #include "src/sinks/json_writer.h"
 #include "tokmeter/sinks.h"
 
@@ -263,15 +264,8 @@ class JsonlSink : public Sink {
   }
 
   absl::Status Open() {
-    fd_ = ::open(opts_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot open ", opts_.path, " for appending: ", std::strerror(errno)));
-    }
-    struct stat st;
-    size_ = ::fstat(fd_, &st) == 0 ? uint64_t(st.st_size) : 0;
     pid_ = ::getpid();
-    return absl::OkStatus();
+    return internal::OpenForAppend(opts_.path, O_WRONLY, &fd_, &size_);
   }
 
   std::string_view name() const override { return name_; }
@@ -426,15 +420,9 @@ class JsonlSink : public Sink {
   absl::Status Rotate() {
     ::close(fd_);
     fd_ = -1;
-    for (int i = opts_.max_files; i >= 1; --i) {
-      std::string from = i == 1 ? opts_.path : absl::StrCat(opts_.path, ".", i - 1);
-      std::string to = absl::StrCat(opts_.path, ".", i);
-      if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
-        return absl::UnavailableError(
-            absl::StrCat("rotating ", from, " to ", to, ": ", std::strerror(errno)));
-      }
+    if (absl::Status st = internal::ShiftRotatedFiles(opts_.path, opts_.max_files); !st.ok()) {
+      return st;
     }
-    if (opts_.max_files <= 0) ::unlink(opts_.path.c_str());
     absl::Status st = Open();
     if (!st.ok()) return st;
     size_ = 0;

@@ -1,0 +1,38 @@
+#include "src/sinks/append_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace tokmeter::internal {
+
+absl::Status OpenForAppend(const std::string& path, int access, int* fd, uint64_t* size) {
+  *fd = ::open(path.c_str(), access | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (*fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", path, " for appending: ", std::strerror(errno)));
+  }
+  struct stat st;
+  *size = ::fstat(*fd, &st) == 0 ? uint64_t(st.st_size) : 0;
+  return absl::OkStatus();
+}
+
+absl::Status ShiftRotatedFiles(const std::string& path, int max_files) {
+  for (int i = max_files; i >= 1; --i) {
+    std::string from = i == 1 ? path : absl::StrCat(path, ".", i - 1);
+    std::string to = absl::StrCat(path, ".", i);
+    if (::rename(from.c_str(), to.c_str()) != 0 && errno != ENOENT) {
+      return absl::UnavailableError(
+          absl::StrCat("rotating ", from, " to ", to, ": ", std::strerror(errno)));
+    }
+  }
+  if (max_files <= 0) ::unlink(path.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace tokmeter::internal
