@@ -899,6 +899,10 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
     rec.type = RecordType::kCodexContext;
   } else if (type == "session_meta") {
     rec.type = RecordType::kCodexSession;
+    // A sub-agent's session (payload.source.subagent.thread_spawn, nested
+    // deeper than the capture): its first second replays the parent's
+    // token counts (FORMATS.md §c.3).
+    rec.sidechain = Contains(line, "\"thread_spawn\"");
   } else if (type == "event_msg" && payload_type == "token_count") {
     if (!rec.has_last && !rec.has_total) return LineResult::kOk;  // info: null
     rec.type = RecordType::kCodexTokens;

@@ -171,6 +171,8 @@ struct InputState {
   int64_t content_lines = 0;
   int64_t claude_candidates = 0;
   std::string codex_model, codex_session, codex_project;
+  bool codex_subagent = false;
+  int64_t codex_replay_until_ns = 0;  // a sub-agent's replay of its parent ends here
   bool codex_has_total = false;
   TokenBuckets codex_total;
 };
@@ -204,8 +206,8 @@ class Reader {
     ReadResult result;
     for (InputState& st : inputs_) {
       InputSummary& s = st.summary;
-      s.duplicates = st.claude_candidates - claude_kept_[&st - inputs_.data()];
-      if (s.duplicates < 0) s.duplicates = 0;
+      s.duplicates +=
+          std::max<int64_t>(0, st.claude_candidates - claude_kept_[&st - inputs_.data()]);
       if (s.format.empty()) s.format = st.content_lines == 0 ? "empty" : "unknown";
       s.empty = !st.usage_seen && s.dropped_records == 0;
       result.inputs.push_back(std::move(s));
@@ -508,6 +510,11 @@ class Reader {
         case RecordType::kCodexSession:
           st.codex_session = std::string(r.ev.trace_id);
           st.codex_project = std::string(r.ev.tag("project"));
+          st.codex_subagent = r.sidechain;
+          // ccusage's rule: a sub-agent session's first second replays the
+          // parent's token_count events; they are the parent's usage.
+          st.codex_replay_until_ns =
+              r.sidechain && r.ev.time_unix_ns != 0 ? r.ev.time_unix_ns + 1'000'000'000 : 0;
           break;
         case RecordType::kCodexTokens:
           EmitCodex(st, r);
@@ -568,6 +575,10 @@ class Reader {
       st.codex_has_total = true;
     }
     if (t.total() == 0) return;  // zero-delta events are repeats
+    if (r.ev.time_unix_ns != 0 && r.ev.time_unix_ns < st.codex_replay_until_ns) {
+      ++st.summary.duplicates;  // the parent's usage, replayed (its totals still count above)
+      return;
+    }
     st.usage_seen = true;
     UsageEvent ev = r.ev;
     ev.tokens = t;
@@ -585,6 +596,7 @@ class Reader {
       ev.SetTag("session", st.codex_session);
     }
     if (!st.codex_project.empty()) ev.SetTag("project", st.codex_project);
+    if (st.codex_subagent) ev.SetTag("sidechain", "true");
     Deliver(st, ev, false);
   }
 

@@ -32,7 +32,8 @@ struct InputSummary {
   int64_t records = 0;                   // events produced (after dedup)
   int64_t skipped_lines = 0;             // malformed lines skipped
   std::vector<int64_t> first_bad_lines;  // up to 5 line numbers
-  int64_t duplicates = 0;       // lines dropped as duplicates (Claude Code snapshots, copies)
+  int64_t duplicates = 0;       // lines dropped as duplicates (Claude Code snapshots and copies,
+                                // Codex sub-agent replays of the parent)
   int64_t dropped_records = 0;  // tokmeter `drops` lines: records the writer lost
   bool empty = false;
 };

@@ -93,7 +93,7 @@ struct Record {
   int64_t count = 0;
   // kClaude
   std::string_view dedup_key;  // message.id; empty = no dedup
-  bool sidechain = false;
+  bool sidechain = false;      // also kCodexSession: a sub-agent's session
   // kCodexTokens
   bool has_last = false;
   bool has_total = false;

@@ -333,6 +333,47 @@ TEST(CodexTest, DeltasAndModel) {
   EXPECT_EQ(s->skipped_lines, 0);
 }
 
+// A sub-agent's session file (session_meta source.subagent.thread_spawn)
+// replays the parent's token_count events in its first second (FORMATS.md
+// §c.3): those are the parent's usage and must not be counted twice.
+TEST(CodexTest, SubagentReplayOfTheParentIsNotCountedTwice) {
+  TempDir dir;
+  const std::string usage_3000 =
+      R"("info":{"total_token_usage":{"input_tokens":3000,"cached_input_tokens":2048,"output_tokens":400,"reasoning_output_tokens":250,"total_tokens":3400},"last_token_usage":{"input_tokens":3000,"cached_input_tokens":2048,"output_tokens":400,"reasoning_output_tokens":250,"total_tokens":3400}})";
+  std::string parent =
+      R"({"timestamp":"2026-08-01T09:00:00.000Z","type":"session_meta","payload":{"id":"parent-1","cwd":"/repo"}})"
+      "\n"
+      R"({"timestamp":"2026-08-01T09:00:00.100Z","type":"turn_context","payload":{"model":"gpt-5-codex"}})"
+      "\n"
+      R"({"timestamp":"2026-08-01T09:01:00.000Z","type":"event_msg","payload":{"type":"token_count",)" +
+      usage_3000 + "}}\n";
+  std::string child =
+      R"({"timestamp":"2026-08-01T09:02:00.000Z","type":"session_meta","payload":{"id":"child-1","forked_from_id":"parent-1","source":{"subagent":{"thread_spawn":{"parent_thread_id":"parent-1","depth":1}}}}})"
+      "\n"
+      R"({"timestamp":"2026-08-01T09:02:00.000Z","type":"turn_context","payload":{"model":"gpt-5-codex"}})"
+      "\n"
+      // 0.3 s after the sub-agent's start: the parent's event, replayed.
+      R"({"timestamp":"2026-08-01T09:02:00.300Z","type":"event_msg","payload":{"type":"token_count",)" +
+      usage_3000 +
+      "}}\n"
+      // The sub-agent's own turn: 1000 uncached in, 100 out.
+      R"({"timestamp":"2026-08-01T09:02:05.000Z","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":{"input_tokens":4000,"cached_input_tokens":2048,"output_tokens":500,"reasoning_output_tokens":250,"total_tokens":4500},"last_token_usage":{"input_tokens":1000,"cached_input_tokens":0,"output_tokens":100,"reasoning_output_tokens":0,"total_tokens":1100}}}})"
+      "\n";
+  Collected c = ReadAll({dir.Write("a/parent.jsonl", parent), dir.Write("b/child.jsonl", child)});
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.events.size(), 2u);
+  // Parent 3000 incl. 2048 cached -> 952 + 2048, out 400; child 1000, out 100.
+  EXPECT_EQ(c.totals.input, 952 + 1000);
+  EXPECT_EQ(c.totals.cache_read, 2048);
+  EXPECT_EQ(c.totals.output, 500);
+  EXPECT_EQ(c.events[0].tag("session"), "parent-1");
+  EXPECT_EQ(c.events[0].tag("sidechain"), "");
+  EXPECT_EQ(c.events[1].tag("session"), "child-1");
+  EXPECT_EQ(c.events[1].tag("sidechain"), "true");
+  EXPECT_EQ(c.input("child.jsonl")->duplicates, 1);
+  EXPECT_EQ(c.input("parent.jsonl")->duplicates, 0);
+}
+
 // ---------------------------------------------------------------------------
 // OTLP JSON, one ExportTraceServiceRequest per line.
 TEST(OtlpJsonTest, GenAiSpans) {
