@@ -170,6 +170,13 @@ absl::StatusOr<PriceTable> PriceTable::Parse(std::string_view json, std::string_
     }
     absl::Status s = ReadRates(*m, nullptr, &p.base, true, where);
     if (!s.ok()) return s;
+    if (const bj::value* fm = m->if_contains("fast_multiplier")) {
+      if (!fm->is_number() || !(fm->to_number<double>() >= 1) || fm->to_number<double>() > 100) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(std::string(where), ": \"fast_multiplier\" must be a number in [1, 100]"));
+      }
+      p.fast_multiplier = fm->to_number<double>();
+    }
     if (const bj::value* lc = m->if_contains("long_context")) {
       if (!lc->is_object()) {
         return absl::InvalidArgumentError(
@@ -256,25 +263,31 @@ const ModelPrice* PriceTable::Find(std::string_view model) const {
   return best;
 }
 
+namespace {
+bool FastModelName(std::string_view model) { return SvEndsWith(model, "-fast"); }
+}  // namespace
+
 std::optional<double> PriceTable::Cost(std::string_view model, const TokenBuckets& t) const {
   if (t.total() == 0) return 0.0;
   const ModelPrice* p = Find(model);
   if (!p) return std::nullopt;
+  const double fast = FastModelName(model) ? p->fast_multiplier : 1;
   if (p->long_context_threshold > 0 && t.prompt() > p->long_context_threshold) {
-    return Apply(p->long_context, t);
+    return fast * Apply(p->long_context, t);
   }
-  return Apply(p->base, t);
+  return fast * Apply(p->base, t);
 }
 
 std::optional<double> PriceTable::Cost(const UsageEvent& e) const {
   if (e.tokens.total() == 0) return 0.0;
   const ModelPrice* p = Find(e.model);
   if (!p) return std::nullopt;
+  const double fast = FastModelName(e.model) || e.tag("speed") == "fast" ? p->fast_multiplier : 1;
   if (e.requests <= 1 && p->long_context_threshold > 0 &&
       e.tokens.prompt() > p->long_context_threshold) {
-    return Apply(p->long_context, e.tokens);
+    return fast * Apply(p->long_context, e.tokens);
   }
-  return Apply(p->base, e.tokens);
+  return fast * Apply(p->base, e.tokens);
 }
 
 }  // namespace tokmeter::analysis

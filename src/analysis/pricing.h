@@ -55,6 +55,10 @@ struct ModelPrice {
   // request is billed at `long_context` (FORMATS.md a.1, pitfall 11).
   int64_t long_context_threshold = 0;  // 0 = no tier
   Rates long_context;
+  // Requests made in fast mode (Claude Code `usage.speed: "fast"`, tag
+  // speed=fast, or a `-fast` model suffix) cost this many times the rates
+  // above. 2 when the table does not say (ccusage's default).
+  double fast_multiplier = 2;
 };
 
 // Thread-safety: const methods are thread-safe.
@@ -73,6 +77,7 @@ class PriceTable {
   const ModelPrice* Find(std::string_view model) const;
   // Cost of one event in USD; nullopt when the model is unpriced (never 0
   // for an unknown model). Events with no tokens cost 0 even when unpriced.
+  // Fast-mode events are multiplied by the model's fast_multiplier.
   // The long-context tier applies per request, so it is only applied to
   // events with requests <= 1 (a turn summary is not one request).
   std::optional<double> Cost(const UsageEvent& e) const;

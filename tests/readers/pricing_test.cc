@@ -167,6 +167,36 @@ TEST(PricingTest, LongContextIsWholeRequest) {
   EXPECT_NEAR(*t.Cost(e), 0.9585, 1e-12);
 }
 
+// Fast mode (Claude Code usage.speed "fast", the reader's tag speed=fast, or
+// a "-fast" model name) multiplies the whole request's cost: by the table's
+// fast_multiplier, else by 2.
+TEST(PricingTest, FastModeMultipliesTheCost) {
+  UsageEvent e;
+  e.model = "claude-sonnet-4-5";
+  e.requests = 1;
+  e.tokens.input = 1000;
+  e.tokens.output = 100;
+  const PriceTable& t = PriceTable::Builtin();
+  // 1000 x $3/M + 100 x $15/M
+  EXPECT_NEAR(*t.Cost(e), 0.0045, 1e-12);
+  e.SetTag("speed", "fast");
+  EXPECT_NEAR(*t.Cost(e), 0.009, 1e-12);
+  UsageEvent f = e;
+  f.num_tags = 0;
+  f.model = "claude-sonnet-4-5-fast";
+  EXPECT_NEAR(*t.Cost(f), 0.009, 1e-12);
+
+  auto user = PriceTable::Parse(
+      R"({"models":[{"id":"claude-sonnet-4-5","input":3,"output":15,"fast_multiplier":6}]})",
+      "u.json");
+  ASSERT_TRUE(user.ok()) << user.status();
+  EXPECT_NEAR(*user->Cost(e), 0.027, 1e-12);
+  auto bad = PriceTable::Parse(
+      R"({"models":[{"id":"m","input":3,"output":15,"fast_multiplier":0.5}]})", "u.json");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("fast_multiplier"));
+}
+
 TEST(PricingTest, UserTable) {
   auto t = PriceTable::Parse(
       R"({"models":[{"id":"my-model","aliases":["mine"],"input":1,"output":2},
