@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Issue-3 analyzer timings, run by scripts/bench: generates (once, cached in
+# $BUILD_DIR/corpus) a 500 MB Claude-Code-style tree and 1 GB of tokmeter
+# JSONL with reader_benchmark's deterministic generators, then times
+#   reader_benchmark summarize   (ReadInputs alone: the readers)
+#   tokmeter daily --format json (the whole command: readers + analysis)
+# on a warm page cache (one untimed run first), in fresh processes: wall
+# time, MB/s and peak RSS (the child's ru_maxrss).
+set -euo pipefail
+BUILD_DIR="${BUILD_DIR:?}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cmake --build "$BUILD_DIR" --target tokmeter_cmd reader_benchmark >/dev/null
+GEN="$BUILD_DIR/bench/reader_benchmark"
+CLI="$BUILD_DIR/src/cli/tokmeter"
+CORPUS="$BUILD_DIR/corpus"
+mkdir -p "$CORPUS"
+[ -d "$CORPUS/claude" ] || "$GEN" gen-claude "$CORPUS/claude" 500
+[ -f "$CORPUS/spans.jsonl" ] || "$GEN" gen-jsonl "$CORPUS/spans.jsonl" 1000
+
+# run LABEL BYTES CMD...: one warm-up, then one measured run.
+run() {
+  local label="$1" bytes="$2"
+  shift 2
+  "$@" >/dev/null 2>&1
+  /usr/bin/python3 - "$label" "$bytes" "$@" <<'PY'
+import resource, subprocess, sys, time
+label, nbytes, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+t0 = time.monotonic()
+subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+wall = time.monotonic() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"{label:<46} {wall:7.3f} s  {nbytes / wall / 1e6:8.0f} MB/s  peak RSS {rss:7.1f} MiB")
+PY
+}
+claude_bytes=$(du -sb "$CORPUS/claude" | cut -f1)
+jsonl_bytes=$(stat -c %s "$CORPUS/spans.jsonl")
+echo "corpora: Claude Code $((claude_bytes / 1000000)) MB, tokmeter JSONL $((jsonl_bytes / 1000000)) MB"
+echo "targets: Claude Code <= 0.3 s and <= 64 MiB; tokmeter JSONL read >= 1 GB/s"
+run "readers: Claude Code (summarize, 2 threads)" "$claude_bytes" "$GEN" summarize "$CORPUS/claude" --threads=2
+run "readers: tokmeter JSONL (summarize, 2 threads)" "$jsonl_bytes" "$GEN" summarize "$CORPUS/spans.jsonl" --threads=2
+run "tokmeter daily: Claude Code" "$claude_bytes" "$CLI" daily "$CORPUS/claude" --format json
+run "tokmeter daily: tokmeter JSONL" "$jsonl_bytes" "$CLI" daily "$CORPUS/spans.jsonl" --format json
