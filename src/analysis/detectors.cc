@@ -491,25 +491,30 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                        " tokens. Batch related operations into one request.");
       out.push_back(std::move(f));
     }
-    auto it = before.find(g.key);
-    if (in.has_previous && it != before.end() &&
-        it->second.total() >= rules::kMinPromptTokensToJudge) {
-      double growth = double(a.total() - it->second.total()) / double(it->second.total());
+    int64_t prev_total = -1;  // -1: no previous figure for this group
+    if (in.previous_group_tokens != nullptr) {
+      auto p = in.previous_group_tokens->find(g.key.empty() ? "(untagged)" : g.key);
+      if (p != in.previous_group_tokens->end()) prev_total = p->second;
+    } else if (auto b = before.find(g.key); in.has_previous && b != before.end()) {
+      prev_total = b->second.total();
+    }
+    if (prev_total >= rules::kMinPromptTokensToJudge) {
+      double growth = double(a.total() - prev_total) / double(prev_total);
       if (growth >= rules::kIncreasingMinGrowth) {
         Finding f;
         f.kind = "increasing";
         f.subject = subject;
-        f.tokens = a.total() - it->second.total();
+        f.tokens = a.total() - prev_total;
         f.severity = growth >= 1.0 ? Severity::kWarning : Severity::kInfo;
         f.evidence = {{"tokens", double(a.total())},
-                      {"previous_tokens", double(it->second.total())},
+                      {"previous_tokens", double(prev_total)},
                       {"growth", growth}};
         f.rule = absl::StrFormat(
             "tokens up >= %.0f%% vs the previous period (seed 001: increasing consumption)",
             rules::kIncreasingMinGrowth * 100);
         f.recommendation = absl::StrCat(
             "Increasing rule (seed 001): ", absl::StrFormat("%+.0f%%", growth * 100),
-            " tokens vs the previous period (", Tokens(double(it->second.total())), " -> ",
+            " tokens vs the previous period (", Tokens(double(prev_total)), " -> ",
             Tokens(double(a.total())), "). Check what changed: prompts, tools, schedules.");
         out.push_back(std::move(f));
       }

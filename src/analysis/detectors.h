@@ -7,6 +7,7 @@
 #define TOKMETER_ANALYSIS_DETECTORS_H_
 
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,6 +44,10 @@ struct DetectInput {
   std::span<const Rec> recs;      // the period analysed (time-sorted)
   std::span<const Rec> previous;  // the previous period, for `increasing`
   bool has_previous = false;
+  // Total tokens per group of PrimaryDim() in a previous report (report
+  // --previous; "(untagged)" for events without the tag). When set,
+  // `increasing` compares with these instead of `previous`.
+  const std::map<std::string, int64_t>* previous_group_tokens = nullptr;
   // Inputs as read; data_gap reports the empty ones, bad lines and drops.
   const std::vector<InputSummary>* inputs = nullptr;
   int64_t window_ns = 0;  // 0 = rules::kDefaultWindowNs

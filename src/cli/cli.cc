@@ -573,6 +573,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   in.recs = recs;
   in.previous = prev;
   in.has_previous = !prev.empty();
+  if (!previous.empty()) in.previous_group_tokens = &prev_groups;  // the report given wins
   in.inputs = &l.read.inputs;
   json::array findings;
   for (const Finding& f : analysis::Detect(in)) findings.push_back(FindingJson(f));

@@ -158,6 +158,33 @@ TEST(CliReportTest, TrendFromPreviousReport) {
   EXPECT_EQ(tr.at("total_tokens").as_int64(), 348002);  // 197,002 + 151,000
   EXPECT_EQ(tr.at("previous_total_tokens").as_int64(), 348002);
   EXPECT_EQ(tr.at("total_tokens_change").to_number<double>(), 0);
+  for (const auto& f : r.doc().at("findings").as_array()) {
+    EXPECT_NE(f.as_object().at("kind").as_string(), "increasing");  // nothing grew
+  }
+}
+
+// The previous report's per-workflow totals feed the `increasing` rule:
+// smoke-claude 197,002 now vs 50,000 before is +294 %; secret-digger is
+// unchanged (151,000) and not flagged.
+TEST(CliReportTest, IncreasingAgainstThePreviousReport) {
+  const std::string prev = TempPath("prev_small.json");
+  std::ofstream(prev) << R"({"schema":"tokmeter-report/1","totals":{"total_tokens":201000},)"
+                      << R"("groups":[{"name":"smoke-claude","total_tokens":50000},)"
+                      << R"({"name":"secret-digger","total_tokens":151000}]})";
+  Result r = Tokmeter({"report", "--format", "json", "--previous", prev, Data("usage.jsonl")});
+  std::remove(prev.c_str());
+  ASSERT_EQ(r.rc, 0) << r.err;
+  int increasing = 0;
+  for (const auto& fv : r.doc().at("findings").as_array()) {
+    const json::object& f = fv.as_object();
+    if (f.at("kind").as_string() != "increasing") continue;
+    ++increasing;
+    EXPECT_THAT(std::string(f.at("subject").as_string()), HasSubstr("smoke-claude"));
+    const json::object& ev = f.at("evidence").as_object();
+    EXPECT_EQ(ev.at("previous_tokens").to_number<double>(), 50000);
+    EXPECT_NEAR(ev.at("growth").to_number<double>(), (197002.0 - 50000) / 50000, 1e-9);
+  }
+  EXPECT_EQ(increasing, 1);
 }
 
 TEST(CliReportTest, HtmlIsOneSelfContainedPage) {
