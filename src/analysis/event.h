@@ -31,6 +31,9 @@ struct TokenBuckets {
     output += o.output;
     reasoning += o.reasoning;
   }
+  // Reasoning is a part of output: a source that says more is capped (a
+  // malformed or hostile count must not make output minus reasoning < 0).
+  void CapReasoning() { reasoning = reasoning < output ? reasoning : output; }
   friend bool operator==(const TokenBuckets&, const TokenBuckets&) = default;
 };
 

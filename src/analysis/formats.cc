@@ -470,7 +470,7 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
   }
   ev.tokens.cache_write_1h = std::min(write_1h, write_total);
   ev.tokens.cache_write_5m = write_total - ev.tokens.cache_write_1h;
-  ev.tokens.reasoning = std::min(ev.tokens.reasoning, ev.tokens.output);  // a part of output
+  ev.tokens.CapReasoning();
   if (has_duration && duration_ms >= 0 && duration_ms < 1e12) {
     ev.duration_ns = int64_t(duration_ms * 1e6);
   } else if (has_start && ev.time_unix_ns >= start_ns) {

@@ -146,6 +146,7 @@ struct Decoder {
     ev.tokens.cache_write_1h = std::min(c[kCacheWrite1h], c[kCacheWrite]);
     ev.tokens.cache_write_5m = c[kCacheWrite] - ev.tokens.cache_write_1h;
     ev.tokens.reasoning = c[kReasoning];
+    ev.tokens.CapReasoning();
     ev.requests = c[kRequests];
     ev.tool_calls = c[kToolCalls];
     ev.retries = c[kRetries];

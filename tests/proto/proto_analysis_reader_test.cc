@@ -86,5 +86,39 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
   EXPECT_EQ(from_proto.back().count, 3);
 }
 
+// A span recorded with more reasoning than output (the capture API takes
+// counters as given) reads back with reasoning capped at output, as from
+// JSONL (found by token_usage_reader_fuzzer on a protobuf-looking input).
+TEST(ProtoAnalysisReaderTest, ReasoningCappedAtOutput) {
+  const FileFormat* fmt = ProtoFormat();
+  ASSERT_NE(fmt, nullptr);
+  testing::SampleBatch b(1);
+  ASSERT_FALSE(b.batch.spans.empty());
+  SpanRecord& s = b.batch.spans[0];
+  s.counters = Counters{};
+  s.counters.Add(Counter::kOutputTokens, 5);
+  s.counters.Add(Counter::kReasoningTokens, 9);
+  std::string file;
+  proto::AppendFileHeader(file, 1);
+  proto::ChunkEncoder enc;
+  enc.AddBatch(b.batch);
+  enc.Finish(file);
+  std::string head = file.substr(0, 64);
+  Arena arena;
+  std::vector<Record> recs;
+  ParseContext ctx{&arena, &recs, 0};
+  auto rest = MemorySource(std::string_view(file).substr(head.size()));
+  int64_t bad = 0;
+  ASSERT_TRUE(fmt->read(head, *rest, ctx, &bad).ok());
+  bool seen = false;
+  for (const Record& r : recs) {
+    if (r.type != RecordType::kEvent || r.ev.span_id != SpanIdToHex(s.span_id)) continue;
+    seen = true;
+    EXPECT_EQ(r.ev.tokens.output, 5);
+    EXPECT_EQ(r.ev.tokens.reasoning, 5);
+  }
+  EXPECT_TRUE(seen);
+}
+
 }  // namespace
 }  // namespace tokmeter::analysis::reader_internal
