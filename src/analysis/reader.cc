@@ -490,6 +490,7 @@ class Reader {
           Deliver(st, r.ev, /*trace_tags=*/r.ev.format == SourceFormat::kTokmeterJsonl);
           break;
         case RecordType::kTrace: {
+          last_trace_ = nullptr;  // the map may rehash: forget the cached lookup
           auto& tags = traces_[std::string(r.ev.trace_id)];
           tags.clear();
           for (int i = 0; i < r.ev.num_tags; ++i) {
@@ -541,8 +542,12 @@ class Reader {
     if (!InRange(ev.time_unix_ns)) return;
     ++st.summary.records;
     if (trace_tags && !ev.trace_id.empty()) {
-      auto it = traces_.find(absl::string_view(ev.trace_id.data(), ev.trace_id.size()));
-      if (it != traces_.end()) AddMissingTags(ev, it->second);
+      // Consecutive spans mostly share a trace: one compare instead of a lookup.
+      if (last_trace_ == nullptr || ev.trace_id != last_trace_->first) {
+        auto it = traces_.find(absl::string_view(ev.trace_id.data(), ev.trace_id.size()));
+        last_trace_ = it != traces_.end() ? &*it : nullptr;
+      }
+      if (last_trace_ != nullptr) AddMissingTags(ev, last_trace_->second);
     }
     AddMissingTags(ev, st.path_tags);
     fn_(ev);
@@ -708,7 +713,10 @@ class Reader {
 
   // Emit stage: touched only by the one emitting thread (or after join).
   std::vector<InputState> inputs_;
-  absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>> traces_;
+  using TraceTags =
+      absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>>;
+  TraceTags traces_;
+  const TraceTags::value_type* last_trace_ = nullptr;  // the last lookup's hit, if any
   Interner strings_;
   absl::flat_hash_map<std::string, ClaudeEntry> claude_;
   std::vector<ClaudeEntry> claude_unkeyed_;

@@ -221,7 +221,8 @@ TEST(TokmeterJsonlTest, EscapesNumbersAndMalformedLines) {
   TempDir dir;
   const std::string lines =
       R"({"type":"span","trace_id":"t1","span_id":"s1","kind":"ll\u006d","na\u006de":"x","input_tokens":7,)"
-      R"("tags":{"k\"q":"v\\w","n":2.50,"b":false,"z":null,"o":{"x":1},"a":[1,2]}})"
+      R"("tags":{"k\"q":"v\\w","n":2.50,"b":false,"z":null,"o":{"x":1},"a":[1,2],)"
+      R"("long1":"abcdefghij\\klm","long2":"a\tbcdefghijklmnopq"}})"
       "\n"
       R"({"type":"span","trace_id":"t1","span_id":"s2","kind":"llm","input_tokens":5} {"type":"span"})"
       "\n"
@@ -241,6 +242,8 @@ TEST(TokmeterJsonlTest, EscapesNumbersAndMalformedLines) {
   EXPECT_EQ(e.tag("k\"q"), "v\\w");
   EXPECT_EQ(e.tag("n"), "2.50");
   EXPECT_EQ(e.tag("b"), "false");
+  EXPECT_EQ(e.tag("long1"), "abcdefghij\\klm");  // escapes past the first 8 bytes
+  EXPECT_EQ(e.tag("long2"), "a\tbcdefghijklmnopq");
   EXPECT_EQ(e.tags.count("z"), 0u);
   EXPECT_EQ(e.tags.count("o"), 0u);
   EXPECT_EQ(e.tags.count("a"), 0u);
