@@ -18,6 +18,17 @@ const FileFormat* ProtoFormat() {
   return nullptr;
 }
 
+// Reads a whole protobuf file through the registered format, as ReadInputs
+// does: the first 64 bytes as the sniffed head, the rest as a stream.
+std::vector<Record> ReadProtoFile(const std::string& file, Arena& arena, int64_t* bad) {
+  std::vector<Record> out;
+  ParseContext ctx{&arena, &out, 0};
+  const std::string head = file.substr(0, 64);
+  auto rest = MemorySource(std::string_view(file).substr(head.size()));
+  EXPECT_TRUE(ProtoFormat()->read(head, *rest, ctx, bad).ok());
+  return out;
+}
+
 TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
   const FileFormat* fmt = ProtoFormat();
   ASSERT_NE(fmt, nullptr);
@@ -35,11 +46,8 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
   EXPECT_FALSE(fmt->sniff("{\"type\":\"span\"}"));
 
   Arena arena;
-  std::vector<Record> from_proto;
-  ParseContext ctx{&arena, &from_proto, 0};
-  auto rest = MemorySource(std::string_view(file).substr(head.size()));
   int64_t bad = 0;
-  ASSERT_TRUE(fmt->read(head, *rest, ctx, &bad).ok());
+  std::vector<Record> from_proto = ReadProtoFile(file, arena, &bad);
   EXPECT_EQ(bad, 0);
 
   // The same records through the JSONL line parser.
@@ -103,13 +111,9 @@ TEST(ProtoAnalysisReaderTest, ReasoningCappedAtOutput) {
   proto::ChunkEncoder enc;
   enc.AddBatch(b.batch);
   enc.Finish(file);
-  std::string head = file.substr(0, 64);
   Arena arena;
-  std::vector<Record> recs;
-  ParseContext ctx{&arena, &recs, 0};
-  auto rest = MemorySource(std::string_view(file).substr(head.size()));
   int64_t bad = 0;
-  ASSERT_TRUE(fmt->read(head, *rest, ctx, &bad).ok());
+  std::vector<Record> recs = ReadProtoFile(file, arena, &bad);
   bool seen = false;
   for (const Record& r : recs) {
     if (r.type != RecordType::kEvent || r.ev.span_id != SpanIdToHex(s.span_id)) continue;
