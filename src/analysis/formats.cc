@@ -45,6 +45,8 @@ JsonCapture& Capture() {
   return capture;
 }
 
+// `value` must outlive the chunk (a view into it, ctx.Keep()'s copy, or a
+// literal): a JsonField's text may live in the parser's buffers.
 void AddTag(UsageEvent& ev, std::string_view key, std::string_view value, ParseContext& ctx) {
   ev.SetTag(ctx.Keep(key), value);
 }
@@ -571,7 +573,7 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
       ev.name = path;
       AddTag(ev, "path", path, ctx);
     } else if (p == "streaming" && f.kind == JsonField::kBool) {
-      AddTag(ev, "streaming", f.text, ctx);
+      AddTag(ev, "streaming", f.i ? "true" : "false", ctx);  // literals: outlive the line
     } else if (p == "x_initiator" && f.kind == JsonField::kString) {
       AddTag(ev, "initiator", ctx.Keep(f.text), ctx);
     }

@@ -64,10 +64,14 @@ struct Handler {
   bool InInput(std::string_view v) const {
     return v.data() >= in_begin && v.data() + v.size() <= in_end;
   }
+  static bool IsBoolLiteral(std::string_view v) {
+    return v.data() == kTrue.data() || v.data() == kFalse.data();
+  }
+  static constexpr std::string_view kTrue = "true", kFalse = "false";
   Ref Keep(std::string_view v) {
     Ref r;
     r.len = uint32_t(v.size());
-    if (InInput(v)) {
+    if (InInput(v) || IsBoolLiteral(v)) {  // static storage: a view is safe
       r.ptr = v.data();
     } else {
       r.off = uint32_t(store.size());
@@ -217,7 +221,7 @@ struct Handler {
     return true;
   }
   bool on_bool(bool b, ec_t&) {
-    Add(JsonField::kBool, b ? "true" : "false", b, b);
+    Add(JsonField::kBool, b ? kTrue : kFalse, b, b);  // literals: kept as views (Keep)
     return true;
   }
   bool on_null(ec_t&) {

@@ -8,6 +8,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "src/analysis/pricing.h"
@@ -95,6 +96,30 @@ TEST(TokenUsageTest, SeedSmokeClaudeRun) {
   EXPECT_EQ(s->records, 6);
   EXPECT_EQ(s->skipped_lines, 0);
   EXPECT_FALSE(s->empty);
+}
+
+// Tag values must outlive the line's parse: `streaming` (a JSON bool) was
+// once a view into the parser's per-thread buffer, which the next line
+// overwrites (and thread exit frees: ASan found it).
+TEST(TokenUsageTest, BoolTagsSurviveLaterLines) {
+  TempDir dir;
+  std::string text;
+  for (int i = 0; i < 40; ++i) {
+    text += absl::StrCat(
+        R"({"_schema":"token-usage/1","timestamp":"2026-11-23T09:00:0)", i % 10,
+        R"(Z","provider":"anthropic","model":"claude-sonnet-4-5","path":"/v1/messages\u002f)", i,
+        R"(","input_tokens":1,"output_tokens":1,"streaming":)", i % 2 ? "false" : "true",
+        R"(,"request_id":"r\u0031)", i, "\"}\n");
+  }
+  ReadOptions one_thread;
+  one_thread.threads = 1;
+  Collected c = ReadAll({dir.Write("t.jsonl", text)}, one_thread);
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_EQ(c.events.size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(c.events[i].tag("streaming"), i % 2 ? "false" : "true") << i;
+    EXPECT_EQ(c.events[i].tag("request_id"), absl::StrCat("r1", i)) << i;
+  }
 }
 
 TEST(TokenUsageTest, InputSemanticsDependOnProvider) {
