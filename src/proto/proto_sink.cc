@@ -92,12 +92,7 @@ class ProtobufSink : public Sink {
 
   absl::Status Close() override {
     absl::Status st = Drain();
-    if (fd_ >= 0) {
-      if (::close(fd_) != 0 && st.ok()) {
-        st = absl::DataLossError(absl::StrCat("closing ", opts_.path, ": ", std::strerror(errno)));
-      }
-      fd_ = -1;
-    }
+    if (absl::Status closed = internal::CloseAppendFile(&fd_, opts_.path); st.ok()) st = closed;
     if (!pending_.empty()) {
       size_t chunks = pending_.size();
       pending_.clear();

@@ -22,6 +22,16 @@ absl::Status OpenForAppend(const std::string& path, int access, int* fd, uint64_
   return absl::OkStatus();
 }
 
+absl::Status CloseAppendFile(int* fd, const std::string& path) {
+  if (*fd < 0) return absl::OkStatus();
+  const int rc = ::close(*fd);
+  *fd = -1;
+  if (rc != 0) {
+    return absl::DataLossError(absl::StrCat("closing ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ShiftRotatedFiles(const std::string& path, int max_files) {
   for (int i = max_files; i >= 1; --i) {
     std::string from = i == 1 ? path : absl::StrCat(path, ".", i - 1);

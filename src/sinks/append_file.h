@@ -16,6 +16,10 @@ namespace tokmeter::internal {
 // Unavailable, naming the path and the OS error, when it cannot.
 absl::Status OpenForAppend(const std::string& path, int access, int* fd, uint64_t* size);
 
+// Closes *fd (if open) and sets it to -1. DataLoss naming the path when
+// close(2) fails — the kernel may not have taken the last bytes.
+absl::Status CloseAppendFile(int* fd, const std::string& path);
+
 // Makes room for a new `path`: path.(N-1) -> path.N, …, path -> path.1,
 // keeping `max_files` rotated files (the oldest is overwritten); with
 // max_files <= 0, `path` is deleted instead. The caller has closed `path`.

@@ -303,12 +303,7 @@ class JsonlSink : public Sink {
 
   absl::Status Close() override {
     absl::Status st = Drain();
-    if (fd_ >= 0) {
-      if (::close(fd_) != 0 && st.ok()) {
-        st = absl::DataLossError(absl::StrCat("closing ", opts_.path, ": ", std::strerror(errno)));
-      }
-      fd_ = -1;
-    }
+    if (absl::Status closed = internal::CloseAppendFile(&fd_, opts_.path); st.ok()) st = closed;
     if (!pending_.empty()) {
       int64_t lines = std::count(pending_.begin(), pending_.end(), '\n');
       pending_.clear();
