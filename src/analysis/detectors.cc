@@ -538,11 +538,15 @@ std::vector<Finding> DetectLargeRuns(const DetectInput& in) {
     run_tokens[r.dim(Dim::kRun)] += r.tokens.total();
   }
   for (auto& [run, t] : run_tokens) group_runs[group_of_run[run]].push_back(double(t));
+  // One median per group (not per run: that sorted a group once per run).
+  absl::flat_hash_map<uint32_t, double> group_median;
+  for (const auto& [g, v] : group_runs) group_median[g] = Percentile(v, 0.5);
   std::vector<std::pair<std::string, int64_t>> runs = RunTotals(*in.store, in.recs);
   std::vector<Finding> out;
   for (auto& [k, t] : runs) {
-    const std::vector<double>& v = group_runs[group_of_run[in.store->Find(k)]];
-    const double median = Percentile(v, 0.5);
+    const uint32_t group = group_of_run[in.store->Find(k)];
+    const std::vector<double>& v = group_runs[group];
+    const double median = group_median[group];
     bool absolute = t >= rules::kLargeRunTokens;
     bool relative = int(v.size()) >= rules::kLargeRunMinRuns && t >= rules::kLargeRunMinTokens &&
                     double(t) >= rules::kLargeRunMedianMultiple * median;
