@@ -4,6 +4,7 @@
 # JSONL with reader_benchmark's deterministic generators, then times
 #   reader_benchmark summarize   (ReadInputs alone: the readers)
 #   tokmeter daily --format json (the whole command: readers + analysis)
+#   and tokmeter report / top / spikes / detect on the JSONL
 # on a warm page cache (one untimed run first), in fresh processes: wall
 # time, MB/s and peak RSS (the child's ru_maxrss).
 set -euo pipefail
@@ -40,3 +41,10 @@ run "readers: Claude Code (summarize, 2 threads)" "$claude_bytes" "$GEN" summari
 run "readers: tokmeter JSONL (summarize, 2 threads)" "$jsonl_bytes" "$GEN" summarize "$CORPUS/spans.jsonl" --threads=2
 run "tokmeter daily: Claude Code" "$claude_bytes" "$CLI" daily "$CORPUS/claude" --format json
 run "tokmeter daily: tokmeter JSONL" "$jsonl_bytes" "$CLI" daily "$CORPUS/spans.jsonl" --format json
+# The other commands on the same 1 GB: report and top --window hold only
+# their period (the day of the last event and the one before; the last
+# hour), spikes and monthly stream, detect keeps its whole period.
+run "tokmeter report: tokmeter JSONL" "$jsonl_bytes" "$CLI" report "$CORPUS/spans.jsonl" --format json
+run "tokmeter top --window 1h: tokmeter JSONL" "$jsonl_bytes" "$CLI" top "$CORPUS/spans.jsonl" --window 1h --format json
+run "tokmeter spikes: tokmeter JSONL" "$jsonl_bytes" "$CLI" spikes "$CORPUS/spans.jsonl" --format json
+run "tokmeter detect: tokmeter JSONL" "$jsonl_bytes" "$CLI" detect "$CORPUS/spans.jsonl" --format json

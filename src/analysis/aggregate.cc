@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -35,60 +36,114 @@ Distribution Distribute(const std::vector<double>& values) {
   return d;
 }
 
-namespace {
+struct Grouper::Slot {
+  Group group;
+  absl::flat_hash_set<uint32_t> runs;
+  absl::flat_hash_map<uint32_t, Agg> by_model;  // model id → sums
+};
 
-std::vector<Group> Finish(const EventStore& store, absl::flat_hash_map<uint32_t, Group>& groups,
-                          absl::flat_hash_map<uint32_t, absl::flat_hash_set<uint32_t>>& runs) {
-  std::vector<Group> out;
-  out.reserve(groups.size());
-  for (auto& [id, g] : groups) {
-    g.runs = static_cast<int64_t>(runs[id].size());
-    out.push_back(std::move(g));
+Grouper::Grouper(const EventStore& store, Dim dim) : store_(&store), dim_(dim) {}
+Grouper::Grouper(const EventStore& store, Calendar cal, const absl::TimeZone& tz)
+    : store_(&store), calendar_(true), cal_(cal), tz_(tz) {}
+Grouper::~Grouper() = default;
+
+// Events mostly come in time order, so the bucket of the previous event is
+// checked first: one key formatting per day (month), not per event.
+Grouper::Slot& Grouper::CalendarSlot(int64_t time_ns) {
+  if (bucket_ != nullptr && time_ns >= bucket_lo_ && time_ns < bucket_hi_) return *bucket_;
+  const absl::Time t = absl::FromUnixNanos(time_ns);
+  absl::Time lo, hi;
+  if (cal_ == Calendar::kDay) {
+    const absl::CivilDay d = absl::ToCivilDay(t, tz_);
+    lo = absl::FromCivil(d, tz_);
+    hi = absl::FromCivil(d + 1, tz_);
+  } else {
+    const absl::CivilMonth m = absl::ToCivilMonth(t, tz_);
+    lo = absl::FromCivil(m, tz_);
+    hi = absl::FromCivil(m + 1, tz_);
   }
-  std::sort(out.begin(), out.end(), [](const Group& a, const Group& b) {
-    if (a.agg.total() != b.agg.total()) return a.agg.total() > b.agg.total();
-    return a.key < b.key;
-  });
+  std::string key = absl::FormatTime(cal_ == Calendar::kDay ? "%Y-%m-%d" : "%Y-%m", t, tz_);
+  std::unique_ptr<Slot>& slot = by_key_[key];
+  if (!slot) {
+    slot = std::make_unique<Slot>();
+    slot->group.key = std::move(key);
+  }
+  bucket_lo_ = absl::ToUnixNanos(lo);
+  bucket_hi_ = absl::ToUnixNanos(hi);
+  bucket_ = slot.get();
+  return *slot;
+}
+
+void Grouper::Add(const Rec& r) {
+  if (r.rollup) return;
+  Slot* s;
+  if (calendar_) {
+    s = &CalendarSlot(r.time_ns);
+  } else {
+    std::unique_ptr<Slot>& slot = by_id_[r.dim(dim_)];
+    if (!slot) {
+      slot = std::make_unique<Slot>();
+      slot->group.key = store_->str(r.dim(dim_));
+    }
+    s = slot.get();
+  }
+  s->group.agg.Add(r);
+  s->by_model[r.dim(Dim::kModel)].Add(r);
+  if (r.dim(Dim::kRun)) s->runs.insert(r.dim(Dim::kRun));
+}
+
+std::vector<Group> Grouper::Take() {
+  std::vector<Group> out;
+  out.reserve(by_id_.size() + by_key_.size());
+  auto take = [&](Slot& s) {
+    s.group.runs = static_cast<int64_t>(s.runs.size());
+    for (const auto& [model, agg] : s.by_model) s.group.by_model[store_->str(model)] = agg;
+    out.push_back(std::move(s.group));
+  };
+  if (calendar_) {
+    for (auto& [key, slot] : by_key_) take(*slot);  // std::map: by key ascending
+  } else {
+    for (auto& [id, slot] : by_id_) take(*slot);
+    std::sort(out.begin(), out.end(), [](const Group& a, const Group& b) {
+      if (a.agg.total() != b.agg.total()) return a.agg.total() > b.agg.total();
+      return a.key < b.key;
+    });
+  }
+  by_id_.clear();
+  by_key_.clear();
+  bucket_ = nullptr;
   return out;
 }
 
-}  // namespace
-
 std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim) {
-  absl::flat_hash_map<uint32_t, Group> groups;
-  absl::flat_hash_map<uint32_t, absl::flat_hash_set<uint32_t>> runs;
-  for (const Rec& r : recs) {
-    if (r.rollup) continue;
-    uint32_t k = r.dim(dim);
-    Group& g = groups[k];
-    if (g.agg.events == 0) g.key = std::string(store.str(k));
-    g.agg.Add(r);
-    g.by_model[std::string(store.str(r.dim(Dim::kModel)))].Add(r);
-    if (r.dim(Dim::kRun)) runs[k].insert(r.dim(Dim::kRun));
-  }
-  return Finish(store, groups, runs);
+  Grouper g(store, dim);
+  for (const Rec& r : recs) g.Add(r);
+  return g.Take();
 }
 
 std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const Rec> recs, Calendar cal,
                                    const absl::TimeZone& tz) {
-  std::map<std::string, Group> groups;
-  std::map<std::string, absl::flat_hash_set<uint32_t>> runs;
-  const char* fmt = cal == Calendar::kDay ? "%Y-%m-%d" : "%Y-%m";
-  for (const Rec& r : recs) {
-    if (r.rollup) continue;
-    std::string key = absl::FormatTime(fmt, absl::FromUnixNanos(r.time_ns), tz);
-    Group& g = groups[key];
-    g.key = key;
-    g.agg.Add(r);
-    g.by_model[std::string(store.str(r.dim(Dim::kModel)))].Add(r);
-    if (r.dim(Dim::kRun)) runs[key].insert(r.dim(Dim::kRun));
-  }
-  std::vector<Group> out;
-  for (auto& [k, g] : groups) {
-    g.runs = static_cast<int64_t>(runs[k].size());
-    out.push_back(std::move(g));
-  }
+  Grouper g(store, cal, tz);
+  for (const Rec& r : recs) g.Add(r);
+  return g.Take();
+}
+
+void Summary::Add(const Rec& r) {
+  total.Add(r);
+  if (!r.rollup && !r.priced() && r.tokens.total() > 0) unpriced_models.insert(r.dim(Dim::kModel));
+}
+
+std::vector<std::string> Summary::UnpricedModels(const EventStore& store) const {
+  std::vector<std::string> out;
+  for (uint32_t m : unpriced_models) out.push_back(m ? store.str(m) : std::string("(unknown)"));
+  std::sort(out.begin(), out.end());
   return out;
+}
+
+Summary Summarize(std::span<const Rec> recs) {
+  Summary s;
+  for (const Rec& r : recs) s.Add(r);
+  return s;
 }
 
 Agg Total(std::span<const Rec> recs) {
@@ -122,15 +177,18 @@ bool IsSpike(double window_tokens, const Distribution& dist) {
          window_tokens >= rules::kSpikeMedianMultiple * dist.p50 && window_tokens > dist.p95;
 }
 
-std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
-                                                     std::span<const Rec> recs, Dim dim, int n) {
-  absl::flat_hash_map<uint32_t, int64_t> sums;
-  for (const Rec& r : recs) {
-    if (r.rollup || r.dim(dim) == 0) continue;
-    sums[r.dim(dim)] += dim == Dim::kTool ? r.tool_calls : r.tokens.total();
-  }
+namespace {
+
+int64_t TopValue(const Rec& r, Dim dim) {
+  return dim == Dim::kTool ? r.tool_calls : r.tokens.total();
+}
+
+// The largest `n` (all when n < 0) of `sums`, by value, then key.
+std::vector<std::pair<std::string, int64_t>> Largest(
+    const EventStore& store, const absl::flat_hash_map<uint32_t, int64_t>& sums, int n) {
   std::vector<std::pair<std::string, int64_t>> out;
-  for (auto& [k, v] : sums) out.emplace_back(std::string(store.str(k)), v);
+  out.reserve(sums.size());
+  for (const auto& [k, v] : sums) out.emplace_back(std::string(store.str(k)), v);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
@@ -138,33 +196,72 @@ std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
   return out;
 }
 
+}  // namespace
+
+std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
+                                                     std::span<const Rec> recs, Dim dim, int n) {
+  absl::flat_hash_map<uint32_t, int64_t> sums;
+  for (const Rec& r : recs) {
+    if (r.rollup || r.dim(dim) == 0) continue;
+    sums[r.dim(dim)] += TopValue(r, dim);
+  }
+  return Largest(store, sums, n);
+}
+
 std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
                                                        std::span<const Rec> recs) {
   return TopKeys(store, recs, Dim::kRun, -1);
 }
 
-SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns) {
+struct SpikeFinder::Slot {
+  Agg agg;
+  absl::flat_hash_map<uint32_t, int64_t> sums[3];  // session, job, tool
+};
+namespace {
+constexpr Dim kSpikeDims[3] = {Dim::kSession, Dim::kJob, Dim::kTool};
+}  // namespace
+
+SpikeFinder::SpikeFinder(const EventStore& store, int64_t width_ns)
+    : store_(&store), width_ns_(width_ns) {}
+SpikeFinder::~SpikeFinder() = default;
+
+void SpikeFinder::Add(const Rec& r) {
+  if (r.rollup) return;
+  const int64_t start = r.time_ns - (((r.time_ns % width_ns_) + width_ns_) % width_ns_);
+  std::unique_ptr<Slot>& slot = windows_[start];
+  if (!slot) slot = std::make_unique<Slot>();
+  slot->agg.Add(r);
+  for (int i = 0; i < 3; ++i) {
+    const uint32_t k = r.dim(kSpikeDims[i]);
+    if (k != 0) slot->sums[i][k] += TopValue(r, kSpikeDims[i]);
+  }
+}
+
+SpikeReport SpikeFinder::Take() {
   SpikeReport rep;
-  rep.width_ns = width_ns;
-  rep.windows = Windows(recs, width_ns);
+  rep.width_ns = width_ns_;
+  rep.windows.reserve(windows_.size());
+  for (const auto& [start, slot] : windows_) rep.windows.push_back(Window{start, slot->agg});
   rep.dist = WindowDistribution(rep.windows);
-  for (const Window& w : rep.windows) {
-    double t = double(w.agg.total());
+  for (const auto& [start, slot] : windows_) {
+    const double t = double(slot->agg.total());
     if (!IsSpike(t, rep.dist)) continue;
     Spike s;
-    s.window = w;
+    s.window = Window{start, slot->agg};
     s.median_multiple = rep.dist.p50 > 0 ? t / rep.dist.p50 : 0;
-    auto lo = std::lower_bound(recs.begin(), recs.end(), w.start_ns,
-                               [](const Rec& r, int64_t v) { return r.time_ns < v; });
-    auto hi = std::lower_bound(lo, recs.end(), w.start_ns + width_ns,
-                               [](const Rec& r, int64_t v) { return r.time_ns < v; });
-    std::span<const Rec> in = recs.subspan(size_t(lo - recs.begin()), size_t(hi - lo));
-    s.top_sessions = TopKeys(store, in, Dim::kSession, rules::kSpikeTopContributors);
-    s.top_jobs = TopKeys(store, in, Dim::kJob, rules::kSpikeTopContributors);
-    s.top_tools = TopKeys(store, in, Dim::kTool, rules::kSpikeTopContributors);
+    s.top_sessions = Largest(*store_, slot->sums[0], rules::kSpikeTopContributors);
+    s.top_jobs = Largest(*store_, slot->sums[1], rules::kSpikeTopContributors);
+    s.top_tools = Largest(*store_, slot->sums[2], rules::kSpikeTopContributors);
     rep.spikes.push_back(std::move(s));
   }
+  windows_.clear();
   return rep;
+}
+
+SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns) {
+  SpikeFinder f(store, width_ns);
+  for (const Rec& r : recs) f.Add(r);
+  return f.Take();
 }
 
 absl::Time StartOfDay(absl::Time t, const absl::TimeZone& tz) {

@@ -7,10 +7,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "src/analysis/store.h"
 
@@ -36,18 +39,58 @@ struct Group {
   int64_t runs = 0;                     // distinct Dim::kRun values
 };
 
-// Groups `recs` by `dim`, sorted by total tokens, largest first (ties by
-// key). Roll-up records are skipped.
-std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim);
-
-// Calendar buckets ("%Y-%m-%d" or "%Y-%m") of the event time in `tz`,
-// sorted by key ascending.
 enum class Calendar { kDay, kMonth };
+
+// Builds groups one record at a time, so a command can group while it reads
+// (EventStore::StreamTo): memory grows with the groups, not the events.
+// GroupBy and GroupByCalendar are this over a span. Roll-ups are skipped.
+class Grouper {
+ public:
+  // By the tag `dim`; Take() sorts by total tokens, largest first (ties by
+  // key).
+  Grouper(const EventStore& store, Dim dim);
+  // By calendar bucket ("%Y-%m-%d" or "%Y-%m") of the event time in `tz`;
+  // Take() sorts by key ascending.
+  Grouper(const EventStore& store, Calendar cal, const absl::TimeZone& tz);
+  Grouper(Grouper&&) = default;
+  ~Grouper();
+
+  void Add(const Rec& r);
+  std::vector<Group> Take();
+
+ private:
+  struct Slot;
+  Slot& CalendarSlot(int64_t time_ns);
+
+  const EventStore* store_;
+  Dim dim_ = Dim::kSession;
+  bool calendar_ = false;
+  Calendar cal_ = Calendar::kDay;
+  absl::TimeZone tz_;
+  absl::flat_hash_map<uint32_t, std::unique_ptr<Slot>> by_id_;  // tag groups
+  std::map<std::string, std::unique_ptr<Slot>> by_key_;         // calendar groups
+  int64_t bucket_lo_ = 1, bucket_hi_ = 0;                       // [lo, hi) of bucket_
+  Slot* bucket_ = nullptr;
+};
+
+std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim);
 std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const Rec> recs, Calendar cal,
                                    const absl::TimeZone& tz);
 
 // Totals of `recs` (roll-ups skipped).
 Agg Total(std::span<const Rec> recs);
+
+// The totals every command's document opens with, built one record at a
+// time: sums and the models that had tokens but no price.
+struct Summary {
+  Agg total;
+  absl::flat_hash_set<uint32_t> unpriced_models;  // model ids (0 = unknown model)
+
+  void Add(const Rec& r);
+  // Model names, sorted; "(unknown)" for events without a model.
+  std::vector<std::string> UnpricedModels(const EventStore& store) const;
+};
+Summary Summarize(std::span<const Rec> recs);
 
 // A fixed window [start_ns, start_ns + width) holding at least one event.
 struct Window {
@@ -77,6 +120,23 @@ struct SpikeReport {
 // detector and the live monitor.
 bool IsSpike(double window_tokens, const Distribution& dist);
 SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns);
+
+// FindSpikes one record at a time (the `spikes` command streams): per window
+// its sums and the token (tool call) totals of its sessions, jobs and tools.
+class SpikeFinder {
+ public:
+  SpikeFinder(const EventStore& store, int64_t width_ns);
+  SpikeFinder(SpikeFinder&&) = default;
+  ~SpikeFinder();
+  void Add(const Rec& r);
+  SpikeReport Take();
+
+ private:
+  struct Slot;
+  const EventStore* store_;
+  int64_t width_ns_;
+  std::map<int64_t, std::unique_ptr<Slot>> windows_;
+};
 
 // The largest `n` values of `dim` inside `recs` by total tokens; for
 // Dim::kTool by tool calls (tool spans carry no tokens). n < 0: all.

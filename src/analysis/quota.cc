@@ -5,6 +5,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <tuple>
+#include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -76,28 +78,41 @@ int64_t RunsLeft(int64_t tokens_left, double tokens_per_run) {
   return runs < 9e18 ? static_cast<int64_t>(runs) : INT64_MAX;  // a defined conversion
 }
 
-QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
-  QuotaStatus q;
-  q.limit = o.limit;
-  q.as_of = o.as_of;
+namespace {
+
+constexpr int64_t kDayNs = int64_t{86400} * 1'000'000'000;
+constexpr int64_t kRunMeanNs = rules::kRunMeanDays * kDayNs;
+
+// [start, end) of the quota period holding o.as_of.
+std::pair<absl::Time, absl::Time> PeriodBounds(const QuotaOptions& o) {
   switch (o.period) {
     case QuotaPeriod::kDay:
-      q.period_start = StartOfDay(o.as_of, o.tz);
-      q.period_end = absl::FromCivil(absl::ToCivilDay(o.as_of, o.tz) + 1, o.tz);
-      break;
+      return {StartOfDay(o.as_of, o.tz),
+              absl::FromCivil(absl::ToCivilDay(o.as_of, o.tz) + 1, o.tz)};
     case QuotaPeriod::kWeek: {
       // Weeks start on Monday.
       absl::CivilDay d = absl::ToCivilDay(o.as_of, o.tz);
       absl::CivilDay monday = absl::PrevWeekday(d + 1, absl::Weekday::monday);
-      q.period_start = absl::FromCivil(monday, o.tz);
-      q.period_end = absl::FromCivil(monday + 7, o.tz);
-      break;
+      return {absl::FromCivil(monday, o.tz), absl::FromCivil(monday + 7, o.tz)};
     }
     case QuotaPeriod::kMonth:
-      q.period_start = StartOfMonth(o.as_of, o.tz);
-      q.period_end = StartOfNextMonth(o.as_of, o.tz);
       break;
   }
+  return {StartOfMonth(o.as_of, o.tz), StartOfNextMonth(o.as_of, o.tz)};
+}
+
+}  // namespace
+
+int64_t QuotaEarliestNs(const QuotaOptions& o) {
+  const int64_t as_of_ns = absl::ToUnixNanos(o.as_of);
+  return std::min(absl::ToUnixNanos(PeriodBounds(o).first), as_of_ns - 2 * kRunMeanNs);
+}
+
+QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
+  QuotaStatus q;
+  q.limit = o.limit;
+  q.as_of = o.as_of;
+  std::tie(q.period_start, q.period_end) = PeriodBounds(o);
   const int64_t start_ns = absl::ToUnixNanos(q.period_start);
   const int64_t as_of_ns = absl::ToUnixNanos(o.as_of);
   q.consumed = Total(store.Range(start_ns, as_of_ns)).total();
@@ -110,8 +125,7 @@ QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
   q.forecast_share = o.limit > 0 ? double(q.forecast) / double(o.limit) : 0;
   q.will_exceed = q.forecast > o.limit;
 
-  const int64_t day_ns = int64_t{86400} * 1'000'000'000;
-  const int64_t w = rules::kRunMeanDays * day_ns;
+  const int64_t w = kRunMeanNs;
   std::span<const Rec> last7 = store.Range(as_of_ns - w, as_of_ns);
   std::span<const Rec> prev7 = store.Range(as_of_ns - 2 * w, as_of_ns - w);
   absl::flat_hash_set<uint32_t> runs;

@@ -58,6 +58,11 @@ struct QuotaStatus {
   std::string level;           // minimal | balanced | aggressive | emergency
 };
 
+// The earliest event time ComputeQuota reads for `o`: the period start or
+// two 7-day windows before as_of, whichever is earlier (a store may drop
+// older records: EventStore::KeepFrom).
+int64_t QuotaEarliestNs(const QuotaOptions& o);
+
 // Needs store.Finish().
 QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& options);
 

@@ -89,6 +89,26 @@ uint32_t EventStore::Find(std::string_view s) const {
 }
 
 void EventStore::Add(const UsageEvent& e) {
+  Rec r = Make(e);
+  if (!any_ || r.time_ns < earliest_ns_) earliest_ns_ = r.time_ns;
+  if (!any_ || r.time_ns > latest_ns_) latest_ns_ = r.time_ns;
+  any_ = true;
+  if (stream_) {
+    stream_(r);
+    return;
+  }
+  recs_.push_back(r);
+  if (horizon_ && recs_.size() >= prune_at_) Prune();
+}
+
+void EventStore::Prune() {
+  const int64_t h = horizon_(latest_ns_);
+  std::erase_if(recs_, [h](const Rec& r) { return r.time_ns < h; });
+  // The next prune after as many records again as are kept: amortized O(1).
+  prune_at_ = std::max<size_t>(size_t{1} << 16, 2 * recs_.size());
+}
+
+Rec EventStore::Make(const UsageEvent& e) {
   Rec r;
   r.time_ns = e.time_unix_ns;
   r.duration_ns = e.duration_ns;
@@ -113,12 +133,16 @@ void EventStore::Add(const UsageEvent& e) {
   r.name = Intern(e.name);
   r.trace = Intern(e.trace_id);
   // Span ids are unique per event: interning every one would make the store
-  // grow by a string per line. Only the fanout rule uses them — a turn's own
-  // id and a tool call's parent — so only those are kept.
-  const bool turn_level = r.rollup || e.kind == "turn_summary" || e.kind == "turn";
-  r.span = turn_level ? Intern(e.span_id) : 0;
-  r.parent = r.tool_calls > 0 ? Intern(e.parent_id) : 0;
-  r.args = Intern(e.tag("args"));
+  // grow by a string per line. Only the detectors use them — the fanout
+  // rule a turn's own id and a tool call's parent, the loop rule the tool
+  // arguments — so only those are kept, and none for commands that only
+  // group (WithoutDetectorFields).
+  if (detector_fields_) {
+    const bool turn_level = r.rollup || e.kind == "turn_summary" || e.kind == "turn";
+    r.span = turn_level ? Intern(e.span_id) : 0;
+    r.parent = r.tool_calls > 0 ? Intern(e.parent_id) : 0;
+    r.args = Intern(e.tag("args"));
+  }
 
   auto set = [&r](Dim d, uint32_t id) { r.dims[static_cast<int>(d)] = id; };
   std::string_view session = e.tag("session");
@@ -151,10 +175,11 @@ void EventStore::Add(const UsageEvent& e) {
   } else {
     r.cost = std::numeric_limits<double>::quiet_NaN();
   }
-  recs_.push_back(r);
+  return r;
 }
 
 void EventStore::Finish() {
+  if (horizon_) Prune();
   std::stable_sort(recs_.begin(), recs_.end(),
                    [](const Rec& a, const Rec& b) { return a.time_ns < b.time_ns; });
 }
@@ -166,17 +191,6 @@ std::span<const Rec> EventStore::Range(int64_t from_ns, int64_t to_ns) const {
   if (from_ns != 0) lo = std::lower_bound(recs_.begin(), recs_.end(), from_ns, by_time);
   if (to_ns != 0) hi = std::lower_bound(lo, recs_.end(), to_ns, by_time);
   return std::span<const Rec>(recs_.data() + (lo - recs_.begin()), size_t(hi - lo));
-}
-
-std::vector<std::string> EventStore::UnpricedModels() const {
-  std::set<std::string> models;
-  for (const Rec& r : recs_) {
-    if (!r.rollup && !r.priced() && r.tokens.total() > 0) {
-      uint32_t m = r.dim(Dim::kModel);
-      models.insert(m ? std::string(str(m)) : std::string("(unknown)"));
-    }
-  }
-  return {models.begin(), models.end()};
 }
 
 }  // namespace tokmeter::analysis

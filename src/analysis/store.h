@@ -1,9 +1,16 @@
 // src/analysis/store.h — the events of one analysis run, kept compact, and the
 // aggregate every view sums into.
 //
-// Flow: readers call EventStore::Add(UsageEvent) for each event; Finish()
-// sorts by time; aggregation.h, detectors.h and quota.h read the records.
-// A record is ~200 bytes with every string interned once.
+// Flow: readers call EventStore::Add(UsageEvent) for each event, which makes
+// one compact record (~200 bytes, every string interned once). What happens to
+// the record depends on what the command needs:
+//   - kept (the default): Finish() sorts by time; aggregate.h, detectors.h and
+//     quota.h read the records;
+//   - kept only while it can still fall in the reported period (KeepFrom):
+//     commands whose period ends at the latest event (report, top --window,
+//     quota) hold that period, not the whole history;
+//   - streamed (StreamTo): handed to an accumulator of aggregate.h and not
+//     kept, so memory grows with the groups, not with the events.
 #ifndef TOKMETER_ANALYSIS_STORE_H_
 #define TOKMETER_ANALYSIS_STORE_H_
 
@@ -62,7 +69,9 @@ struct Rec {
   int32_t errors = 0;
   int32_t status = 0;
   int32_t input_index = 0;
-  uint32_t kind = 0, name = 0, trace = 0, args = 0;
+  uint32_t kind = 0, name = 0, trace = 0;
+  // Detector fields (EventStore::WithoutDetectorFields leaves them 0).
+  uint32_t args = 0;
   uint32_t span = 0;    // turn-level events (turn, turn_summary, roll-ups) only
   uint32_t parent = 0;  // events with tool calls only
   uint32_t dims[kNumDims] = {};
@@ -110,16 +119,40 @@ struct Agg {
   }
 };
 
+// Receives each record of a streaming store.
+using RecFn = std::function<void(const Rec&)>;
+// The earliest event time a command still needs, given the latest event time
+// read so far. It must not decrease as `latest_ns` grows.
+using HorizonFn = std::function<int64_t(int64_t latest_ns)>;
+
 // Collects events; not thread-safe (ReadInputs calls back from one thread at
 // a time).
 class EventStore {
  public:
   explicit EventStore(CostFn cost = nullptr);
 
+  // Streaming: every later record goes to `fn` and none is kept.
+  void StreamTo(RecFn fn) { stream_ = std::move(fn); }
+  // Keeps only records at or after horizon(latest event time); older ones
+  // are dropped in batches (amortized O(1) per event).
+  void KeepFrom(HorizonFn horizon) { horizon_ = std::move(horizon); }
+
+  // Records will only be grouped (aggregate.h), never given to detectors:
+  // their args, span and parent stay 0, and those per-call ids are not
+  // interned.
+  void WithoutDetectorFields() { detector_fields_ = false; }
+
   // Copies what it needs from `e` (its views may die after the call).
   void Add(const UsageEvent& e);
-  // Sorts records by time. Call once after the last Add().
+  // The record Add() makes of `e` (interns its strings; keeps nothing).
+  Rec Make(const UsageEvent& e);
+  // Drops records older than the horizon and sorts the rest by time. Call
+  // once after the last Add().
   void Finish();
+
+  // Event times over every event added, kept or not (0 when none).
+  int64_t earliest_ns() const { return earliest_ns_; }
+  int64_t latest_ns() const { return latest_ns_; }
 
   std::span<const Rec> records() const { return recs_; }
   // Records with time in [from_ns, to_ns) (0 = unbounded); needs Finish().
@@ -129,11 +162,17 @@ class EventStore {
   uint32_t Intern(std::string_view s);
   // The id of an interned string; 0 when `s` was never interned.
   uint32_t Find(std::string_view s) const;
-  // Models seen with tokens but without a price, sorted.
-  std::vector<std::string> UnpricedModels() const;
 
  private:
+  void Prune();
+
   CostFn cost_;
+  RecFn stream_;
+  HorizonFn horizon_;
+  size_t prune_at_ = 1 << 16;  // Prune() when recs_ reaches this size
+  int64_t earliest_ns_ = 0, latest_ns_ = 0;
+  bool any_ = false;
+  bool detector_fields_ = true;
   std::vector<Rec> recs_;
   std::deque<std::string> strings_;                       // deque: its strings never move
   absl::flat_hash_map<absl::string_view, uint32_t> ids_;  // keys view strings_

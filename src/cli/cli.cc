@@ -286,10 +286,9 @@ struct Loaded {
   int64_t latest_ns = 0, earliest_ns = 0;
 };
 
-// Reads the inputs. `filter` passes --since/--until to the reader (commands
-// that need data outside the range, like report's previous period, pass
-// false and select ranges themselves).
-Loaded Load(const Common& c, bool filter, std::ostream& err) {
+// Parses the common flags and makes the store; the command then says how the
+// store treats records (StreamTo / KeepFrom, store.h) and calls Read().
+Loaded Prepare(const Common& c) {
   Loaded l;
   l.tz_name = c.tz;
   if (!absl::LoadTimeZone(c.tz, &l.tz))
@@ -318,6 +317,13 @@ Loaded Load(const Common& c, bool filter, std::ostream& err) {
   const analysis::PriceTable* prices = l.prices;
   l.store = std::make_unique<EventStore>(
       [prices](const analysis::UsageEvent& e) { return prices->Cost(e); });
+  return l;
+}
+
+// Reads the inputs into l.store. `filter` passes --since/--until to the
+// reader (commands that need data outside the range, like report's previous
+// period, pass false and select ranges themselves).
+void Read(const Common& c, Loaded& l, bool filter, std::ostream& err) {
   analysis::ReadOptions ro;
   ro.path_tags = c.path_tags;
   if (filter) {
@@ -344,11 +350,14 @@ Loaded Load(const Common& c, bool filter, std::ostream& err) {
   if (!read.ok()) throw UsageError{std::string(read.status().message())};
   l.read = std::move(*read);
   l.store->Finish();
-  auto recs = l.store->records();
-  if (!recs.empty()) {
-    l.earliest_ns = recs.front().time_ns;
-    l.latest_ns = recs.back().time_ns;
-  }
+  l.earliest_ns = l.store->earliest_ns();
+  l.latest_ns = l.store->latest_ns();
+}
+
+// Prepare + Read, keeping every record (detect).
+Loaded Load(const Common& c, bool filter, std::ostream& err) {
+  Loaded l = Prepare(c);
+  Read(c, l, filter, err);
   return l;
 }
 
@@ -372,7 +381,7 @@ json::array InputsJson(const analysis::ReadResult& r) {
 }
 
 // The parts every command's document has.
-json::object BaseDoc(const std::string& command, const Loaded& l, std::span<const Rec> recs,
+json::object BaseDoc(const std::string& command, const Loaded& l, const analysis::Summary& sum,
                      int64_t from_ns, int64_t to_ns) {
   json::object d;
   d["schema"] = kSchema;
@@ -390,20 +399,16 @@ json::object BaseDoc(const std::string& command, const Loaded& l, std::span<cons
   }
   d["empty_inputs"] = std::move(empty);
   d["inputs_with_bad_lines"] = std::move(bad);
-  Agg total = analysis::Total(recs);
-  d["no_data"] = total.events == 0;
-  d["totals"] = TotalsJson(total);
+  d["no_data"] = sum.total.events == 0;
+  d["totals"] = TotalsJson(sum.total);
   json::array unpriced;
-  std::set<std::string> models;
-  for (const Rec& r : recs) {
-    if (!r.rollup && !r.priced() && r.tokens.total() > 0) {
-      uint32_t m = r.dim(Dim::kModel);
-      models.insert(m ? l.store->str(m) : std::string("(unknown)"));
-    }
-  }
-  for (const auto& m : models) unpriced.push_back(json::value(m));
+  for (const auto& m : sum.UnpricedModels(*l.store)) unpriced.push_back(json::value(m));
   d["unpriced_models"] = std::move(unpriced);
   return d;
+}
+json::object BaseDoc(const std::string& command, const Loaded& l, std::span<const Rec> recs,
+                     int64_t from_ns, int64_t to_ns) {
+  return BaseDoc(command, l, analysis::Summarize(recs), from_ns, to_ns);
 }
 
 void Emit(std::ostream& out, const json::object& doc, Format f) {
@@ -440,7 +445,18 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
       "top", po::value(&top), "optimization opportunities listed (default 5)");
   if (!Parse(args, d, "report", out)) return kExitOk;
   Format fmt = ResolveFormat(c.format, out, true);
-  Loaded l = Load(c, false, err);
+  Loaded l = Prepare(c);
+  // Hold only the period reported on and the one before it (below).
+  if (!l.since_ns && !l.until_ns) {
+    const absl::TimeZone tz = l.tz;
+    l.store->KeepFrom([tz](int64_t latest_ns) {
+      return absl::ToUnixNanos(analysis::StartOfDay(absl::FromUnixNanos(latest_ns), tz)) - kDayNs;
+    });
+  } else if (l.since_ns && l.until_ns) {
+    const int64_t earliest = l.since_ns - (l.until_ns - l.since_ns);
+    l.store->KeepFrom([earliest](int64_t) { return earliest; });
+  }
+  Read(c, l, false, err);
 
   // Period: --since/--until, else the calendar day (in --tz) of the latest
   // event. Previous period: the same length just before.
@@ -624,16 +640,36 @@ int CmdTop(const std::vector<std::string>& args, std::ostream& out, std::ostream
   std::optional<Dim> dim = analysis::ParseDim(by);
   if (!dim) throw UsageError{absl::StrCat("--by: unknown dimension '", by, "'")};
   int64_t w = ParseDurationFlag("window", window);
-  Loaded l = Load(c, true, err);
+  Loaded l = Prepare(c);
+  l.store->WithoutDetectorFields();  // groupings only
+  // --window all: group while reading. A window ending at the last event:
+  // hold only the records that can still fall in it.
+  analysis::Summary sum;
+  analysis::Grouper grouper(*l.store, *dim);
+  const int64_t until = l.until_ns;
+  if (w == 0) {
+    l.store->StreamTo([&](const Rec& r) {
+      sum.Add(r);
+      grouper.Add(r);
+    });
+  } else {
+    l.store->KeepFrom(
+        [until, w](int64_t latest_ns) { return (until ? until : latest_ns + 1) - w; });
+  }
+  Read(c, l, true, err);
   int64_t to = l.until_ns ? l.until_ns : (l.latest_ns ? l.latest_ns + 1 : 0);
   int64_t from = w && to ? std::max(to - w, l.since_ns) : l.since_ns;
-  std::span<const Rec> recs = Select(l, from, to);
-  json::object doc = BaseDoc("top", l, recs, from, to);
+  if (w != 0) {
+    std::span<const Rec> recs = Select(l, from, to);
+    sum = analysis::Summarize(recs);
+    for (const Rec& r : recs) grouper.Add(r);
+  }
+  json::object doc = BaseDoc("top", l, sum, from, to);
   doc["by"] = std::string(analysis::DimName(*dim));
   doc["window"] = window;
   json::array rows;
   int n = 0;
-  for (const Group& g : analysis::GroupBy(*l.store, recs, *dim)) {
+  for (const Group& g : grouper.Take()) {
     if (n++ >= limit) break;
     rows.push_back(GroupJson(g, "key"));
   }
@@ -652,10 +688,17 @@ int CmdSpikes(const std::vector<std::string>& args, std::ostream& out, std::ostr
   Format fmt = ResolveFormat(c.format, out, false);
   int64_t w = ParseDurationFlag("window", window);
   if (w == 0) throw UsageError{"--window: must be a duration"};
-  Loaded l = Load(c, true, err);
-  std::span<const Rec> recs = Select(l, l.since_ns, l.until_ns);
-  json::object doc = BaseDoc("spikes", l, recs, l.since_ns, l.until_ns);
-  analysis::SpikeReport rep = analysis::FindSpikes(*l.store, recs, w);
+  Loaded l = Prepare(c);
+  l.store->WithoutDetectorFields();  // groupings only
+  analysis::Summary sum;
+  analysis::SpikeFinder finder(*l.store, w);
+  l.store->StreamTo([&](const Rec& r) {
+    sum.Add(r);
+    finder.Add(r);
+  });
+  Read(c, l, true, err);
+  json::object doc = BaseDoc("spikes", l, sum, l.since_ns, l.until_ns);
+  analysis::SpikeReport rep = finder.Take();
   doc["window"] = window;
   doc["window_seconds"] = w / 1'000'000'000;
   doc["distribution"] = json::object{{"windows", rep.dist.count},
@@ -703,20 +746,32 @@ int CmdQuota(const std::vector<std::string>& args, std::ostream& out, std::ostre
   if (!lim.ok()) throw UsageError{absl::StrCat("--limit: ", lim.status().message())};
   auto per = analysis::ParseQuotaPeriod(period);
   if (!per.ok()) throw UsageError{absl::StrCat("--period: ", per.status().message())};
-  Loaded l = Load(c, false, err);
-  int64_t now = absl::ToUnixNanos(absl::Now());
-  if (l.latest_ns >= now) now = l.latest_ns + 1;
-  if (l.until_ns) now = l.until_ns;
+  Loaded l = Prepare(c);
+  l.store->WithoutDetectorFields();  // groupings only
+  // "Now": --as-of, else --until, else the clock (or just after the last
+  // event when that is later).
+  const int64_t clock_ns = absl::ToUnixNanos(absl::Now());
+  int64_t fixed_now = l.until_ns;
   if (!as_of.empty()) {
     auto t = ParseWhen(as_of, l.tz, false);
     if (!t.ok()) throw UsageError{absl::StrCat("--as-of: ", t.status().message())};
-    now = *t;
+    fixed_now = *t;
   }
+  auto now_at = [fixed_now, clock_ns](int64_t latest_ns) {
+    return fixed_now ? fixed_now : std::max(clock_ns, latest_ns + 1);
+  };
   analysis::QuotaOptions o;
   o.limit = *lim;
   o.period = *per;
-  o.as_of = absl::FromUnixNanos(now);
   o.tz = l.tz;
+  // Hold only what the quota figures read (period and last 14 days).
+  l.store->KeepFrom([o, now_at](int64_t latest_ns) mutable {
+    o.as_of = absl::FromUnixNanos(now_at(latest_ns));
+    return analysis::QuotaEarliestNs(o);
+  });
+  Read(c, l, false, err);
+  const int64_t now = now_at(l.latest_ns);
+  o.as_of = absl::FromUnixNanos(now);
   analysis::QuotaStatus q = analysis::ComputeQuota(*l.store, o);
   std::span<const Rec> recs = Select(l, absl::ToUnixNanos(q.period_start), now);
   json::object doc = BaseDoc("quota", l, recs, absl::ToUnixNanos(q.period_start), now);
@@ -764,19 +819,26 @@ int CmdCalendar(const std::vector<std::string>& args, std::ostream& out, std::os
   AddCommon(d, c);
   if (!Parse(args, d, command, out)) return kExitOk;
   Format fmt = ResolveFormat(c.format, out, false);
-  Loaded l = Load(c, true, err);
-  std::span<const Rec> recs = Select(l, l.since_ns, l.until_ns);
-  json::object doc = BaseDoc(command, l, recs, l.since_ns, l.until_ns);
+  Loaded l = Prepare(c);
+  l.store->WithoutDetectorFields();  // groupings only
+  // Grouped while reading: memory grows with days (months, sessions), not
+  // with events.
+  const char* key = command == "session" ? "session" : command == "daily" ? "date" : "month";
+  analysis::Grouper grouper =
+      command == "session"
+          ? analysis::Grouper(*l.store, Dim::kSession)
+          : analysis::Grouper(
+                *l.store,
+                command == "daily" ? analysis::Calendar::kDay : analysis::Calendar::kMonth, l.tz);
+  analysis::Summary sum;
+  l.store->StreamTo([&](const Rec& r) {
+    sum.Add(r);
+    grouper.Add(r);
+  });
+  Read(c, l, true, err);
+  json::object doc = BaseDoc(command, l, sum, l.since_ns, l.until_ns);
   json::array rows;
-  if (command == "session") {
-    for (const Group& g : analysis::GroupBy(*l.store, recs, Dim::kSession))
-      rows.push_back(GroupJson(g, "session"));
-  } else {
-    auto cal = command == "daily" ? analysis::Calendar::kDay : analysis::Calendar::kMonth;
-    const char* key = command == "daily" ? "date" : "month";
-    for (const Group& g : analysis::GroupByCalendar(*l.store, recs, cal, l.tz))
-      rows.push_back(GroupJson(g, key));
-  }
+  for (const Group& g : grouper.Take()) rows.push_back(GroupJson(g, key));
   doc["rows"] = std::move(rows);
   Emit(out, doc, fmt);
   return kExitOk;

@@ -123,6 +123,55 @@ TEST(CalendarTest, DaysFollowTheTimeZone) {
   EXPECT_EQ(m[0].key, "2026-11");
 }
 
+TEST(CalendarTest, StreamedOutOfOrderAcrossTheFallBackDay) {
+  // New York falls back on 2026-11-01: that day runs 04:00Z → 05:00Z next
+  // day (25 h). 04:30Z on the 2nd is 23:30 EST, still the 1st; 05:30Z is
+  // 00:30 on the 2nd. Out of order, so the grouper's cached day is left and
+  // re-entered.
+  EventStore store;
+  absl::TimeZone ny;
+  ASSERT_TRUE(absl::LoadTimeZone("America/New_York", &ny));
+  Grouper days(store, Calendar::kDay, ny);
+  int streamed = 0;
+  store.StreamTo([&](const Rec& r) {
+    ++streamed;
+    days.Add(r);
+  });
+  store.Add(Llm(At("2026-11-01T04:30:00Z"), 1, 0));     // 00:30 EDT, Nov 1
+  store.Add(Llm(At("2026-11-02T05:30:00Z"), 100, 0));   // 00:30 EST, Nov 2
+  store.Add(Llm(At("2026-11-02T04:30:00Z"), 10, 0));    // 23:30 EST, Nov 1
+  store.Add(Llm(At("2026-11-01T03:59:59Z"), 1000, 0));  // 23:59:59 EDT, Oct 31
+  store.Finish();
+  EXPECT_EQ(streamed, 4);
+  EXPECT_TRUE(store.records().empty());  // streamed, not kept
+  EXPECT_EQ(store.earliest_ns(), At("2026-11-01T03:59:59Z"));
+  EXPECT_EQ(store.latest_ns(), At("2026-11-02T05:30:00Z"));
+  std::vector<Group> g = days.Take();
+  ASSERT_EQ(g.size(), 3u);
+  EXPECT_EQ(g[0].key, "2026-10-31");
+  EXPECT_EQ(g[0].agg.total(), 1000);
+  EXPECT_EQ(g[1].key, "2026-11-01");
+  EXPECT_EQ(g[1].agg.total(), 11);
+  EXPECT_EQ(g[2].key, "2026-11-02");
+  EXPECT_EQ(g[2].agg.total(), 100);
+}
+
+TEST(EventStoreTest, KeepFromHoldsOnlyWhatTheHorizonNeeds) {
+  // 200,000 events one second apart (past the first prune at 65,536);
+  // the horizon keeps the last 100 s before the latest event.
+  EventStore store;
+  store.KeepFrom([](int64_t latest_ns) { return latest_ns - 99 * int64_t{1'000'000'000}; });
+  const int64_t t0 = At("2026-11-20T00:00:00Z");
+  const int64_t s = 1'000'000'000;
+  for (int i = 0; i < 200'000; ++i) store.Add(Llm(t0 + i * s, 7, 3));
+  store.Finish();
+  ASSERT_EQ(store.records().size(), 100u);  // seconds 199,900 … 199,999
+  EXPECT_EQ(store.records().front().time_ns, t0 + 199'900 * s);
+  EXPECT_EQ(store.records().back().time_ns, t0 + 199'999 * s);
+  EXPECT_EQ(Total(store.records()).total(), 1000);
+  EXPECT_EQ(store.earliest_ns(), t0);  // over every event, kept or not
+}
+
 TEST(CostTest, UnpricedModelsHaveNoCostNeverZero) {
   EventStore store([](const UsageEvent& e) -> std::optional<double> {
     if (e.model == "mystery") return std::nullopt;
@@ -145,7 +194,7 @@ TEST(CostTest, UnpricedModelsHaveNoCostNeverZero) {
   Agg all = Total(store.records());
   EXPECT_TRUE(all.HasCost());  // partly priced: $0.50 plus 110 unpriced tokens
   EXPECT_EQ(all.unpriced_tokens, 110);
-  EXPECT_EQ(store.UnpricedModels(), std::vector<std::string>{"mystery"});
+  EXPECT_EQ(Summarize(store.records()).UnpricedModels(store), std::vector<std::string>{"mystery"});
 }
 
 TEST(DefinitionsTest, SeedOneSmokeClaudeCacheHitRate) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 #include "boost/json.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -301,6 +303,63 @@ TEST(CliViewsTest, TopDailyMonthlySessionSpikes) {
   Result spikes = Tokmeter({"spikes", "--format", "json", "--window", "5m", Data("usage.jsonl")});
   ASSERT_EQ(spikes.rc, 0) << spikes.err;
   EXPECT_EQ(spikes.doc().at("distribution").as_object().at("windows").as_int64(), 2);
+}
+
+// 100,000 spans of 10 tokens (7 in, 3 out), one every 4 s from
+// 2026-11-20T00:00:00Z to 2026-11-24T15:06:36Z: long enough that the views
+// which stream (daily, spikes) and those that hold only their period
+// (report, top --window) drop records while reading. Expected figures by
+// arithmetic: a full UTC day holds 86,400 / 4 = 21,600 spans; Nov 24 holds
+// 00:00:00 … 15:06:36 = 54,396 / 4 + 1 = 13,600.
+TEST(CliViewsTest, LongHistoryIsExactInEveryView) {
+  const std::string path = TempPath("long.jsonl");
+  {
+    std::ofstream f(path);
+    const absl::Time t0 = absl::FromUnixSeconds(1795132800);  // 2026-11-20T00:00:00Z
+    for (int i = 0; i < 100'000; ++i) {
+      f << R"({"type":"span","timestamp":")"
+        << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t0 + absl::Seconds(4 * i), absl::UTCTimeZone())
+        << R"(","trace_id":"0123456789abcdef0123456789abcdef","span_id":")"
+        << absl::StrFormat("%016x", i + 1)
+        << R"(","kind":"llm","name":"m","model":"claude-sonnet-4-5","input_tokens":7,)"
+        << R"("output_tokens":3,"tags":{"session":"s1"}})" << '\n';
+    }
+  }
+  Result daily = Tokmeter({"daily", "--format", "json", path});
+  ASSERT_EQ(daily.rc, 0) << daily.err;
+  const json::array& days = daily.doc().at("rows").as_array();
+  ASSERT_EQ(days.size(), 5u);
+  EXPECT_EQ(days[0].as_object().at("date").as_string(), "2026-11-20");
+  EXPECT_EQ(days[0].as_object().at("total_tokens").as_int64(), 216000);
+  EXPECT_EQ(days[4].as_object().at("date").as_string(), "2026-11-24");
+  EXPECT_EQ(days[4].as_object().at("total_tokens").as_int64(), 136000);
+  EXPECT_EQ(daily.doc().at("totals").as_object().at("total_tokens").as_int64(), 1000000);
+
+  // Report: the day of the last event and, for the trend, the day before.
+  Result report = Tokmeter({"report", "--format", "json", path});
+  ASSERT_EQ(report.rc, 0) << report.err;
+  EXPECT_EQ(report.doc().at("date").as_string(), "2026-11-24");
+  EXPECT_EQ(report.doc().at("totals").as_object().at("total_tokens").as_int64(), 136000);
+  EXPECT_EQ(report.doc().at("trend").as_object().at("previous_total_tokens").as_int64(), 216000);
+
+  // Top over the last hour: [15:06:36 + 1 ns − 1 h, 15:06:36 + 1 ns) holds
+  // the spans at 14:06:40 … 15:06:36, 3,600 / 4 = 900 of them.
+  Result top = Tokmeter({"top", "--format", "json", "--window", "1h", path});
+  ASSERT_EQ(top.rc, 0) << top.err;
+  EXPECT_EQ(top.doc().at("rows").as_array()[0].as_object().at("total_tokens").as_int64(), 9000);
+
+  // Quota for the week of Monday Nov 23 as of Nov 25: 21,600 + 13,600 spans.
+  Result quota = Tokmeter({"quota", "--format", "json", "--limit", "1M", "--period", "week",
+                           "--as-of", "2026-11-25T00:00:00Z", path});
+  ASSERT_EQ(quota.rc, 0) << quota.err;
+  EXPECT_EQ(quota.doc().at("quota").as_object().at("consumed").as_int64(), 352000);
+
+  // 5-minute windows: starts 0, 300, …, 399,900 s after t0 = 1,334 windows.
+  Result spikes = Tokmeter({"spikes", "--format", "json", path});
+  ASSERT_EQ(spikes.rc, 0) << spikes.err;
+  EXPECT_EQ(spikes.doc().at("distribution").as_object().at("windows").as_int64(), 1334);
+  EXPECT_EQ(spikes.doc().at("totals").as_object().at("total_tokens").as_int64(), 1000000);
+  std::remove(path.c_str());
 }
 
 TEST(CliConvertTest, ArgumentsAndRoundTrip) {
