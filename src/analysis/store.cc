@@ -97,13 +97,16 @@ void EventStore::Add(const UsageEvent& e) {
     stream_(r);
     return;
   }
+  r.seq = next_seq_++;
   recs_.push_back(r);
   if (horizon_ && recs_.size() >= prune_at_) Prune();
 }
 
 void EventStore::Prune() {
   const int64_t h = horizon_(latest_ns_);
-  std::erase_if(recs_, [h](const Rec& r) { return r.time_ns < h; });
+  recs_.shrink(size_t(
+      std::remove_if(recs_.begin(), recs_.end(), [h](const Rec& r) { return r.time_ns < h; }) -
+      recs_.begin()));
   // The next prune after as many records again as are kept: amortized O(1).
   prune_at_ = std::max<size_t>(size_t{1} << 16, 2 * recs_.size());
 }
@@ -180,17 +183,23 @@ Rec EventStore::Make(const UsageEvent& e) {
 
 void EventStore::Finish() {
   if (horizon_) Prune();
-  std::stable_sort(recs_.begin(), recs_.end(),
-                   [](const Rec& a, const Rec& b) { return a.time_ns < b.time_ns; });
+  // In place (std::stable_sort would allocate a second copy of every record);
+  // `seq` keeps events of equal time in the order they were read.
+  auto before = [](const Rec& a, const Rec& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
+  };
+  if (!std::is_sorted(recs_.begin(), recs_.end(), before))
+    std::sort(recs_.begin(), recs_.end(), before);
 }
 
 std::span<const Rec> EventStore::Range(int64_t from_ns, int64_t to_ns) const {
-  auto lo = recs_.begin();
-  auto hi = recs_.end();
+  std::span<const Rec> all = records();
+  auto lo = all.begin();
+  auto hi = all.end();
   auto by_time = [](const Rec& r, int64_t t) { return r.time_ns < t; };
-  if (from_ns != 0) lo = std::lower_bound(recs_.begin(), recs_.end(), from_ns, by_time);
-  if (to_ns != 0) hi = std::lower_bound(lo, recs_.end(), to_ns, by_time);
-  return std::span<const Rec>(recs_.data() + (lo - recs_.begin()), size_t(hi - lo));
+  if (from_ns != 0) lo = std::lower_bound(all.begin(), all.end(), from_ns, by_time);
+  if (to_ns != 0) hi = std::lower_bound(lo, all.end(), to_ns, by_time);
+  return all.subspan(size_t(lo - all.begin()), size_t(hi - lo));
 }
 
 }  // namespace tokmeter::analysis
