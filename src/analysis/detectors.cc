@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "absl/container/flat_hash_map.h"
@@ -130,19 +131,28 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     int64_t count = 0, tokens = 0, first = 0, last = 0;
     uint32_t tool = 0, kind = 0, name = 0;
   };
+  auto key_of = [](const Rec& r) -> std::optional<LoopKey> {
+    if (r.rollup || r.rate_limited > 0) return std::nullopt;
+    if (r.fingerprint != 0) return LoopKey{r.dim(Dim::kSession), r.fingerprint, 0, 0};
+    if (r.args != 0 && r.dim(Dim::kTool) != 0)
+      return LoopKey{r.dim(Dim::kSession), 0, r.dim(Dim::kTool), r.args};
+    return std::nullopt;
+  };
+  // Pass 1 counts keys by their 64-bit hash in 16-byte slots (a log with a
+  // distinct fingerprint per request has as many keys as requests); pass 2
+  // keeps statistics only for keys counted often enough. A hash collision
+  // can add a candidate, never lose one, and pass 2 counts exactly.
+  absl::flat_hash_map<uint64_t, int64_t> counts;
+  const absl::Hash<LoopKey> hash;
+  for (const Rec& r : in.recs)
+    if (auto k = key_of(r)) ++counts[hash(*k)];
   absl::flat_hash_map<LoopKey, Stat> stats;
   for (const Rec& r : in.recs) {
-    if (r.rollup || r.rate_limited > 0) continue;
-    LoopKey k{r.dim(Dim::kSession), 0, 0, 0};
-    if (r.fingerprint != 0) {
-      k.fp = r.fingerprint;
-    } else if (r.args != 0 && r.dim(Dim::kTool) != 0) {
-      k.tool = r.dim(Dim::kTool);
-      k.args = r.args;
-    } else {
-      continue;
-    }
-    Stat& s = stats[k];
+    std::optional<LoopKey> k = key_of(r);
+    if (!k) continue;
+    auto c = counts.find(hash(*k));
+    if (c == counts.end() || c->second < rules::kLoopMinRepeats) continue;
+    Stat& s = stats[*k];
     if (s.count == 0) {
       s.first = r.time_ns;
       s.tool = r.dim(Dim::kTool);
@@ -153,6 +163,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     s.tokens += r.tokens.total();
     s.last = r.time_ns;
   }
+  counts = {};
   std::vector<Finding> out;
   for (const auto& [k, s] : stats) {
     if (s.count < rules::kLoopMinRepeats) continue;
