@@ -250,8 +250,21 @@ class Span {
     mask_ = 0;
     num_counters_ = 0;
     items_len_ = 0;
-    AppendItem(internal::kItemKind, StrArg(""), kind);
-    AppendItem(internal::kItemName, StrArg(""), name);
+    // Literals travel as addresses in the record; other strings are copied.
+    if (kind.is_static && kind.size <= internal::kMaxValueLen) {
+      kind_ = kind.data;
+      kind_len_ = static_cast<uint16_t>(kind.size);
+    } else {
+      kind_ = nullptr;
+      AppendItem(internal::kItemKind, StrArg(""), kind);
+    }
+    if (name.is_static && name.size <= internal::kMaxValueLen) {
+      name_ = name.data;
+      name_len_ = static_cast<uint16_t>(name.size);
+    } else {
+      name_ = nullptr;
+      AppendItem(internal::kItemName, StrArg(""), name);
+    }
     link_.prev = ts->current;
     link_.owner = this;
     ts->current = &link_;
@@ -331,6 +344,10 @@ class Span {
     w->start = start_;
     w->end = end_;
     w->fingerprint = fingerprint_;
+    w->kind = kind_;
+    w->name = name_;
+    w->kind_len = kind_len_;
+    w->name_len = name_len_;
     int64_t* out = reinterpret_cast<int64_t*>(p + sizeof(internal::SpanWire));
     for (uint32_t m = mask_; m != 0; m &= m - 1) *out++ = counters_[__builtin_ctz(m)];
     // 16- then 8-byte chunks up to items_len_ rounded to 8: items_ is a
@@ -358,6 +375,10 @@ class Span {
   uint64_t start_;
   uint64_t end_;
   uint64_t fingerprint_;
+  const char* kind_;  // a literal kind / name (else nullptr: in items_)
+  const char* name_;
+  uint16_t kind_len_;
+  uint16_t name_len_;
   uint32_t epoch_;
   uint32_t mask_;  // counters_[i] is set iff bit i is
   uint8_t flags_;

@@ -423,6 +423,8 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
         s.is_trace_root = h->flags & internal::kFlagTraceRoot;
         s.has_fingerprint = h->flags & internal::kFlagFingerprint;
         s.fingerprint = w->fingerprint;
+        if (w->kind != nullptr) s.kind = std::string_view(w->kind, w->kind_len);
+        if (w->name != nullptr) s.name = std::string_view(w->name, w->name_len);
         const int64_t* c = reinterpret_cast<const int64_t*>(items);
         for (uint32_t m = w->counter_mask; m != 0; m &= m - 1) {
           s.counters.values[__builtin_ctz(m)] = *c++;

@@ -139,9 +139,18 @@ TEST(SpanTest, NonLiteralStringsAreCopiedWhenPassed) {
     dynamic = "changed";
     std::string big(300, 'x');  // reuse the temporaries' memory
   }
+  {
+    // A runtime kind beside a literal name (literals travel by address).
+    Span s(std::string("ll") + "m", "messages");
+    std::string big(300, 'y');
+  }
   ASSERT_TRUE(m.runtime->Flush().ok());
+  ASSERT_EQ(m.sink->spans().size(), 2u);
   const OwnedSpan s = m.sink->spans().at(0);  // a copy: spans() returns by value
+  EXPECT_EQ(s.kind, "tool");
   EXPECT_EQ(s.name, "temp-name");
+  EXPECT_EQ(m.sink->spans().at(1).kind, "llm");
+  EXPECT_EQ(m.sink->spans().at(1).name, "messages");
   EXPECT_EQ(s.tag("buf"), "first");
   EXPECT_EQ(s.tag("dyn"), "dyn");
   EXPECT_EQ(s.tag("key-1"), "literal");

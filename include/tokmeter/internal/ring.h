@@ -75,9 +75,16 @@ struct SpanWire {
   uint64_t trace_hi, trace_lo, span_id, parent_id, turn_id;
   uint64_t start, end;  // ticks (or Unix ns with kFlagExplicitTime)
   uint64_t fingerprint;
+  // A kind / name given as a string literal: its address and length, read
+  // by the flusher (no item to encode, copy and parse). nullptr: it is an
+  // item (a runtime string, copied) or absent.
+  const char* kind;
+  const char* name;
+  uint16_t kind_len, name_len;
+  uint32_t reserved;
   // followed by popcount(counter_mask) int64 values, then items_len bytes
 };
-static_assert(sizeof(SpanWire) == 80);
+static_assert(sizeof(SpanWire) == 104);
 
 // Items are [ItemType | flags u8][key_len u8][value_len u16][key][value].
 // With kItemKeyStatic / kItemValueStatic the key / value bytes are replaced
