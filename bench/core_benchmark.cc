@@ -96,7 +96,7 @@ void BM_ClockRdtscPair(benchmark::State& state) {
     benchmark::DoNotOptimize(b);
   }
 }
-BENCHMARK(BM_ClockRdtscPair)->UseRealTime();
+BENCHMARK(BM_ClockRdtscPair)->UseRealTime()->Threads(1)->Threads(2);
 void BM_ClockSteadyPair(benchmark::State& state) {
   for (auto _ : state) {
     auto a = std::chrono::steady_clock::now();
