@@ -250,21 +250,8 @@ class Span {
     mask_ = 0;
     num_counters_ = 0;
     items_len_ = 0;
-    // Literals travel as addresses in the record; other strings are copied.
-    if (kind.is_static && kind.size <= internal::kMaxValueLen) {
-      kind_ = kind.data;
-      kind_len_ = static_cast<uint16_t>(kind.size);
-    } else {
-      kind_ = nullptr;
-      AppendItem(internal::kItemKind, StrArg(""), kind);
-    }
-    if (name.is_static && name.size <= internal::kMaxValueLen) {
-      name_ = name.data;
-      name_len_ = static_cast<uint16_t>(name.size);
-    } else {
-      name_ = nullptr;
-      AppendItem(internal::kItemName, StrArg(""), name);
-    }
+    kind_ = LiteralOrItem(internal::kItemKind, kind, &kind_len_);
+    name_ = LiteralOrItem(internal::kItemName, name, &name_len_);
     link_.prev = ts->current;
     link_.owner = this;
     ts->current = &link_;
@@ -272,6 +259,19 @@ class Span {
   }
 
   // Appends an item whose value is a string (kept by address when static).
+  // A literal kind / name travels as its address in the record (returned,
+  // length in *len); another string is copied as an item (nullptr returned).
+  TOKMETER_INTERNAL_ALWAYS_INLINE const char* LiteralOrItem(uint8_t type, StrArg s,
+                                                            uint16_t* len) noexcept {
+    if (s.is_static && s.size <= internal::kMaxValueLen) {
+      *len = static_cast<uint16_t>(s.size);
+      return s.data;
+    }
+    *len = 0;
+    AppendItem(type, StrArg(""), s);
+    return nullptr;
+  }
+
   TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItem(uint8_t type, StrArg key, StrArg value) noexcept {
     if (value.is_static && value.size <= internal::kMaxValueLen) {
       const char* ptr = value.data;
