@@ -115,7 +115,8 @@ namespace {
 struct LoopKey {
   uint32_t session;
   uint64_t fp;
-  uint32_t tool, args;
+  uint32_t tool;
+  uint64_t args;
   bool operator==(const LoopKey&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const LoopKey& k) {
@@ -201,21 +202,22 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
     int64_t tools = 0, summary_tools = 0, time = 0;
     uint32_t session = 0, name = 0;
   };
-  std::map<std::pair<uint32_t, uint32_t>, Turn> turns;
+  // (trace, span IdKey, name id): a turn is its span id, or its name when a
+  // summary has no id.
+  std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Turn> turns;
   const EventStore& st = *in.store;
   uint32_t summary_kind = 0;
   for (const Rec& r : in.recs) {
     if (r.rollup || st.str(r.kind) == "turn_summary" || st.str(r.kind) == "turn") {
       if (r.tool_calls == 0) continue;
-      auto key = std::make_pair(r.trace, r.span ? r.span : r.name);
-      Turn& t = turns[key];
+      Turn& t = turns[{r.trace, r.span, r.span ? 0 : r.name}];
       t.summary_tools = std::max<int64_t>(t.summary_tools, r.tool_calls);
       t.time = r.time_ns;
       t.session = r.dim(Dim::kSession);
       t.name = r.name;
       summary_kind = r.kind;
     } else if (!r.rollup && r.tool_calls > 0 && r.parent != 0) {
-      Turn& t = turns[{r.trace, r.parent}];
+      Turn& t = turns[{r.trace, r.parent, 0}];
       t.tools += r.tool_calls;
       if (t.time == 0) t.time = r.time_ns;
       t.session = r.dim(Dim::kSession);
@@ -229,8 +231,11 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
     Finding f;
     f.kind = "fanout";
     f.time_ns = t.time;
+    const auto& [trace, span, name] = key;
     f.subject = absl::StrCat("session ", Label(st, t.session), " turn ",
-                             key.second ? std::string(st.str(key.second)) : std::string("?"));
+                             span   ? st.IdText(span)
+                             : name ? std::string(st.str(name))
+                                    : std::string("?"));
     f.severity = n >= 4 * rules::kFanoutMinToolCalls ? Severity::kCritical : Severity::kWarning;
     f.evidence = {{"tool_calls", double(n)}};
     f.rule = absl::StrFormat("one turn with >= %d tool calls (seed 000: tool-call fan-out)",

@@ -5,7 +5,10 @@
 #include <limits>
 #include <set>
 
+#include "absl/hash/hash.h"
+#include "absl/strings/str_format.h"
 #include "src/analysis/reader.h"
+#include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
 namespace {
@@ -88,11 +91,41 @@ uint32_t EventStore::Find(std::string_view s) const {
   return it == ids_.end() ? 0 : it->second;
 }
 
+namespace {
+constexpr uint64_t kInternedId = uint64_t{1} << 63;
+bool IsInternedKey(uint64_t key) {
+  return (key & kInternedId) != 0 && (key & ~kInternedId) <= UINT32_MAX;
+}
+}  // namespace
+
+uint64_t EventStore::IdKey(std::string_view id) {
+  if (id.empty()) return 0;
+  if (id.size() == 16) {
+    const uint64_t v = reader_internal::ParseHex64(id);
+    if (v != 0 && !IsInternedKey(v)) return v;  // (else: kept as text, unambiguous)
+  }
+  return kInternedId | Intern(id);
+}
+
+std::string EventStore::IdText(uint64_t key) const {
+  if (key == 0) return "";
+  if (IsInternedKey(key)) return str(static_cast<uint32_t>(key & ~kInternedId));
+  return absl::StrFormat("%016x", key);
+}
+
 void EventStore::Add(const UsageEvent& e) {
-  Rec r = Make(e);
-  if (!any_ || r.time_ns < earliest_ns_) earliest_ns_ = r.time_ns;
-  if (!any_ || r.time_ns > latest_ns_) latest_ns_ = r.time_ns;
+  const int64_t t = e.time_unix_ns;
+  if (!any_ || t < earliest_ns_) earliest_ns_ = t;
+  if (!any_ || t > latest_ns_) latest_ns_ = t;
   any_ = true;
+  if (horizon_) {
+    // An event older than a horizon already reached is never needed: skip
+    // it before its strings are interned. The horizon only grows, so a
+    // value refreshed every 4,096 events is a safe lower bound.
+    if ((++adds_ & 4095) == 0) horizon_ns_ = horizon_(latest_ns_);
+    if (t < horizon_ns_) return;
+  }
+  Rec r = Make(e);
   if (stream_) {
     stream_(r);
     return;
@@ -103,7 +136,7 @@ void EventStore::Add(const UsageEvent& e) {
 }
 
 void EventStore::Prune() {
-  const int64_t h = horizon_(latest_ns_);
+  const int64_t h = horizon_ns_ = horizon_(latest_ns_);
   recs_.shrink(size_t(
       std::remove_if(recs_.begin(), recs_.end(), [h](const Rec& r) { return r.time_ns < h; }) -
       recs_.begin()));
@@ -142,9 +175,10 @@ Rec EventStore::Make(const UsageEvent& e) {
   // group (WithoutDetectorFields).
   if (detector_fields_) {
     const bool turn_level = r.rollup || e.kind == "turn_summary" || e.kind == "turn";
-    r.span = turn_level ? Intern(e.span_id) : 0;
-    r.parent = r.tool_calls > 0 ? Intern(e.parent_id) : 0;
-    r.args = Intern(e.tag("args"));
+    r.span = turn_level ? IdKey(e.span_id) : 0;
+    r.parent = r.tool_calls > 0 ? IdKey(e.parent_id) : 0;
+    const std::string_view args = e.tag("args");
+    r.args = args.empty() ? 0 : absl::Hash<absl::string_view>{}(ToAbsl(args)) | 1;
   }
 
   auto set = [&r](Dim d, uint32_t id) { r.dims[static_cast<int>(d)] = id; };

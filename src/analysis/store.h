@@ -15,6 +15,7 @@
 #define TOKMETER_ANALYSIS_STORE_H_
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -74,10 +75,12 @@ struct Rec {
   int32_t status = 0;
   int32_t input_index = 0;
   uint32_t kind = 0, name = 0, trace = 0;
-  // Detector fields (EventStore::WithoutDetectorFields leaves them 0).
-  uint32_t args = 0;
-  uint32_t span = 0;    // turn-level events (turn, turn_summary, roll-ups) only
-  uint32_t parent = 0;  // events with tool calls only
+  // Detector fields (EventStore::WithoutDetectorFields leaves them 0). None
+  // keeps a string per event: args is a hash of the `args` tag, span and
+  // parent are EventStore::IdKey()s.
+  uint64_t args = 0;
+  uint64_t span = 0;    // turn-level events (turn, turn_summary, roll-ups) only
+  uint64_t parent = 0;  // events with tool calls only
   uint32_t dims[kNumDims] = {};
   uint32_t seq = 0;  // order of EventStore::Add (ties in time keep it)
   // Background work: tagged `job` or `heartbeat=true` (seed 000).
@@ -202,6 +205,13 @@ class EventStore {
   uint32_t Intern(std::string_view s);
   // The id of an interned string; 0 when `s` was never interned.
   uint32_t Find(std::string_view s) const;
+  // A span id as the fanout rule keys it (0 for none): a 16-digit hex id
+  // (tokmeter, OTLP) is its value, kept without a string — one string per
+  // tool call would grow with the events; another id is interned, its
+  // string id marked by the top bit.
+  uint64_t IdKey(std::string_view id);
+  // The id of an IdKey() again: 16 hex digits, or the interned text.
+  std::string IdText(uint64_t key) const;
 
  private:
   void Prune();
@@ -211,6 +221,8 @@ class EventStore {
   HorizonFn horizon_;
   size_t prune_at_ = 1 << 16;  // Prune() when recs_ reaches this size
   uint32_t next_seq_ = 0;
+  uint64_t adds_ = 0;
+  int64_t horizon_ns_ = INT64_MIN;  // horizon_ at the last refresh
   int64_t earliest_ns_ = 0, latest_ns_ = 0;
   bool any_ = false;
   bool detector_fields_ = true;

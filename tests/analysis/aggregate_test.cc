@@ -172,6 +172,21 @@ TEST(EventStoreTest, KeepFromHoldsOnlyWhatTheHorizonNeeds) {
   EXPECT_EQ(store.earliest_ns(), t0);  // over every event, kept or not
 }
 
+TEST(EventStoreTest, SpanIdKeysKeepHexIdsWithoutAString) {
+  EventStore store;
+  const uint64_t hex = store.IdKey("00f067aa0ba902b7");
+  EXPECT_EQ(hex, 0x00f067aa0ba902b7u);
+  EXPECT_EQ(store.IdText(hex), "00f067aa0ba902b7");
+  EXPECT_EQ(store.Find("00f067aa0ba902b7"), 0u);  // no string kept
+  const uint64_t text = store.IdKey("turn1");     // not hex: interned
+  EXPECT_NE(store.Find("turn1"), 0u);
+  EXPECT_EQ(store.IdText(text), "turn1");
+  EXPECT_NE(text, store.IdKey("turn2"));
+  EXPECT_EQ(store.IdKey(""), 0u);
+  // A hex id shaped like an interned key is kept as text: still exact.
+  EXPECT_EQ(store.IdText(store.IdKey("8000000000000001")), "8000000000000001");
+}
+
 TEST(CostTest, UnpricedModelsHaveNoCostNeverZero) {
   EventStore store([](const UsageEvent& e) -> std::optional<double> {
     if (e.model == "mystery") return std::nullopt;
