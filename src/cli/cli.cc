@@ -198,16 +198,29 @@ json::array TopKeysJson(const std::vector<std::pair<std::string, int64_t>>& v,
   return a;
 }
 
+// a − b, saturated to int64 (periods and windows near the ends of time).
+int64_t Minus(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+  return r;
+}
+
 absl::StatusOr<int64_t> ParseWhen(const std::string& s, const absl::TimeZone& tz, bool until) {
-  absl::CivilDay day;
-  if (s.size() == 10 && absl::ParseCivilTime(s, &day)) {
-    return absl::ToUnixNanos(absl::FromCivil(until ? day + 1 : day, tz));
-  }
   absl::Time t;
+  absl::CivilDay day;
   std::string err;
-  if (absl::ParseTime(absl::RFC3339_full, s, &t, &err)) return absl::ToUnixNanos(t);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "bad time '", s, "' (expected YYYY-MM-DD or RFC 3339, e.g. 2026-11-23T09:00:00Z)"));
+  if (s.size() == 10 && absl::ParseCivilTime(s, &day)) {
+    t = absl::FromCivil(until ? day + 1 : day, tz);
+  } else if (!absl::ParseTime(absl::RFC3339_full, s, &t, &err)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad time '", s, "' (expected YYYY-MM-DD or RFC 3339, e.g. 2026-11-23T09:00:00Z)"));
+  }
+  // The readers' range (docs/READERS.md), so that nanoseconds fit in int64.
+  const int64_t year = absl::ToCivilYear(t, absl::UTCTimeZone()).year();
+  if (year < 1900 || year > 2200) {
+    return absl::InvalidArgumentError(absl::StrCat("time '", s, "' is outside years 1900-2200"));
+  }
+  return absl::ToUnixNanos(t);
 }
 
 int64_t ParseDurationFlag(const std::string& flag, const std::string& s) {
@@ -215,6 +228,9 @@ int64_t ParseDurationFlag(const std::string& flag, const std::string& s) {
   if (s == "all") return 0;
   if (!absl::ParseDuration(s, &d) || d <= absl::ZeroDuration()) {
     throw UsageError{absl::StrCat("--", flag, ": bad duration '", s, "' (e.g. 5m, 1h, 24h)")};
+  }
+  if (d > absl::Hours(24 * 366 * 100)) {
+    throw UsageError{absl::StrCat("--", flag, ": duration '", s, "' is over 100 years")};
   }
   return absl::ToInt64Nanoseconds(d);
 }
@@ -453,7 +469,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
       return absl::ToUnixNanos(analysis::StartOfDay(absl::FromUnixNanos(latest_ns), tz)) - kDayNs;
     });
   } else if (l.since_ns && l.until_ns) {
-    const int64_t earliest = l.since_ns - (l.until_ns - l.since_ns);
+    const int64_t earliest = Minus(l.since_ns, Minus(l.until_ns, l.since_ns));
     l.store->KeepFrom([earliest](int64_t) { return earliest; });
   }
   Read(c, l, false, err);
@@ -469,8 +485,9 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (!to) to = l.latest_ns + 1;
   }
   std::span<const Rec> recs = Select(l, from, to);
-  const int64_t len = to - from;
-  std::span<const Rec> prev = len > 0 ? Select(l, from - len, from) : std::span<const Rec>();
+  const int64_t len = Minus(to, from);
+  const int64_t prev_from = Minus(from, len);
+  std::span<const Rec> prev = len > 0 ? Select(l, prev_from, from) : std::span<const Rec>();
 
   json::object doc = BaseDoc("report", l, recs, from, to);
   int64_t title_ns = to > from ? to - 1 : absl::ToUnixNanos(absl::Now());
@@ -499,7 +516,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
                                    {"max", Round(dist.max, 1)},
                                    {"series", std::move(series)}};
   json::array days;
-  for (const Group& g : analysis::GroupByCalendar(*l.store, Select(l, from - len, to),
+  for (const Group& g : analysis::GroupByCalendar(*l.store, Select(l, prev_from, to),
                                                   analysis::Calendar::kDay, l.tz))
     days.push_back(json::object{{"date", g.key}, {"total_tokens", g.agg.total()}});
   doc["days"] = std::move(days);
@@ -547,7 +564,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
       prev_groups[g.key.empty() ? "(untagged)" : g.key] = g.agg.total();
     trend["source"] = "data";
     trend["previous_period"] =
-        json::object{{"since", IsoTz(from - len, l.tz)}, {"until", IsoTz(from, l.tz)}};
+        json::object{{"since", IsoTz(prev_from, l.tz)}, {"until", IsoTz(from, l.tz)}};
     has_prev = true;
   } else {
     trend["source"] = nullptr;
@@ -654,11 +671,11 @@ int CmdTop(const std::vector<std::string>& args, std::ostream& out, std::ostream
     });
   } else {
     l.store->KeepFrom(
-        [until, w](int64_t latest_ns) { return (until ? until : latest_ns + 1) - w; });
+        [until, w](int64_t latest_ns) { return Minus(until ? until : latest_ns + 1, w); });
   }
   Read(c, l, true, err);
   int64_t to = l.until_ns ? l.until_ns : (l.latest_ns ? l.latest_ns + 1 : 0);
-  int64_t from = w && to ? std::max(to - w, l.since_ns) : l.since_ns;
+  int64_t from = w && to ? std::max(Minus(to, w), l.since_ns) : l.since_ns;
   if (w != 0) {
     std::span<const Rec> recs = Select(l, from, to);
     sum = analysis::Summarize(recs);

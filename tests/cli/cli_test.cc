@@ -235,6 +235,26 @@ TEST(CliErrorsTest, UnreadablePathAndBadFlagsExitTwo) {
   EXPECT_EQ(Tokmeter({"daily", "--format", "json"}).rc, 2);  // no inputs
   EXPECT_EQ(Tokmeter({"frobnicate"}).rc, 2);
   EXPECT_EQ(Tokmeter({}).rc, 2);
+  // Times and windows past what nanoseconds since 1970 can hold.
+  Result far = Tokmeter({"daily", "--since", "0001-01-01", Data("usage.jsonl")});
+  EXPECT_EQ(far.rc, 2);
+  EXPECT_THAT(far.err, HasSubstr("outside years 1900-2200"));
+  EXPECT_EQ(
+      Tokmeter({"quota", "--limit", "1M", "--as-of", "9999-01-01T00:00:00Z", Data("usage.jsonl")})
+          .rc,
+      2);
+  EXPECT_EQ(Tokmeter({"top", "--window", "9000000000h", Data("usage.jsonl")}).rc, 2);
+  // The widest period allowed: its previous period starts before int64
+  // nanoseconds can say (saturated, not overflowed: UBSan runs this).
+  Result wide = Tokmeter({"report", "--format", "json", "--since", "1900-01-01", "--until",
+                          "2200-12-30", Data("usage.jsonl")});
+  EXPECT_EQ(wide.rc, 0) << wide.err;
+  // usage.jsonl alone: 402,658 (with bad.jsonl, the quota test) less bad.jsonl's two good
+  // lines, 3 + 418 + 14,044 + 26,042 and 5 + 100 + 14,044 = 54,656.
+  EXPECT_EQ(wide.doc().at("totals").as_object().at("total_tokens").as_int64(), 348002);
+  Result wide_top = Tokmeter({"top", "--format", "json", "--window", "876000h", "--since",
+                              "1900-01-01", Data("usage.jsonl")});
+  EXPECT_EQ(wide_top.rc, 0) << wide_top.err;
   Result help = Tokmeter({"--help"});
   EXPECT_EQ(help.rc, 0);
   EXPECT_THAT(help.out, HasSubstr("usage: tokmeter"));
