@@ -416,6 +416,14 @@ TokmeterField TokmeterFieldOf(std::string_view k) {
   }
 }
 
+// A timestamp field: null or "" is no timestamp (the event keeps time 0);
+// any other value must be an RFC 3339 time the readers accept, else the line
+// is bad (skipped and counted, never an event silently dated 1970).
+bool ReadTime(const JsonField& f, int64_t* unix_ns) {
+  if (f.kind == JsonField::kNull || (f.kind == JsonField::kString && f.text.empty())) return true;
+  return f.kind == JsonField::kString && ParseTime(f.text, unix_ns);
+}
+
 LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
   TokmeterScan& scan = Scan();
   if (!ScanTokmeterLine(line, ctx, scan)) return LineResult::kBad;
@@ -426,7 +434,7 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
   std::string_view type;
   int64_t start_ns = 0, write_total = 0, write_1h = 0;
   std::string_view start;  // parsed only when there is no duration_ms
-  bool has_duration = false;
+  bool has_duration = false, time_ok = true;
   double duration_ms = 0;
   for (const JsonField& f : scan.fields) {
     std::string_view p = f.path;
@@ -436,7 +444,7 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
         type = f.text;
         break;
       case TokmeterField::kTimestamp:
-        ParseTime(f.text, &ev.time_unix_ns);
+        time_ok = ReadTime(f, &ev.time_unix_ns);
         break;
       case TokmeterField::kStart:
         start = f.text;
@@ -484,6 +492,10 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
       case TokmeterField::kOther:
         break;
     }
+  }
+  if (!time_ok) {
+    ctx.out->pop_back();
+    return LineResult::kBad;
   }
   // After the fields, as the writer puts "tags" after them: a span tag wins.
   for (const JsonField& f : scan.tags) {
@@ -541,10 +553,11 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
   ev.requests = 1;
   int64_t input = 0, cache_write = 0;
   std::string_view path;
+  bool time_ok = true;
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path;
     if (p == "timestamp")
-      ParseTime(f.text, &ev.time_unix_ns);
+      time_ok = ReadTime(f, &ev.time_unix_ns);
     else if (p == "provider")
       ev.provider = ctx.Keep(f.text);
     else if (p == "model")
@@ -577,6 +590,10 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
     } else if (p == "x_initiator" && f.kind == JsonField::kString) {
       AddTag(ev, "initiator", ctx.Keep(f.text), ctx);
     }
+  }
+  if (!time_ok) {
+    ctx.out->pop_back();
+    return LineResult::kBad;
   }
   // input_tokens is provider-native (§f.1): Anthropic excludes the cache,
   // OpenAI / Copilot / Gemini include the cache read. Unknown providers are
@@ -622,9 +639,9 @@ LineResult ParseTurnSummary(std::string_view line, ParseContext& ctx) {
         AddTag(ev, k, ctx.Keep(f.text), ctx);
       continue;
     }
-    if (p == "ts" || p == "timestamp")
-      ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "sessionKey") {
+    if (p == "ts" || p == "timestamp") {
+      if (!ReadTime(f, &ev.time_unix_ns)) return LineResult::kBad;
+    } else if (p == "sessionKey") {
       ev.trace_id = ctx.Keep(f.text);
       AddTag(ev, "session", ev.trace_id, ctx);
     } else if (p == "channel")
@@ -811,7 +828,7 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
   ev.format = SourceFormat::kClaudeCode;
   ev.kind = "llm";
   ev.requests = 1;
-  ParseTime(c.timestamp, &ev.time_unix_ns);
+  if (!c.timestamp.empty() && !ParseTime(c.timestamp, &ev.time_unix_ns)) return LineResult::kBad;
   ev.model = a.Copy(c.model);
   if (SvStartsWith(c.model, "claude")) ev.provider = "anthropic";
   ev.trace_id = a.Copy(c.session);
@@ -876,9 +893,9 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
     std::string_view p = f.path;
     if (p == "type")
       type = f.text;
-    else if (p == "timestamp")
-      ParseTime(f.text, &ev.time_unix_ns);
-    else if (p == "payload.type")
+    else if (p == "timestamp") {
+      if (!ReadTime(f, &ev.time_unix_ns)) return LineResult::kBad;
+    } else if (p == "payload.type")
       payload_type = f.text;
     else if (p == "payload.model")
       ev.model = ctx.Keep(f.text);

@@ -675,6 +675,43 @@ TEST(ReaderTest, LinesLongerThanAChunkAndManyChunksKeepOrderAndLineNumbers) {
   EXPECT_EQ(c.result.inputs[0].bytes, int64_t(text.size()));
 }
 
+TEST(BadInputTest, TimestampsThatAreNotTimesMakeTheLineBad) {
+  // One line per format whose timestamp is present but not a time: each is
+  // skipped and counted, not an event dated 1970. A null timestamp is "no
+  // timestamp" (time 0), as a missing one.
+  TempDir dir;
+  std::string text;
+  // 1: token-usage, "yesterday"
+  text +=
+      R"({"timestamp":"yesterday","provider":"anthropic","model":"m","input_tokens":1,"output_tokens":2})"
+      "\n";
+  // 2: tokmeter span, year 9999 (outside 1900-2200)
+  text +=
+      R"({"type":"span","timestamp":"9999-12-31T23:59:59Z","trace_id":"0123456789abcdef0123456789abcdef","span_id":"0000000000000001","kind":"llm","name":"m","input_tokens":7,"output_tokens":3})"
+      "\n";
+  // 3: tokmeter span, a number
+  text +=
+      R"({"type":"span","timestamp":1790000000,"trace_id":"0123456789abcdef0123456789abcdef","span_id":"0000000000000002","kind":"llm","name":"m","input_tokens":7,"output_tokens":3})"
+      "\n";
+  // 4: good token-usage line, 1 + 2 tokens
+  text +=
+      R"({"timestamp":"2026-08-20T10:00:00Z","provider":"anthropic","model":"m","input_tokens":1,"output_tokens":2})"
+      "\n";
+  // 5: token-usage with a null timestamp: kept, time 0, 4 + 5 tokens
+  text +=
+      R"({"timestamp":null,"provider":"anthropic","model":"m","input_tokens":4,"output_tokens":5})"
+      "\n";
+  Collected c = ReadAll({dir.Write("times.jsonl", text)});
+  ASSERT_TRUE(c.status.ok());
+  const InputSummary& s = c.result.inputs[0];
+  EXPECT_EQ(s.skipped_lines, 3);
+  EXPECT_THAT(s.first_bad_lines, ElementsAre(1, 2, 3));
+  ASSERT_EQ(c.events.size(), 2u);
+  EXPECT_EQ(c.totals.total(), 3 + 9);
+  EXPECT_EQ(c.events[0].e.time_unix_ns, 1787220000'000'000'000);  // 2026-08-20T10:00:00Z
+  EXPECT_EQ(c.events[1].e.time_unix_ns, 0);
+}
+
 TEST(ReaderTest, TimeParsing) {
   int64_t t = 0;
   using reader_internal::ParseTime;
