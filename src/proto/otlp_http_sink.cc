@@ -284,6 +284,14 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
   std::string_view name() const override { return name_; }
 
   absl::Status Write(const Batch& batch) override {
+    // Spans the sender gave up on before this call. Taken first, so that a
+    // Write never reports its own batch (which a fast collector can refuse
+    // before Write returns): that batch's fate is the next Write's to tell.
+    std::string failure;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      failure.swap(pending_failure_);
+    }
     size_t n = batch.spans.size();
     size_t i = 0;
     uint64_t dropped = 0;
@@ -311,12 +319,6 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
       spans_dropped_.fetch_add(dropped, std::memory_order_relaxed);
       st = absl::ResourceExhaustedError(absl::StrCat(name_, ": queue full (", opts_.max_queue_spans,
                                                      " spans), ", dropped, " spans dropped"));
-    }
-    // Report spans the sender gave up on since the last Write.
-    std::string failure;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      failure.swap(pending_failure_);
     }
     if (!failure.empty() && st.ok()) st = absl::UnavailableError(failure);
     return st;
