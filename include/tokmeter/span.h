@@ -258,7 +258,6 @@ class Span {
     start_ = internal::Ticks();
   }
 
-  // Appends an item whose value is a string (kept by address when static).
   // A literal kind / name travels as its address in the record (returned,
   // length in *len); another string is copied as an item (nullptr returned).
   TOKMETER_INTERNAL_ALWAYS_INLINE const char* LiteralOrItem(uint8_t type, StrArg s,
@@ -272,6 +271,7 @@ class Span {
     return nullptr;
   }
 
+  // Appends an item whose value is a string (kept by address when static).
   TOKMETER_INTERNAL_ALWAYS_INLINE void AppendItem(uint8_t type, StrArg key, StrArg value) noexcept {
     if (value.is_static && value.size <= internal::kMaxValueLen) {
       const char* ptr = value.data;

@@ -36,6 +36,16 @@ Distribution Distribute(const std::vector<double>& values) {
   return d;
 }
 
+namespace {
+
+// The start of the window of `width_ns` holding `t` (aligned to multiples of
+// the width since the epoch; floor, also before 1970).
+int64_t WindowStart(int64_t t, int64_t width_ns) {
+  return t - (((t % width_ns) + width_ns) % width_ns);
+}
+
+}  // namespace
+
 struct Grouper::Slot {
   Group group;
   absl::flat_hash_set<uint32_t> runs;
@@ -156,8 +166,7 @@ std::vector<Window> Windows(std::span<const Rec> recs, int64_t width_ns) {
   std::map<int64_t, Agg> by_start;
   for (const Rec& r : recs) {
     if (r.rollup) continue;
-    int64_t start = r.time_ns - (((r.time_ns % width_ns) + width_ns) % width_ns);
-    by_start[start].Add(r);
+    by_start[WindowStart(r.time_ns, width_ns)].Add(r);
   }
   std::vector<Window> out;
   out.reserve(by_start.size());
@@ -227,8 +236,7 @@ SpikeFinder::~SpikeFinder() = default;
 
 void SpikeFinder::Add(const Rec& r) {
   if (r.rollup) return;
-  const int64_t start = r.time_ns - (((r.time_ns % width_ns_) + width_ns_) % width_ns_);
-  std::unique_ptr<Slot>& slot = windows_[start];
+  std::unique_ptr<Slot>& slot = windows_[WindowStart(r.time_ns, width_ns_)];
   if (!slot) slot = std::make_unique<Slot>();
   slot->agg.Add(r);
   for (int i = 0; i < 3; ++i) {

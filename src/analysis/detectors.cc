@@ -206,7 +206,6 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
   // summary has no id.
   std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Turn> turns;
   const EventStore& st = *in.store;
-  uint32_t summary_kind = 0;
   for (const Rec& r : in.recs) {
     if (r.rollup || st.str(r.kind) == "turn_summary" || st.str(r.kind) == "turn") {
       if (r.tool_calls == 0) continue;
@@ -215,7 +214,6 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
       t.time = r.time_ns;
       t.session = r.dim(Dim::kSession);
       t.name = r.name;
-      summary_kind = r.kind;
     } else if (!r.rollup && r.tool_calls > 0 && r.parent != 0) {
       Turn& t = turns[{r.trace, r.parent, 0}];
       t.tools += r.tool_calls;
@@ -223,7 +221,6 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
       t.session = r.dim(Dim::kSession);
     }
   }
-  (void)summary_kind;
   std::vector<Finding> out;
   for (const auto& [key, t] : turns) {
     int64_t n = std::max(t.tools, t.summary_tools);

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <set>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"

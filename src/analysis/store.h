@@ -187,8 +187,6 @@ class EventStore {
 
   // Copies what it needs from `e` (its views may die after the call).
   void Add(const UsageEvent& e);
-  // The record Add() makes of `e` (interns its strings; keeps nothing).
-  Rec Make(const UsageEvent& e);
   // Drops records older than the horizon and sorts the rest by time. Call
   // once after the last Add().
   void Finish();
@@ -214,6 +212,8 @@ class EventStore {
   std::string IdText(uint64_t key) const;
 
  private:
+  // The record Add() makes of `e` (interns its strings).
+  Rec Make(const UsageEvent& e);
   void Prune();
 
   CostFn cost_;

@@ -299,7 +299,6 @@ struct Loaded {
   absl::TimeZone tz;
   std::string tz_name;
   int64_t since_ns = 0, until_ns = 0;  // from the flags; 0 = unbounded
-  int64_t latest_ns = 0, earliest_ns = 0;
 };
 
 // Parses the common flags and makes the store; the command then says how the
@@ -366,8 +365,6 @@ void Read(const Common& c, Loaded& l, bool filter, std::ostream& err) {
   if (!read.ok()) throw UsageError{std::string(read.status().message())};
   l.read = std::move(*read);
   l.store->Finish();
-  l.earliest_ns = l.store->earliest_ns();
-  l.latest_ns = l.store->latest_ns();
 }
 
 // Prepare + Read, keeping every record (detect).
@@ -462,12 +459,14 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   if (!Parse(args, d, "report", out)) return kExitOk;
   Format fmt = ResolveFormat(c.format, out, true);
   Loaded l = Prepare(c);
-  // Hold only the period reported on and the one before it (below).
+  // Hold only the period reported on and the one before it (below); the
+  // default period is the calendar day (in --tz) of the latest event.
+  const absl::TimeZone tz = l.tz;
+  auto day_of = [tz](int64_t t) {
+    return absl::ToUnixNanos(analysis::StartOfDay(absl::FromUnixNanos(t), tz));
+  };
   if (!l.since_ns && !l.until_ns) {
-    const absl::TimeZone tz = l.tz;
-    l.store->KeepFrom([tz](int64_t latest_ns) {
-      return absl::ToUnixNanos(analysis::StartOfDay(absl::FromUnixNanos(latest_ns), tz)) - kDayNs;
-    });
+    l.store->KeepFrom([day_of](int64_t latest_ns) { return day_of(latest_ns) - kDayNs; });
   } else if (l.since_ns && l.until_ns) {
     const int64_t earliest = Minus(l.since_ns, Minus(l.until_ns, l.since_ns));
     l.store->KeepFrom([earliest](int64_t) { return earliest; });
@@ -477,12 +476,13 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   // Period: --since/--until, else the calendar day (in --tz) of the latest
   // event. Previous period: the same length just before.
   int64_t from = l.since_ns, to = l.until_ns;
-  if (!from && !to && l.latest_ns) {
-    from = absl::ToUnixNanos(analysis::StartOfDay(absl::FromUnixNanos(l.latest_ns), l.tz));
+  const int64_t latest = l.store->latest_ns();
+  if (!from && !to && latest) {
+    from = day_of(latest);
     to = from + kDayNs;
   } else {
-    if (!from) from = l.earliest_ns;
-    if (!to) to = l.latest_ns + 1;
+    if (!from) from = l.store->earliest_ns();
+    if (!to) to = latest + 1;
   }
   std::span<const Rec> recs = Select(l, from, to);
   const int64_t len = Minus(to, from);
@@ -491,7 +491,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
 
   json::object doc = BaseDoc("report", l, recs, from, to);
   int64_t title_ns = to > from ? to - 1 : absl::ToUnixNanos(absl::Now());
-  if (!l.latest_ns) title_ns = absl::ToUnixNanos(absl::Now());
+  if (!latest) title_ns = absl::ToUnixNanos(absl::Now());
   std::string date = absl::FormatTime("%Y-%m-%d", absl::FromUnixNanos(title_ns), l.tz);
   doc["title"] = absl::StrCat("Token Usage Report: ", date);
   doc["date"] = date;
@@ -674,7 +674,8 @@ int CmdTop(const std::vector<std::string>& args, std::ostream& out, std::ostream
         [until, w](int64_t latest_ns) { return Minus(until ? until : latest_ns + 1, w); });
   }
   Read(c, l, true, err);
-  int64_t to = l.until_ns ? l.until_ns : (l.latest_ns ? l.latest_ns + 1 : 0);
+  const int64_t latest = l.store->latest_ns();
+  int64_t to = l.until_ns ? l.until_ns : (latest ? latest + 1 : 0);
   int64_t from = w && to ? std::max(Minus(to, w), l.since_ns) : l.since_ns;
   if (w != 0) {
     std::span<const Rec> recs = Select(l, from, to);
@@ -787,7 +788,7 @@ int CmdQuota(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return analysis::QuotaEarliestNs(o);
   });
   Read(c, l, false, err);
-  const int64_t now = now_at(l.latest_ns);
+  const int64_t now = now_at(l.store->latest_ns());
   o.as_of = absl::FromUnixNanos(now);
   analysis::QuotaStatus q = analysis::ComputeQuota(*l.store, o);
   std::span<const Rec> recs = Select(l, absl::ToUnixNanos(q.period_start), now);
