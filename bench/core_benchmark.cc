@@ -312,6 +312,45 @@ BENCHMARK(BM_DrainNull)
     ->Iterations(512)
     ->Unit(benchmark::kMicrosecond);
 
+// Formatting alone: the JSONL lines of 2,048 decoded spans of the event
+// above (one trace, 3 tags, 4 counters), written into memory — the share of
+// BM_DrainJsonl that is neither decode nor write(2).
+constexpr int kDrainBatch = 2048;
+void BM_FormatJsonl(benchmark::State& state) {
+  const EventValues v = Values();
+  static const tokmeter::Tag kTags[] = {
+      {"provider", tokmeter::TagType::kString, "anthropic", 0},
+      {"model", tokmeter::TagType::kString, "claude-sonnet-4-5", 0},
+      {"status", tokmeter::TagType::kInt, "", v.status}};
+  tokmeter::Batch batch;
+  int64_t t = 1795500000123456789;  // 2026-11-24
+  for (int i = 0; i < kDrainBatch; ++i, t += 1733) {
+    tokmeter::SpanRecord& s = batch.spans.emplace_back();
+    s.trace_id = {0x0123456789abcdefULL, 0xfedcba9876543210ULL + i / 64};
+    s.span_id = 0x1000000000000000ULL + uint64_t(i) * 0x9e3779b97f4a7c15ULL;
+    s.parent_id = 0x2000000000000001ULL;
+    s.start_unix_ns = t;
+    s.end_unix_ns = t + 27 + i % 100;
+    s.kind = "llm";
+    s.name = "messages";
+    s.thread_id = 4242;
+    s.counters.Add(Counter::kInputTokens, v.input + i);
+    s.counters.Add(Counter::kOutputTokens, v.output);
+    s.counters.Add(Counter::kCacheReadTokens, v.cache_read);
+    s.counters.Add(Counter::kRequests, v.requests);
+    s.tags = kTags;
+  }
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    tokmeter::AppendJsonl(batch, out);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kDrainBatch);
+  state.SetBytesProcessed(state.iterations() * int64_t(out.size()));
+}
+BENCHMARK(BM_FormatJsonl);
+
 // ---- Memory per thread ---------------------------------------------------------
 
 int64_t RssBytes() {

@@ -47,12 +47,10 @@ size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
 
 }  // namespace
 
-char* WriteJsonString(char* out, std::string_view s) {
-  *out++ = '"';
+char* WriteJsonStringFrom(char* out, std::string_view s, size_t i) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  size_t run = 0;  // start of the pending run of bytes copied as they are
-  size_t i = 0;
+  size_t run = i;  // start of the pending run of bytes copied as they are
   while (i < n) {
     if (!kSpecial.v[p[i]]) {
       ++i;
@@ -109,55 +107,12 @@ char* WriteJsonString(char* out, std::string_view s) {
   return out;
 }
 
-char* WriteDurationMs(char* p, int64_t ns) {
-  if (ns < 0) {
-    *p++ = '-';
-    ns = ns == INT64_MIN ? INT64_MAX : -ns;
-  }
-  p = WriteInt(p, ns / 1000000);
-  *p++ = '.';
-  int64_t frac = ns % 1000000;
-  char digits[6];
-  for (int i = 5; i >= 0; --i, frac /= 10) digits[i] = char('0' + frac % 10);
-  int len = 6;
-  while (len > 1 && digits[len - 1] == '0') --len;
-  std::memcpy(p, digits, len);
-  return p + len;
-}
-
-char* TimestampFormatter::Write(char* p, int64_t unix_ns) {
-  int64_t sec = unix_ns >= 0 ? unix_ns / 1000000000 : -((-unix_ns + 999999999) / 1000000000);
-  int64_t frac = unix_ns - sec * 1000000000;
-  if (sec != cached_sec_) {
-    std::string s =
-        absl::FormatTime("%Y-%m-%dT%H:%M:%S.", absl::FromUnixSeconds(sec), absl::UTCTimeZone());
-    prefix_len_ = std::min(s.size(), sizeof(prefix_));
-    std::memcpy(prefix_, s.data(), prefix_len_);
-    cached_sec_ = sec;
-  }
-  *p++ = '"';
-  std::memcpy(p, prefix_, prefix_len_);
-  p += prefix_len_;
-  for (int i = 8; i >= 0; --i, frac /= 10) p[i] = char('0' + frac % 10);
-  p += 9;
-  *p++ = 'Z';
-  *p++ = '"';
-  return p;
-}
-
-char* WriteHexId(char* p, uint64_t id) {
-  p[0] = '"';
-  for (int i = 16; i >= 1; --i, id >>= 4) p[i] = kHex[id & 15];
-  p[17] = '"';
-  return p + 18;
-}
-
-char* WriteHexId(char* p, uint64_t hi, uint64_t lo) {
-  p[0] = '"';
-  for (int i = 16; i >= 1; --i, hi >>= 4) p[i] = kHex[hi & 15];
-  for (int i = 32; i >= 17; --i, lo >>= 4) p[i] = kHex[lo & 15];
-  p[33] = '"';
-  return p + 34;
+void TimestampFormatter::Refresh(int64_t sec) {
+  std::string s =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%S.", absl::FromUnixSeconds(sec), absl::UTCTimeZone());
+  prefix_len_ = std::min(s.size(), sizeof(prefix_));
+  std::memcpy(prefix_, s.data(), prefix_len_);
+  cached_sec_ = sec;
 }
 
 void TimestampFormatter::Append(std::string& out, int64_t unix_ns) {

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,7 +11,6 @@
 
 #include "boost/json.hpp"
 #include "gtest/gtest.h"
-#include "src/sinks/json_writer.h"
 #include "tests/core/test_util.h"
 #include "tokmeter/tokmeter.h"
 
@@ -51,58 +51,6 @@ std::vector<json::object> OfType(const std::vector<json::object>& lines, std::st
   for (const auto& l : lines)
     if (l.at("type").as_string() == type) out.push_back(l);
   return out;
-}
-
-TEST(JsonWriterTest, TimestampsAndDurations) {
-  std::string out;
-  internal::TimestampFormatter ts;
-  // 1700000000 s is 2023-11-14T22:13:20Z.
-  ts.Append(out, 1700000000123456789);
-  EXPECT_EQ(out, "\"2023-11-14T22:13:20.123456789Z\"");
-  out.clear();
-  ts.Append(out, 1700000001000000000);  // next second: the cache is refreshed
-  EXPECT_EQ(out, "\"2023-11-14T22:13:21.000000000Z\"");
-  out.clear();
-  internal::AppendDurationMs(out, 1250000000);
-  EXPECT_EQ(out, "1250.0");
-  out.clear();
-  internal::AppendDurationMs(out, 1234567);
-  EXPECT_EQ(out, "1.234567");
-  out.clear();
-  internal::AppendDurationMs(out, -2500000);
-  EXPECT_EQ(out, "-2.5");
-}
-
-TEST(JsonWriterTest, EscapesAndRepairsAnyBytes) {
-  struct Case {
-    std::string in, want;
-  } cases[] = {
-      {"plain", "plain"},
-      {"q\"b\\s/", "q\"b\\s/"},
-      {std::string("nul\0x", 5), std::string("nul\0x", 5)},
-      {"\x01\x1f\n\t", "\x01\x1f\n\t"},
-      {"héllo ✓ 😀", "héllo ✓ 😀"},
-      {"bad\xff", "bad\xEF\xBF\xBD"},                                  // invalid byte
-      {"cut\xe2\x9c", "cut\xEF\xBF\xBD\xEF\xBF\xBD"},                  // truncated 3-byte sequence
-      {"over\xc0\xaf", "over\xEF\xBF\xBD\xEF\xBF\xBD"},                // overlong '/'
-      {"sur\xed\xa0\x80", "sur\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},  // UTF-16 surrogate
-  };
-  for (const auto& c : cases) {
-    std::string out;
-    internal::AppendJsonString(out, c.in);
-    json::error_code ec;
-    json::value v = json::parse(out, ec);
-    ASSERT_FALSE(ec) << out;
-    EXPECT_EQ(std::string(v.as_string()), c.want) << out;
-  }
-  // All 256 byte values in one string still give valid JSON.
-  std::string all;
-  for (int i = 0; i < 256; ++i) all.push_back(char(i));
-  std::string out;
-  internal::AppendJsonString(out, all);
-  json::error_code ec;
-  json::parse(out, ec);
-  EXPECT_FALSE(ec);
 }
 
 TEST(JsonlSinkTest, RoundTripExactCountersAndTags) {
@@ -210,6 +158,72 @@ TEST(JsonlSinkTest, RotatesOnWholeLinesAndRepeatsOpenTraces) {
   }
   EXPECT_GT(files, 3);
   EXPECT_EQ(spans, kSpans + 1);  // + the trace's root span
+}
+
+// Consecutive lines share what they can (the trace id's hex, the span's
+// origin: parent, kind, name, thread): every line must still carry its own
+// record's values when any one of them changes from the line before.
+TEST(JsonlFormatTest, EachLineCarriesItsOwnOrigin) {
+  const std::string long_name(300, 'n');  // longer than what is kept for reuse
+  struct Origin {
+    uint64_t trace_lo, parent;
+    bool root;
+    std::string kind, name;
+    uint32_t thread;
+  } origins[] = {
+      {1, 0x10, false, "llm", "messages", 7},  {1, 0x10, false, "llm", "messages", 7},
+      {1, 0x11, false, "llm", "messages", 7},  {1, 0x11, false, "llm", "messages", 8},
+      {1, 0x11, false, "tool", "messages", 8}, {1, 0x11, false, "tool", "search", 8},
+      {2, 0x11, false, "tool", "search", 8},   {2, 0, true, "tool", "search", 8},
+      {2, 0, false, "tool", "search", 8},      {2, 0, false, "tool", long_name, 8},
+      {2, 0, false, "tool", long_name, 8},     {2, 0, false, "to\"ol", long_name, 8},
+      {1, 0x10, false, "llm", "messages", 7},  {1, 0x10, false, "llm", "messag", 7},
+      {1, 0x10, false, "llm", "messages", 7},
+  };
+  Batch batch;
+  std::vector<std::string> kinds, names;  // the records' views point here
+  kinds.reserve(std::size(origins));
+  names.reserve(std::size(origins));
+  for (const Origin& o : origins) {
+    // Each record's strings in their own buffer: equal text, different address.
+    kinds.push_back(o.kind);
+    names.push_back(o.name);
+    SpanRecord& s = batch.spans.emplace_back();
+    s.trace_id = TraceId{0xabc, o.trace_lo};
+    s.span_id = 0x100 + batch.spans.size();
+    s.parent_id = o.parent;
+    s.is_trace_root = o.root;
+    s.kind = kinds.back();
+    s.name = names.back();
+    s.thread_id = o.thread;
+    s.start_unix_ns = 1700000000000000000;
+    s.end_unix_ns = 1700000000000000000 + 1000;
+  }
+  std::string out;
+  AppendJsonl(batch, out);
+  std::vector<json::object> lines;
+  size_t from = 0;
+  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
+    lines.push_back(json::parse(out.substr(from, nl - from)).as_object());
+  }
+  ASSERT_EQ(lines.size(), std::size(origins));
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const Origin& o = origins[i];
+    const json::object& l = lines[i];
+    char trace[33];
+    std::snprintf(trace, sizeof(trace), "%016x%016llx", 0xabc, (unsigned long long)o.trace_lo);
+    EXPECT_EQ(l.at("trace_id").as_string(), trace) << i;
+    EXPECT_EQ(l.contains("parent_id"), o.parent != 0) << i;
+    if (o.parent != 0) {
+      char parent[17];
+      std::snprintf(parent, sizeof(parent), "%016llx", (unsigned long long)o.parent);
+      EXPECT_EQ(l.at("parent_id").as_string(), parent) << i;
+    }
+    EXPECT_EQ(l.contains("root"), o.root) << i;
+    EXPECT_EQ(l.at("kind").as_string(), o.kind) << i;
+    EXPECT_EQ(l.at("name").as_string(), o.name) << i;
+    EXPECT_EQ(l.at("thread").as_int64(), o.thread) << i;
+  }
 }
 
 TEST(JsonlSinkTest, UnopenablePathIsAClearError) {
