@@ -205,6 +205,8 @@ struct Runtime::Impl {
   absl::flat_hash_map<ThreadRing*, uint64_t> stale;           // stale-epoch records per ring
   uint64_t reported_unregistered = 0;
   Batch batch;
+  size_t spans_used = 0;          // records of batch.spans decoded this pass
+  bool closed_this_pass = false;  // a turn or trace closed: roll-ups next pass
   std::vector<Tag> tag_arena;
   std::vector<UserCounter> counter_arena;
   std::deque<std::string> owned;         // strings the batch points into
@@ -221,6 +223,12 @@ struct Runtime::Impl {
   absl::Status FlushAll();
   absl::Status ShutdownLocked();  // caller holds StartMutex()
   void Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vector<size_t>* extras);
+  // The next record of batch.spans to decode into: one left from an earlier
+  // pass (every field is then overwritten) or a new one.
+  SpanRecord& NextSpan() {
+    return spans_used++ < batch.spans.size() ? batch.spans[spans_used - 1]
+                                             : batch.spans.emplace_back();
+  }
   void ReportError(std::string_view sink, const absl::Status& st);
   void WriteSinks();
 };
@@ -289,18 +297,37 @@ bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags
   return true;
 }
 
+// Bits set in `v`, without a libgcc call (the baseline x86-64 ISA has no
+// popcnt): a nibble table.
+inline size_t BitCount(uint32_t v) {
+  static constexpr uint8_t kNibbleBits[16] = {0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4};
+  size_t n = 0;
+  for (; v != 0; v >>= 4) n += kNibbleBits[v & 15];
+  return n;
+}
+
+// Thirteen plain stores: a memset of the array would be a `rep stos`, whose
+// start-up alone costs more than the stores.
+inline void ZeroCounters(Counters& c) {
+  static_assert(kNumCounters == 13);
+  int64_t* v = c.values.data();
+  v[0] = 0, v[1] = 0, v[2] = 0, v[3] = 0, v[4] = 0, v[5] = 0, v[6] = 0;
+  v[7] = 0, v[8] = 0, v[9] = 0, v[10] = 0, v[11] = 0, v[12] = 0;
+}
+
 // Keeps the last tag per key (in place, order of last occurrence kept).
 size_t DedupTags(Tag* tags, size_t n) {
+  auto same_key = [](const Tag& a, const Tag& b) {
+    return a.key.size() == b.key.size() &&
+           (a.key.data() == b.key.data() || a.key == b.key);  // literal keys share an address
+  };
   size_t out = 0;
   for (size_t i = 0; i < n; ++i) {
     bool later = false;
-    for (size_t j = i + 1; j < n; ++j) {
-      if (tags[j].key == tags[i].key) {
-        later = true;
-        break;
-      }
-    }
-    if (!later) tags[out++] = tags[i];
+    for (size_t j = i + 1; j < n && !later; ++j) later = same_key(tags[j], tags[i]);
+    if (later) continue;
+    if (out != i) tags[out] = tags[i];
+    ++out;
   }
   return out;
 }
@@ -406,9 +433,14 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
         break;
       }
       case internal::kRecordSpan: {
-        int n = __builtin_popcount(w->counter_mask);
-        if (sizeof(SpanWire) + 8 * size_t(n) + items_len > size) break;
-        SpanRecord& s = batch.spans.emplace_back();
+        // A value is stored for each bit of the mask (13 at most).
+        const uint32_t mask = w->counter_mask & ((1u << kNumCounters) - 1);
+        const size_t n = BitCount(w->counter_mask);
+        if (sizeof(SpanWire) + 8 * n + items_len > size) break;
+        // Records of earlier passes are reused and every field is written:
+        // appending a fresh record zero-fills all 256 bytes first (a `rep
+        // stos`, the largest single cost of decoding).
+        SpanRecord& s = NextSpan();
         s.trace_id = trace;
         s.span_id = w->span_id;
         s.parent_id = w->parent_id;
@@ -419,17 +451,20 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
           s.start_unix_ns = clock.ToUnixNs(w->start);
           s.end_unix_ns = clock.ToUnixNs(w->end);
         }
+        s.kind = w->kind != nullptr ? std::string_view(w->kind, w->kind_len) : std::string_view();
+        s.name = w->name != nullptr ? std::string_view(w->name, w->name_len) : std::string_view();
         s.thread_id = r->thread_id;
         s.is_trace_root = h->flags & internal::kFlagTraceRoot;
         s.has_fingerprint = h->flags & internal::kFlagFingerprint;
         s.fingerprint = w->fingerprint;
-        if (w->kind != nullptr) s.kind = std::string_view(w->kind, w->kind_len);
-        if (w->name != nullptr) s.name = std::string_view(w->name, w->name_len);
+        ZeroCounters(s.counters);
         const int64_t* c = reinterpret_cast<const int64_t*>(items);
-        for (uint32_t m = w->counter_mask; m != 0; m &= m - 1) {
-          s.counters.values[__builtin_ctz(m)] = *c++;
-        }
-        s.counters.mask = w->counter_mask;
+        for (uint32_t m = mask; m != 0; m &= m - 1) s.counters.values[__builtin_ctz(m)] = *c++;
+        c = reinterpret_cast<const int64_t*>(items) + n;
+        s.counters.mask = mask;
+        s.user_counters = {};
+        s.tags = {};
+        s.trace_tags = {};
         items = reinterpret_cast<const char*>(c);
         size_t tb = tag_arena.size(), cb = counter_arena.size();
         bool ok = true;
@@ -446,7 +481,7 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end, std::vecto
         if (!ok) {
           tag_arena.resize(tb);
           counter_arena.resize(cb);
-          batch.spans.pop_back();
+          --spans_used;
           ReportError("runtime", absl::DataLossError("malformed span items"));
           break;
         }
@@ -469,7 +504,8 @@ void Runtime::Impl::Pass() {
   flushes.fetch_add(1, std::memory_order_relaxed);
   clock.Refine();
   batch.traces.clear();
-  batch.spans.clear();
+  spans_used = 0;  // batch.spans keeps its records for reuse (NextSpan)
+  closed_this_pass = false;
   batch.rollups.clear();
   batch.drops.clear();
   tag_arena.clear();
@@ -507,7 +543,10 @@ void Runtime::Impl::Pass() {
   // Resolve trace tags, accumulate roll-ups, hold spans whose trace start
   // is not visible yet (compacting batch.spans in place).
   size_t kept = 0;
-  const size_t decoded = batch.spans.size();
+  batch.spans.resize(spans_used);  // only ever shrinks here: nothing is zeroed
+  const size_t decoded = spans_used;
+  internal::TraceState* last_trace = nullptr;
+  TraceId last_trace_id;
   for (size_t i = 0; i < decoded; ++i) {
     SpanRecord& s = batch.spans[i];
     const size_t* x = &extras[i * 6];
@@ -517,12 +556,19 @@ void Runtime::Impl::Pass() {
     uint64_t turn_id = x[5];
     bool held = false;
     if (!(flags & internal::kFlagOrphan)) {
-      internal::TraceState& t = state.traces[s.trace_id];
+      // Spans of one trace mostly come together: one lookup per run of them
+      // (nodes of the map stay put until the trace is forgotten below).
+      if (last_trace == nullptr || !(last_trace_id == s.trace_id)) {
+        last_trace = &state.traces[s.trace_id];
+        last_trace_id = s.trace_id;
+      }
+      internal::TraceState& t = *last_trace;
       t.last_pass = pass;
       t.totals.AddAll(s.counters);
       ++t.spans;
       if (s.is_trace_root) {
         t.closed_pass = pass;
+        closed_this_pass = true;
         t.end_unix_ns = s.end_unix_ns;
         // SetTimes() on the root (replayed or simulated traces): the trace
         // starts when its root says, not when the Trace object was built.
@@ -554,6 +600,7 @@ void Runtime::Impl::Pass() {
       me.start_unix_ns = s.start_unix_ns;
       me.end_unix_ns = s.end_unix_ns;
       me.closed_pass = pass;
+      closed_this_pass = true;
     } else if (turn_id != 0) {
       internal::TurnState& parent = state.turns[turn_id];
       parent.totals.AddAll(s.counters);
@@ -855,10 +902,10 @@ absl::Status Runtime::Impl::FlushAll() {
   std::lock_guard<std::mutex> control(control_mu);
   if (shut_down) return absl::OkStatus();
   std::lock_guard<std::mutex> lock(pass_mu);
-  // Two passes: spans held for their trace start, and roll-ups of turns
-  // that closed in the first pass, come out in the second.
+  // A second pass when the first left something for it: spans held for
+  // their trace start, roll-ups of turns and traces that closed in it.
   Pass();
-  Pass();
+  if (!state.held.empty() || closed_this_pass) Pass();
   absl::Status result;
   for (auto& sink : opts.sinks) {
     absl::Status st;
