@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -43,6 +44,30 @@ absl::Status ShiftRotatedFiles(const std::string& path, int max_files) {
   }
   if (max_files <= 0) ::unlink(path.c_str());
   return absl::OkStatus();
+}
+
+void Preallocator::Before(int fd, uint64_t n, uint64_t limit) {
+  if (step_ == 0 || off_ || fd < 0) return;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    off_ = true;
+    return;
+  }
+  const auto size = uint64_t(st.st_size);
+  if (uint64_t(st.st_blocks) * 512 >= size + n) return;  // reserved already
+  uint64_t want = std::max(step_, n);
+  if (limit > 0) {
+    if (size >= limit) return;
+    want = std::min(want, limit - size);
+  }
+#ifdef __linux__
+  if (::fallocate(fd, FALLOC_FL_KEEP_SIZE, off_t(size), off_t(want)) != 0 && errno != ENOSPC &&
+      errno != EINTR) {
+    off_ = true;  // EOPNOTSUPP (FUSE, NFS v3, old tmpfs), ...
+  }
+#else
+  off_ = true;
+#endif
 }
 
 }  // namespace tokmeter::internal

@@ -354,13 +354,15 @@ namespace {
 
 class JsonlSink : public Sink {
  public:
-  explicit JsonlSink(JsonlSinkOptions o) : opts_(std::move(o)), name_("jsonl:" + opts_.path) {}
+  explicit JsonlSink(JsonlSinkOptions o)
+      : opts_(std::move(o)), name_("jsonl:" + opts_.path), prealloc_(opts_.preallocate_bytes) {}
   ~JsonlSink() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
   absl::Status Open() {
     pid_ = ::getpid();
+    prealloc_.Reset();
     return internal::OpenForAppend(opts_.path, O_WRONLY, &fd_, &size_);
   }
 
@@ -426,6 +428,7 @@ class JsonlSink : public Sink {
   // `st` on the first error.
   size_t WriteSome(std::string_view bytes, absl::Status* st) {
     size_t done = 0;
+    prealloc_.Before(fd_, bytes.size(), opts_.max_bytes);
     while (done < bytes.size()) {
       ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
       if (n < 0) {
@@ -476,6 +479,7 @@ class JsonlSink : public Sink {
           }
         }
       }
+      prealloc_.Before(fd_, end - done, opts_.max_bytes);
       ssize_t n = ::write(fd_, pending_.data() + done, end - done);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -522,6 +526,7 @@ class JsonlSink : public Sink {
 
   JsonlSinkOptions opts_;
   std::string name_;
+  internal::Preallocator prealloc_;
   int fd_ = -1;
   uint64_t size_ = 0;
   pid_t pid_ = 0;

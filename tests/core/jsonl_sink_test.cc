@@ -1,5 +1,6 @@
 // The JSONL sink: the file read back with Boost.JSON (an independent parser),
 // escaping of any bytes, rotation, and failing destinations.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,6 +225,70 @@ TEST(JsonlFormatTest, EachLineCarriesItsOwnOrigin) {
     EXPECT_EQ(l.at("name").as_string(), o.name) << i;
     EXPECT_EQ(l.at("thread").as_int64(), o.thread) << i;
   }
+}
+
+// Disk blocks are reserved ahead of the writes (fallocate KEEP_SIZE): the
+// file's size is exactly its lines, the blocks run ahead by at most the
+// step, never past the rotation size, and 0 turns it off.
+TEST(JsonlSinkTest, PreallocatesAheadWithoutChangingTheSize) {
+  TempDir dir;
+  {  // Skip where the file system cannot reserve (the sink then just writes).
+    fs::path probe = dir.path / "probe";
+    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    bool can = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    ::close(fd);
+    if (!can) GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) on " << dir.path;
+  }
+  auto record = [](Runtime& rt, int spans) {
+    for (int i = 0; i < spans; ++i) {
+      TOK_SPAN_NAMED(s, "llm", "messages");
+      s.Add(Counter::kInputTokens, i);
+    }
+    ASSERT_TRUE(rt.Flush().ok());
+  };
+  auto allocated = [](const fs::path& p) {
+    struct stat st;
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    return uint64_t(st.st_blocks) * 512;
+  };
+  auto bytes_of_lines = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(all.empty() || all.back() == '\n');
+    return uint64_t(all.size());
+  };
+
+  fs::path ahead = dir.path / "ahead.jsonl", off = dir.path / "off.jsonl";
+  fs::path rotated = dir.path / "rotated.jsonl";
+  Options o;
+  o.sinks.push_back(*MakeJsonlSink({.path = ahead, .preallocate_bytes = 1 << 20}));
+  o.sinks.push_back(*MakeJsonlSink({.path = off, .preallocate_bytes = 0}));
+  o.sinks.push_back(*MakeJsonlSink(
+      {.path = rotated, .max_bytes = 64 << 10, .max_files = 3, .preallocate_bytes = 1 << 20}));
+  auto rt = *Runtime::Start(std::move(o));
+  record(*rt, 50);  // ~15 KB
+  const uint64_t size = fs::file_size(ahead);
+  EXPECT_EQ(size, bytes_of_lines(ahead));  // nothing but lines, no reserved zeros
+  EXPECT_EQ(fs::file_size(off), size);
+  EXPECT_GE(allocated(ahead), uint64_t{1} << 20);  // reserved ahead, 1 MiB from the start
+  EXPECT_LE(allocated(ahead), (uint64_t{1} << 20) + 65536);
+  EXPECT_LT(allocated(off), uint64_t{64} << 10);  // just its own blocks
+  record(*rt, 6000);                              // ~1.8 MB: past the first reservation
+  EXPECT_EQ(fs::file_size(ahead), bytes_of_lines(ahead));
+  EXPECT_GE(allocated(ahead), fs::file_size(ahead));
+  EXPECT_LE(allocated(ahead), fs::file_size(ahead) + (uint64_t{1} << 20) + 65536);
+  // Rotated at 64 KiB: no file holds blocks reserved past that.
+  for (const fs::path& p :
+       {rotated, fs::path(rotated.string() + ".1"), fs::path(rotated.string() + ".2")}) {
+    ASSERT_TRUE(fs::exists(p)) << p;
+    EXPECT_LE(fs::file_size(p), uint64_t{64} << 10) << p;
+    EXPECT_EQ(fs::file_size(p), bytes_of_lines(p)) << p;
+    EXPECT_LE(allocated(p), (uint64_t{64} << 10) + 4096) << p;
+  }
+  ASSERT_TRUE(rt->Shutdown().ok());
+  EXPECT_EQ(OfType(ReadLines(ahead), "span").size(), size_t(6050));
+  EXPECT_EQ(OfType(ReadLines(off), "span").size(), size_t(6050));
 }
 
 TEST(JsonlSinkTest, UnopenablePathIsAClearError) {
