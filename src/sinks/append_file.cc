@@ -3,6 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <linux/magic.h>
+#include <sys/vfs.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,6 +57,17 @@ void Preallocator::Before(int fd, uint64_t n, uint64_t limit) {
     off_ = true;
     return;
   }
+#ifdef __linux__
+  if (!checked_fs_) {
+    // On tmpfs a reservation is memory (nothing to gain; pages pinned).
+    struct statfs fs;
+    checked_fs_ = true;
+    if (::fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+      off_ = true;
+      return;
+    }
+  }
+#endif
   const auto size = uint64_t(st.st_size);
   if (uint64_t(st.st_blocks) * 512 >= size + n) return;  // reserved already
   uint64_t want = std::max(step_, n);

@@ -35,6 +35,7 @@ absl::Status ShiftRotatedFiles(const std::string& path, int max_files);
 // (fstat) decide, so a file truncated or appended to by someone else is
 // handled. Best effort: a file system or device that cannot reserve stops
 // the attempts for that file; a full disk is left to the write to report.
+// Not on tmpfs, where a reservation would be pinned memory.
 class Preallocator {
  public:
   explicit Preallocator(uint64_t step) : step_(step) {}
@@ -42,11 +43,15 @@ class Preallocator {
   // file is rotated at: nothing is reserved past it.
   void Before(int fd, uint64_t n, uint64_t limit);
   // A new file: try again.
-  void Reset() { off_ = false; }
+  void Reset() {
+    off_ = false;
+    checked_fs_ = false;
+  }
 
  private:
   uint64_t step_;
-  bool off_ = false;  // this file cannot reserve
+  bool off_ = false;         // this file cannot (or should not) reserve
+  bool checked_fs_ = false;  // its file system was looked at
 };
 
 }  // namespace tokmeter::internal

@@ -201,5 +201,23 @@ TEST(JsonWriterTest, SpecialBytesAtEveryPosition) {
   }
 }
 
+// Random bytes of every length up to 64: the output is always one valid JSON
+// string (Boost.JSON rejects invalid UTF-8 and bad escapes), and its length
+// stays within JsonStringBound.
+TEST(JsonWriterTest, RandomBytesAlwaysGiveValidJson) {
+  std::mt19937 rng(17);
+  std::uniform_int_distribution<int> byte(0, 255), len(0, 64);
+  for (int i = 0; i < 100000; ++i) {
+    std::string in(size_t(len(rng)), '\0');
+    for (char& c : in) c = char(byte(rng));
+    std::string out;
+    AppendJsonString(out, in);
+    ASSERT_LE(out.size(), JsonStringBound(in.size()));
+    json::error_code ec;
+    json::parse(out, ec);
+    ASSERT_FALSE(ec) << i;
+  }
+}
+
 }  // namespace
 }  // namespace tokmeter::internal
