@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -157,40 +158,66 @@ char* WriteSpanOrigin(char* p, const SpanRecord& s) {
   return WriteInt(p, s.thread_id);
 }
 
-// What consecutive lines share: the second of their timestamps, the trace
-// id (the spans of one trace are usually decoded together), and the origin
-// of the span (siblings of one call site on one thread).
+// The same text: the same address and length (literals recorded as such are
+// views of the same bytes) or equal bytes. Views of one batch only: they
+// stay valid while it is formatted.
+bool SameText(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.data() == b.data() || a == b);
+}
+
+bool SameTags(std::span<const Tag> a, std::span<const Tag> b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!SameText(a[i].key, b[i].key) || a[i].type != b[i].type) return false;
+    if (a[i].type == TagType::kString ? !SameText(a[i].str, b[i].str) : a[i].num != b[i].num) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The top-level tags of a span line (seed 001's schema); says whether the
+// span has other tags (for the `tags` object).
+char* WriteTopLevelTags(char* p, std::span<const Tag> tags, bool* other_tags) {
+  *other_tags = false;
+  for (const Tag& t : tags) {
+    int top = TopLevelTag(t.key);
+    *other_tags |= top == 0;
+    if (top == 0) continue;
+    p = WriteKey(p, kTopLevelKeys[top]);
+    p = WriteTagValue(p, t);
+  }
+  return p;
+}
+
+// What consecutive lines share. Across batches: the second of their
+// timestamps and the trace id (the spans of one trace are usually decoded
+// together). Within one batch (NewBatch forgets them; they are compared
+// with the views of the line before): the span's origin and its top-level
+// tags, which siblings of one call site on one thread share.
 struct LineCache {
   TimestampFormatter ts;
   TraceId trace;
   char trace_hex[34] = {};
-  // The latest origin written, and what it was written from.
-  uint64_t origin_parent = 0;
-  uint32_t origin_thread = 0;
-  bool origin_root = false;
-  std::string origin_kind, origin_name;
-  char origin_text[192] = {};
-  size_t origin_len = 0;  // 0: nothing cached
 
-  char* WriteOrigin(char* p, const SpanRecord& s) {
-    if (origin_len != 0 && s.parent_id == origin_parent && s.thread_id == origin_thread &&
-        s.is_trace_root == origin_root && s.kind == origin_kind && s.name == origin_name) {
-      std::memcpy(p, origin_text, origin_len);
-      return p + origin_len;
-    }
-    char* end = WriteSpanOrigin(p, s);
-    const auto len = size_t(end - p);
+  struct Origin {
+    uint64_t parent = 0;
+    uint32_t thread = 0;
+    bool root = false;
+    std::string_view kind, name;
+  } origin;
+  char origin_text[192] = {};
+  size_t origin_len = 0;  // 0: nothing kept
+
+  std::vector<Tag> tags;  // the views of the latest line's tags
+  bool tags_other = false;
+  char tags_text[256] = {};
+  size_t tags_len = 0;
+  bool tags_kept = false;
+
+  void NewBatch() {
     origin_len = 0;
-    if (len <= sizeof(origin_text)) {
-      std::memcpy(origin_text, p, len);
-      origin_len = len;
-      origin_parent = s.parent_id;
-      origin_thread = s.thread_id;
-      origin_root = s.is_trace_root;
-      origin_kind.assign(s.kind);
-      origin_name.assign(s.name);
-    }
-    return end;
+    tags_kept = false;
   }
 
   char* WriteTraceId(char* p, const TraceId& id) {
@@ -200,6 +227,42 @@ struct LineCache {
     }
     std::memcpy(p, trace_hex, sizeof(trace_hex));
     return p + sizeof(trace_hex);
+  }
+
+  char* WriteOrigin(char* p, const SpanRecord& s) {
+    if (origin_len != 0 && s.parent_id == origin.parent && s.thread_id == origin.thread &&
+        s.is_trace_root == origin.root && SameText(s.kind, origin.kind) &&
+        SameText(s.name, origin.name)) {
+      std::memcpy(p, origin_text, origin_len);
+      return p + origin_len;
+    }
+    char* end = WriteSpanOrigin(p, s);
+    const auto len = size_t(end - p);
+    origin_len = 0;
+    if (len <= sizeof(origin_text)) {
+      std::memcpy(origin_text, p, len);
+      origin_len = len;
+      origin = {s.parent_id, s.thread_id, s.is_trace_root, s.kind, s.name};
+    }
+    return end;
+  }
+
+  char* WriteTags(char* p, std::span<const Tag> span_tags, bool* other_tags) {
+    if (tags_kept && SameTags(span_tags, tags)) {
+      std::memcpy(p, tags_text, tags_len);
+      *other_tags = tags_other;
+      return p + tags_len;
+    }
+    char* end = WriteTopLevelTags(p, span_tags, other_tags);
+    const auto len = size_t(end - p);
+    tags_kept = len <= sizeof(tags_text);
+    if (tags_kept) {
+      std::memcpy(tags_text, p, len);
+      tags_len = len;
+      tags_other = *other_tags;
+      tags.assign(span_tags.begin(), span_tags.end());
+    }
+    return end;
   }
 };
 
@@ -236,14 +299,8 @@ char* WriteSpanLine(char* p, LineCache& lc, const SpanRecord& s) {
   p = WriteLiteral(p, ",\"span_id\":");
   p = WriteHexId(p, s.span_id);
   p = lc.WriteOrigin(p, s);
-  bool other_tags = false;
-  for (const Tag& t : s.tags) {
-    int top = TopLevelTag(t.key);
-    other_tags |= top == 0;
-    if (top == 0) continue;
-    p = WriteKey(p, kTopLevelKeys[top]);
-    p = WriteTagValue(p, t);
-  }
+  bool other_tags;
+  p = lc.WriteTags(p, s.tags, &other_tags);
   p = WriteCounters(p, s.counters);
   if (s.has_fingerprint) {
     p = WriteLiteral(p, ",\"fingerprint\":");
@@ -304,6 +361,7 @@ class JsonlFormatter {
   explicit JsonlFormatter(size_t chunk) : chunk_(chunk) {}
 
   void Format(const Batch& batch, absl::FunctionRef<void(std::string_view)> emit) {
+    lc_.NewBatch();
     char* p = scratch_.get();
     auto reserve = [&](size_t need) {
       if (scratch_ && size_t(p - scratch_.get()) + need <= size_) return;

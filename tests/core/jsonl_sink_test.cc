@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -226,6 +227,80 @@ TEST(JsonlFormatTest, EachLineCarriesItsOwnOrigin) {
     EXPECT_EQ(l.at("kind").as_string(), o.kind) << i;
     EXPECT_EQ(l.at("name").as_string(), o.name) << i;
     EXPECT_EQ(l.at("thread").as_int64(), o.thread) << i;
+  }
+}
+
+// The same for tags: a line's top-level tags (and whether it has a `tags`
+// object) must be its own whenever one key, type or value differs from the
+// line before, equal texts in different buffers included.
+TEST(JsonlFormatTest, EachLineCarriesItsOwnTags) {
+  struct T {
+    std::string key;
+    TagType type;
+    std::string str;
+    int64_t num;
+  };
+  const std::vector<std::vector<T>> lines = {
+      {{"provider", TagType::kString, "anthropic", 0}, {"status", TagType::kInt, "", 200}},
+      {{"provider", TagType::kString, "anthropic", 0}, {"status", TagType::kInt, "", 200}},
+      {{"provider", TagType::kString, "anthropix", 0}, {"status", TagType::kInt, "", 200}},
+      {{"provider", TagType::kString, "anthropix", 0}, {"status", TagType::kInt, "", 429}},
+      {{"provider", TagType::kString, "anthropix", 0}, {"status", TagType::kBool, "", 1}},
+      {{"provider", TagType::kString, "anthropix", 0}, {"attempt", TagType::kInt, "", 2}},
+      {{"provider", TagType::kString, "anthropix", 0}, {"attempt", TagType::kInt, "", 3}},
+      {{"status", TagType::kInt, "", 200}, {"provider", TagType::kString, "anthropix", 0}},
+      {{"model", TagType::kString, "m\"1", 0}},
+      {{"model", TagType::kString, "m\"1", 0}},
+      {},
+      {{"model", TagType::kString, std::string(300, 'm'), 0}},
+      {{"model", TagType::kString, std::string(300, 'm'), 0}},
+      {{"model", TagType::kString, std::string(299, 'm') + "n", 0}},
+  };
+  std::deque<std::string> text;  // every tag's key and value in its own buffer
+  std::vector<std::vector<Tag>> tags(lines.size());
+  Batch batch;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    for (const T& t : lines[i]) {
+      std::string_view key = text.emplace_back(t.key);
+      std::string_view str = text.emplace_back(t.str);
+      tags[i].push_back(Tag{key, t.type, str, t.num});
+    }
+    SpanRecord& s = batch.spans.emplace_back();
+    s.trace_id = TraceId{1, 2};
+    s.span_id = 0x100 + i;
+    s.kind = "llm";
+    s.name = "messages";
+    s.tags = tags[i];
+  }
+  std::string out;
+  AppendJsonl(batch, out);
+  std::vector<json::object> got;
+  size_t from = 0;
+  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
+    got.push_back(json::parse(out.substr(from, nl - from)).as_object());
+  }
+  ASSERT_EQ(got.size(), lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    json::object want_tags;
+    for (const T& t : lines[i]) {
+      const bool top = t.key == "provider" || t.key == "status" || t.key == "model";
+      json::value v = t.type == TagType::kString ? json::value(t.str)
+                      : t.type == TagType::kInt  ? json::value(t.num)
+                                                 : json::value(t.num != 0);
+      if (top) {
+        ASSERT_TRUE(got[i].contains(t.key)) << i << " " << t.key;
+        EXPECT_EQ(got[i].at(t.key), v) << i << " " << t.key;
+      } else {
+        want_tags[t.key] = v;
+      }
+    }
+    EXPECT_EQ(got[i].contains("tags"), !want_tags.empty()) << i;
+    if (!want_tags.empty()) EXPECT_EQ(got[i].at("tags").as_object(), want_tags) << i;
+    for (const char* key : {"provider", "status", "model"}) {
+      bool listed = false;
+      for (const T& t : lines[i]) listed |= t.key == key;
+      EXPECT_EQ(got[i].contains(key), listed) << i << " " << key;
+    }
   }
 }
 
