@@ -50,6 +50,21 @@ std::vector<json::object> ReadLines(const fs::path& p) {
   return out;
 }
 
+// The batch as the sink formats it, each line parsed strictly.
+std::vector<json::object> FormatLines(const Batch& batch) {
+  std::string out;
+  AppendJsonl(batch, out);
+  std::vector<json::object> lines;
+  size_t from = 0;
+  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
+    json::error_code ec;
+    json::value v = json::parse(out.substr(from, nl - from), ec);
+    EXPECT_FALSE(ec) << out.substr(from, nl - from);
+    if (!ec) lines.push_back(v.as_object());
+  }
+  return lines;
+}
+
 std::vector<json::object> OfType(const std::vector<json::object>& lines, std::string_view type) {
   std::vector<json::object> out;
   for (const auto& l : lines)
@@ -203,13 +218,7 @@ TEST(JsonlFormatTest, EachLineCarriesItsOwnOrigin) {
     s.start_unix_ns = 1700000000000000000;
     s.end_unix_ns = 1700000000000000000 + 1000;
   }
-  std::string out;
-  AppendJsonl(batch, out);
-  std::vector<json::object> lines;
-  size_t from = 0;
-  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
-    lines.push_back(json::parse(out.substr(from, nl - from)).as_object());
-  }
+  std::vector<json::object> lines = FormatLines(batch);
   ASSERT_EQ(lines.size(), std::size(origins));
   for (size_t i = 0; i < lines.size(); ++i) {
     const Origin& o = origins[i];
@@ -272,13 +281,7 @@ TEST(JsonlFormatTest, EachLineCarriesItsOwnTags) {
     s.name = "messages";
     s.tags = tags[i];
   }
-  std::string out;
-  AppendJsonl(batch, out);
-  std::vector<json::object> got;
-  size_t from = 0;
-  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
-    got.push_back(json::parse(out.substr(from, nl - from)).as_object());
-  }
+  std::vector<json::object> got = FormatLines(batch);
   ASSERT_EQ(got.size(), lines.size());
   for (size_t i = 0; i < lines.size(); ++i) {
     json::object want_tags;
