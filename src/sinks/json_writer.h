@@ -154,6 +154,13 @@ inline char* WriteDurationMs(char* p, int64_t ns) {
   *p++ = '.';
   // 6 decimals: the 8 digits of frac * 100 are the 6 and two zeros.
   Write8Digits(p, static_cast<uint32_t>(ns % 1000000) * 100);
+  // Trailing zeros trimmed, one kept: the last digit that is not '0'.
+  if constexpr (std::endian::native == std::endian::little) {
+    uint64_t digits;
+    std::memcpy(&digits, p, 8);
+    const uint64_t nonzero = digits ^ 0x3030303030303030ULL;  // byte k: digit k - '0'
+    return p + (nonzero == 0 ? 1 : (63 - __builtin_clzll(nonzero)) / 8 + 1);
+  }
   int len = 6;
   while (len > 1 && p[len - 1] == '0') --len;
   return p + len;
