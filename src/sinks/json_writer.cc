@@ -10,15 +10,6 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-// 1 for bytes that need attention: controls, '"', '\\', non-ASCII.
-constexpr auto kSpecial = [] {
-  struct Table {
-    bool v[256] = {};
-  } t;
-  for (int c = 0; c < 256; ++c) t.v[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
-  return t;
-}();
-
 // Length of the valid UTF-8 sequence at s[0..n), or 0 if it is invalid.
 size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
   unsigned char c = s[0];
@@ -52,7 +43,7 @@ char* WriteJsonStringFrom(char* out, std::string_view s, size_t i) {
   const size_t n = s.size();
   size_t run = i;  // start of the pending run of bytes copied as they are
   while (i < n) {
-    if (!kSpecial.v[p[i]]) {
+    if (!NeedsAttention(p[i])) {
       ++i;
       continue;
     }

@@ -27,9 +27,15 @@ inline constexpr size_t kIntBytes = 20;
 // been copied as they are; closes the string. WriteJsonString's slow path.
 char* WriteJsonStringFrom(char* out, std::string_view s, size_t i);
 
-// Nonzero when a byte of the 8 in `w` needs attention: below 0x20, '"',
-// '\\' or non-ASCII. Exact as a yes/no (a borrow only crosses from a byte
-// that is itself one of those).
+// A byte a JSON string cannot carry as it is: a control, '"', '\\', or the
+// start of a UTF-8 check (non-ASCII).
+constexpr bool NeedsAttention(unsigned char c) {
+  return c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+}
+
+// Nonzero when a byte of the 8 in `w` needs attention (NeedsAttention, eight
+// at once). Exact as a yes/no (a borrow only crosses from a byte that is
+// itself one of those).
 inline uint64_t SpecialBytes(uint64_t w) {
   constexpr uint64_t kOnes = 0x0101010101010101ULL;
   const uint64_t quote = w ^ (kOnes * '"');
@@ -58,9 +64,8 @@ inline char* WriteJsonString(char* out, std::string_view s) {
     std::memcpy(out + i, &w, 8);
   }
   for (; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(p[i]);
-    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return WriteJsonStringFrom(out + i, s, i);
-    out[i] = char(c);
+    if (NeedsAttention(static_cast<unsigned char>(p[i]))) return WriteJsonStringFrom(out + i, s, i);
+    out[i] = p[i];
   }
   out[n] = '"';
   return out + n + 1;

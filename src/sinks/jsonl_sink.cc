@@ -190,6 +190,25 @@ char* WriteTopLevelTags(char* p, std::span<const Tag> tags, bool* other_tags) {
   return p;
 }
 
+// The bytes of a part of the latest line, for the next line to copy when
+// its part would be the same (nothing is kept when they do not fit).
+template <size_t N>
+struct KeptText {
+  char text[N] = {};
+  size_t len = 0;
+  bool kept = false;
+
+  char* CopyTo(char* p) const {
+    std::memcpy(p, text, len);
+    return p + len;
+  }
+  void Keep(const char* begin, const char* end) {
+    len = size_t(end - begin);
+    kept = len <= N;
+    if (kept) std::memcpy(text, begin, len);
+  }
+};
+
 // What consecutive lines share. Across batches: the second of their
 // timestamps and the trace id (the spans of one trace are usually decoded
 // together). Within one batch (NewBatch forgets them; they are compared
@@ -205,19 +224,20 @@ struct LineCache {
     uint32_t thread = 0;
     bool root = false;
     std::string_view kind, name;
+    bool Same(const Origin& o) const {
+      return parent == o.parent && thread == o.thread && root == o.root && SameText(kind, o.kind) &&
+             SameText(name, o.name);
+    }
   } origin;
-  char origin_text[192] = {};
-  size_t origin_len = 0;  // 0: nothing kept
+  KeptText<192> origin_text;
 
   std::vector<Tag> tags;  // the views of the latest line's tags
   bool tags_other = false;
-  char tags_text[256] = {};
-  size_t tags_len = 0;
-  bool tags_kept = false;
+  KeptText<256> tags_text;
 
   void NewBatch() {
-    origin_len = 0;
-    tags_kept = false;
+    origin_text.kept = false;
+    tags_text.kept = false;
   }
 
   char* WriteTraceId(char* p, const TraceId& id) {
@@ -230,38 +250,23 @@ struct LineCache {
   }
 
   char* WriteOrigin(char* p, const SpanRecord& s) {
-    if (origin_len != 0 && s.parent_id == origin.parent && s.thread_id == origin.thread &&
-        s.is_trace_root == origin.root && SameText(s.kind, origin.kind) &&
-        SameText(s.name, origin.name)) {
-      std::memcpy(p, origin_text, origin_len);
-      return p + origin_len;
-    }
+    const Origin o{s.parent_id, s.thread_id, s.is_trace_root, s.kind, s.name};
+    if (origin_text.kept && o.Same(origin)) return origin_text.CopyTo(p);
     char* end = WriteSpanOrigin(p, s);
-    const auto len = size_t(end - p);
-    origin_len = 0;
-    if (len <= sizeof(origin_text)) {
-      std::memcpy(origin_text, p, len);
-      origin_len = len;
-      origin = {s.parent_id, s.thread_id, s.is_trace_root, s.kind, s.name};
-    }
+    origin_text.Keep(p, end);
+    origin = o;
     return end;
   }
 
   char* WriteTags(char* p, std::span<const Tag> span_tags, bool* other_tags) {
-    if (tags_kept && SameTags(span_tags, tags)) {
-      std::memcpy(p, tags_text, tags_len);
+    if (tags_text.kept && SameTags(span_tags, tags)) {
       *other_tags = tags_other;
-      return p + tags_len;
+      return tags_text.CopyTo(p);
     }
     char* end = WriteTopLevelTags(p, span_tags, other_tags);
-    const auto len = size_t(end - p);
-    tags_kept = len <= sizeof(tags_text);
-    if (tags_kept) {
-      std::memcpy(tags_text, p, len);
-      tags_len = len;
-      tags_other = *other_tags;
-      tags.assign(span_tags.begin(), span_tags.end());
-    }
+    tags_text.Keep(p, end);
+    tags_other = *other_tags;
+    tags.assign(span_tags.begin(), span_tags.end());
     return end;
   }
 };
