@@ -119,11 +119,11 @@ uint64_t RandomSeed() {
 
 namespace internal {
 
-ThreadState* RegisterThread(uint32_t epoch) noexcept {
+bool RegisterThread(uint32_t epoch) noexcept {
   ThreadState* ts = &tls_state;
-  if (t_exiting) return nullptr;
+  if (t_exiting) return false;
   uint64_t cap = g_ring_capacity.load(std::memory_order_relaxed);
-  if (g_active_epoch.load(std::memory_order_acquire) != epoch || cap == 0) return nullptr;
+  if (g_active_epoch.load(std::memory_order_acquire) != epoch || cap == 0) return false;
   if (ts->rng == 0) ts->rng = RandomSeed();
   if (ts->ring != nullptr && ts->ring->capacity == cap) {
     // Same geometry as before: keep the ring (records left from an earlier
@@ -131,14 +131,14 @@ ThreadState* RegisterThread(uint32_t epoch) noexcept {
     ts->ring->block_when_full = g_block_when_full.load(std::memory_order_relaxed);
     ts->ring->high_water = g_high_water.load(std::memory_order_relaxed);
     ts->epoch = epoch;
-    return ts;
+    return true;
   }
   auto* r = new (std::nothrow) ThreadRing;
   void* data = r ? std::aligned_alloc(4096, cap) : nullptr;
   if (data == nullptr) {
     delete r;
     g_unregistered_drops.fetch_add(1, std::memory_order_relaxed);
-    return nullptr;
+    return false;
   }
   // Touch every page now: a first-touch page fault inside a span costs ~10 µs.
   std::memset(data, 0, cap);
@@ -158,7 +158,7 @@ ThreadState* RegisterThread(uint32_t epoch) noexcept {
   ts->ring = r;
   ts->epoch = epoch;
   t_exit_hook.armed = true;
-  return ts;
+  return true;
 }
 
 void WakeFlusher(ThreadRing* ring) noexcept {

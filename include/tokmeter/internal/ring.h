@@ -34,7 +34,13 @@ namespace tokmeter::internal {
 // flusher converts ticks to Unix nanoseconds (clock.cc).
 TOKMETER_INTERNAL_ALWAYS_INLINE uint64_t Ticks() noexcept {
 #if defined(TOKMETER_INTERNAL_HAVE_RDTSC)
-  return __rdtsc();
+  // Inline asm rather than __rdtsc(): the compiler treats the builtin as a
+  // call that may read and write any escaped memory, which made it reload
+  // every field of the open span after each clock read. The asm touches no
+  // memory (no "memory" clobber) and stays ordered as a volatile asm.
+  uint32_t lo, hi;
+  __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+  return (uint64_t{hi} << 32) | lo;
 #else
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -141,7 +147,9 @@ struct ThreadRing {
 
 // Slow paths, out of line (runtime.cc).
 struct ThreadState;
-ThreadState* RegisterThread(uint32_t epoch) noexcept;
+// Registers the calling thread's tls_state for `epoch`; false when it cannot
+// record (no runtime, thread exiting, no memory).
+bool RegisterThread(uint32_t epoch) noexcept;
 void WakeFlusher(ThreadRing* ring) noexcept;
 // Waits for space (block policy); returns false if the runtime went away.
 bool WaitForSpace(ThreadRing* ring, uint64_t need) noexcept;
@@ -214,8 +222,11 @@ extern thread_local constinit ThreadState tls_state;
 TOKMETER_INTERNAL_ALWAYS_INLINE ThreadState* ActiveThreadState() noexcept {
   uint32_t e = g_active_epoch.load(std::memory_order_acquire);
   if (e == 0) return nullptr;  // not recording: the whole cost of a disabled span
+  // Always &tls_state (never a pointer returned by a call): the compiler
+  // then knows stores through it cannot touch the caller's Span, and keeps
+  // the span's fields in registers across the inlined calls.
   ThreadState* ts = &tls_state;
-  if (TOKMETER_INTERNAL_UNLIKELY(ts->epoch != e)) return RegisterThread(e);
+  if (TOKMETER_INTERNAL_UNLIKELY(ts->epoch != e) && !RegisterThread(e)) return nullptr;
   return ts;
 }
 
