@@ -400,9 +400,10 @@ void BM_MemoryPerThread(benchmark::State& state) {
     int64_t before = 0, parked = 0, registered = 0;
     std::barrier sync(kThreads + 1);
     std::vector<std::thread> threads;
-    // Free memory the earlier benchmarks of this process left in malloc's
-    // arenas is still resident: a ring carved from it would not show in RSS.
-    // Give it back first, so every ring's pages are new and counted.
+    // Rings are mapped from the kernel, so their pages always count; the
+    // small allocations (ThreadRing, registry) could be carved from free
+    // memory earlier benchmarks left resident in malloc's arenas: give that
+    // back first, so they count too.
     malloc_trim(0);
     before = RssBytes();
     for (int i = 0; i < kThreads; ++i) {

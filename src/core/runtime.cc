@@ -4,6 +4,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -70,8 +71,20 @@ Registry& GetRegistry() {
   return *r;
 }
 
+// Ring memory comes straight from the kernel, not malloc: it is returned
+// when the ring is freed (a process whose threads come and go keeps no
+// rings' worth of free heap), and it is exactly `capacity` resident bytes.
+char* MapRing(uint64_t capacity) {
+  // MAP_POPULATE faults every page in now (writable private memory is
+  // populated for writing): a first-touch page fault inside a span would
+  // cost ~10 µs. Best effort: a page it could not populate faults later.
+  void* p = mmap(nullptr, capacity, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  return p == MAP_FAILED ? nullptr : static_cast<char*>(p);
+}
+
 void FreeRing(ThreadRing* r) {
-  std::free(r->data);
+  munmap(r->data, r->capacity);
   delete r;
 }
 
@@ -134,15 +147,13 @@ bool RegisterThread(uint32_t epoch) noexcept {
     return true;
   }
   auto* r = new (std::nothrow) ThreadRing;
-  void* data = r ? std::aligned_alloc(4096, cap) : nullptr;
+  char* data = r ? MapRing(cap) : nullptr;
   if (data == nullptr) {
     delete r;
     g_unregistered_drops.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  // Touch every page now: a first-touch page fault inside a span costs ~10 µs.
-  std::memset(data, 0, cap);
-  r->data = static_cast<char*>(data);
+  r->data = data;
   r->capacity = cap;
   r->mask = cap - 1;
   r->high_water = g_high_water.load(std::memory_order_relaxed);
