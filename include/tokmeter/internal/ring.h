@@ -9,7 +9,6 @@
 #include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
 #define TOKMETER_INTERNAL_HAVE_RDTSC 1
 #else
 #include <time.h>
