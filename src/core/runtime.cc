@@ -224,12 +224,12 @@ struct Runtime::Impl {
   // of the pass. A member, so its memory is reused: a fresh vector per pass
   // faulted in new pages on its first stores (a fifth of Decode's time).
   struct SpanExtra {
-    uint32_t tag_begin, tag_count;  // in tag_arena
+    uint32_t tag_begin, tag_count;          // in tag_arena
     uint32_t counter_begin, counter_count;  // in counter_arena
     uint64_t turn_id;
     uint8_t flags;
   };
-  std::vector<SpanExtra> extras;  // one per decoded span
+  std::vector<SpanExtra> extras;         // one per decoded span
   std::deque<std::string> owned;         // strings the batch points into
   std::vector<OwnedSpan> emitting_held;  // held spans being emitted this pass
   std::vector<std::vector<Tag>> held_tags;
