@@ -142,6 +142,7 @@ py::dict StatsDict() {
   d["flushes"] = st.flushes;
   d["sink_errors"] = st.sink_errors;
   d["bytes_drained"] = st.bytes_drained;
+  d["flusher_buffer_bytes"] = st.flusher_buffer_bytes;
   return d;
 }
 

@@ -57,6 +57,10 @@ struct Stats {
   uint64_t flushes = 0;        // flusher passes
   uint64_t sink_errors = 0;    // errors (statuses or exceptions) from sinks
   uint64_t bytes_drained = 0;  // ring bytes decoded
+  // Memory the flusher holds to decode a pass (grows with the largest pass;
+  // given back after a burst, once passes have stayed small for a while).
+  // With the rings (threads_live x ring size), what tokmeter keeps resident.
+  uint64_t flusher_buffer_bytes = 0;
 };
 
 // The recorder: one flusher thread draining every thread's ring into the

@@ -237,13 +237,15 @@ struct Runtime::Impl {
 
   // Statistics: relaxed atomics, written under pass_mu, read anywhere.
   std::atomic<uint64_t> spans{0}, traces{0}, rollups{0}, dropped{0}, flushes{0}, sink_errors{0},
-      bytes{0};
+      bytes{0}, buffer_bytes{0};
+  int small_passes = 0;  // passes in a row that used little of the buffers (TrimBuffers)
 
   void Run();
   void Pass();
   absl::Status FlushAll();
   absl::Status ShutdownLocked();  // caller holds StartMutex()
   void Decode(ThreadRing* r, uint64_t pos, uint64_t end);
+  void TrimBuffers(size_t decoded);
   // The next record of batch.spans to decode into: one left from an earlier
   // pass (every field is then overwritten) or a new one.
   SpanRecord& NextSpan() {
@@ -773,6 +775,33 @@ void Runtime::Impl::Pass() {
       FreeRing(r);
     }
   }
+  TrimBuffers(decoded);
+}
+
+// The decode buffers keep their size between passes (records are reused),
+// so a burst — every ring full at once — would leave its buffers behind for
+// good. Once passes in a row have needed less than an eighth of them, they
+// are given back; the next pass grows what it needs.
+void Runtime::Impl::TrimBuffers(size_t decoded) {
+  constexpr size_t kKeepSpans = 4096;         // never trimmed below this
+  constexpr int kSmallPassesBeforeTrim = 16;  // ~3 s at the default interval
+  const size_t cap = batch.spans.capacity();
+  if (cap > kKeepSpans && decoded * 8 < cap) {
+    if (++small_passes >= kSmallPassesBeforeTrim) {
+      small_passes = 0;
+      // (Swapped with empty vectors: `v = {}` would keep the capacity.)
+      std::vector<SpanRecord>().swap(batch.spans);
+      std::vector<SpanExtra>().swap(extras);
+      std::vector<Tag>().swap(tag_arena);
+      std::vector<UserCounter>().swap(counter_arena);
+    }
+  } else {
+    small_passes = 0;
+  }
+  buffer_bytes.store(
+      batch.spans.capacity() * sizeof(SpanRecord) + extras.capacity() * sizeof(SpanExtra) +
+          tag_arena.capacity() * sizeof(Tag) + counter_arena.capacity() * sizeof(UserCounter),
+      std::memory_order_relaxed);
 }
 
 void Runtime::Impl::WriteSinks() {
@@ -1008,6 +1037,7 @@ Stats Runtime::stats() const {
   s.flushes = impl_->flushes.load(std::memory_order_relaxed);
   s.sink_errors = impl_->sink_errors.load(std::memory_order_relaxed);
   s.bytes_drained = impl_->bytes.load(std::memory_order_relaxed);
+  s.flusher_buffer_bytes = impl_->buffer_bytes.load(std::memory_order_relaxed);
   Registry& reg = GetRegistry();
   std::lock_guard<std::mutex> lock(reg.mu);
   s.threads = reg.threads;

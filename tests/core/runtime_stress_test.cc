@@ -2,7 +2,9 @@
 // exactly once or counted as dropped. Also runs under ThreadSanitizer with
 // TOKMETER_STRESS_SPANS set lower (scripts/test).
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -123,6 +125,49 @@ TEST(RuntimeStressTest, BlockPolicyNeverDropsEvenWithATinyRing) {
   ASSERT_TRUE(rt->Flush().ok());
   EXPECT_EQ(sink->dropped_, 0);
   EXPECT_EQ(sink->written_, 2 * n);
+}
+
+// A burst (every span at once in one pass) grows the flusher's decode
+// buffers; they stay while passes might need them again, and are given back
+// once passes have stayed small for a while. Nothing is lost either way.
+TEST(RuntimeStressTest, BurstBuffersAreGivenBackOncePassesStaySmall) {
+  uint64_t received = 0;  // the sink runs under the runtime's pass lock
+  Options o;
+  o.sinks.push_back(
+      std::make_unique<CallbackSink>([&received](const Batch& b) { received += b.spans.size(); }));
+  o.ring_bytes = size_t{16} << 20;  // the burst (~10 MB of records) fits: no drops
+  o.high_water = 1.0;
+  o.flush_interval = std::chrono::hours(1);  // passes only when flushed
+  auto rt = Runtime::Start(std::move(o));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  // Spans are recorded on threads that exit (this thread stays unregistered,
+  // as the other tests expect).
+  auto record = [](uint64_t n) {
+    std::thread([n] {
+      for (uint64_t i = 0; i < n; ++i) {
+        TOK_SPAN("tool", "work");
+      }
+    }).join();
+  };
+  auto small_pass = [&] {
+    record(1);
+    ASSERT_TRUE((*rt)->Flush().ok());  // one pass: the span has no trace to wait for
+  };
+  constexpr uint64_t kBurst = 100000;
+  record(kBurst);
+  ASSERT_TRUE((*rt)->Flush().ok());
+  EXPECT_EQ(received, kBurst);
+  // Each decoded span of the pass is a SpanRecord in the buffers.
+  const uint64_t burst_bytes = (*rt)->stats().flusher_buffer_bytes;
+  EXPECT_GE(burst_bytes, kBurst * sizeof(SpanRecord));
+
+  for (int i = 0; i < 4; ++i) small_pass();
+  EXPECT_EQ((*rt)->stats().flusher_buffer_bytes, burst_bytes);  // kept for now
+
+  for (int i = 0; i < 16; ++i) small_pass();  // 20 small passes in a row
+  EXPECT_LT((*rt)->stats().flusher_buffer_bytes, uint64_t{64} << 10);
+  EXPECT_EQ(received, kBurst + 20);
+  EXPECT_EQ((*rt)->stats().dropped, 0u);
 }
 
 TEST(RuntimeStressTest, ThousandShortLivedThreads) {
