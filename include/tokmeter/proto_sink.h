@@ -28,6 +28,10 @@ struct ProtobufSinkOptions {
   // Bytes buffered for a file that cannot be written (disk full) before the
   // oldest chunks are dropped and counted. Default 16 MiB.
   size_t max_pending_bytes = size_t{16} << 20;
+  // Disk blocks reserved ahead of the writes, as the JSONL sink does (see
+  // JsonlSinkOptions::preallocate_bytes): the file's size stays exactly its
+  // records. 0: off. Default 4 MiB.
+  uint64_t preallocate_bytes = uint64_t{4} << 20;
 };
 
 // Writes the protobuf file format: 8 magic bytes, a FileHeader, then

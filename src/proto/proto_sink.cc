@@ -38,7 +38,7 @@ struct OwnedTrace {
 class ProtobufSink : public Sink {
  public:
   explicit ProtobufSink(ProtobufSinkOptions o)
-      : opts_(std::move(o)), name_("protobuf:" + opts_.path) {
+      : opts_(std::move(o)), name_("protobuf:" + opts_.path), prealloc_(opts_.preallocate_bytes) {
     if (opts_.max_bytes > 0) {
       chunk_limit_ = std::clamp<uint64_t>(opts_.max_bytes / 2, 1024, uint64_t{1} << 20);
     }
@@ -50,6 +50,7 @@ class ProtobufSink : public Sink {
   // Opens (or creates) the file; queues the header for an empty file.
   absl::Status Open() {
     pid_ = ::getpid();
+    prealloc_.Reset();
     if (absl::Status st = internal::OpenForAppend(opts_.path, O_RDWR, &fd_, &size_); !st.ok()) {
       return st;
     }
@@ -158,6 +159,7 @@ class ProtobufSink : public Sink {
         if (!st.ok()) return Backlog(st);
         continue;
       }
+      prealloc_.Before(fd_, chunk.size() - front_written_, opts_.max_bytes);
       ssize_t n = ::write(fd_, chunk.data() + front_written_, chunk.size() - front_written_);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -233,6 +235,7 @@ class ProtobufSink : public Sink {
   size_t pending_bytes_ = 0;
   int64_t lost_chunks_ = 0;
   absl::flat_hash_map<TraceId, OwnedTrace> live_traces_;
+  internal::Preallocator prealloc_;
 };
 
 }  // namespace

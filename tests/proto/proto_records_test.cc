@@ -1,5 +1,9 @@
 // Protobuf files: encoder vs generated decoder, sink round trip, rotation,
 // lossless convert (hand-built batches and a file the real runtime wrote).
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -246,6 +250,57 @@ TEST(ProtobufSinkTest, RotatesAndEveryFileReadsAlone) {
   }
   EXPECT_GT(files, 2);
   EXPECT_EQ(spans, 5 * int(spans_only.spans.size()));
+}
+
+// As the JSONL sink: blocks reserved ahead of the writes, never in the file's
+// size (a reader sees only records), never past max_bytes.
+TEST(ProtobufSinkTest, PreallocatesAheadWithoutChangingTheSize) {
+  std::string ahead = TempPath("ahead.pb"), off = TempPath("off.pb"), rot = TempPath("prot.pb");
+  for (int i = 1; i <= 9; ++i) fs::remove(rot + "." + std::to_string(i));
+  {  // Skip where the file system cannot reserve (the sink then just writes).
+    int fd = ::open(off.c_str(), O_WRONLY | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    bool can = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    struct statfs sfs;
+    bool tmpfs = ::fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;  // the sink skips it
+    ::close(fd);
+    fs::remove(off);
+    if (!can || tmpfs) GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) for " << off;
+  }
+  auto allocated = [](const std::string& p) {
+    struct stat st;
+    EXPECT_EQ(::stat(p.c_str(), &st), 0);
+    return uint64_t(st.st_blocks) * 512;
+  };
+  testing::SampleBatch b(10);
+  auto a = MakeProtobufSink({.path = ahead, .preallocate_bytes = 1 << 20});
+  auto o = MakeProtobufSink({.path = off, .preallocate_bytes = 0});
+  auto r = MakeProtobufSink(
+      {.path = rot, .max_bytes = 4096, .max_files = 9, .preallocate_bytes = 1 << 20});
+  ASSERT_TRUE(a.ok() && o.ok() && r.ok());
+  std::string want;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*a)->Write(b.batch).ok());
+    ASSERT_TRUE((*o)->Write(b.batch).ok());
+    ASSERT_TRUE((*r)->Write(b.batch).ok());
+    AppendJsonl(b.batch, want);
+  }
+  // The file holds its records and nothing after them.
+  EXPECT_EQ(ProtoToJsonl(ReadFile(ahead)), want);
+  EXPECT_EQ(fs::file_size(ahead), fs::file_size(off));
+  EXPECT_LT(fs::file_size(ahead), uint64_t{64} << 10);
+  EXPECT_GE(allocated(ahead), uint64_t{1} << 20);  // reserved ahead
+  EXPECT_LE(allocated(ahead), (uint64_t{1} << 20) + 65536);
+  EXPECT_LT(allocated(off), uint64_t{64} << 10);  // just its own blocks
+  for (int i = 0; i <= 9; ++i) {  // rotated at 4 KiB: nothing reserved past that
+    std::string p = i == 0 ? rot : rot + "." + std::to_string(i);
+    if (!fs::exists(p)) continue;
+    EXPECT_LE(fs::file_size(p), 4096u) << p;
+    EXPECT_LE(allocated(p), 4096u + 4096u) << p;
+  }
+  ASSERT_TRUE((*a)->Close().ok());
+  ASSERT_TRUE((*o)->Close().ok());
+  ASSERT_TRUE((*r)->Close().ok());
 }
 
 TEST(ConvertTest, JsonlToProtoToJsonlIsIdentical) {
