@@ -292,7 +292,7 @@ TEST(ProtobufSinkTest, PreallocatesAheadWithoutChangingTheSize) {
   EXPECT_GE(allocated(ahead), uint64_t{1} << 20);  // reserved ahead
   EXPECT_LE(allocated(ahead), (uint64_t{1} << 20) + 65536);
   EXPECT_LT(allocated(off), uint64_t{64} << 10);  // just its own blocks
-  for (int i = 0; i <= 9; ++i) {  // rotated at 4 KiB: nothing reserved past that
+  for (int i = 0; i <= 9; ++i) {                  // rotated at 4 KiB: nothing reserved past that
     std::string p = i == 0 ? rot : rot + "." + std::to_string(i);
     if (!fs::exists(p)) continue;
     EXPECT_LE(fs::file_size(p), 4096u) << p;
