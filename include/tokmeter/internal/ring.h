@@ -36,7 +36,10 @@ TOKMETER_INTERNAL_ALWAYS_INLINE uint64_t Ticks() noexcept {
   // Inline asm rather than __rdtsc(): the compiler treats the builtin as a
   // call that may read and write any escaped memory, which made it reload
   // every field of the open span after each clock read. The asm touches no
-  // memory (no "memory" clobber) and stays ordered as a volatile asm.
+  // memory (no "memory" clobber) and stays ordered as a volatile asm. So the
+  // compiler may move loads and stores of inlined code across a clock read,
+  // but never the clock read across a call (both have side effects), and
+  // the LLM and tool calls a span times are calls.
   uint32_t lo, hi;
   __asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
   return (uint64_t{hi} << 32) | lo;
