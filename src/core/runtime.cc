@@ -783,7 +783,7 @@ void Runtime::Impl::Pass() {
 // good. Once passes in a row have needed less than an eighth of them, they
 // are given back; the next pass grows what it needs.
 void Runtime::Impl::TrimBuffers(size_t decoded) {
-  constexpr size_t kKeepSpans = 4096;         // never trimmed below this
+  constexpr size_t kKeepSpans = 4096;         // buffers this small are always kept
   constexpr int kSmallPassesBeforeTrim = 16;  // ~3 s at the default interval
   const size_t cap = batch.spans.capacity();
   if (cap > kKeepSpans && decoded * 8 < cap) {

@@ -1,11 +1,5 @@
 // The JSONL sink: the file read back with Boost.JSON (an independent parser),
 // escaping of any bytes, rotation, and failing destinations.
-#include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -312,15 +306,9 @@ TEST(JsonlFormatTest, EachLineCarriesItsOwnTags) {
 // step, never past the rotation size, and 0 turns it off.
 TEST(JsonlSinkTest, PreallocatesAheadWithoutChangingTheSize) {
   TempDir dir;
-  {  // Skip where the file system cannot reserve (the sink then just writes).
-    fs::path probe = dir.path / "probe";
-    int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT, 0644);
-    ASSERT_GE(fd, 0);
-    bool can = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
-    struct statfs fs;
-    bool tmpfs = ::fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC;  // the sink skips it
-    ::close(fd);
-    if (!can || tmpfs) GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) on " << dir.path;
+  // Skip where the file system cannot reserve (the sink then just writes).
+  if (!testing::SinksPreallocateAt(dir.path / "probe")) {
+    GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) on " << dir.path;
   }
   auto record = [](Runtime& rt, int spans) {
     for (int i = 0; i < spans; ++i) {
@@ -329,11 +317,7 @@ TEST(JsonlSinkTest, PreallocatesAheadWithoutChangingTheSize) {
     }
     ASSERT_TRUE(rt.Flush().ok());
   };
-  auto allocated = [](const fs::path& p) {
-    struct stat st;
-    EXPECT_EQ(::stat(p.c_str(), &st), 0);
-    return uint64_t(st.st_blocks) * 512;
-  };
+  auto allocated = testing::AllocatedBytes;
   auto bytes_of_lines = [](const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

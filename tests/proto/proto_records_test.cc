@@ -1,9 +1,5 @@
 // Protobuf files: encoder vs generated decoder, sink round trip, rotation,
 // lossless convert (hand-built batches and a file the real runtime wrote).
-#include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "src/proto/convert.h"
 #include "src/proto/records.h"
+#include "tests/core/test_util.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/proto_sink.h"
 #include "tokmeter/sinks.h"
@@ -257,21 +254,11 @@ TEST(ProtobufSinkTest, RotatesAndEveryFileReadsAlone) {
 TEST(ProtobufSinkTest, PreallocatesAheadWithoutChangingTheSize) {
   std::string ahead = TempPath("ahead.pb"), off = TempPath("off.pb"), rot = TempPath("prot.pb");
   for (int i = 1; i <= 9; ++i) fs::remove(rot + "." + std::to_string(i));
-  {  // Skip where the file system cannot reserve (the sink then just writes).
-    int fd = ::open(off.c_str(), O_WRONLY | O_CREAT, 0644);
-    ASSERT_GE(fd, 0);
-    bool can = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
-    struct statfs sfs;
-    bool tmpfs = ::fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC;  // the sink skips it
-    ::close(fd);
-    fs::remove(off);
-    if (!can || tmpfs) GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) for " << off;
+  // Skip where the file system cannot reserve (the sink then just writes).
+  if (!testing::SinksPreallocateAt(off)) {
+    GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) for " << off;
   }
-  auto allocated = [](const std::string& p) {
-    struct stat st;
-    EXPECT_EQ(::stat(p.c_str(), &st), 0);
-    return uint64_t(st.st_blocks) * 512;
-  };
+  auto allocated = testing::AllocatedBytes;
   testing::SampleBatch b(10);
   auto a = MakeProtobufSink({.path = ahead, .preallocate_bytes = 1 << 20});
   auto o = MakeProtobufSink({.path = off, .preallocate_bytes = 0});
