@@ -1,4 +1,5 @@
-// Fuzzes the reader pipeline on Codex CLI session logs (turn_context model, token_count deltas).
+// Fuzzes the reader pipeline on Codex CLI session logs (turn_context models, token_count
+// totals and repeats, forked threads and their copies of the parent; seed2_fork is a fork).
 // The first line fixes the format hint; the fuzzer's bytes follow it.
 #include "fuzz/reader_fuzz_common.h"
 

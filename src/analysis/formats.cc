@@ -22,37 +22,22 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "src/analysis/codex_format.h"
 #include "src/analysis/json_capture.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis::reader_internal {
-namespace {
-
-// Upper bound for one token count: keeps every sum far from int64 overflow
-// whatever the input says.
-constexpr int64_t kMaxCount = int64_t(1) << 40;
 
 int64_t Count(const JsonField& f) {
   if (f.kind != JsonField::kInt && f.kind != JsonField::kDouble) return 0;
   return std::clamp<int64_t>(f.i, 0, kMaxCount);
 }
-int64_t ClampCount(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxCount); }
 
-// One capture per thread, reused for every line.
 JsonCapture& Capture() {
   thread_local JsonCapture capture;
   return capture;
 }
-
-// `value` must outlive the chunk (a view into it, ctx.Keep()'s copy, or a
-// literal): a JsonField's text may live in the parser's buffers.
-void AddTag(UsageEvent& ev, std::string_view key, std::string_view value, ParseContext& ctx) {
-  ev.SetTag(ctx.Keep(key), value);
-}
-
-// Prefix of a line that sniffers look at (format markers are near the start).
-std::string_view Head(std::string_view line, size_t n = 256) { return line.substr(0, n); }
 
 bool LooksLikeObject(std::string_view line) {
   while (!line.empty() && (line.back() == ' ' || line.back() == '\t' || line.back() == '\r')) {
@@ -61,6 +46,21 @@ bool LooksLikeObject(std::string_view line) {
   size_t i = 0;
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
   return i < line.size() && line[i] == '{' && line.back() == '}';
+}
+
+bool ReadTime(const JsonField& f, int64_t* unix_ns) {
+  if (f.kind == JsonField::kNull || (f.kind == JsonField::kString && f.text.empty())) return true;
+  return f.kind == JsonField::kString && ParseTime(f.text, unix_ns);
+}
+
+namespace {
+
+int64_t ClampCount(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxCount); }
+
+// `value` must outlive the chunk (a view into it, ctx.Keep()'s copy, or a
+// literal): a JsonField's text may live in the parser's buffers.
+void AddTag(UsageEvent& ev, std::string_view key, std::string_view value, ParseContext& ctx) {
+  ev.SetTag(ctx.Keep(key), value);
 }
 
 // ---------------------------------------------------------------------------
@@ -414,14 +414,6 @@ TokmeterField TokmeterFieldOf(std::string_view k) {
     default:
       return F::kOther;
   }
-}
-
-// A timestamp field: null or "" is no timestamp (the event keeps time 0);
-// any other value must be an RFC 3339 time the readers accept, else the line
-// is bad (skipped and counted, never an event silently dated 1970).
-bool ReadTime(const JsonField& f, int64_t* unix_ns) {
-  if (f.kind == JsonField::kNull || (f.kind == JsonField::kString && f.text.empty())) return true;
-  return f.kind == JsonField::kString && ParseTime(f.text, unix_ns);
 }
 
 LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
@@ -859,96 +851,6 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
   }
   rec.dedup_key = ev.span_id;
   rec.sidechain = c.sidechain;
-  ctx.out->push_back(std::move(rec));
-  return LineResult::kOk;
-}
-
-// ---------------------------------------------------------------------------
-// Codex CLI session logs (FORMATS.md §c.3).
-
-bool SniffCodex(std::string_view line) {
-  std::string_view h = Head(line, 96);
-  return Contains(h, "\"type\":\"event_msg\"") || Contains(h, "\"type\":\"turn_context\"") ||
-         Contains(h, "\"type\":\"session_meta\"") || Contains(h, "\"type\":\"response_item\"") ||
-         Contains(h, "\"type\":\"compacted\"");
-}
-
-LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
-  std::string_view h = Head(line, 96);
-  bool tokens = Contains(line.substr(0, 4096), "\"token_count\"");
-  bool context = Contains(h, "\"type\":\"turn_context\"");
-  bool session = Contains(h, "\"type\":\"session_meta\"");
-  if (!tokens && !context && !session) {
-    return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
-  }
-  JsonCapture& cap = Capture();
-  if (!cap.Parse(line, 4)) return LineResult::kBad;
-  Record rec;
-  rec.line = ctx.line;
-  UsageEvent& ev = rec.ev;
-  ev.format = SourceFormat::kCodex;
-  std::string_view type, payload_type;
-  int64_t li = 0, lc = 0, lo = 0, lr = 0, ti = 0, tc = 0, to = 0, tr = 0;
-  for (const JsonField& f : cap.fields()) {
-    std::string_view p = f.path;
-    if (p == "type")
-      type = f.text;
-    else if (p == "timestamp") {
-      if (!ReadTime(f, &ev.time_unix_ns)) return LineResult::kBad;
-    } else if (p == "payload.type")
-      payload_type = f.text;
-    else if (p == "payload.model")
-      ev.model = ctx.Keep(f.text);
-    else if (p == "payload.id")
-      ev.trace_id = ctx.Keep(f.text);
-    else if (p == "payload.cwd")
-      ev.SetTag("project", ctx.Keep(f.text));
-    else if (p.compare(0, 13, "payload.info.") == 0) {
-      std::string_view q = p.substr(13);
-      bool last = q.compare(0, 17, "last_token_usage.") == 0;
-      bool total = q.compare(0, 18, "total_token_usage.") == 0;
-      if (!last && !total) continue;
-      std::string_view k = q.substr(last ? 17 : 18);
-      int64_t v = Count(f);
-      if (last)
-        rec.has_last = true;
-      else
-        rec.has_total = true;
-      if (k == "input_tokens")
-        (last ? li : ti) = v;
-      else if (k == "cached_input_tokens")
-        (last ? lc : tc) = v;
-      else if (k == "output_tokens")
-        (last ? lo : to) = v;
-      else if (k == "reasoning_output_tokens")
-        (last ? lr : tr) = v;
-    }
-  }
-  auto to_buckets = [](int64_t in, int64_t cached, int64_t out, int64_t reas) {
-    TokenBuckets t;
-    cached = std::min(cached, in);  // input is inclusive of the cached part
-    t.input = in - cached;
-    t.cache_read = cached;
-    t.output = out;
-    t.reasoning = std::min(reas, out);
-    return t;
-  };
-  if (type == "turn_context") {
-    rec.type = RecordType::kCodexContext;
-  } else if (type == "session_meta") {
-    rec.type = RecordType::kCodexSession;
-    // A sub-agent's session (payload.source.subagent.thread_spawn, nested
-    // deeper than the capture): its first second replays the parent's
-    // token counts (FORMATS.md §c.3).
-    rec.sidechain = Contains(line, "\"thread_spawn\"");
-  } else if (type == "event_msg" && payload_type == "token_count") {
-    if (!rec.has_last && !rec.has_total) return LineResult::kOk;  // info: null
-    rec.type = RecordType::kCodexTokens;
-    ev.tokens = to_buckets(li, lc, lo, lr);
-    rec.total = to_buckets(ti, tc, to, tr);
-  } else {
-    return LineResult::kOk;
-  }
   ctx.out->push_back(std::move(rec));
   return LineResult::kOk;
 }

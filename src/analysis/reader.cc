@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "src/analysis/codex_format.h"
 #include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
@@ -170,14 +171,9 @@ struct InputState {
   int64_t line_offset = 0;
   int64_t content_lines = 0;
   int64_t claude_candidates = 0;
-  std::string codex_model, codex_session, codex_project;
-  bool codex_subagent = false;
-  int64_t codex_replay_until_ns = 0;  // a sub-agent's replay of its parent ends here
-  bool codex_has_total = false;
-  TokenBuckets codex_total;
 };
 
-class Reader {
+class Reader final : public reader_internal::CodexOutput {
  public:
   Reader(std::vector<std::string> files, const ReadOptions& o, const EventFn& fn,
          reader_internal::OpenFn open)
@@ -202,6 +198,7 @@ class Reader {
       for (auto& t : pool) t.join();
     }
     if (!error_.ok()) return error_;
+    codex_.Finish(*this);
     EmitClaude();
     ReadResult result;
     for (InputState& st : inputs_) {
@@ -506,19 +503,9 @@ class Reader {
           AddClaude(st, c->input, r);
           break;
         case RecordType::kCodexContext:
-          if (!r.ev.model.empty()) st.codex_model = std::string(r.ev.model);
-          break;
         case RecordType::kCodexSession:
-          st.codex_session = std::string(r.ev.trace_id);
-          st.codex_project = std::string(r.ev.tag("project"));
-          st.codex_subagent = r.sidechain;
-          // ccusage's rule: a sub-agent session's first second replays the
-          // parent's token_count events; they are the parent's usage.
-          st.codex_replay_until_ns =
-              r.sidechain && r.ev.time_unix_ns != 0 ? r.ev.time_unix_ns + 1'000'000'000 : 0;
-          break;
         case RecordType::kCodexTokens:
-          EmitCodex(st, r);
+          codex_.Add(c->input, r, *this);
           break;
       }
     }
@@ -561,49 +548,12 @@ class Reader {
     }
   }
 
-  void EmitCodex(InputState& st, Record& r) {
-    TokenBuckets t;
-    if (r.has_last) {
-      t = r.ev.tokens;
-    } else if (r.has_total) {
-      // Only cumulative totals: the difference from the previous ones.
-      const TokenBuckets& p = st.codex_total;
-      t.input = std::max<int64_t>(0, r.total.input - (st.codex_has_total ? p.input : 0));
-      t.cache_read =
-          std::max<int64_t>(0, r.total.cache_read - (st.codex_has_total ? p.cache_read : 0));
-      t.output = std::max<int64_t>(0, r.total.output - (st.codex_has_total ? p.output : 0));
-      t.reasoning = std::clamp<int64_t>(r.total.reasoning - (st.codex_has_total ? p.reasoning : 0),
-                                        0, t.output);
-    }
-    if (r.has_total) {
-      st.codex_total = r.total;
-      st.codex_has_total = true;
-    }
-    if (t.total() == 0) return;  // zero-delta events are repeats
-    if (r.ev.time_unix_ns != 0 && r.ev.time_unix_ns < st.codex_replay_until_ns) {
-      ++st.summary.duplicates;  // the parent's usage, replayed (its totals still count above)
-      return;
-    }
-    st.usage_seen = true;
-    UsageEvent ev = r.ev;
-    ev.tokens = t;
-    ev.kind = "llm";
-    ev.requests = 1;
-    ev.provider = "openai";
-    if (st.codex_model.empty()) {
-      ev.model = "gpt-5";  // ccusage's fallback for sessions that never name the model
-      ev.SetTag("model_fallback", "true");
-    } else {
-      ev.model = st.codex_model;
-    }
-    if (!st.codex_session.empty()) {
-      ev.trace_id = st.codex_session;
-      ev.SetTag("session", st.codex_session);
-    }
-    if (!st.codex_project.empty()) ev.SetTag("project", st.codex_project);
-    if (st.codex_subagent) ev.SetTag("sidechain", "true");
-    Deliver(st, ev, false);
+  // reader_internal::CodexOutput
+  void Deliver(int input, UsageEvent& ev) override {
+    inputs_[size_t(input)].usage_seen = true;
+    Deliver(inputs_[size_t(input)], ev, false);
   }
+  void Duplicate(int input) override { ++inputs_[size_t(input)].summary.duplicates; }
 
   void AddClaude(InputState& st, int input, const Record& r) {
     ++st.claude_candidates;
@@ -718,6 +668,7 @@ class Reader {
   TraceTags traces_;
   const TraceTags::value_type* last_trace_ = nullptr;  // the last lookup's hit, if any
   Interner strings_;
+  reader_internal::CodexThreads codex_;
   absl::flat_hash_map<std::string, ClaudeEntry> claude_;
   std::vector<ClaudeEntry> claude_unkeyed_;
   std::vector<int64_t> claude_kept_;

@@ -32,8 +32,9 @@ struct InputSummary {
   int64_t records = 0;                   // events produced (after dedup)
   int64_t skipped_lines = 0;             // malformed lines skipped
   std::vector<int64_t> first_bad_lines;  // up to 5 line numbers
-  int64_t duplicates = 0;       // lines dropped as duplicates (Claude Code snapshots and copies,
-                                // Codex sub-agent replays of the parent)
+  int64_t duplicates = 0;       // lines dropped as duplicates (Claude Code snapshots and copies;
+                                // Codex counts re-sent unchanged, and forked threads' copies of
+                                // their parent's counts)
   int64_t dropped_records = 0;  // tokmeter `drops` lines: records the writer lost
   bool empty = false;
 };
@@ -58,7 +59,9 @@ using EventFn = std::function<void(const UsageEvent&)>;
 // skipped and counted in the summary.
 //
 // Order: events of line formats arrive in input order (inputs as given,
-// directory entries sorted by path), lines in file order. Claude Code events
+// directory entries sorted by path), lines in file order. Events of forked
+// Codex threads (counted once their parent's log may have been read) arrive
+// after them, in input order. Claude Code events
 // are deduplicated across all inputs (FORMATS.md §e.3: one event per
 // message.id, the snapshot with the largest total; session/agent attribution
 // from a non-sidechain copy when there is one) and arrive after all others,

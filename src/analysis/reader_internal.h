@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "src/analysis/event.h"
+#include "src/analysis/json_capture.h"
 #include "src/analysis/reader.h"
 
 namespace tokmeter::analysis::reader_internal {
@@ -75,15 +76,30 @@ class Arena {
 // ---------------------------------------------------------------------------
 // What one line turns into. The parse stage (parallel) produces these; the
 // emit stage (serial, in input order) applies the stateful rules: trace tags,
-// Codex model/totals, Claude Code dedup, time range, path tags.
+// Codex threads (codex_format.h), Claude Code dedup, time range, path tags.
 enum class RecordType : uint8_t {
   kEvent,         // `ev` is complete except trace/path tags
   kTrace,         // tokmeter trace line: ev.trace_id + ev.tags
   kDrops,         // tokmeter drops line: `count`
   kClaude,        // Claude Code candidate: ev + dedup fields below
   kCodexContext,  // Codex turn_context: ev.model
-  kCodexSession,  // Codex session_meta: ev.trace_id (id), ev.tag("project")
-  kCodexTokens,   // Codex token_count: ev.tokens = last (if has_last), total
+  kCodexSession,  // Codex session_meta: ev.trace_id (id), ev.tag("project"), codex_parent
+  kCodexTokens,   // Codex token_count: codex_last / codex_total
+};
+
+// Codex token counts as the session log writes them (OpenAI semantics):
+// `input` includes the cached and cache-write parts, `output` includes
+// reasoning.
+struct CodexUsage {
+  int64_t input = 0;
+  int64_t cached = 0;
+  int64_t cache_write = 0;
+  int64_t output = 0;
+  int64_t reasoning = 0;
+  bool zero() const {
+    return input == 0 && cached == 0 && cache_write == 0 && output == 0 && reasoning == 0;
+  }
+  friend bool operator==(const CodexUsage&, const CodexUsage&) = default;
 };
 
 struct Record {
@@ -93,11 +109,14 @@ struct Record {
   int64_t count = 0;
   // kClaude
   std::string_view dedup_key;  // message.id; empty = no dedup
-  bool sidechain = false;      // also kCodexSession: a sub-agent's session
+  bool sidechain = false;      // also kCodexSession: a sub-agent's session (thread_spawn)
+  // kCodexSession: the thread this one was forked from (forked_from_id)
+  std::string_view codex_forked_from;
+  std::string_view codex_spawned_by;  // thread_spawn.parent_thread_id
   // kCodexTokens
   bool has_last = false;
   bool has_total = false;
-  TokenBuckets total;
+  CodexUsage codex_last, codex_total;
 };
 
 // State a parser carries through one chunk.
@@ -161,6 +180,22 @@ LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* fo
 
 // ---------------------------------------------------------------------------
 // Helpers shared by the format parsers.
+
+// Upper bound for one token count: keeps every sum far from int64 overflow
+// whatever the input says.
+inline constexpr int64_t kMaxCount = int64_t(1) << 40;
+// A JSON number as a token count, clamped to [0, kMaxCount]; 0 for others.
+int64_t Count(const JsonField& f);
+// One JsonCapture per thread, reused for every line.
+JsonCapture& Capture();
+// `{ ... }` after trimming blanks: cheap check that a line is an object.
+bool LooksLikeObject(std::string_view line);
+// A timestamp field: null or "" is no timestamp (time stays 0); any other
+// value must be an RFC 3339 time ParseTime accepts, else false (the line is
+// bad: skipped and counted, never an event silently dated 1970).
+bool ReadTime(const JsonField& f, int64_t* unix_ns);
+// The first n bytes of a line, where format markers are looked for.
+inline std::string_view Head(std::string_view line, size_t n = 256) { return line.substr(0, n); }
 
 // RFC 3339 / ISO 8601 UTC time ("2026-11-23T09:00:01.25Z", offsets allowed)
 // to Unix ns. false when it is not such a time.

@@ -1,0 +1,300 @@
+// Codex CLI session logs: the line parser and the per-thread counting rules
+// (codex_format.h; docs/READERS.md "Codex").
+#include "src/analysis/codex_format.h"
+
+#include <algorithm>
+
+namespace tokmeter::analysis::reader_internal {
+namespace {
+
+// The usage object under payload.info (total_token_usage or
+// last_token_usage): one field.
+void ApplyUsageField(std::string_view key, int64_t v, CodexUsage& u) {
+  if (key == "input_tokens")
+    u.input = v;
+  else if (key == "cached_input_tokens")
+    u.cached = v;
+  else if (key == "cache_write_input_tokens")
+    u.cache_write = v;
+  else if (key == "output_tokens")
+    u.output = v;
+  else if (key == "reasoning_output_tokens")
+    u.reasoning = v;
+}
+
+// `a - b` field by field; false when a field went down (the counters were
+// reset, or the lines are not one thread's).
+bool Minus(const CodexUsage& a, const CodexUsage& b, CodexUsage* d) {
+  d->input = a.input - b.input;
+  d->cached = a.cached - b.cached;
+  d->cache_write = a.cache_write - b.cache_write;
+  d->output = a.output - b.output;
+  d->reasoning = a.reasoning - b.reasoning;
+  return d->input >= 0 && d->cached >= 0 && d->cache_write >= 0 && d->output >= 0 &&
+         d->reasoning >= 0;
+}
+
+// OpenAI semantics to disjoint buckets: cached and cache-write tokens are
+// parts of input, reasoning a part of output.
+TokenBuckets Buckets(const CodexUsage& u) {
+  TokenBuckets t;
+  const int64_t cached = std::min(u.cached, u.input);
+  const int64_t written = std::min(u.cache_write, u.input - cached);
+  t.input = u.input - cached - written;
+  t.cache_read = cached;
+  t.cache_write_5m = written;
+  t.output = u.output;
+  t.reasoning = std::min(u.reasoning, u.output);
+  return t;
+}
+
+}  // namespace
+
+bool SniffCodex(std::string_view line) {
+  std::string_view h = Head(line, 96);
+  return Contains(h, "\"type\":\"event_msg\"") || Contains(h, "\"type\":\"turn_context\"") ||
+         Contains(h, "\"type\":\"session_meta\"") || Contains(h, "\"type\":\"response_item\"") ||
+         Contains(h, "\"type\":\"compacted\"");
+}
+
+LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
+  std::string_view h = Head(line, 96);
+  const bool tokens = Contains(line.substr(0, 4096), "\"token_count\"");
+  const bool context = Contains(h, "\"type\":\"turn_context\"");
+  const bool session = Contains(h, "\"type\":\"session_meta\"");
+  if (!tokens && !context && !session) {
+    return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+  }
+  JsonCapture& cap = Capture();
+  // session_meta: payload.source.subagent.thread_spawn.parent_thread_id is
+  // five objects deep.
+  if (!cap.Parse(line, session ? 5 : 4)) return LineResult::kBad;
+  Record rec;
+  rec.line = ctx.line;
+  UsageEvent& ev = rec.ev;
+  ev.format = SourceFormat::kCodex;
+  std::string_view type, payload_type, session_id, meta_time;
+  for (const JsonField& f : cap.fields()) {
+    std::string_view p = f.path;
+    if (p == "type") {
+      type = f.text;
+    } else if (p == "timestamp") {
+      if (!ReadTime(f, &ev.time_unix_ns)) return LineResult::kBad;
+    } else if (p.substr(0, 8) != "payload.") {
+      continue;
+    } else if (p == "payload.type") {
+      payload_type = f.text;
+    } else if (p == "payload.model") {
+      ev.model = ctx.Keep(f.text);
+    } else if (p == "payload.id" || (p == "payload.session_id" && session_id.empty())) {
+      session_id = f.text;
+    } else if (p == "payload.cwd") {
+      ev.SetTag("project", ctx.Keep(f.text));
+    } else if (p == "payload.timestamp") {
+      meta_time = f.text;
+    } else if (p == "payload.forked_from_id") {
+      rec.codex_forked_from = ctx.Keep(f.text);
+    } else if (p.starts_with("payload.source.subagent")) {
+      rec.sidechain = true;  // a sub-agent's thread ("review", thread_spawn, ...)
+      if (p == "payload.source.subagent.thread_spawn.parent_thread_id") {
+        rec.codex_spawned_by = ctx.Keep(f.text);
+      }
+    } else if (p.starts_with("payload.info.")) {
+      std::string_view q = p.substr(13);
+      if (q.starts_with("last_token_usage.")) {
+        rec.has_last = true;
+        ApplyUsageField(q.substr(17), Count(f), rec.codex_last);
+      } else if (q.starts_with("total_token_usage.")) {
+        rec.has_total = true;
+        ApplyUsageField(q.substr(18), Count(f), rec.codex_total);
+      }
+    }
+  }
+  if (type == "turn_context") {
+    rec.type = RecordType::kCodexContext;
+  } else if (type == "session_meta") {
+    rec.type = RecordType::kCodexSession;
+    ev.trace_id = ctx.Keep(session_id);
+    // An empty subagent object has no scalar to capture.
+    if (!rec.sidechain && Contains(line, "\"thread_spawn\"")) rec.sidechain = true;
+    if (ev.time_unix_ns == 0 && !meta_time.empty()) ParseTime(meta_time, &ev.time_unix_ns);
+  } else if (type == "event_msg" && payload_type == "token_count") {
+    if (!rec.has_last && !rec.has_total) return LineResult::kOk;  // info: null
+    rec.type = RecordType::kCodexTokens;
+  } else {
+    return LineResult::kOk;
+  }
+  ctx.out->push_back(std::move(rec));
+  return LineResult::kOk;
+}
+
+CodexThreads::Thread& CodexThreads::At(int input) {
+  if (input >= int(threads_.size())) threads_.resize(size_t(input) + 1);
+  return threads_[size_t(input)];
+}
+
+void CodexThreads::Add(int input, const Record& r, CodexOutput& out) {
+  Thread& t = At(input);
+  if (r.type == RecordType::kCodexSession) {
+    Session(t, r);
+    return;
+  }
+  Item item;
+  item.type = r.type;
+  item.time = r.ev.time_unix_ns;
+  item.line = r.ev.line;
+  if (r.type == RecordType::kCodexContext) {
+    if (r.ev.model.empty()) return;
+    item.model = std::string(r.ev.model);
+    if (!t.session.empty()) history_[t.session].models.emplace_back(item.time, item.model);
+  } else {
+    item.has_last = r.has_last;
+    item.has_total = r.has_total;
+    item.last = r.codex_last;
+    item.total = r.codex_total;
+    if (item.has_total && !t.session.empty()) {
+      auto& totals = history_[t.session].totals;
+      if (totals.empty() || !(totals.back().second == item.total)) {
+        totals.emplace_back(item.time, item.total);
+      }
+    }
+  }
+  if (t.forked) {
+    t.items.push_back(std::move(item));  // counted in Finish
+    return;
+  }
+  Apply(input, t, item, out);
+}
+
+void CodexThreads::Session(Thread& t, const Record& r) {
+  std::string_view id = r.ev.trace_id;
+  if (!t.started) {
+    // The thread's own session_meta: it names the thread for good.
+    t.started = true;
+    t.session = std::string(id);
+    t.project = std::string(r.ev.tag("project"));
+    t.subagent = r.sidechain;
+    t.fork_ns = r.ev.time_unix_ns;
+    t.parent = std::string(!r.codex_forked_from.empty() ? r.codex_forked_from : r.codex_spawned_by);
+    t.forked = !r.codex_forked_from.empty();
+    return;
+  }
+  // A later session_meta of another thread is a copy that opens a forked
+  // history (the parent's, then its ancestors'). When the thread's own
+  // meta did not say it was forked and nothing was counted yet, the copy says
+  // it; it never renames the thread.
+  if (id.empty() || id == t.session || t.forked || t.counted) return;
+  t.forked = true;
+  t.parent = std::string(id);
+}
+
+void CodexThreads::Apply(int input, Thread& t, const Item& item, CodexOutput& out) {
+  if (item.type == RecordType::kCodexContext) {
+    t.model = item.model;
+    return;
+  }
+  Count(input, t, item, out);
+}
+
+void CodexThreads::Count(int input, Thread& t, const Item& item, CodexOutput& out) {
+  CodexUsage moved;
+  if (item.has_total) {
+    // The first totals of a thread, or counters that went down: the request's
+    // own usage (last_token_usage) when the line has it.
+    if (!t.has_prev || !Minus(item.total, t.prev, &moved)) {
+      moved = item.has_last ? item.last : item.total;
+    }
+    t.prev = item.total;
+    t.has_prev = true;
+  } else {
+    moved = item.last;  // only last_token_usage: taken as written
+  }
+  if (moved.zero()) {
+    // Totals unchanged: a count re-sent on a rate-limit update (a duplicate
+    // of the request already counted) or a compaction estimate (no usage).
+    if (item.has_last && !item.last.zero()) out.Duplicate(input);
+    return;
+  }
+  t.counted = true;
+  UsageEvent ev;
+  ev.format = SourceFormat::kCodex;
+  ev.kind = "llm";
+  ev.requests = 1;
+  ev.provider = "openai";
+  ev.time_unix_ns = item.time;
+  ev.line = item.line;
+  ev.input_index = input;
+  ev.tokens = Buckets(moved);
+  if (!t.model.empty()) {
+    ev.model = t.model;
+  } else {
+    ev.model = "gpt-5";  // the log never named the model: priced as gpt-5, flagged
+    ev.SetTag("model_fallback", "true");
+  }
+  if (!t.session.empty()) {
+    ev.trace_id = t.session;
+    ev.SetTag("session", t.session);
+  }
+  if (!t.project.empty()) ev.SetTag("project", t.project);
+  if (t.subagent) ev.SetTag("sidechain", "true");
+  if (!t.parent.empty()) ev.SetTag("parent_session", t.parent);
+  out.Deliver(input, ev);
+}
+
+void CodexThreads::Replay(int input, Thread& t, CodexOutput& out) {
+  auto parent = history_.find(t.parent);
+  const History* h = parent != history_.end() ? &parent->second : nullptr;
+  size_t limit = 0;  // the parent's totals written at or before the fork
+  if (h != nullptr) {
+    while (limit < h->totals.size() && h->totals[limit].first <= t.fork_ns) ++limit;
+    for (const auto& [time, model] : h->models) {
+      if (time <= t.fork_ns) t.model = model;  // until the copy's turn_context says
+    }
+  }
+  size_t cursor = 0;  // copies come in the parent's order
+  bool copying = true;
+  int64_t prev_time = t.fork_ns;
+  for (const Item& item : t.items) {
+    if (copying && item.type == RecordType::kCodexTokens) {
+      bool copied = false;
+      if (h != nullptr) {
+        for (size_t k = cursor; item.has_total && k < limit; ++k) {
+          if (h->totals[k].second == item.total) {
+            cursor = k;
+            copied = true;
+            break;
+          }
+        }
+      } else {
+        copied = item.time != 0 && prev_time != 0 && item.time - prev_time <= kReplayGapNs;
+      }
+      if (copied) {
+        // The parent's usage: its totals are where this thread's own count
+        // continues from.
+        const bool usage = item.has_last
+                               ? !item.last.zero()
+                               : item.has_total && (!t.has_prev || !(item.total == t.prev));
+        if (usage) out.Duplicate(input);
+        if (item.has_total) {
+          t.prev = item.total;
+          t.has_prev = true;
+        }
+        if (item.time != 0) prev_time = item.time;
+        continue;
+      }
+      copying = false;
+    }
+    if (item.time != 0) prev_time = item.time;
+    Apply(input, t, item, out);
+  }
+  t.items.clear();
+  t.items.shrink_to_fit();
+}
+
+void CodexThreads::Finish(CodexOutput& out) {
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    if (threads_[i].forked) Replay(int(i), threads_[i], out);
+  }
+}
+
+}  // namespace tokmeter::analysis::reader_internal
