@@ -370,8 +370,8 @@ class GhReportTest(unittest.TestCase):
         body = issue["body"]
         self.assertIn("**No token usage data** for this period: no completed workflow runs.",
                       body)
-        self.assertIn("No completed workflow runs between 2026-08-20T08:00:00Z (default (24 "
-                      "hours)) and 2026-08-21T08:00:00Z.", body)
+        self.assertIn("No completed workflow runs between 2026-08-20T08:00:00Z (24 hours back: "
+                      "no earlier report) and 2026-08-21T08:00:00Z.\n\n", body)
         self.assertNotIn("mermaid", body)  # no earlier report: no chart
         self.assertTrue(ghr.extract_embedded(body)["no_data"])
 

@@ -585,7 +585,7 @@ class Collector:
             since = t or parse_time(last["created_at"], "issue createdAt")
             since_from = f"report #{last['number']}"
         else:
-            since, since_from = collected_at - dt.timedelta(days=1), "default (24 hours)"
+            since, since_from = collected_at - dt.timedelta(days=1), "24 hours back: no earlier report"
         log(f"collecting runs completed from {iso(since)} ({since_from}) to {iso(collected_at)}")
 
         baseline = next((r for r in reports if r["data"] and not r["data"].get("no_data")
@@ -742,7 +742,7 @@ def coverage_section(m):
     lines = ["## Runs collected", ""]
     since = f"{m['since']} ({m.get('since_from')})"
     if not runs:
-        lines.append(f"No completed workflow runs between {since} and {m['collected_at']}.")
+        lines += [f"No completed workflow runs between {since} and {m['collected_at']}.", ""]
     else:
         wf = {}
         for r in runs:
@@ -865,8 +865,9 @@ def fit(main, tail, limit):
         return main, 0
     blocks = list(re.finditer(r"<details>.*?</details>\n*", main, re.S))
     note_fmt = ("> **Note:** {n} of {m} collapsible section(s) were left out to keep this issue "
-                "under GitHub's {limit:,}-character limit; the full report is `report.md` in "
-                "the collector's output folder.\n\n")
+                "within {limit:,} characters (GitHub's limit for an issue body is "
+                f"{GITHUB_BODY_LIMIT:,}); the full report is `report.md` in the collector's "
+                "output folder.\n\n")
     text = main
     for k in range(1, len(blocks) + 1):
         drop = blocks[-k:]
@@ -879,8 +880,9 @@ def fit(main, tail, limit):
         if body_size(text) + body_size(tail) <= limit:
             return text, k
     # Even without any collapsible section it is too long: cut the text at a line.
-    note = (f"\n\n> **Note:** the report was cut here to stay under GitHub's {limit:,}-character "
-            "limit; the full report is `report.md` in the collector's output folder.\n\n")
+    note = (f"\n\n> **Note:** the report was cut here to keep this issue within {limit:,} "
+            f"characters (GitHub's limit for an issue body is {GITHUB_BODY_LIMIT:,}); the full "
+            "report is `report.md` in the collector's output folder.\n\n")
     budget = limit - body_size(tail) - body_size(note) - 32
     cut = text[:max(budget, 0)]
     while body_size(cut) > budget:
