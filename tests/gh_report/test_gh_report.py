@@ -477,6 +477,11 @@ class GhReportTest(unittest.TestCase):
         p = self.tool("render", check=False)
         self.assertEqual(p.returncode, 2)
         self.assertIn("manifest.json: not JSON", p.stderr)
+        # An output folder that cannot be made (a file is in the way).
+        (self.tmp / "afile").write_text("x")
+        p = self.tool("collect", "--out", str(self.tmp / "afile" / "out"), check=False)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn(f"cannot use {self.tmp / 'afile' / 'out'}: Not a directory", p.stderr)
         # A folder that already has runs/ but no manifest is not overwritten.
         other = self.tmp / "mine"
         (other / "runs").mkdir(parents=True)

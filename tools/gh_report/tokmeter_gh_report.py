@@ -1198,6 +1198,9 @@ def main(argv=None):
     except ToolError as e:
         log(str(e))
         return 1
+    except OSError as e:  # the output folder or a file in it
+        log(f"cannot use {e.filename}: {e.strerror}" if e.filename else str(e))
+        return 2
     except KeyboardInterrupt:
         log("interrupted")
         return 130
