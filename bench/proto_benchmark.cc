@@ -15,7 +15,7 @@
 #include "boost/asio.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
-#include "src/proto/otlp_encoder.h"
+#include "src/otlp/otlp_encoder.h"
 #include "src/proto/records.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/otlp.h"
@@ -101,12 +101,12 @@ BENCHMARK(BM_SinkDrain<true>)->Name("BM_SinkDrainProtobuf")->UseRealTime();
 void BM_EncodeOtlp(benchmark::State& state) {
   testing::SampleBatch b(kPairs);
   std::string spans, body;
-  std::string resource = proto::EncodeOtlpResource("bench", {});
+  std::string resource = otlp::EncodeOtlpResource("bench", {});
   for (auto _ : state) {
     spans.clear();
     body.clear();
-    for (const SpanRecord& s : b.batch.spans) proto::AppendOtlpSpan(s, spans);
-    proto::AppendExportRequest(resource, spans, body);
+    for (const SpanRecord& s : b.batch.spans) otlp::AppendOtlpSpan(s, spans);
+    otlp::AppendExportRequest(resource, spans, body);
     benchmark::DoNotOptimize(body.data());
   }
   state.SetItemsProcessed(state.iterations() * int64_t(b.batch.spans.size()));

@@ -109,8 +109,8 @@ void Run(benchmark::State& state, const std::string& stream, int64_t want_output
       p.Feed(std::string_view(stream).substr(pos, chunk));
     }
     const tokmeter::ParsedUsage& u = p.Finish();
-    if (u.usage.output_tokens != want_output || u.partial) state.SkipWithError("wrong result");
-    benchmark::DoNotOptimize(u.usage.output_tokens);
+    if (u.usage.output != want_output || u.partial) state.SkipWithError("wrong result");
+    benchmark::DoNotOptimize(u.usage.output);
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                           static_cast<int64_t>(stream.size()));

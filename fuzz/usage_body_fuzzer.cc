@@ -12,10 +12,9 @@
 namespace {
 
 void Check(const tokmeter::ParsedUsage& u) {
-  const tokmeter::Usage& x = u.usage;
-  if (x.input_tokens < 0 || x.cache_read_tokens < 0 || x.cache_write_5m_tokens < 0 ||
-      x.cache_write_1h_tokens < 0 || x.output_tokens < 0 || x.reasoning_tokens < 0 ||
-      x.reasoning_tokens > x.output_tokens) {
+  const tokmeter::TokenBuckets& x = u.usage;
+  if (x.input < 0 || x.cache_read < 0 || x.cache_write_5m < 0 || x.cache_write_1h < 0 ||
+      x.output < 0 || x.reasoning < 0 || x.reasoning > x.output) {
     std::abort();
   }
 }

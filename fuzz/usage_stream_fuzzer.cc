@@ -11,21 +11,15 @@
 namespace {
 
 bool Same(const tokmeter::ParsedUsage& a, const tokmeter::ParsedUsage& b) {
-  const tokmeter::Usage& x = a.usage;
-  const tokmeter::Usage& y = b.usage;
-  return x.input_tokens == y.input_tokens && x.cache_read_tokens == y.cache_read_tokens &&
-         x.cache_write_5m_tokens == y.cache_write_5m_tokens &&
-         x.cache_write_1h_tokens == y.cache_write_1h_tokens && x.output_tokens == y.output_tokens &&
-         x.reasoning_tokens == y.reasoning_tokens && a.partial == b.partial &&
-         a.events == b.events && a.bad_payloads == b.bad_payloads && a.model == b.model &&
-         a.response_id == b.response_id && a.anomalies == b.anomalies && a.provider == b.provider;
+  return a.usage == b.usage && a.partial == b.partial && a.events == b.events &&
+         a.bad_payloads == b.bad_payloads && a.model == b.model && a.response_id == b.response_id &&
+         a.anomalies == b.anomalies && a.provider == b.provider;
 }
 
 void Check(const tokmeter::ParsedUsage& u) {
-  const tokmeter::Usage& x = u.usage;
-  if (x.input_tokens < 0 || x.cache_read_tokens < 0 || x.cache_write_5m_tokens < 0 ||
-      x.cache_write_1h_tokens < 0 || x.output_tokens < 0 || x.reasoning_tokens < 0 ||
-      x.reasoning_tokens > x.output_tokens) {
+  const tokmeter::TokenBuckets& x = u.usage;
+  if (x.input < 0 || x.cache_read < 0 || x.cache_write_5m < 0 || x.cache_write_1h < 0 ||
+      x.output < 0 || x.reasoning < 0 || x.reasoning > x.output) {
     std::abort();
   }
 }

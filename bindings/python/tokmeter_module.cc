@@ -249,13 +249,13 @@ py::dict UsageDict(const ParsedUsage& u) {
   d["found"] = u.found;
   d["partial"] = u.partial;
   d["ttl_unknown"] = u.ttl_unknown;
-  d["input_tokens"] = u.usage.input_tokens;
-  d["cache_read_tokens"] = u.usage.cache_read_tokens;
-  d["cache_write_5m_tokens"] = u.usage.cache_write_5m_tokens;
-  d["cache_write_1h_tokens"] = u.usage.cache_write_1h_tokens;
-  d["cache_write_tokens"] = u.usage.cache_write_5m_tokens + u.usage.cache_write_1h_tokens;
-  d["output_tokens"] = u.usage.output_tokens;
-  d["reasoning_tokens"] = u.usage.reasoning_tokens;
+  d["input_tokens"] = u.usage.input;
+  d["cache_read_tokens"] = u.usage.cache_read;
+  d["cache_write_5m_tokens"] = u.usage.cache_write_5m;
+  d["cache_write_1h_tokens"] = u.usage.cache_write_1h;
+  d["cache_write_tokens"] = u.usage.cache_write();
+  d["output_tokens"] = u.usage.output;
+  d["reasoning_tokens"] = u.usage.reasoning;
   d["anomalies"] = u.anomalies;
   d["anomaly_flags"] = u.anomaly_flags;
   d["events"] = u.events;
@@ -481,26 +481,21 @@ PYBIND11_MODULE(_tokmeter, m) {
       .def_property_readonly("model", [](const ParsedUsage& u) { return u.model; })
       .def_property_readonly("partial", [](const ParsedUsage& u) { return u.partial; })
       .def_property_readonly("found", [](const ParsedUsage& u) { return u.found; })
-      .def_property_readonly("input_tokens",
-                             [](const ParsedUsage& u) { return u.usage.input_tokens; })
+      .def_property_readonly("input_tokens", [](const ParsedUsage& u) { return u.usage.input; })
       .def_property_readonly("cache_read_tokens",
-                             [](const ParsedUsage& u) { return u.usage.cache_read_tokens; })
+                             [](const ParsedUsage& u) { return u.usage.cache_read; })
       .def_property_readonly("cache_write_tokens",
-                             [](const ParsedUsage& u) {
-                               return u.usage.cache_write_5m_tokens + u.usage.cache_write_1h_tokens;
-                             })
-      .def_property_readonly("output_tokens",
-                             [](const ParsedUsage& u) { return u.usage.output_tokens; })
+                             [](const ParsedUsage& u) { return u.usage.cache_write(); })
+      .def_property_readonly("output_tokens", [](const ParsedUsage& u) { return u.usage.output; })
       .def_property_readonly("reasoning_tokens",
-                             [](const ParsedUsage& u) { return u.usage.reasoning_tokens; })
+                             [](const ParsedUsage& u) { return u.usage.reasoning; })
       .def("to_dict", &UsageDict)
       .def("__repr__", [](const ParsedUsage& u) {
         return "Usage(provider=" + std::string(ProviderName(u.provider)) + ", model=" + u.model +
-               ", input=" + std::to_string(u.usage.input_tokens) +
-               ", cache_read=" + std::to_string(u.usage.cache_read_tokens) + ", cache_write=" +
-               std::to_string(u.usage.cache_write_5m_tokens + u.usage.cache_write_1h_tokens) +
-               ", output=" + std::to_string(u.usage.output_tokens) +
-               (u.partial ? ", partial" : "") + ")";
+               ", input=" + std::to_string(u.usage.input) +
+               ", cache_read=" + std::to_string(u.usage.cache_read) +
+               ", cache_write=" + std::to_string(u.usage.cache_write()) +
+               ", output=" + std::to_string(u.usage.output) + (u.partial ? ", partial" : "") + ")";
       });
 
   m.def("parse_usage", &ParseBodyObject, py::arg("body"), py::arg("provider") = py::none(),

@@ -212,7 +212,7 @@ struct LlmCall {
   int status = 200;
   int attempt = 1;            // 1 = first try
   int64_t retry_wait_ms = 0;  // waited before this attempt
-  tokmeter::Usage usage;
+  tokmeter::TokenBuckets usage;
   std::string request_id;
   std::string request;  // what is fingerprinted: the request body's identity
 };
@@ -240,7 +240,7 @@ void RecordResponse(const LlmCall& c) {
   if (c.status == 429) {
     s.Add(Counter::kRateLimited, 1).Add(Counter::kResponseBytes, 180);
   } else {
-    s.AddUsage(c.usage).Add(Counter::kResponseBytes, 600 + 4 * c.usage.output_tokens);
+    s.AddUsage(c.usage).Add(Counter::kResponseBytes, 600 + 4 * c.usage.output);
   }
   if (c.attempt > 1) {
     s.Add(Counter::kRetries, 1)
@@ -295,9 +295,9 @@ struct Context {
 };
 
 // Fills the usage of the next request and advances the context.
-tokmeter::Usage NextUsage(Rng& rng, Context& cx, int64_t user_tokens, int64_t output, bool compacts,
-                          int64_t* compactions) {
-  tokmeter::Usage u;
+tokmeter::TokenBuckets NextUsage(Rng& rng, Context& cx, int64_t user_tokens, int64_t output,
+                                 bool compacts, int64_t* compactions) {
+  tokmeter::TokenBuckets u;
   if (compacts && cx.cached + cx.pending > kCompactAbove) {
     // Summarise the history: the prompt restarts from the system prompt plus
     // a summary; the summary is new content.
@@ -307,20 +307,17 @@ tokmeter::Usage NextUsage(Rng& rng, Context& cx, int64_t user_tokens, int64_t ou
   }
   if (cx.cached + cx.pending > kContextLimit)
     cx.pending = std::max<int64_t>(0, kContextLimit - cx.cached);
-  u.input_tokens = user_tokens;
-  u.cache_read_tokens = cx.cached;
-  u.cache_write_5m_tokens = cx.pending;
-  u.output_tokens = output;
-  u.reasoning_tokens = output / 4;
+  u.input = user_tokens;
+  u.cache_read = cx.cached;
+  u.cache_write_5m = cx.pending;
+  u.output = output;
+  u.reasoning = output / 4;
   cx.cached += cx.pending + user_tokens;
   cx.pending = output;
   return u;
 }
 
-int64_t TotalTokens(const tokmeter::Usage& u) {
-  return u.input_tokens + u.cache_read_tokens + u.cache_write_5m_tokens + u.cache_write_1h_tokens +
-         u.output_tokens;
-}
+int64_t TotalTokens(const tokmeter::TokenBuckets& u) { return u.total(); }
 
 int64_t LlmDuration(Rng& rng, int64_t output) {
   return rng.Uniform(600, 1800) * kMs + output * rng.Uniform(12, 22) * kMs;
@@ -375,7 +372,7 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
       c.end = t + LlmDuration(rng, output);
       c.request_id = RequestId(rng);
       c.request = absl::StrCat(p.key, "/", turn_no, "/", step, "/",
-                               c.usage.cache_read_tokens + c.usage.cache_write_5m_tokens);
+                               c.usage.cache_read + c.usage.cache_write_5m);
       EmitLlm(a, c);
       totals.tokens += TotalTokens(c.usage);
       ++totals.llm_calls;
@@ -453,10 +450,10 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
             ++totals.rate_limited;
           } else {
             int64_t output = rng.Uniform(300, 900);
-            c.usage.input_tokens = rng.Uniform(200, 600);
-            c.usage.cache_read_tokens = kSystemPromptTokens;
-            c.usage.cache_write_5m_tokens = rng.Uniform(3000, 8000);
-            c.usage.output_tokens = output;
+            c.usage.input = rng.Uniform(200, 600);
+            c.usage.cache_read = kSystemPromptTokens;
+            c.usage.cache_write_5m = rng.Uniform(3000, 8000);
+            c.usage.output = output;
             c.end = at + LlmDuration(rng, output);
             totals.tokens += TotalTokens(c.usage);
             cx.pending += output;
@@ -512,11 +509,11 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
   // 1. Audit: re-sends the repository snapshot and the open-PR list each poll.
   LlmCall c;
   c.start = t;
-  c.usage.input_tokens = rng.Uniform(1500, 3000);
-  c.usage.cache_read_tokens = 38'000 + rng.Uniform(0, 4000);
-  c.usage.cache_write_5m_tokens = rng.Uniform(500, 2000);
-  c.usage.output_tokens = rng.Uniform(400, 900);
-  c.end = t + LlmDuration(rng, c.usage.output_tokens);
+  c.usage.input = rng.Uniform(1500, 3000);
+  c.usage.cache_read = 38'000 + rng.Uniform(0, 4000);
+  c.usage.cache_write_5m = rng.Uniform(500, 2000);
+  c.usage.output = rng.Uniform(400, 900);
+  c.end = t + LlmDuration(rng, c.usage.output);
   c.request_id = RequestId(rng);
   c.request = absl::StrCat("heartbeat-audit/audit/since=", since);
   EmitLlm(a, c);
@@ -543,11 +540,11 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
   // 3. Summary: the same context again plus the check results.
   LlmCall s;
   s.start = t;
-  s.usage.input_tokens = rng.Uniform(300, 900);
-  s.usage.cache_read_tokens = 42'000 + rng.Uniform(0, 4000);
-  s.usage.cache_write_5m_tokens = rng.Uniform(1000, 4000);
-  s.usage.output_tokens = rng.Uniform(200, 500);
-  s.end = t + LlmDuration(rng, s.usage.output_tokens);
+  s.usage.input = rng.Uniform(300, 900);
+  s.usage.cache_read = 42'000 + rng.Uniform(0, 4000);
+  s.usage.cache_write_5m = rng.Uniform(1000, 4000);
+  s.usage.output = rng.Uniform(200, 500);
+  s.end = t + LlmDuration(rng, s.usage.output);
   s.request_id = RequestId(rng);
   s.request = absl::StrCat("heartbeat-audit/summary/since=", since);
   EmitLlm(a, s);

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include "tokmeter/buckets.h"
+
 namespace tokmeter {
 
 // Built-in counters. Token counters are disjoint buckets (docs/FORMAT.md):
@@ -76,16 +78,22 @@ struct Counters {
   friend bool operator==(const Counters&, const Counters&) = default;
 };
 
-// Token usage in disjoint buckets, as a provider response yields it.
-// See tokmeter/usage.h for the parsers that produce it.
-struct Usage {
-  int64_t input_tokens = 0;           // uncached input
-  int64_t cache_read_tokens = 0;      // read from the prompt cache
-  int64_t cache_write_5m_tokens = 0;  // written with the 5-minute TTL (or TTL unknown)
-  int64_t cache_write_1h_tokens = 0;  // written with the 1-hour TTL
-  int64_t output_tokens = 0;          // all output, reasoning included
-  int64_t reasoning_tokens = 0;       // part of output_tokens
-};
+// The token buckets a span's counters hold (cache_write_tokens is the whole
+// cache write, cache_write_1h_tokens its 1-hour part), each count clamped to
+// [0, kMaxTokenCount].
+inline TokenBuckets BucketsOf(const Counters& c) {
+  TokenBuckets t;
+  t.input = ClampTokenCount(c[Counter::kInputTokens]);
+  t.output = ClampTokenCount(c[Counter::kOutputTokens]);
+  t.cache_read = ClampTokenCount(c[Counter::kCacheReadTokens]);
+  const int64_t written = ClampTokenCount(c[Counter::kCacheWriteTokens]);
+  const int64_t hour = ClampTokenCount(c[Counter::kCacheWrite1hTokens]);
+  t.cache_write_1h = hour < written ? hour : written;
+  t.cache_write_5m = written - t.cache_write_1h;
+  t.reasoning = ClampTokenCount(c[Counter::kReasoningTokens]);
+  t.CapReasoning();
+  return t;
+}
 
 }  // namespace tokmeter
 

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "tokmeter/counters.h"
@@ -112,6 +113,44 @@ struct Batch {
   bool empty() const { return traces.empty() && spans.empty() && rollups.empty() && drops.empty(); }
   size_t size() const { return traces.size() + spans.size() + rollups.size() + drops.size(); }
 };
+
+// Owning copies of records, for code that keeps them past Sink::Write (the
+// memory sink, spans the flusher holds for a later pass, tests).
+struct OwnedTag {
+  std::string key;
+  TagType type = TagType::kString;
+  std::string str;
+  int64_t num = 0;
+  friend bool operator==(const OwnedTag&, const OwnedTag&) = default;
+};
+struct OwnedSpan {
+  TraceId trace_id;
+  uint64_t span_id = 0, parent_id = 0;
+  int64_t start_unix_ns = 0, end_unix_ns = 0;
+  std::string kind, name;
+  uint32_t thread_id = 0;
+  bool is_trace_root = false;
+  bool has_fingerprint = false;
+  uint64_t fingerprint = 0;
+  Counters counters;
+  std::vector<std::pair<std::string, int64_t>> user_counters;
+  std::vector<OwnedTag> tags;
+  std::vector<OwnedTag> trace_tags;
+  // The tag's string value (or the decimal/true/false form), "" if absent.
+  std::string tag(std::string_view key) const;
+  std::string trace_tag(std::string_view key) const;
+};
+struct OwnedRollup {
+  TraceId trace_id;
+  uint64_t span_id = 0;
+  std::string scope, kind, name;
+  int64_t start_unix_ns = 0, end_unix_ns = 0;
+  int64_t spans = 0;
+  Counters totals;
+};
+OwnedTag ToOwned(const Tag& t);
+OwnedSpan ToOwned(const SpanRecord& s);
+OwnedRollup ToOwned(const RollupRecord& r);
 
 }  // namespace tokmeter
 

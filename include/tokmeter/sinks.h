@@ -43,40 +43,6 @@ absl::StatusOr<std::unique_ptr<Sink>> MakeJsonlSink(JsonlSinkOptions options);
 // sink writes; trace lines for every trace in the batch come first.
 void AppendJsonl(const Batch& batch, std::string& out);
 
-// An owning copy of a SpanRecord (what MemorySink keeps).
-struct OwnedTag {
-  std::string key;
-  TagType type = TagType::kString;
-  std::string str;
-  int64_t num = 0;
-  friend bool operator==(const OwnedTag&, const OwnedTag&) = default;
-};
-struct OwnedSpan {
-  TraceId trace_id;
-  uint64_t span_id = 0, parent_id = 0;
-  int64_t start_unix_ns = 0, end_unix_ns = 0;
-  std::string kind, name;
-  uint32_t thread_id = 0;
-  bool is_trace_root = false;
-  bool has_fingerprint = false;
-  uint64_t fingerprint = 0;
-  Counters counters;
-  std::vector<std::pair<std::string, int64_t>> user_counters;
-  std::vector<OwnedTag> tags;
-  std::vector<OwnedTag> trace_tags;
-  // The tag's string value (or the decimal/true/false form), "" if absent.
-  std::string tag(std::string_view key) const;
-  std::string trace_tag(std::string_view key) const;
-};
-struct OwnedRollup {
-  TraceId trace_id;
-  uint64_t span_id = 0;
-  std::string scope, kind, name;
-  int64_t start_unix_ns = 0, end_unix_ns = 0;
-  int64_t spans = 0;
-  Counters totals;
-};
-
 // Keeps copies of everything written; for tests and embedding.
 // Thread-safety: the accessors may be called from any thread.
 class MemorySink : public Sink {
@@ -96,8 +62,6 @@ class MemorySink : public Sink {
   std::vector<DropRecord> drops_;     // guarded by mu_
   size_t batches_ = 0;                // guarded by mu_
 };
-
-OwnedSpan ToOwned(const SpanRecord& s);
 
 // Calls a function with every batch, on the flusher thread.
 class CallbackSink : public Sink {

@@ -137,8 +137,10 @@ class Span {
     if (ts_ != nullptr) AppendItem(internal::kItemUserCounter, counter, &value, 8);
     return *this;
   }
-  // Adds every bucket of a parsed usage (see tokmeter/usage.h).
-  Span& AddUsage(const Usage& u) noexcept;
+  // Adds every bucket (input, cache_read, cache_write = 5m + 1h,
+  // cache_write_1h, output, reasoning), e.g. of a parsed response
+  // (tokmeter/usage.h).
+  Span& AddUsage(const TokenBuckets& u) noexcept;
 
   // Tags: `provider`, `model`, `tool`, `status`, `streaming`, `request_id`,
   // `path`, or any key. The last value for a key wins. Keys longer than 255

@@ -8,13 +8,12 @@
 //   tokmeter::ApplyHttpResponse(u, status, headers);  // request id, rate limits
 //   tokmeter::RecordUsage(tokmeter::Current(), u);  // counters and tags on the span
 //
-// The mapping into buckets follows docs FORMATS.md ("map →" rules):
-//   Anthropic: input_tokens is already exclusive of the cache; message_delta
-//              usage is cumulative (replaced, never added).
-//   OpenAI Chat `prompt_tokens`, Responses `input_tokens`, Gemini
-//              `promptTokenCount` include the cached part: uncached = total - cached.
-//   Gemini `thoughtsTokenCount` is outside `candidatesTokenCount`: added to output.
-// Impossible values are clamped and counted in `anomalies`, never thrown.
+// The mapping into buckets is tokmeter/provider_usage.h's (one mapping for
+// the parsers and the transcript readers). Streams: Anthropic message_delta
+// usage is cumulative (replaced, never added); OpenAI sends usage once, in
+// the last chunk (Chat, with include_usage) or the terminal event
+// (Responses); Gemini's last chunk holds the final counts. Impossible values
+// are clamped and counted in `anomalies`, never thrown.
 #ifndef TOKMETER_USAGE_H_
 #define TOKMETER_USAGE_H_
 
@@ -30,67 +29,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "tokmeter/counters.h"
+#include "tokmeter/provider_usage.h"
 
 namespace tokmeter {
 
 class Span;
-
-// Which API produced a response.
-enum class Provider : uint8_t {
-  kUnknown = 0,
-  kAnthropic,        // Anthropic Messages (/v1/messages)
-  kOpenAIChat,       // OpenAI Chat Completions (/v1/chat/completions)
-  kOpenAIResponses,  // OpenAI Responses (/v1/responses)
-  kGemini,           // Gemini generateContent / streamGenerateContent
-};
-// "anthropic", "openai", "openai", "gemini", "unknown" (the `provider` tag).
-std::string_view ProviderName(Provider p);
-// "messages", "chat.completions", "responses", "generateContent", "unknown".
-std::string_view ProviderApiName(Provider p);
-
-// The provider's own usage fields, as received (absent and null both leave
-// the field empty). Field names follow the wire; meanings differ between
-// providers (FORMATS.md pitfall 1), which is why both are kept.
-struct RawUsage {
-  // Anthropic Messages; `input_tokens`/`output_tokens` also OpenAI Responses.
-  std::optional<int64_t> input_tokens;
-  std::optional<int64_t> output_tokens;
-  std::optional<int64_t> cache_creation_input_tokens;
-  std::optional<int64_t> cache_read_input_tokens;
-  std::optional<int64_t> ephemeral_5m_input_tokens;  // cache_creation.*
-  std::optional<int64_t> ephemeral_1h_input_tokens;
-  std::optional<int64_t> thinking_tokens;      // output_tokens_details.thinking_tokens
-  std::optional<int64_t> web_search_requests;  // server_tool_use.*
-  std::optional<int64_t> web_fetch_requests;
-  std::string service_tier;
-  // OpenAI Chat Completions.
-  std::optional<int64_t> prompt_tokens;
-  std::optional<int64_t> completion_tokens;
-  // OpenAI (both APIs): *_tokens_details.cached_tokens / reasoning_tokens.
-  std::optional<int64_t> cached_tokens;
-  std::optional<int64_t> reasoning_tokens;
-  std::optional<int64_t> total_tokens;
-  // Gemini usageMetadata.
-  std::optional<int64_t> prompt_token_count;
-  std::optional<int64_t> cached_content_token_count;
-  std::optional<int64_t> candidates_token_count;
-  std::optional<int64_t> thoughts_token_count;
-  std::optional<int64_t> tool_use_prompt_token_count;
-  std::optional<int64_t> total_token_count;
-};
-
-// Bits of ParsedUsage::anomaly_flags. Each impossible value is clamped (and
-// counted in ParsedUsage::anomalies) so the buckets stay non-negative and
-// disjoint.
-enum UsageAnomaly : uint32_t {
-  kAnomalyNegative = 1u << 0,             // a negative count (clamped to 0)
-  kAnomalyNotInteger = 1u << 1,           // a non-integer or out-of-range count
-  kAnomalyReasoningOverOutput = 1u << 2,  // reasoning > output (clamped to output)
-  kAnomalyCachedOverPrompt = 1u << 3,     // cached > inclusive prompt (clamped to prompt)
-  kAnomalyCacheWriteMismatch = 1u << 4,   // cache_creation_input_tokens != 5m + 1h (split wins)
-  kAnomalyTotalMismatch = 1u << 5,        // a reported total differs from the buckets' sum
-  kAnomalyNonMonotonic = 1u << 6,         // a cumulative stream count went down
-};
 
 // A provider error: from an error body, an SSE `error` event, a Responses
 // `response.failed` event, or the HTTP status alone.
@@ -135,7 +78,7 @@ struct ParsedUsage {
   bool found = false;    // a usage object was seen
   bool partial = false;  // a stream that ended before its terminal event (usage is what was known)
   bool ttl_unknown = false;  // a cache write without the 5m/1h split: counted as 5m
-  Usage usage;               // disjoint buckets
+  TokenBuckets usage;        // disjoint buckets
   RawUsage raw;
   std::string model;
   std::string response_id;  // msg_… / chatcmpl-… / resp_… / Gemini responseId

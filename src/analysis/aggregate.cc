@@ -7,7 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "src/analysis/rules.h"
+#include "src/model/thresholds.h"
 
 namespace tokmeter::analysis {
 
@@ -182,8 +182,9 @@ Distribution WindowDistribution(const std::vector<Window>& windows) {
 }
 
 bool IsSpike(double window_tokens, const Distribution& dist) {
-  return dist.count >= rules::kSpikeMinWindows && window_tokens >= double(rules::kSpikeMinTokens) &&
-         window_tokens >= rules::kSpikeMedianMultiple * dist.p50 && window_tokens > dist.p95;
+  return dist.count >= thresholds::kSpikeMinWindows &&
+         window_tokens >= double(thresholds::kSpikeMinTokens) &&
+         window_tokens >= thresholds::kSpikeMedianMultiple * dist.p50 && window_tokens > dist.p95;
 }
 
 namespace {
@@ -257,9 +258,9 @@ SpikeReport SpikeFinder::Take() {
     Spike s;
     s.window = Window{start, slot->agg};
     s.median_multiple = rep.dist.p50 > 0 ? t / rep.dist.p50 : 0;
-    s.top_sessions = Largest(*store_, slot->sums[0], rules::kSpikeTopContributors);
-    s.top_jobs = Largest(*store_, slot->sums[1], rules::kSpikeTopContributors);
-    s.top_tools = Largest(*store_, slot->sums[2], rules::kSpikeTopContributors);
+    s.top_sessions = Largest(*store_, slot->sums[0], thresholds::kSpikeTopContributors);
+    s.top_jobs = Largest(*store_, slot->sums[1], thresholds::kSpikeTopContributors);
+    s.top_tools = Largest(*store_, slot->sums[2], thresholds::kSpikeTopContributors);
     rep.spikes.push_back(std::move(s));
   }
   windows_.clear();

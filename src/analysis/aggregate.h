@@ -103,7 +103,7 @@ std::vector<Window> Windows(std::span<const Rec> recs, int64_t width_ns);
 // Distribution of total tokens over `windows`.
 Distribution WindowDistribution(const std::vector<Window>& windows);
 
-// A window that breaks rules::kSpike*: its tokens, the median it is
+// A window that breaks thresholds::kSpike*: its tokens, the median it is
 // compared with, and its top contributors (key, tokens).
 struct Spike {
   Window window;

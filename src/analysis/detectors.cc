@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "src/analysis/aggregate.h"
-#include "src/analysis/rules.h"
+#include "src/model/thresholds.h"
 
 namespace tokmeter::analysis {
 namespace {
@@ -34,7 +34,7 @@ std::string Tokens(double v) {
 }
 
 int64_t WindowNs(const DetectInput& in) {
-  return in.window_ns > 0 ? in.window_ns : rules::kDefaultWindowNs;
+  return in.window_ns > 0 ? in.window_ns : thresholds::kDefaultWindowNs;
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ Dim PrimaryDim(std::span<const Rec> recs) {
   return Dim::kModel;
 }
 
-// spike: rules::kSpike* over the window distribution (aggregate.h IsSpike).
+// spike: thresholds::kSpike* over the window distribution (aggregate.h IsSpike).
 std::vector<Finding> DetectSpikes(const DetectInput& in) {
   std::vector<Finding> out;
   const int64_t width = WindowNs(in);
@@ -76,8 +76,8 @@ std::vector<Finding> DetectSpikes(const DetectInput& in) {
     f.time_ns = s.window.start_ns;
     f.tokens = s.window.agg.total();
     f.subject = absl::StrCat("window ", Iso(s.window.start_ns));
-    f.severity = s.median_multiple >= 4 * rules::kSpikeMedianMultiple ? Severity::kCritical
-                                                                      : Severity::kWarning;
+    f.severity = s.median_multiple >= 4 * thresholds::kSpikeMedianMultiple ? Severity::kCritical
+                                                                           : Severity::kWarning;
     f.evidence = {{"window_tokens", double(f.tokens)},
                   {"window_minutes", double(width) / 60e9},
                   {"p50", rep.dist.p50},
@@ -89,7 +89,7 @@ std::vector<Finding> DetectSpikes(const DetectInput& in) {
     f.rule = absl::StrFormat(
         "window tokens >= %.0fx the median window and >= %d (seed 000: spikes, not daily totals, "
         "hit rate limits)",
-        rules::kSpikeMedianMultiple, rules::kSpikeMinTokens);
+        thresholds::kSpikeMedianMultiple, thresholds::kSpikeMinTokens);
     std::string who;
     if (!s.top_sessions.empty())
       absl::StrAppend(&who, " session ", s.top_sessions[0].first, " (",
@@ -152,7 +152,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     std::optional<LoopKey> k = key_of(r);
     if (!k) continue;
     auto c = counts.find(hash(*k));
-    if (c == counts.end() || c->second < rules::kLoopMinRepeats) continue;
+    if (c == counts.end() || c->second < thresholds::kLoopMinRepeats) continue;
     Stat& s = stats[*k];
     if (s.count == 0) {
       s.first = r.time_ns;
@@ -167,7 +167,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
   counts = {};
   std::vector<Finding> out;
   for (const auto& [k, s] : stats) {
-    if (s.count < rules::kLoopMinRepeats) continue;
+    if (s.count < thresholds::kLoopMinRepeats) continue;
     const EventStore& st = *in.store;
     Finding f;
     f.kind = "loop";
@@ -176,7 +176,8 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     std::string what = s.tool ? absl::StrCat("tool ", st.str(s.tool))
                               : absl::StrCat(st.str(s.kind), " ", st.str(s.name));
     f.subject = absl::StrCat("session ", Label(st, k.session), ": ", what);
-    f.severity = s.count >= 4 * rules::kLoopMinRepeats ? Severity::kCritical : Severity::kWarning;
+    f.severity =
+        s.count >= 4 * thresholds::kLoopMinRepeats ? Severity::kCritical : Severity::kWarning;
     f.evidence = {{"repeats", double(s.count)},
                   {"tokens", double(s.tokens)},
                   {"seconds", double(s.last - s.first) / 1e9}};
@@ -184,7 +185,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     f.rule = absl::StrFormat(
         "the same call (fingerprint or tool+args) >= %d times in one session (seeds 000/003: "
         "hidden loops)",
-        rules::kLoopMinRepeats);
+        thresholds::kLoopMinRepeats);
     f.recommendation = absl::StrCat("Loop rule: ", what, " was called ", s.count,
                                     " times with identical arguments in ",
                                     absl::StrFormat("%.0f", f.evidence[2].second),
@@ -224,7 +225,7 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
   std::vector<Finding> out;
   for (const auto& [key, t] : turns) {
     int64_t n = std::max(t.tools, t.summary_tools);
-    if (n < rules::kFanoutMinToolCalls) continue;
+    if (n < thresholds::kFanoutMinToolCalls) continue;
     Finding f;
     f.kind = "fanout";
     f.time_ns = t.time;
@@ -233,10 +234,11 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
                              span   ? st.IdText(span)
                              : name ? std::string(st.str(name))
                                     : std::string("?"));
-    f.severity = n >= 4 * rules::kFanoutMinToolCalls ? Severity::kCritical : Severity::kWarning;
+    f.severity =
+        n >= 4 * thresholds::kFanoutMinToolCalls ? Severity::kCritical : Severity::kWarning;
     f.evidence = {{"tool_calls", double(n)}};
     f.rule = absl::StrFormat("one turn with >= %d tool calls (seed 000: tool-call fan-out)",
-                             rules::kFanoutMinToolCalls);
+                             thresholds::kFanoutMinToolCalls);
     f.recommendation = absl::StrCat("Fan-out rule: one turn made ", n,
                                     " tool calls. Narrow searches and scans, batch tool calls, "
                                     "limit sub-agent spawns per turn.");
@@ -254,7 +256,7 @@ std::vector<Finding> DetectContextBloat(const DetectInput& in) {
   }
   std::vector<Finding> out;
   for (const auto& [session, v] : by_session) {
-    if (int(v.size()) < rules::kBloatMinRequests) continue;
+    if (int(v.size()) < thresholds::kBloatMinRequests) continue;
     int64_t first = v.front()->tokens.prompt();
     int64_t last = v.back()->tokens.prompt();
     int increases = 0;
@@ -265,8 +267,8 @@ std::vector<Finding> DetectContextBloat(const DetectInput& in) {
     }
     double share = double(increases) / double(v.size() - 1);
     double growth = first > 0 ? double(last) / double(first) : 0;
-    if (growth < rules::kBloatGrowthFactor || share < rules::kBloatIncreasingShare ||
-        last < rules::kBloatMinLastPrompt)
+    if (growth < thresholds::kBloatGrowthFactor || share < thresholds::kBloatIncreasingShare ||
+        last < thresholds::kBloatMinLastPrompt)
       continue;
     Finding f;
     f.kind = "context_bloat";
@@ -280,7 +282,8 @@ std::vector<Finding> DetectContextBloat(const DetectInput& in) {
     f.rule = absl::StrFormat(
         "prompt grows >= %.0fx over >= %d requests, >= %.0f%% of steps increasing (seed 003: input "
         "growing turn after turn)",
-        rules::kBloatGrowthFactor, rules::kBloatMinRequests, rules::kBloatIncreasingShare * 100);
+        thresholds::kBloatGrowthFactor, thresholds::kBloatMinRequests,
+        thresholds::kBloatIncreasingShare * 100);
     f.recommendation = absl::StrCat(
         "Context-bloat rule: the prompt grew from ", Tokens(double(first)), " to ",
         Tokens(double(last)), " tokens (", absl::StrFormat("%.1f", growth), "x) over ", v.size(),
@@ -300,13 +303,13 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
   const EventStore& st = *in.store;
   size_t i = 0;
   while (i < windows.size()) {
-    if (windows[i].agg.rate_limited < rules::kRetryStormMin429) {
+    if (windows[i].agg.rate_limited < thresholds::kRetryStormMin429) {
       ++i;
       continue;
     }
     Agg storm;
     int64_t start = windows[i].start_ns, end = start + width;
-    while (i < windows.size() && windows[i].agg.rate_limited >= rules::kRetryStormMin429 &&
+    while (i < windows.size() && windows[i].agg.rate_limited >= thresholds::kRetryStormMin429 &&
            windows[i].start_ns <= end) {
       storm.Merge(windows[i].agg);
       end = windows[i].start_ns + width;
@@ -335,8 +338,8 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
     f.time_ns = start;
     f.tokens = storm.total();
     f.subject = absl::StrCat(top_n > 0 ? Label(st, top) : std::string("all"), " at ", Iso(start));
-    f.severity = storm.rate_limited >= 4 * rules::kRetryStormMin429 ? Severity::kCritical
-                                                                    : Severity::kWarning;
+    f.severity = storm.rate_limited >= 4 * thresholds::kRetryStormMin429 ? Severity::kCritical
+                                                                         : Severity::kWarning;
     f.evidence = {{"rate_limited", double(storm.rate_limited)},
                   {"requests", double(storm.requests)},
                   {"retries", double(storm.retries)},
@@ -345,7 +348,7 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
                   {"minutes", double(end - start) / 60e9}};
     f.rule =
         absl::StrFormat(">= %d HTTP 429s in one %.0f-minute window (seeds 000/003: retry storms)",
-                        rules::kRetryStormMin429, double(width) / 60e9);
+                        thresholds::kRetryStormMin429, double(width) / 60e9);
     f.recommendation = absl::StrCat(
         "Retry-storm rule: ", storm.rate_limited, " rate-limited responses in ",
         absl::StrFormat("%.0f", double(end - start) / 60e9),
@@ -363,7 +366,7 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
   for (const Rec& r : in.recs) {
     if (r.rollup) continue;
     all += r.tokens.total();
-    if (!r.background) busy.insert(r.time_ns / rules::kIdleBucketNs);
+    if (!r.background) busy.insert(r.time_ns / thresholds::kIdleBucketNs);
   }
   absl::flat_hash_map<uint32_t, std::pair<int64_t, int64_t>> by_job;  // idle, total
   int64_t idle = 0, background = 0, idle_requests = 0;
@@ -374,7 +377,7 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
     background += t;
     auto& j = by_job[r.dim(Dim::kJob)];
     j.second += t;
-    if (!busy.contains(r.time_ns / rules::kIdleBucketNs)) {
+    if (!busy.contains(r.time_ns / thresholds::kIdleBucketNs)) {
       if (idle == 0) first_idle = r.time_ns;
       idle += t;
       idle_requests += r.requests;
@@ -383,7 +386,8 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
   }
   std::vector<Finding> out;
   double share = all > 0 ? double(idle) / double(all) : 0;
-  if (idle < rules::kBackgroundMinIdleTokens || share < rules::kBackgroundMinIdleShare) return out;
+  if (idle < thresholds::kBackgroundMinIdleTokens || share < thresholds::kBackgroundMinIdleShare)
+    return out;
   const EventStore& st = *in.store;
   uint32_t top = 0;
   int64_t top_idle = -1;
@@ -404,7 +408,7 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
   f.rule = absl::StrFormat(
       "cron/heartbeat tokens in hours without interactive use >= %d and >= %.0f%% of all tokens "
       "(seed 000: usage grows when humans are idle)",
-      rules::kBackgroundMinIdleTokens, rules::kBackgroundMinIdleShare * 100);
+      thresholds::kBackgroundMinIdleTokens, thresholds::kBackgroundMinIdleShare * 100);
   f.recommendation = absl::StrCat(
       "Background rule: ", Tokens(double(idle)), " tokens (",
       absl::StrFormat("%.1f%%", share * 100),
@@ -427,7 +431,7 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
     const std::string subject =
         absl::StrCat(dim_name, " ", g.key.empty() ? std::string("(untagged)") : g.key);
     const int64_t prompt = a.tokens.prompt();
-    if (prompt >= rules::kMinPromptTokensToJudge && a.requests > 0) {
+    if (prompt >= thresholds::kMinPromptTokensToJudge && a.requests > 0) {
       const double hit = CacheHitRate(a.tokens);
       if (a.tokens.cache_read == 0) {
         Finding f;
@@ -445,19 +449,19 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
             " prompt tokens and not one cache hit. Enable prompt caching (stable prefix: system "
             "prompt and tool definitions first, cache breakpoints).");
         out.push_back(std::move(f));
-      } else if (hit < rules::kLowCacheHitRate) {
+      } else if (hit < thresholds::kLowCacheHitRate) {
         Finding f;
         f.kind = "low_cache";
         f.subject = subject;
         f.tokens = a.total();
         f.severity = Severity::kInfo;
         f.evidence = {{"cache_hit_rate", hit},
-                      {"threshold", rules::kLowCacheHitRate},
+                      {"threshold", thresholds::kLowCacheHitRate},
                       {"input_tokens", double(a.tokens.input)},
                       {"cache_read_tokens", double(a.tokens.cache_read)}};
         f.rule =
             absl::StrFormat("cache hit rate < %.0f%% (seed 002: alert on cache efficiency drop)",
-                            rules::kLowCacheHitRate * 100);
+                            thresholds::kLowCacheHitRate * 100);
         f.recommendation = absl::StrCat("Low-cache rule (seed 002): cache hit rate ",
                                         absl::StrFormat("%.1f%%", hit * 100),
                                         ". Keep prompts deterministic (stable order, pinned "
@@ -465,12 +469,12 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
         out.push_back(std::move(f));
       }
       const double io = InputOutputRatio(a.tokens);
-      if (a.tokens.output > 0 && io > rules::kHighIoRatio) {
+      if (a.tokens.output > 0 && io > thresholds::kHighIoRatio) {
         Finding f;
         f.kind = "high_io_ratio";
         f.subject = subject;
         f.tokens = a.total();
-        f.severity = io > 10 * rules::kHighIoRatio ? Severity::kWarning : Severity::kInfo;
+        f.severity = io > 10 * thresholds::kHighIoRatio ? Severity::kWarning : Severity::kInfo;
         f.evidence = {{"input_output_ratio", io},
                       {"prompt_tokens", double(prompt)},
                       {"output_tokens", double(a.tokens.output)}};
@@ -485,7 +489,8 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
     const double runs = double(std::max<int64_t>(g.runs, 1));
     const double per_run = double(a.requests) / runs;
     const double per_request = a.requests > 0 ? double(a.total()) / double(a.requests) : 0;
-    if (per_run >= rules::kManySmallMinRequestsPerRun && per_request < rules::kSmallRequestTokens) {
+    if (per_run >= thresholds::kManySmallMinRequestsPerRun &&
+        per_request < thresholds::kSmallRequestTokens) {
       Finding f;
       f.kind = "many_small_requests";
       f.subject = subject;
@@ -497,7 +502,7 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                     {"tokens_per_request", per_request}};
       f.rule = absl::StrFormat(
           "many small requests (>= %.0f per run, < %.0f tokens each) -> batching (seed 001)",
-          rules::kManySmallMinRequestsPerRun, rules::kSmallRequestTokens);
+          thresholds::kManySmallMinRequestsPerRun, thresholds::kSmallRequestTokens);
       f.recommendation =
           absl::StrCat("Many-small-requests rule (seed 001): ", absl::StrFormat("%.1f", per_run),
                        " requests per run averaging ", absl::StrFormat("%.0f", per_request),
@@ -511,9 +516,9 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
     } else if (auto b = before.find(g.key); in.has_previous && b != before.end()) {
       prev_total = b->second.total();
     }
-    if (prev_total >= rules::kMinPromptTokensToJudge) {
+    if (prev_total >= thresholds::kMinPromptTokensToJudge) {
       double growth = double(a.total() - prev_total) / double(prev_total);
-      if (growth >= rules::kIncreasingMinGrowth) {
+      if (growth >= thresholds::kIncreasingMinGrowth) {
         Finding f;
         f.kind = "increasing";
         f.subject = subject;
@@ -524,7 +529,7 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                       {"growth", growth}};
         f.rule = absl::StrFormat(
             "tokens up >= %.0f%% vs the previous period (seed 001: increasing consumption)",
-            rules::kIncreasingMinGrowth * 100);
+            thresholds::kIncreasingMinGrowth * 100);
         f.recommendation = absl::StrCat(
             "Increasing rule (seed 001): ", absl::StrFormat("%+.0f%%", growth * 100),
             " tokens vs the previous period (", Tokens(double(prev_total)), " -> ",
@@ -560,9 +565,10 @@ std::vector<Finding> DetectLargeRuns(const DetectInput& in) {
     const uint32_t group = group_of_run[in.store->Find(k)];
     const std::vector<double>& v = group_runs[group];
     const double median = group_median[group];
-    bool absolute = t >= rules::kLargeRunTokens;
-    bool relative = int(v.size()) >= rules::kLargeRunMinRuns && t >= rules::kLargeRunMinTokens &&
-                    double(t) >= rules::kLargeRunMedianMultiple * median;
+    bool absolute = t >= thresholds::kLargeRunTokens;
+    bool relative = int(v.size()) >= thresholds::kLargeRunMinRuns &&
+                    t >= thresholds::kLargeRunMinTokens &&
+                    double(t) >= thresholds::kLargeRunMedianMultiple * median;
     if (!absolute && !relative) continue;
     Finding f;
     f.kind = "large_run";
@@ -572,11 +578,11 @@ std::vector<Finding> DetectLargeRuns(const DetectInput& in) {
     f.evidence = {{"tokens", double(t)},
                   {"median_run_tokens", median},
                   {"runs_in_group", double(v.size())},
-                  {"threshold_tokens", double(rules::kLargeRunTokens)}};
+                  {"threshold_tokens", double(thresholds::kLargeRunTokens)}};
     f.rule = absl::StrFormat(
         "run total >= %d tokens (seed 002) or >= %.0fx the median run (seed 001: unusually high "
         "total -> review)",
-        rules::kLargeRunTokens, rules::kLargeRunMedianMultiple);
+        thresholds::kLargeRunTokens, thresholds::kLargeRunMedianMultiple);
     f.recommendation = absl::StrCat(
         "Large-run rule: ", Tokens(double(t)), " tokens in one run (median run ", Tokens(median),
         "). Review it: context size, repeated work, test/build output sent to the model.");

@@ -50,7 +50,7 @@ struct DetectInput {
   const std::map<std::string, int64_t>* previous_group_tokens = nullptr;
   // Inputs as read; data_gap reports the empty ones, bad lines and drops.
   const std::vector<InputSummary>* inputs = nullptr;
-  int64_t window_ns = 0;  // 0 = rules::kDefaultWindowNs
+  int64_t window_ns = 0;  // 0 = thresholds::kDefaultWindowNs
 };
 
 // Every detector, findings sorted by severity (critical first), then tokens.

@@ -1,21 +1,7 @@
-// Definitions of the derived figures, used by every command (DESIGN.md).
+// Names of the source formats.
 #include "src/analysis/event.h"
 
 namespace tokmeter::analysis {
-namespace {
-double Ratio(double num, double den) { return den > 0 ? num / den : 0.0; }
-}  // namespace
-
-double CacheHitRate(const TokenBuckets& t) {
-  return Ratio(double(t.cache_read), double(t.cache_read + t.input));
-}
-double PromptCacheShare(const TokenBuckets& t) {
-  return Ratio(double(t.cache_read), double(t.prompt()));
-}
-double InputOutputRatio(const TokenBuckets& t) {
-  return Ratio(double(t.prompt()), double(t.output));
-}
-
 std::string_view SourceFormatName(SourceFormat f) {
   switch (f) {
     case SourceFormat::kTokmeterJsonl:

@@ -7,51 +7,22 @@
 #include <string_view>
 #include <utility>
 
+#include "tokmeter/buckets.h"
+
 namespace tokmeter::analysis {
 
-// Disjoint token buckets (docs/FORMAT.md; ../shared/FORMATS.md "map →").
-struct TokenBuckets {
-  int64_t input = 0;           // uncached input
-  int64_t cache_read = 0;      // read from the prompt cache
-  int64_t cache_write_5m = 0;  // written with the 5-minute TTL, or TTL unknown
-  int64_t cache_write_1h = 0;  // written with the 1-hour TTL
-  int64_t output = 0;          // all output, reasoning included
-  int64_t reasoning = 0;       // part of output (informational, never added)
-
-  int64_t cache_write() const { return cache_write_5m + cache_write_1h; }
-  // input + cache_read + cache_write: the prompt the model saw.
-  int64_t prompt() const { return input + cache_read + cache_write(); }
-  // Everything that counts toward quota (seed 002): prompt + output.
-  int64_t total() const { return prompt() + output; }
-  void Add(const TokenBuckets& o) {
-    input += o.input;
-    cache_read += o.cache_read;
-    cache_write_5m += o.cache_write_5m;
-    cache_write_1h += o.cache_write_1h;
-    output += o.output;
-    reasoning += o.reasoning;
-  }
-  // Reasoning is a part of output: a source that says more is capped (a
-  // malformed or hostile count must not make output minus reasoning < 0).
-  void CapReasoning() { reasoning = reasoning < output ? reasoning : output; }
-  friend bool operator==(const TokenBuckets&, const TokenBuckets&) = default;
-};
-
-// The definitions of DESIGN.md, written once. Each returns 0 when the
-// denominator is 0.
-// cache_read / (cache_read + input)                 — seed 001's cache hit rate
-double CacheHitRate(const TokenBuckets& t);
-// cache_read / (input + cache_read + cache_write)   — seed 002's 92.3 %
-double PromptCacheShare(const TokenBuckets& t);
-// (input + cache_read + cache_write) / output
-double InputOutputRatio(const TokenBuckets& t);
+// The one bucket type and its derived figures (tokmeter/buckets.h).
+using ::tokmeter::CacheHitRate;
+using ::tokmeter::InputOutputRatio;
+using ::tokmeter::PromptCacheShare;
+using ::tokmeter::TokenBuckets;
 
 // Where an event came from.
 enum class SourceFormat : uint8_t {
   kTokmeterJsonl,  // docs/FORMAT.md span lines
   kTokmeterProto,  // protobuf files of the protobuf sink
-  kTokenUsage,     // gh-aw api-proxy token-usage.jsonl (seed 001)
-  kTurnSummary,    // seed 000 turn_summary lines
+  kTokenUsage,     // API-proxy token-usage.jsonl (one line per upstream call)
+  kTurnSummary,    // turn_summary lines of agent runtimes (one line per turn)
   kClaudeCode,     // Claude Code transcripts
   kCodex,          // Codex CLI session logs
   kOtlpJson,       // OTLP JSON (Collector file exporter)

@@ -26,12 +26,15 @@
 #include "src/analysis/json_capture.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
+#include "src/model/jsonl_schema.h"
+#include "tokmeter/counters.h"
+#include "tokmeter/provider_usage.h"
 
 namespace tokmeter::analysis::reader_internal {
 
 int64_t Count(const JsonField& f) {
   if (f.kind != JsonField::kInt && f.kind != JsonField::kDouble) return 0;
-  return std::clamp<int64_t>(f.i, 0, kMaxCount);
+  return std::clamp<int64_t>(f.i, 0, kMaxTokenCount);
 }
 
 JsonCapture& Capture() {
@@ -55,8 +58,6 @@ bool ReadTime(const JsonField& f, int64_t* unix_ns) {
 
 namespace {
 
-int64_t ClampCount(int64_t v) { return std::clamp<int64_t>(v, 0, kMaxCount); }
-
 // `value` must outlive the chunk (a view into it, ctx.Keep()'s copy, or a
 // literal): a JsonField's text may live in the parser's buffers.
 void AddTag(UsageEvent& ev, std::string_view key, std::string_view value, ParseContext& ctx) {
@@ -72,82 +73,83 @@ bool SniffTokmeter(std::string_view line) {
          Contains(h, "\"type\":\"turn_summary\"") || Contains(h, "\"type\":\"drops\"");
 }
 
-// Applies one well-known counter field of tokmeter JSONL; false if `key` is
-// not one.
+// Applies one well-known counter field of tokmeter JSONL (kCounterNames,
+// tokmeter/counters.h; switched on the length first: this runs for every
+// field of every line); false if `key` is not one.
 bool ApplyTokmeterCounter(std::string_view key, const JsonField& f, UsageEvent& ev,
                           int64_t* write_total, int64_t* write_1h) {
   int64_t v = Count(f);
   switch (key.size()) {
     case 6:
-      if (key == "errors") {
+      if (key == CounterName(Counter::kErrors)) {
         ev.errors = v;
         return true;
       }
       return false;
     case 7:
-      if (key == "retries") {
+      if (key == CounterName(Counter::kRetries)) {
         ev.retries = v;
         return true;
       }
       return false;
     case 8:
-      if (key == "requests") {
+      if (key == CounterName(Counter::kRequests)) {
         ev.requests = v;
         return true;
       }
       return false;
     case 10:
-      if (key == "tool_calls") {
+      if (key == CounterName(Counter::kToolCalls)) {
         ev.tool_calls = v;
         return true;
       }
       return false;
     case 12:
-      if (key == "input_tokens") {
+      if (key == CounterName(Counter::kInputTokens)) {
         ev.tokens.input = v;
         return true;
       }
-      if (key == "rate_limited") {
+      if (key == CounterName(Counter::kRateLimited)) {
         ev.rate_limited = v;
         return true;
       }
       return false;
     case 13:
-      if (key == "output_tokens") {
+      if (key == CounterName(Counter::kOutputTokens)) {
         ev.tokens.output = v;
         return true;
       }
-      if (key == "retry_wait_ms") {
+      if (key == CounterName(Counter::kRetryWaitMs)) {
         ev.retry_wait_ms = v;
         return true;
       }
       return false;
     case 14:
-      if (key == "response_bytes") {
+      if (key == CounterName(Counter::kResponseBytes)) {
         ev.response_bytes = v;
         return true;
       }
       return false;
     case 16:
-      if (key == "reasoning_tokens") {
+      if (key == CounterName(Counter::kReasoningTokens)) {
         ev.tokens.reasoning = v;
         return true;
       }
       return false;
     case 17:
-      if (key == "cache_read_tokens") {
+      if (key == CounterName(Counter::kCacheReadTokens)) {
         ev.tokens.cache_read = v;
         return true;
       }
       return false;
     case 18:
-      if (key == "cache_write_tokens") {
+      if (key == CounterName(Counter::kCacheWriteTokens)) {
         *write_total = v;
         return true;
       }
       return false;
     case 21:
-      if (key == "cache_write_1h_tokens") {
+      if (key == CounterName(Counter::kCacheWrite1hTokens)) {
         *write_1h = v;
         return true;
       }
@@ -383,37 +385,44 @@ enum class TokmeterField : uint8_t {
   kTagField,  // tool, path, request_id, streaming: become tags of those names
 };
 TokmeterField TokmeterFieldOf(std::string_view k) {
+  namespace jsonl = model::jsonl;
   using F = TokmeterField;
   switch (k.size()) {
     case 4:
-      return k == "type"                  ? F::kType
-             : k == "kind"                ? F::kKind
-             : k == "name"                ? F::kName
-             : k == "tool" || k == "path" ? F::kTagField
-                                          : F::kOther;
+      if (k == jsonl::kType) return F::kType;
+      if (k == jsonl::kKind) return F::kKind;
+      if (k == jsonl::kName) return F::kName;
+      break;
     case 5:
-      return k == "start"   ? F::kStart
-             : k == "model" ? F::kModel
-             : k == "scope" ? F::kScope
-                            : F::kOther;
+      if (k == jsonl::kStart) return F::kStart;
+      if (k == "model") return F::kModel;
+      if (k == jsonl::kScope) return F::kScope;
+      break;
     case 6:
-      return k == "status" ? F::kStatus : F::kOther;
+      if (k == "status") return F::kStatus;
+      break;
     case 7:
-      return k == "span_id" ? F::kSpanId : k == "dropped" ? F::kDropped : F::kOther;
+      if (k == jsonl::kSpanId) return F::kSpanId;
+      if (k == jsonl::kDropped) return F::kDropped;
+      break;
     case 8:
-      return k == "trace_id" ? F::kTraceId : k == "provider" ? F::kProvider : F::kOther;
+      if (k == jsonl::kTraceId) return F::kTraceId;
+      if (k == "provider") return F::kProvider;
+      break;
     case 9:
-      return k == "timestamp"   ? F::kTimestamp
-             : k == "parent_id" ? F::kParentId
-             : k == "streaming" ? F::kTagField
-                                : F::kOther;
-    case 10:
-      return k == "request_id" ? F::kTagField : F::kOther;
+      if (k == jsonl::kTimestamp) return F::kTimestamp;
+      if (k == jsonl::kParentId) return F::kParentId;
+      break;
     case 11:
-      return k == "duration_ms" ? F::kDurationMs : k == "fingerprint" ? F::kFingerprint : F::kOther;
+      if (k == jsonl::kDurationMs) return F::kDurationMs;
+      if (k == jsonl::kFingerprint) return F::kFingerprint;
+      break;
     default:
-      return F::kOther;
+      break;
   }
+  // The other top-level tags (tool, path, request_id, streaming) become
+  // tags of those names; model, provider and status are fields of the event.
+  return jsonl::IsTopLevelTag(k) ? F::kTagField : F::kOther;
 }
 
 LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
@@ -501,20 +510,20 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
   } else if (!start.empty() && ParseTime(start, &start_ns) && ev.time_unix_ns >= start_ns) {
     ev.duration_ns = ev.time_unix_ns - start_ns;
   }
-  if (type == "span") {
+  if (type == model::jsonl::kTypeSpan) {
     rec.type = RecordType::kEvent;
-  } else if (type == "turn_summary") {
+  } else if (type == model::jsonl::kTypeTurnSummary) {
     // Rollups duplicate span lines: a distinct kind keeps them out of totals.
     rec.type = RecordType::kEvent;
     if (!ev.kind.empty()) AddTag(ev, "turn_kind", ev.kind, ctx);
     ev.kind = kTurnSummaryRollupKind;
-  } else if (type == "trace") {
+  } else if (type == model::jsonl::kTypeTrace) {
     rec.type = RecordType::kTrace;
     if (ev.trace_id.empty()) {
       ctx.out->pop_back();
       return LineResult::kBad;
     }
-  } else if (type == "drops") {
+  } else if (type == model::jsonl::kTypeDrops) {
     rec.type = RecordType::kDrops;
   } else {
     ctx.out->pop_back();
@@ -587,12 +596,11 @@ LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {
     ctx.out->pop_back();
     return LineResult::kBad;
   }
-  // input_tokens is provider-native (§f.1): Anthropic excludes the cache,
-  // OpenAI / Copilot / Gemini include the cache read. Unknown providers are
-  // judged by the API path (/messages is the Anthropic API).
-  bool exclusive =
-      ev.provider == "anthropic" || (ev.provider != "openai" && ev.provider != "copilot" &&
-                                     ev.provider != "gemini" && Contains(path, "/messages"));
+  // input_tokens is provider-native: Anthropic excludes the cache, OpenAI /
+  // Copilot / Gemini include the cache read (InputIncludesCache). Unknown
+  // providers are judged by the API path (/messages is the Anthropic API).
+  std::optional<bool> includes = InputIncludesCache(ev.provider);
+  bool exclusive = includes.has_value() ? !*includes : Contains(path, "/messages");
   ev.tokens.input = exclusive ? input : std::max<int64_t>(0, input - ev.tokens.cache_read);
   // token-usage records have no TTL split: count writes as 5-minute, flagged.
   ev.tokens.cache_write_5m = cache_write;
@@ -695,8 +703,8 @@ struct ClaudeFields {
       outer_session, outer_cwd, outer_agent;
   bool sidechain = false, api_error = false;
   int64_t error_status = 0;
-  int64_t in = 0, out = 0, cr = 0, cw = 0, w5 = 0, w1 = 0, thinking = 0;
-  bool has_usage = false, has_split = false;
+  RawUsage usage;  // message.usage, as the Anthropic API reports it
+  bool has_usage = false;
   std::string_view speed;
 };
 
@@ -707,24 +715,11 @@ void ClaudeField(std::string_view p, const JsonField& f, ClaudeFields& c) {
     if (m.compare(0, 6, "usage.") == 0) {
       std::string_view u = m.substr(6);
       c.has_usage = true;
-      if (u == "input_tokens")
-        c.in = Count(f);
-      else if (u == "output_tokens")
-        c.out = Count(f);
-      else if (u == "cache_read_input_tokens")
-        c.cr = Count(f);
-      else if (u == "cache_creation_input_tokens")
-        c.cw = Count(f);
-      else if (u == "cache_creation.ephemeral_5m_input_tokens") {
-        c.w5 = Count(f);
-        c.has_split = true;
-      } else if (u == "cache_creation.ephemeral_1h_input_tokens") {
-        c.w1 = Count(f);
-        c.has_split = true;
-      } else if (u == "output_tokens_details.thinking_tokens")
-        c.thinking = Count(f);
-      else if (u == "speed")
+      if (u == "speed") {
         c.speed = f.text;
+      } else if (f.kind != JsonField::kNull) {  // null counts as absent (0)
+        SetUsageField(Provider::kAnthropic, u, Count(f), c.usage);
+      }
     } else if (m == "id") {
       c.msg_id = f.text;
     } else if (m == "model") {
@@ -778,7 +773,9 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
     text = rebuilt;
   }
   JsonCapture& cap = Capture();
-  if (!cap.Parse(text, 6)) return LineResult::kBad;
+  // Arrays too: message.usage.iterations[] holds the billed usage of
+  // compacting requests.
+  if (!cap.Parse(text, 6, /*capture_arrays=*/true)) return LineResult::kBad;
   ClaudeFields c;
   bool progress = false;
   for (const JsonField& f : cap.fields()) {
@@ -836,17 +833,9 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
     if (c.error_status == 429 || c.error == "rate_limit") ev.rate_limited = 1;
     if (c.error_status > 0) ev.status = c.error_status;
   } else {
-    ev.tokens.input = c.in;
-    ev.tokens.cache_read = c.cr;
-    if (c.has_split) {
-      ev.tokens.cache_write_5m = c.w5;
-      ev.tokens.cache_write_1h = c.w1;
-    } else {
-      ev.tokens.cache_write_5m = c.cw;
-      ev.ttl_unknown = c.cw > 0;
-    }
-    ev.tokens.output = c.out;
-    ev.tokens.reasoning = std::min(c.thinking, c.out);
+    NormalizedUsage n = NormalizeUsage(Provider::kAnthropic, c.usage);
+    ev.tokens = n.buckets;
+    ev.ttl_unknown = n.ttl_unknown;
     if (c.speed == "fast") ev.SetTag("speed", "fast");
   }
   rec.dedup_key = ev.span_id;
@@ -888,7 +877,7 @@ bool AnyValueText(const bj::value& v, std::string* out, int64_t* num) {
       return true;
     }
     if (s->is_uint64()) {
-      *num = int64_t(std::min<uint64_t>(s->get_uint64(), uint64_t(kMaxCount)));
+      *num = int64_t(std::min<uint64_t>(s->get_uint64(), uint64_t(kMaxTokenCount)));
       *out = absl::StrCat(*num);
       return true;
     }
@@ -964,7 +953,7 @@ void OtlpSpan(const bj::object& span, const std::vector<std::pair<std::string, s
       std::string text;
       int64_t n = 0;
       if (!AnyValueText(*val, &text, &n)) continue;
-      int64_t c = ClampCount(n);
+      int64_t c = ClampTokenCount(n);
       if (SvStartsWith(k, "gen_ai.")) genai = true;
       if (k == "gen_ai.usage.input_tokens")
         input = c;

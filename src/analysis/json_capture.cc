@@ -33,12 +33,15 @@ struct Handler {
   static constexpr std::size_t max_string_size = std::size_t(-1);
 
   int max_depth = 1;
-  int depth = 0;                 // object/array nesting, root object = 1
-  int array_nesting = 0;         // arrays on the stack
-  std::string path;              // dotted path of the current object
-  std::vector<uint32_t> frames;  // path length before each container
-  std::string key;               // the current key when it is not a view
-  std::string_view key_view;     // the current key (view into input or `key`)
+  bool capture_arrays = false;       // capture objects inside arrays, by index
+  int depth = 0;                     // object/array nesting, root object = 1
+  int array_nesting = 0;             // arrays on the stack
+  std::vector<uint32_t> next_index;  // per open array: the index of its next element
+  bool in_array = false;             // the innermost open container is an array
+  std::string path;                  // dotted path of the current object
+  std::vector<uint32_t> frames;      // path length before each container
+  std::string key;                   // the current key when it is not a view
+  std::string_view key_view;         // the current key (view into input or `key`)
   bool key_done = true;
   std::string str;
   bool str_done = true;
@@ -52,6 +55,9 @@ struct Handler {
   void Reset() {
     depth = 0;
     array_nesting = 0;
+    next_index.clear();
+    kinds.clear();
+    in_array = false;
     path.clear();
     frames.clear();
     key.clear();
@@ -60,7 +66,9 @@ struct Handler {
     store.clear();
     raw.clear();
   }
-  bool Capturing() const { return array_nesting == 0 && depth <= max_depth; }
+  bool Capturing() const {
+    return (array_nesting == 0 || (capture_arrays && !in_array)) && depth <= max_depth;
+  }
   bool InInput(std::string_view v) const {
     return v.data() >= in_begin && v.data() + v.size() <= in_end;
   }
@@ -100,12 +108,27 @@ struct Handler {
   }
   void Push(bool is_array) {
     frames.push_back(uint32_t(path.size()));
-    if (depth > 0 && array_nesting == 0 && !is_array) {
-      if (!path.empty()) path.push_back('.');
-      path.append(key_view);
+    if (depth > 0) {
+      if (array_nesting == 0 && !is_array) {
+        if (!path.empty()) path.push_back('.');
+        path.append(key_view);
+      } else if (capture_arrays) {
+        // An array's path is its key; an element's, its index.
+        if (!path.empty()) path.push_back('.');
+        if (in_array) {
+          path.append(std::to_string(next_index.back()++));
+        } else {
+          path.append(key_view);
+        }
+      }
     }
     ++depth;
-    if (is_array) ++array_nesting;
+    if (is_array) {
+      ++array_nesting;
+      next_index.push_back(0);
+    }
+    kinds.push_back(is_array);
+    in_array = is_array;
   }
   void Pop(bool is_array) {
     if (!frames.empty()) {
@@ -113,8 +136,14 @@ struct Handler {
       frames.pop_back();
     }
     --depth;
-    if (is_array) --array_nesting;
+    if (is_array) {
+      --array_nesting;
+      next_index.pop_back();
+    }
+    if (!kinds.empty()) kinds.pop_back();
+    in_array = !kinds.empty() && kinds.back();
   }
+  std::vector<bool> kinds;  // per open container: true for an array
 
   using ec_t = boost::json::error_code;
   using sv = boost::json::string_view;
@@ -242,7 +271,7 @@ struct JsonCapture::Impl {
 JsonCapture::JsonCapture() : impl_(std::make_unique<Impl>()) {}
 JsonCapture::~JsonCapture() = default;
 
-bool JsonCapture::Parse(std::string_view text, int max_depth) {
+bool JsonCapture::Parse(std::string_view text, int max_depth, bool capture_arrays) {
   fields_.clear();
   // Trim whitespace so that "exactly one value" can be checked by size.
   while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\t' ||
@@ -260,6 +289,7 @@ bool JsonCapture::Parse(std::string_view text, int max_depth) {
   Handler& h = p.handler();
   h.Reset();
   h.max_depth = max_depth;
+  h.capture_arrays = capture_arrays;
   h.in_begin = text.data();
   h.in_end = text.data() + text.size();
   boost::json::error_code ec;

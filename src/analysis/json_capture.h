@@ -1,7 +1,7 @@
 // src/analysis/json_capture.h — validates one JSON text with Boost.JSON's SAX
 // parser and captures its scalar members by dotted path ("message.usage.
-// input_tokens"), without building a DOM. Members inside arrays and below
-// `max_depth` are validated but not captured.
+// input_tokens"), without building a DOM. Members below `max_depth`, and
+// inside arrays unless asked, are validated but not captured.
 #ifndef TOKMETER_ANALYSIS_JSON_CAPTURE_H_
 #define TOKMETER_ANALYSIS_JSON_CAPTURE_H_
 
@@ -31,9 +31,12 @@ class JsonCapture {
   JsonCapture();
   ~JsonCapture();
   // true when `text` is exactly one JSON object (surrounding whitespace
-  // allowed). Captures scalars up to `max_depth` object levels (1 = top-level
-  // members only).
-  bool Parse(std::string_view text, int max_depth);
+  // allowed). Captures scalars up to `max_depth` levels (1 = top-level
+  // members only; an array is a level). With `capture_arrays`, members of
+  // objects inside arrays are captured too, with the element's index as a
+  // path component ("usage.iterations.0.input_tokens"); scalars directly
+  // inside arrays never are.
+  bool Parse(std::string_view text, int max_depth, bool capture_arrays = false);
   const std::vector<JsonField>& fields() const { return fields_; }
 
   struct Impl;

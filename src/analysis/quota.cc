@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "src/analysis/aggregate.h"
-#include "src/analysis/rules.h"
+#include "src/model/thresholds.h"
 
 namespace tokmeter::analysis {
 
@@ -65,9 +65,9 @@ std::string_view QuotaPeriodName(QuotaPeriod p) {
 }
 
 std::string_view OptimizationLevel(double share_left) {
-  if (share_left > rules::kLevelMinimalAbove) return "minimal";
-  if (share_left > rules::kLevelBalancedAbove) return "balanced";
-  if (share_left > rules::kLevelAggressiveAbove) return "aggressive";
+  if (share_left > thresholds::kLevelMinimalAbove) return "minimal";
+  if (share_left > thresholds::kLevelBalancedAbove) return "balanced";
+  if (share_left > thresholds::kLevelAggressiveAbove) return "aggressive";
   return "emergency";
 }
 
@@ -81,7 +81,7 @@ int64_t RunsLeft(int64_t tokens_left, double tokens_per_run) {
 namespace {
 
 constexpr int64_t kDayNs = int64_t{86400} * 1'000'000'000;
-constexpr int64_t kRunMeanNs = rules::kRunMeanDays * kDayNs;
+constexpr int64_t kRunMeanNs = thresholds::kRunMeanDays * kDayNs;
 
 // [start, end) of the quota period holding o.as_of.
 std::pair<absl::Time, absl::Time> PeriodBounds(const QuotaOptions& o) {
@@ -143,7 +143,7 @@ QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
     q.cache_hit_rate_prev_7d = CacheHitRate(p7.tokens);
     q.prompt_cache_share_prev_7d = PromptCacheShare(p7.tokens);
   }
-  for (double a : rules::kQuotaAlertShares)
+  for (double a : thresholds::kQuotaAlertShares)
     if (q.share_used >= a) q.alerts.push_back(a);
   q.level = std::string(OptimizationLevel(q.share_left));
   return q;

@@ -181,10 +181,8 @@ LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* fo
 // ---------------------------------------------------------------------------
 // Helpers shared by the format parsers.
 
-// Upper bound for one token count: keeps every sum far from int64 overflow
-// whatever the input says.
-inline constexpr int64_t kMaxCount = int64_t(1) << 40;
-// A JSON number as a token count, clamped to [0, kMaxCount]; 0 for others.
+// A JSON number as a token count, clamped to [0, kMaxTokenCount]
+// (tokmeter/buckets.h); 0 for others.
 int64_t Count(const JsonField& f);
 // One JsonCapture per thread, reused for every line.
 JsonCapture& Capture();

@@ -30,9 +30,9 @@
 #include "src/analysis/pricing.h"
 #include "src/analysis/quota.h"
 #include "src/analysis/reader.h"
-#include "src/analysis/rules.h"
 #include "src/analysis/store.h"
 #include "src/cli/render.h"
+#include "src/model/thresholds.h"
 #ifdef TOKMETER_CLI_HAVE_PROTO
 #include "src/proto/convert.h"
 #endif
@@ -505,7 +505,7 @@ int CmdReport(const std::vector<std::string>& args, std::ostream& out, std::ostr
   doc["groups"] = std::move(groups);
 
   // North star: tokens per 5 minutes.
-  std::vector<analysis::Window> w5 = analysis::Windows(recs, analysis::rules::kDefaultWindowNs);
+  std::vector<analysis::Window> w5 = analysis::Windows(recs, thresholds::kDefaultWindowNs);
   analysis::Distribution dist = analysis::WindowDistribution(w5);
   json::array series;
   for (const auto& w : w5)

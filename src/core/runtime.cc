@@ -448,7 +448,7 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
           traces.fetch_add(1, std::memory_order_relaxed);
         } else {
           for (const Tag& tag : tags) {
-            SetTag(t.tags, OwnedTag{std::string(tag.key), tag.type, std::string(tag.str), tag.num});
+            SetTag(t.tags, ToOwned(tag));
           }
           t.tag_views = ViewsOf(t.tags);
         }

@@ -5,22 +5,10 @@
 
 #include <cstring>
 
+#include "src/model/utf8.h"
+
 namespace tokmeter {
 namespace {
-
-// Length of the longest prefix of `s` (at most `max` bytes) that does not end
-// inside a UTF-8 sequence.
-size_t Utf8Prefix(const char* s, size_t len, size_t max) {
-  if (len <= max) return len;
-  size_t n = max;
-  // Back off continuation bytes (10xxxxxx) and the lead byte they belong to.
-  size_t back = 0;
-  while (n > 0 && back < 4 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
-    --n;
-    ++back;
-  }
-  return n;
-}
 
 // Writes one record made of a SpanWire (ids from `ctx`, no counters) and
 // `items` into the calling thread's ring. Counts a drop when full.
@@ -55,10 +43,11 @@ void WriteSideRecord(internal::ThreadState* ts, uint8_t type, uint8_t flags, con
 // Encodes one item into `buf` (which has room for kItemHeader + 255 + 4096).
 size_t EncodeItem(char* buf, uint8_t type, std::string_view key, const void* value,
                   size_t value_len) {
-  size_t klen = Utf8Prefix(key.data(), key.size(), internal::kMaxKeyLen);
+  size_t klen = model::Utf8Prefix(key.data(), key.size(), internal::kMaxKeyLen);
   if (type == internal::kItemTagString || type == internal::kItemKind ||
       type == internal::kItemName) {  // strings are cut at 4096 bytes (UTF-8 safe)
-    value_len = Utf8Prefix(static_cast<const char*>(value), value_len, internal::kMaxValueLen);
+    value_len =
+        model::Utf8Prefix(static_cast<const char*>(value), value_len, internal::kMaxValueLen);
   }
   buf[0] = static_cast<char>(type);
   buf[1] = static_cast<char>(klen);
@@ -107,17 +96,17 @@ void Span::AppendItemSlow(uint8_t type, std::string_view key, const void* value,
   }
 }
 
-Span& Span::AddUsage(const Usage& u) noexcept {
+Span& Span::AddUsage(const TokenBuckets& u) noexcept {
   if (ts_ == nullptr) return *this;
   auto add = [this](Counter c, int64_t v) {
     if (v != 0) Add(c, v);
   };
-  add(Counter::kInputTokens, u.input_tokens);
-  add(Counter::kCacheReadTokens, u.cache_read_tokens);
-  add(Counter::kCacheWriteTokens, u.cache_write_5m_tokens + u.cache_write_1h_tokens);
-  add(Counter::kCacheWrite1hTokens, u.cache_write_1h_tokens);
-  add(Counter::kOutputTokens, u.output_tokens);
-  add(Counter::kReasoningTokens, u.reasoning_tokens);
+  add(Counter::kInputTokens, u.input);
+  add(Counter::kCacheReadTokens, u.cache_read);
+  add(Counter::kCacheWriteTokens, u.cache_write());
+  add(Counter::kCacheWrite1hTokens, u.cache_write_1h);
+  add(Counter::kOutputTokens, u.output);
+  add(Counter::kReasoningTokens, u.reasoning);
   return *this;
 }
 

@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "boost/json.hpp"
+#include "src/model/jsonl_schema.h"
 #include "src/proto/records.h"
 #include "tokmeter/sinks.h"
 
@@ -45,11 +46,6 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   }
   absl::Time t = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, sec), absl::UTCTimeZone());
   return absl::ToUnixSeconds(t) * 1000000000 + frac;
-}
-
-bool IsTopLevelTag(std::string_view key) {
-  return key == "tool" || key == "path" || key == "model" || key == "status" || key == "provider" ||
-         key == "streaming" || key == "request_id";
 }
 
 bool GetInt(const json::value& v, int64_t& out) {
@@ -100,7 +96,7 @@ bool GetTagObject(const json::value& v, std::vector<Tag>& out) {
 struct ParsedLine {
   std::string line;  // without '\n'
   json::value doc;
-  RecordType type = RecordType::kJsonlLine;
+  FileRecordType type = FileRecordType::kJsonlLine;
   TraceRecord trace;
   SpanRecord span;
   RollupRecord rollup;
@@ -190,7 +186,7 @@ bool ParseRecord(ParsedLine& p) {
             p.user_counters.push_back(uc);
           }
         }
-      } else if (IsTopLevelTag(key)) {
+      } else if (model::jsonl::IsTopLevelTag(key)) {
         Tag t;
         ok = GetTag(key, v, t);
         top.push_back(t);
@@ -203,7 +199,7 @@ bool ParseRecord(ParsedLine& p) {
     p.tags.insert(p.tags.end(), rest.begin(), rest.end());
     s.tags = p.tags;
     s.user_counters = p.user_counters;
-    p.type = RecordType::kSpan;
+    p.type = FileRecordType::kSpan;
     return true;
   }
   if (kind == "trace") {
@@ -232,7 +228,7 @@ bool ParseRecord(ParsedLine& p) {
       if (!ok) return false;
     }
     t.tags = p.tags;
-    p.type = RecordType::kTrace;
+    p.type = FileRecordType::kTrace;
     return true;
   }
   if (kind == "turn_summary") {
@@ -267,7 +263,7 @@ bool ParseRecord(ParsedLine& p) {
       if (!ok) return false;
     }
     r.trace_tags = p.tags;
-    p.type = RecordType::kRollup;
+    p.type = FileRecordType::kRollup;
     return true;
   }
   if (kind == "drops") {
@@ -295,7 +291,7 @@ bool ParseRecord(ParsedLine& p) {
       }
       if (!ok) return false;
     }
-    p.type = RecordType::kDrops;
+    p.type = FileRecordType::kDrops;
     return true;
   }
   return false;
@@ -304,19 +300,21 @@ bool ParseRecord(ParsedLine& p) {
 Batch OneRecord(const ParsedLine& p) {
   Batch b;
   switch (p.type) {
-    case RecordType::kTrace:
+    case FileRecordType::kTrace:
       b.traces.push_back(p.trace);
       break;
-    case RecordType::kSpan:
+    case FileRecordType::kSpan:
       b.spans.push_back(p.span);
       break;
-    case RecordType::kRollup:
+    case FileRecordType::kRollup:
       b.rollups.push_back(p.rollup);
       break;
-    case RecordType::kDrops:
+    case FileRecordType::kDrops:
       b.drops.push_back(p.drops);
       break;
-    case RecordType::kJsonlLine:
+    case FileRecordType::kJsonlLine:
+    case FileRecordType::kStrings:
+    case FileRecordType::kUnknown:
       break;
   }
   return b;
@@ -401,20 +399,22 @@ absl::Status JsonlToProtobuf(std::istream& in, const std::string& in_name, Outpu
       exact = rendered.size() == p.line.size() + 1 &&
               std::string_view(rendered).substr(0, p.line.size()) == p.line;
     }
-    switch (exact ? p.type : RecordType::kJsonlLine) {
-      case RecordType::kTrace:
+    switch (exact ? p.type : FileRecordType::kJsonlLine) {
+      case FileRecordType::kTrace:
         enc.AddTrace(p.trace);
         break;
-      case RecordType::kSpan:
+      case FileRecordType::kSpan:
         enc.AddSpan(p.span);
         break;
-      case RecordType::kRollup:
+      case FileRecordType::kRollup:
         enc.AddRollup(p.rollup);
         break;
-      case RecordType::kDrops:
+      case FileRecordType::kDrops:
         enc.AddDrops(p.drops);
         break;
-      case RecordType::kJsonlLine:
+      case FileRecordType::kJsonlLine:
+      case FileRecordType::kStrings:
+      case FileRecordType::kUnknown:
         enc.AddJsonlLine(p.line);
         ++stats.verbatim_lines;
         break;
@@ -431,12 +431,12 @@ absl::Status JsonlToProtobuf(std::istream& in, const std::string& in_name, Outpu
 
 absl::Status ProtobufToJsonl(RecordReader& reader, Output& out, ConvertStats& stats) {
   std::string buf;
-  DecodedRecord rec;
+  FileRecordView rec;
   for (;;) {
     absl::StatusOr<bool> more = reader.Next(rec);
     if (!more.ok()) return more.status();
     if (!*more) break;
-    if (rec.type == RecordType::kJsonlLine) {
+    if (rec.type == FileRecordType::kJsonlLine) {
       buf.append(rec.jsonl_line);
       buf.push_back('\n');
     } else {
@@ -471,7 +471,7 @@ absl::Status Convert(const std::string& in, const std::string& out, ConvertStats
     f.read(magic, sizeof(magic));
     head = std::string_view(magic, size_t(f.gcount()));
   }
-  stats.to_protobuf = !HasProtobufMagic(head);
+  stats.to_protobuf = !model::proto_file::HasMagic(head);
 
   Output output;
   absl::Status st = output.Open(out);

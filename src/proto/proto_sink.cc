@@ -65,7 +65,7 @@ class ProtobufSink : public Sink {
       has_records_ = true;
       char magic[8] = {};
       if (::pread(fd_, magic, sizeof(magic), 0) != ssize_t(sizeof(magic)) ||
-          !proto::HasProtobufMagic(std::string_view(magic, sizeof(magic)))) {
+          !model::proto_file::HasMagic(std::string_view(magic, sizeof(magic)))) {
         ::close(fd_);
         fd_ = -1;
         return absl::FailedPreconditionError(
@@ -135,7 +135,7 @@ class ProtobufSink : public Sink {
       o.name = std::string(t.name);
       o.tags.clear();
       for (const Tag& tag : t.tags) {
-        o.tags.push_back(OwnedTag{std::string(tag.key), tag.type, std::string(tag.str), tag.num});
+        o.tags.push_back(ToOwned(tag));
       }
     }
     for (const RollupRecord& r : batch.rollups) {

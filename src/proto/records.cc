@@ -7,34 +7,27 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "src/proto/wire.h"
+#include "src/model/proto_wire.h"
 #include "tokmeter/sinks.h"
-#include "tokmeter/v1/records.pb.h"
 
 namespace tokmeter::proto {
 
-using internal::BeginLength;
-using internal::BeginMessage;
-using internal::EndLength;
-using internal::PutBytesField;
-using internal::PutFixed64Field;
-using internal::PutVarintField;
-
-namespace {
-
-// Record oneof field numbers (records.proto).
-constexpr uint32_t kRecStrings = 1, kRecTrace = 2, kRecSpan = 3, kRecRollup = 4, kRecDrops = 5,
-                   kRecJsonlLine = 6;
-
-}  // namespace
+using model::wire::BeginLength;
+using model::wire::BeginMessage;
+using model::wire::EndLength;
+using model::wire::PutBytesField;
+using model::wire::PutFixed64Field;
+using model::wire::PutVarintField;
+namespace pf = model::proto_file;
+namespace field = model::proto_file::field;
 
 void AppendFileHeader(std::string& out, int64_t created_unix_ns) {
-  out.append(kFileMagic);
+  out.append(pf::kFileMagic);
   std::string header;
-  PutVarintField(header, 1, kSchemaVersion);
-  PutBytesField(header, 2, "tokmeter 0.1.0");
-  PutFixed64Field(header, 3, uint64_t(created_unix_ns));
-  internal::PutVarint(out, header.size());
+  PutVarintField(header, field::kHeaderVersion, pf::kSchemaVersion);
+  PutBytesField(header, field::kHeaderWriter, "tokmeter 0.1.0");
+  PutFixed64Field(header, field::kHeaderCreated, uint64_t(created_unix_ns));
+  model::wire::PutVarint(out, header.size());
   out.append(header);
 }
 
@@ -53,16 +46,16 @@ void ChunkEncoder::PutTags(uint32_t field, std::span<const Tag> tags) {
   for (const Tag& t : tags) {
     uint32_t key = Intern(t.key);
     size_t m = BeginMessage(body_, field);
-    if (key != 0) PutVarintField(body_, 1, key);
+    if (key != 0) PutVarintField(body_, field::kTagKey, key);
     switch (t.type) {
       case TagType::kString:
-        PutVarintField(body_, 2, Intern(t.str));
+        PutVarintField(body_, field::kTagStr, Intern(t.str));
         break;
       case TagType::kInt:
-        PutVarintField(body_, 3, uint64_t(t.num));
+        PutVarintField(body_, field::kTagInt, uint64_t(t.num));
         break;
       case TagType::kBool:
-        PutVarintField(body_, 4, t.num != 0);
+        PutVarintField(body_, field::kTagBool, t.num != 0);
         break;
     }
     EndLength(body_, m);
@@ -78,21 +71,21 @@ void ChunkEncoder::PutCounters(uint32_t field, const Counters& c) {
   if (last < 0) return;
   size_t pos = BeginMessage(body_, field);
   for (int i = 0; i <= last; ++i) {
-    internal::PutVarint(body_, c.has(Counter(i)) ? uint64_t(c.values[i]) : 0);
+    model::wire::PutVarint(body_, c.has(Counter(i)) ? uint64_t(c.values[i]) : 0);
   }
   EndLength(body_, pos);
 }
 
 void ChunkEncoder::AddTrace(const TraceRecord& t) {
   size_t rec = BeginLength(body_);
-  size_t msg = BeginMessage(body_, kRecTrace);
-  PutFixed64Field(body_, 1, t.trace_id.hi);
-  PutFixed64Field(body_, 2, t.trace_id.lo);
-  PutFixed64Field(body_, 3, t.root_span_id);
-  PutFixed64Field(body_, 4, uint64_t(t.start_unix_ns));
-  if (uint32_t id = Intern(t.kind)) PutVarintField(body_, 5, id);
-  if (uint32_t id = Intern(t.name)) PutVarintField(body_, 6, id);
-  PutTags(7, t.tags);
+  size_t msg = BeginMessage(body_, field::kTrace);
+  PutFixed64Field(body_, field::kTraceHi, t.trace_id.hi);
+  PutFixed64Field(body_, field::kTraceLo, t.trace_id.lo);
+  PutFixed64Field(body_, field::kTraceRootSpan, t.root_span_id);
+  PutFixed64Field(body_, field::kTraceStart, uint64_t(t.start_unix_ns));
+  if (uint32_t id = Intern(t.kind)) PutVarintField(body_, field::kTraceKind, id);
+  if (uint32_t id = Intern(t.name)) PutVarintField(body_, field::kTraceName, id);
+  PutTags(field::kTraceTags, t.tags);
   EndLength(body_, msg);
   EndLength(body_, rec);
   ++records_;
@@ -100,24 +93,26 @@ void ChunkEncoder::AddTrace(const TraceRecord& t) {
 
 void ChunkEncoder::AddSpan(const SpanRecord& s) {
   size_t rec = BeginLength(body_);
-  size_t msg = BeginMessage(body_, kRecSpan);
-  PutFixed64Field(body_, 1, s.trace_id.hi);
-  PutFixed64Field(body_, 2, s.trace_id.lo);
-  PutFixed64Field(body_, 3, s.span_id);
-  if (s.parent_id != 0) PutFixed64Field(body_, 4, s.parent_id);
-  PutFixed64Field(body_, 5, uint64_t(s.start_unix_ns));
-  if (int64_t d = s.end_unix_ns - s.start_unix_ns; d != 0) PutVarintField(body_, 6, uint64_t(d));
-  if (uint32_t id = Intern(s.kind)) PutVarintField(body_, 7, id);
-  if (uint32_t id = Intern(s.name)) PutVarintField(body_, 8, id);
-  if (s.thread_id != 0) PutVarintField(body_, 9, s.thread_id);
-  if (s.is_trace_root) PutVarintField(body_, 10, 1);
-  if (s.has_fingerprint) PutFixed64Field(body_, 11, s.fingerprint);
-  PutCounters(12, s.counters);
-  PutTags(13, s.tags);
+  size_t msg = BeginMessage(body_, field::kSpan);
+  PutFixed64Field(body_, field::kSpanHi, s.trace_id.hi);
+  PutFixed64Field(body_, field::kSpanLo, s.trace_id.lo);
+  PutFixed64Field(body_, field::kSpanId, s.span_id);
+  if (s.parent_id != 0) PutFixed64Field(body_, field::kSpanParent, s.parent_id);
+  PutFixed64Field(body_, field::kSpanStart, uint64_t(s.start_unix_ns));
+  if (int64_t d = s.end_unix_ns - s.start_unix_ns; d != 0) {
+    PutVarintField(body_, field::kSpanDuration, uint64_t(d));
+  }
+  if (uint32_t id = Intern(s.kind)) PutVarintField(body_, field::kSpanKind, id);
+  if (uint32_t id = Intern(s.name)) PutVarintField(body_, field::kSpanName, id);
+  if (s.thread_id != 0) PutVarintField(body_, field::kSpanThread, s.thread_id);
+  if (s.is_trace_root) PutVarintField(body_, field::kSpanRoot, 1);
+  if (s.has_fingerprint) PutFixed64Field(body_, field::kSpanFingerprint, s.fingerprint);
+  PutCounters(field::kSpanCounters, s.counters);
+  PutTags(field::kSpanTags, s.tags);
   for (const UserCounter& c : s.user_counters) {
-    size_t m = BeginMessage(body_, 14);
-    if (uint32_t id = Intern(c.name)) PutVarintField(body_, 1, id);
-    if (c.value != 0) PutVarintField(body_, 2, uint64_t(c.value));
+    size_t m = BeginMessage(body_, field::kSpanUserCounters);
+    if (uint32_t id = Intern(c.name)) PutVarintField(body_, field::kUserCounterName, id);
+    if (c.value != 0) PutVarintField(body_, field::kUserCounterValue, uint64_t(c.value));
     EndLength(body_, m);
   }
   EndLength(body_, msg);
@@ -127,18 +122,20 @@ void ChunkEncoder::AddSpan(const SpanRecord& s) {
 
 void ChunkEncoder::AddRollup(const RollupRecord& r) {
   size_t rec = BeginLength(body_);
-  size_t msg = BeginMessage(body_, kRecRollup);
-  PutFixed64Field(body_, 1, r.trace_id.hi);
-  PutFixed64Field(body_, 2, r.trace_id.lo);
-  PutFixed64Field(body_, 3, r.span_id);
-  if (uint32_t id = Intern(r.scope)) PutVarintField(body_, 4, id);
-  if (uint32_t id = Intern(r.kind)) PutVarintField(body_, 5, id);
-  if (uint32_t id = Intern(r.name)) PutVarintField(body_, 6, id);
-  PutFixed64Field(body_, 7, uint64_t(r.start_unix_ns));
-  if (int64_t d = r.end_unix_ns - r.start_unix_ns; d != 0) PutVarintField(body_, 8, uint64_t(d));
-  if (r.spans != 0) PutVarintField(body_, 9, uint64_t(r.spans));
-  PutCounters(10, r.totals);
-  PutTags(11, r.trace_tags);
+  size_t msg = BeginMessage(body_, field::kRollup);
+  PutFixed64Field(body_, field::kRollupHi, r.trace_id.hi);
+  PutFixed64Field(body_, field::kRollupLo, r.trace_id.lo);
+  PutFixed64Field(body_, field::kRollupSpan, r.span_id);
+  if (uint32_t id = Intern(r.scope)) PutVarintField(body_, field::kRollupScope, id);
+  if (uint32_t id = Intern(r.kind)) PutVarintField(body_, field::kRollupKind, id);
+  if (uint32_t id = Intern(r.name)) PutVarintField(body_, field::kRollupName, id);
+  PutFixed64Field(body_, field::kRollupStart, uint64_t(r.start_unix_ns));
+  if (int64_t d = r.end_unix_ns - r.start_unix_ns; d != 0) {
+    PutVarintField(body_, field::kRollupDuration, uint64_t(d));
+  }
+  if (r.spans != 0) PutVarintField(body_, field::kRollupSpans, uint64_t(r.spans));
+  PutCounters(field::kRollupCounters, r.totals);
+  PutTags(field::kRollupTags, r.trace_tags);
   EndLength(body_, msg);
   EndLength(body_, rec);
   ++records_;
@@ -146,11 +143,11 @@ void ChunkEncoder::AddRollup(const RollupRecord& r) {
 
 void ChunkEncoder::AddDrops(const DropRecord& d) {
   size_t rec = BeginLength(body_);
-  size_t msg = BeginMessage(body_, kRecDrops);
-  if (d.thread_id != 0) PutVarintField(body_, 1, d.thread_id);
-  PutFixed64Field(body_, 2, uint64_t(d.time_unix_ns));
-  if (d.dropped != 0) PutVarintField(body_, 3, d.dropped);
-  if (d.total_dropped != 0) PutVarintField(body_, 4, d.total_dropped);
+  size_t msg = BeginMessage(body_, field::kDrops);
+  if (d.thread_id != 0) PutVarintField(body_, field::kDropsThread, d.thread_id);
+  PutFixed64Field(body_, field::kDropsTime, uint64_t(d.time_unix_ns));
+  if (d.dropped != 0) PutVarintField(body_, field::kDropsDropped, d.dropped);
+  if (d.total_dropped != 0) PutVarintField(body_, field::kDropsTotal, d.total_dropped);
   EndLength(body_, msg);
   EndLength(body_, rec);
   ++records_;
@@ -158,7 +155,7 @@ void ChunkEncoder::AddDrops(const DropRecord& d) {
 
 void ChunkEncoder::AddJsonlLine(std::string_view line) {
   size_t rec = BeginLength(body_);
-  PutBytesField(body_, kRecJsonlLine, line);
+  PutBytesField(body_, field::kJsonlLine, line);
   EndLength(body_, rec);
   ++records_;
 }
@@ -173,8 +170,8 @@ void ChunkEncoder::AddBatch(const Batch& batch) {
 void ChunkEncoder::Finish(std::string& out) {
   if (records_ == 0 && strings_.empty()) return;
   size_t rec = BeginLength(out);
-  size_t msg = BeginMessage(out, kRecStrings);
-  for (std::string_view s : strings_) PutBytesField(out, 1, s);
+  size_t msg = BeginMessage(out, field::kStrings);
+  for (std::string_view s : strings_) PutBytesField(out, field::kStringValue, s);
   EndLength(out, msg);
   EndLength(out, rec);
   out.append(body_);
@@ -189,10 +186,9 @@ void ChunkEncoder::Finish(std::string& out) {
 // Reading
 
 struct RecordReader::Impl {
-  tokmeter::v1::Record msg;
-  std::vector<std::string> table;
-  std::vector<Tag> tags;
-  std::vector<UserCounter> user_counters;
+  pf::FileRecordDecoder decoder;
+  pf::FileRecord record;
+  // The latest tags of each trace, owned: a span's trace_tags.
   struct TraceTags {
     std::vector<OwnedTag> owned;
     std::vector<Tag> views;
@@ -261,229 +257,128 @@ absl::StatusOr<bool> RecordReader::Fill(size_t n) {
 }
 
 absl::Status RecordReader::ReadHeader() {
-  absl::StatusOr<bool> have = Fill(kFileMagic.size());
+  absl::StatusOr<bool> have = Fill(pf::kFileMagic.size());
   if (!have.ok()) return have.status();
   const char* base = fd_ >= 0 ? buf_.data() : view_.data();
-  if (!*have || !HasProtobufMagic(std::string_view(base + pos_, end_ - pos_))) {
+  if (!*have || !pf::HasMagic(std::string_view(base + pos_, end_ - pos_))) {
     return absl::InvalidArgumentError(
         absl::StrCat(name_, ": not a tokmeter protobuf file (no magic)"));
   }
-  pos_ += kFileMagic.size();
-  file_offset_ += kFileMagic.size();
-  have = Fill(10);
-  if (!have.ok()) return have.status();
-  base = fd_ >= 0 ? buf_.data() : view_.data();
-  const char* p = base + pos_;
-  uint64_t len = 0;
-  if (!internal::ReadVarint(p, base + end_, len) || len > (1u << 20)) {
+  pos_ += pf::kFileMagic.size();
+  file_offset_ += pf::kFileMagic.size();
+  std::string_view frame;
+  absl::StatusOr<bool> got = NextFrame(&frame);
+  if (!got.ok()) return got.status();
+  pf::FileHeader header;
+  if (!*got || frame.size() > (1u << 20)) {
     return absl::DataLossError(absl::StrCat(name_, ": truncated file header"));
   }
-  size_t vs = size_t(p - (base + pos_));
-  have = Fill(vs + len);
-  if (!have.ok()) return have.status();
-  if (!*have) return absl::DataLossError(absl::StrCat(name_, ": truncated file header"));
-  base = fd_ >= 0 ? buf_.data() : view_.data();
-  tokmeter::v1::FileHeader header;
-  if (!header.ParseFromArray(base + pos_ + vs, int(len))) {
+  if (!pf::DecodeFileHeader(frame, &header)) {
     return absl::DataLossError(absl::StrCat(name_, ": corrupt file header"));
   }
-  if (header.schema_version() > kSchemaVersion) {
+  if (header.schema_version > pf::kSchemaVersion) {
     return absl::FailedPreconditionError(
-        absl::StrCat(name_, ": schema version ", header.schema_version(),
-                     " is newer than this reader's (", kSchemaVersion, ")"));
+        absl::StrCat(name_, ": schema version ", header.schema_version,
+                     " is newer than this reader's (", pf::kSchemaVersion, ")"));
   }
-  schema_version_ = header.schema_version();
-  writer_ = header.writer();
-  pos_ += vs + len;
-  file_offset_ += vs + len;
+  schema_version_ = header.schema_version;
+  writer_ = std::string(header.writer);
   return absl::OkStatus();
 }
 
-namespace {
-
-template <typename Fn>
-void ForEachCounter(const google::protobuf::RepeatedField<int64_t>& values, Fn&& fn) {
-  int n = std::min(values.size(), kNumCounters);
-  for (int i = 0; i < n; ++i) {
-    if (values[i] != 0) fn(Counter(i), values[i]);
+absl::StatusOr<bool> RecordReader::NextFrame(std::string_view* frame) {
+  absl::StatusOr<bool> have = Fill(1);
+  if (!have.ok() || !*have) return have;
+  have = Fill(10);  // the length varint (or what is left of the file)
+  if (!have.ok()) return have.status();
+  for (;;) {
+    const char* base = fd_ >= 0 ? buf_.data() : view_.data();
+    const char* p = base + pos_;
+    if (pf::NextFrame(p, base + end_, frame)) {
+      const size_t used = size_t(p - (base + pos_));
+      pos_ += used;
+      file_offset_ += used;
+      return true;
+    }
+    // Truncated here: read the rest of the frame if the file has it.
+    const char* q = base + pos_;
+    uint64_t len = 0;
+    if (!model::wire::ReadVarint(q, base + end_, len) || len > (uint64_t{1} << 31)) {
+      return absl::DataLossError(
+          absl::StrCat(name_, ": truncated record at byte offset ", file_offset_));
+    }
+    const size_t need = size_t(q - (base + pos_)) + size_t(len);
+    have = Fill(need);
+    if (!have.ok()) return have.status();
+    if (!*have) {
+      return absl::DataLossError(
+          absl::StrCat(name_, ": truncated record at byte offset ", file_offset_));
+    }
   }
 }
 
-}  // namespace
-
-absl::StatusOr<bool> RecordReader::Next(DecodedRecord& out) {
+absl::StatusOr<bool> RecordReader::Next(FileRecordView& out) {
   Impl& im = *impl_;
   for (;;) {
-    absl::StatusOr<bool> have = Fill(1);
-    if (!have.ok()) return have.status();
-    if (!*have) return false;
-    have = Fill(10);
-    if (!have.ok()) return have.status();
-    const char* base = fd_ >= 0 ? buf_.data() : view_.data();
-    const char* p = base + pos_;
-    uint64_t len = 0;
-    auto corrupt = [&](const char* what) {
-      return absl::DataLossError(
-          absl::StrCat(name_, ": ", what, " record at byte offset ", file_offset_));
-    };
-    if (!internal::ReadVarint(p, base + end_, len)) return corrupt("truncated");
-    if (len > (uint64_t{1} << 31)) return corrupt("corrupt (length)");
-    size_t vs = size_t(p - (base + pos_));
-    have = Fill(vs + len);
-    if (!have.ok()) return have.status();
-    if (!*have) return corrupt("truncated");
-    base = fd_ >= 0 ? buf_.data() : view_.data();
-    if (!im.msg.ParseFromArray(base + pos_ + vs, int(len))) return corrupt("corrupt");
-    uint64_t offset = file_offset_;
-    pos_ += vs + len;
-    file_offset_ += vs + len;
-
-    auto str = [&](uint32_t id, std::string_view& dst) {
-      if (id == 0) {
-        dst = {};
-        return true;
-      }
-      if (id > im.table.size()) return false;
-      dst = im.table[id - 1];
-      return true;
-    };
-    auto tags = [&](const auto& src, std::vector<Tag>& dst) {
-      dst.clear();
-      for (const tokmeter::v1::Tag& t : src) {
-        Tag tag;
-        if (!str(t.key(), tag.key)) return false;
-        switch (t.value_case()) {
-          case tokmeter::v1::Tag::kInt:
-            tag.type = TagType::kInt;
-            tag.num = t.int_();
-            break;
-          case tokmeter::v1::Tag::kBool:
-            tag.type = TagType::kBool;
-            tag.num = t.bool_() ? 1 : 0;
-            break;
-          default:
-            tag.type = TagType::kString;
-            if (!str(t.str(), tag.str)) return false;
-        }
-        dst.push_back(tag);
-      }
-      return true;
-    };
-
+    const uint64_t offset = file_offset_;
+    std::string_view frame;
+    absl::StatusOr<bool> got = NextFrame(&frame);
+    if (!got.ok()) return got.status();
+    if (!*got) return false;
+    pf::FileRecord& r = im.record;
+    if (!im.decoder.Decode(frame, &r)) {
+      return absl::DataLossError(absl::StrCat(name_, ": corrupt record at byte offset ", offset));
+    }
     out.batch.traces.clear();
     out.batch.spans.clear();
     out.batch.rollups.clear();
     out.batch.drops.clear();
     out.jsonl_line = {};
     out.offset = offset;
-    switch (im.msg.record_case()) {
-      case tokmeter::v1::Record::kStrings: {
-        const auto& values = im.msg.strings().values();
-        im.table.assign(values.begin(), values.end());
+    out.type = r.type;
+    switch (r.type) {
+      case FileRecordType::kStrings:
+      case FileRecordType::kUnknown:  // a record type from a newer writer: skipped
         continue;
-      }
-      case tokmeter::v1::Record::kTrace: {
-        const auto& m = im.msg.trace();
-        TraceRecord t;
-        t.trace_id = TraceId{m.trace_id_hi(), m.trace_id_lo()};
-        t.root_span_id = m.root_span_id();
-        t.start_unix_ns = m.start_unix_ns();
-        if (!str(m.kind(), t.kind) || !str(m.name(), t.name) || !tags(m.tags(), im.tags)) {
-          return corrupt("bad string id in");
-        }
+      case FileRecordType::kTrace: {
         // Remember the trace's tags for its spans.
-        auto& slot = im.trace_tags[t.trace_id];
+        auto& slot = im.trace_tags[r.trace.trace_id];
         if (!slot) slot = std::make_unique<Impl::TraceTags>();
         slot->owned.clear();
-        for (const Tag& tag : im.tags) {
-          slot->owned.push_back(
-              OwnedTag{std::string(tag.key), tag.type, std::string(tag.str), tag.num});
+        for (const Tag& tag : r.trace.tags) {
+          slot->owned.push_back(ToOwned(tag));
         }
         slot->views.clear();
         for (const OwnedTag& o : slot->owned) {
           slot->views.push_back(Tag{o.key, o.type, o.str, o.num});
         }
-        t.tags = im.tags;
-        out.type = RecordType::kTrace;
-        out.batch.traces.push_back(t);
+        out.batch.traces.push_back(r.trace);
         return true;
       }
-      case tokmeter::v1::Record::kSpan: {
-        const auto& m = im.msg.span();
-        SpanRecord s;
-        s.trace_id = TraceId{m.trace_id_hi(), m.trace_id_lo()};
-        s.span_id = m.span_id();
-        s.parent_id = m.parent_id();
-        s.start_unix_ns = m.start_unix_ns();
-        s.end_unix_ns = m.start_unix_ns() + m.duration_ns();
-        s.thread_id = m.thread();
-        s.is_trace_root = m.root();
-        s.has_fingerprint = m.has_fingerprint();
-        s.fingerprint = m.fingerprint();
-        if (!str(m.kind(), s.kind) || !str(m.name(), s.name) || !tags(m.tags(), im.tags)) {
-          return corrupt("bad string id in");
+      case FileRecordType::kSpan:
+        if (auto it = im.trace_tags.find(r.span.trace_id); it != im.trace_tags.end()) {
+          r.span.trace_tags = it->second->views;
         }
-        ForEachCounter(m.counters(), [&](Counter c, int64_t v) { s.counters.Add(c, v); });
-        im.user_counters.clear();
-        for (const auto& c : m.user_counters()) {
-          UserCounter uc;
-          if (!str(c.name(), uc.name)) return corrupt("bad string id in");
-          uc.value = c.value();
-          im.user_counters.push_back(uc);
-        }
-        s.tags = im.tags;
-        s.user_counters = im.user_counters;
-        if (auto it = im.trace_tags.find(s.trace_id); it != im.trace_tags.end()) {
-          s.trace_tags = it->second->views;
-        }
-        out.type = RecordType::kSpan;
-        out.batch.spans.push_back(s);
+        out.batch.spans.push_back(r.span);
         return true;
-      }
-      case tokmeter::v1::Record::kRollup: {
-        const auto& m = im.msg.rollup();
-        RollupRecord r;
-        r.trace_id = TraceId{m.trace_id_hi(), m.trace_id_lo()};
-        r.span_id = m.span_id();
-        r.start_unix_ns = m.start_unix_ns();
-        r.end_unix_ns = m.start_unix_ns() + m.duration_ns();
-        r.spans = m.spans();
-        if (!str(m.scope(), r.scope) || !str(m.kind(), r.kind) || !str(m.name(), r.name) ||
-            !tags(m.tags(), im.tags)) {
-          return corrupt("bad string id in");
-        }
-        ForEachCounter(m.counters(), [&](Counter c, int64_t v) { r.totals.Add(c, v); });
-        r.trace_tags = im.tags;
-        out.type = RecordType::kRollup;
-        out.batch.rollups.push_back(r);
+      case FileRecordType::kRollup:
+        out.batch.rollups.push_back(r.rollup);
         return true;
-      }
-      case tokmeter::v1::Record::kDrops: {
-        const auto& m = im.msg.drops();
-        DropRecord d;
-        d.thread_id = m.thread();
-        d.time_unix_ns = m.time_unix_ns();
-        d.dropped = m.dropped();
-        d.total_dropped = m.total_dropped();
-        out.type = RecordType::kDrops;
-        out.batch.drops.push_back(d);
+      case FileRecordType::kDrops:
+        out.batch.drops.push_back(r.drops);
         return true;
-      }
-      case tokmeter::v1::Record::kJsonlLine:
-        out.type = RecordType::kJsonlLine;
-        out.jsonl_line = im.msg.jsonl_line();
+      case FileRecordType::kJsonlLine:
+        out.jsonl_line = r.jsonl_line;
         return true;
-      default:
-        continue;  // a record type from a newer writer: skipped
     }
   }
 }
 
 absl::Status ReadProtobufFile(const std::string& path,
-                              const std::function<void(const DecodedRecord&)>& fn) {
+                              const std::function<void(const FileRecordView&)>& fn) {
   absl::StatusOr<std::unique_ptr<RecordReader>> reader = RecordReader::Open(path);
   if (!reader.ok()) return reader.status();
-  DecodedRecord rec;
+  FileRecordView rec;
   for (;;) {
     absl::StatusOr<bool> more = (*reader)->Next(rec);
     if (!more.ok()) return more.status();

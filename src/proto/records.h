@@ -1,5 +1,6 @@
 // src/proto/records.h — encoding batches as tokmeter.v1 records, and reading
-// protobuf files back (proto/tokmeter/v1/records.proto).
+// protobuf files back (proto/tokmeter/v1/records.proto; the framing, field
+// numbers and decoder are src/model/proto_file.h).
 #ifndef TOKMETER_SRC_PROTO_RECORDS_H_
 #define TOKMETER_SRC_PROTO_RECORDS_H_
 
@@ -13,18 +14,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "src/model/proto_file.h"
 #include "tokmeter/record.h"
 
 namespace tokmeter::proto {
-
-// The 8 bytes every protobuf file starts with.
-inline constexpr std::string_view kFileMagic{"\x89TKMPB\r\n", 8};
-inline constexpr uint32_t kSchemaVersion = 1;
-
-// True when `prefix` (the first bytes of a file, at least 8) is the magic.
-inline bool HasProtobufMagic(std::string_view prefix) {
-  return prefix.substr(0, kFileMagic.size()) == kFileMagic;
-}
 
 // Appends the magic and a FileHeader (schema version, writer, time).
 void AppendFileHeader(std::string& out, int64_t created_unix_ns);
@@ -71,12 +64,12 @@ class ChunkEncoder {
   int64_t records_ = 0;
 };
 
-enum class RecordType { kTrace, kSpan, kRollup, kDrops, kJsonlLine };
+using model::proto_file::FileRecordType;
 
-// One record read back. `batch` holds exactly that record (for every type
-// but kJsonlLine). Views are valid until the reader moves on.
-struct DecodedRecord {
-  RecordType type = RecordType::kSpan;
+// One record read back from a file. `batch` holds exactly that record (for
+// every type but kJsonlLine). Views are valid until the reader moves on.
+struct FileRecordView {
+  FileRecordType type = FileRecordType::kSpan;
   Batch batch;
   std::string_view jsonl_line;  // kJsonlLine: the line without '\n'
   uint64_t offset = 0;          // byte offset of the record in the file
@@ -99,7 +92,7 @@ class RecordReader {
   // Decodes the next record into `out`: true, false at the end, or
   // DataLoss naming the file and offset for a truncated or corrupt record
   // (records before it were delivered).
-  absl::StatusOr<bool> Next(DecodedRecord& out);
+  absl::StatusOr<bool> Next(FileRecordView& out);
 
   uint32_t schema_version() const { return schema_version_; }
   std::string_view writer() const { return writer_; }
@@ -112,6 +105,9 @@ class RecordReader {
   absl::Status ReadHeader();
   // Makes at least `n` bytes available at pos_; false at EOF.
   absl::StatusOr<bool> Fill(size_t n);
+  // The next length-delimited frame: true, false at the end of the file,
+  // DataLoss when the file ends inside one.
+  absl::StatusOr<bool> NextFrame(std::string_view* frame);
 
   std::string name_;
   int fd_ = -1;
@@ -128,7 +124,7 @@ class RecordReader {
 
 // Calls `fn` with every record of the file at `path`, in order.
 absl::Status ReadProtobufFile(const std::string& path,
-                              const std::function<void(const DecodedRecord&)>& fn);
+                              const std::function<void(const FileRecordView&)>& fn);
 
 }  // namespace tokmeter::proto
 

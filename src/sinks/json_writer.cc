@@ -4,37 +4,12 @@
 #include <cstring>
 
 #include "absl/time/time.h"
+#include "src/model/utf8.h"
 
 namespace tokmeter::internal {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-
-// Length of the valid UTF-8 sequence at s[0..n), or 0 if it is invalid.
-size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
-  unsigned char c = s[0];
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlongs
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;  // no overlongs
-    if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (n < len) return 0;
-  if (s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  }
-  return len;
-}
 
 }  // namespace
 
@@ -48,14 +23,14 @@ char* WriteJsonStringFrom(char* out, std::string_view s, size_t i) {
       continue;
     }
     if (p[i] >= 0x80) {
-      size_t len = Utf8SequenceLength(p + i, n - i);
+      size_t len = model::Utf8SequenceLength(p + i, n - i);
       if (len != 0) {
         i += len;  // valid: copied with the run
         continue;
       }
       std::memcpy(out, p + run, i - run);
       out += i - run;
-      out = WriteLiteral(out, "\xEF\xBF\xBD");  // U+FFFD
+      out = WriteLiteral(out, "\xEF\xBF\xBD");  // U+FFFD (model::kReplacementChar)
       run = ++i;
       continue;
     }

@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "src/model/jsonl_schema.h"
 #include "src/sinks/append_file.h"
 #include "src/sinks/json_writer.h"
 #include "tokmeter/sinks.h"
@@ -53,30 +54,15 @@ inline char* WriteKey(char* p, const RenderedKey& k) {
   return p + k.len;
 }
 
-// Tags written at the top level of a span line (seed 001's schema), by
-// index; 0 is "not a top-level tag".
-constexpr std::array<RenderedKey, 8> kTopLevelKeys = {
-    RenderedKey{},    Render("tool"),     Render("path"),      Render("model"),
-    Render("status"), Render("provider"), Render("streaming"), Render("request_id")};
-
-inline __attribute__((always_inline)) int TopLevelTag(std::string_view key) {
-  switch (key.size()) {
-    case 4:
-      return key == "tool" ? 1 : key == "path" ? 2 : 0;
-    case 5:
-      return key == "model" ? 3 : 0;
-    case 6:
-      return key == "status" ? 4 : 0;
-    case 8:
-      return key == "provider" ? 5 : 0;
-    case 9:
-      return key == "streaming" ? 6 : 0;
-    case 10:
-      return key == "request_id" ? 7 : 0;
-    default:
-      return 0;
+// The top-level tags of a span line (model::jsonl::kTopLevelTags), rendered
+// with their punctuation, by model::jsonl::TopLevelTagIndex; 0 is unused.
+constexpr std::array<RenderedKey, 8> kTopLevelKeys = [] {
+  std::array<RenderedKey, 8> keys{};
+  for (size_t i = 0; i < model::jsonl::kTopLevelTags.size(); ++i) {
+    keys[i + 1] = Render(model::jsonl::kTopLevelTags[i]);
   }
-}
+  return keys;
+}();
 
 constexpr auto kCounterKeys = [] {
   std::array<RenderedKey, kNumCounters> keys{};
@@ -121,7 +107,7 @@ char* WriteTagValue(char* p, const Tag& t) {
 char* WriteTagObject(char* p, std::span<const Tag> tags, bool skip_top_level) {
   bool open = false;
   for (const Tag& t : tags) {
-    if (skip_top_level && TopLevelTag(t.key) != 0) continue;
+    if (skip_top_level && model::jsonl::IsTopLevelTag(t.key)) continue;
     p = open ? WriteLiteral(p, ",") : WriteLiteral(p, ",\"tags\":{");
     open = true;
     p = WriteJsonString(p, t.key);
@@ -176,12 +162,12 @@ bool SameTags(std::span<const Tag> a, std::span<const Tag> b) {
   return true;
 }
 
-// The top-level tags of a span line (seed 001's schema); says whether the
-// span has other tags (for the `tags` object).
+// The top-level tags of a span line; says whether the span has other tags
+// (for the `tags` object).
 char* WriteTopLevelTags(char* p, std::span<const Tag> tags, bool* other_tags) {
   *other_tags = false;
   for (const Tag& t : tags) {
-    int top = TopLevelTag(t.key);
+    int top = model::jsonl::TopLevelTagIndex(t.key);
     *other_tags |= top == 0;
     if (top == 0) continue;
     p = WriteKey(p, kTopLevelKeys[top]);

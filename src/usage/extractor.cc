@@ -12,8 +12,9 @@ namespace json = boost::json;
 
 namespace {
 
-// Counts beyond this are treated as garbage (and keep every sum in range).
-constexpr int64_t kMaxCount = int64_t{1} << 50;
+// Counts beyond kMaxTokenCount (tokmeter/buckets.h) are garbage: flagged
+// and clamped.
+constexpr int64_t kMaxCount = kMaxTokenCount;
 
 const json::object* Obj(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -76,39 +77,40 @@ std::optional<ApiError> ErrorFromObject(const json::object& e) {
   return ClassifyError(std::move(type), std::move(code), std::string(Str(e, "message")));
 }
 
-std::optional<int64_t> Extractor::Count(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr || v->is_null()) return std::nullopt;
-  if (v->is_int64()) {
-    int64_t x = v->get_int64();
+namespace {
+
+// A JSON value as a token count: nullopt for null; `*bad` set for a value
+// that is not an integer in range (a string, a bool, a fraction, an
+// overflow), which is clamped or dropped.
+std::optional<int64_t> CountOf(const json::value& v, bool* bad) {
+  *bad = false;
+  if (v.is_null()) return std::nullopt;
+  if (v.is_int64()) {
+    int64_t x = v.get_int64();
     if (x > kMaxCount || x < -kMaxCount) {
-      Anomaly(kAnomalyNotInteger);
+      *bad = true;
       return std::clamp(x, -kMaxCount, kMaxCount);
     }
     return x;
   }
-  if (v->is_uint64()) {
-    Anomaly(kAnomalyNotInteger);  // > INT64_MAX
+  if (v.is_uint64()) {
+    *bad = true;  // > INT64_MAX
     return kMaxCount;
   }
-  if (v->is_double()) {
-    double d = v->get_double();
+  if (v.is_double()) {
+    double d = v.get_double();
     if (!std::isfinite(d) || d != std::trunc(d) || std::fabs(d) > static_cast<double>(kMaxCount)) {
-      Anomaly(kAnomalyNotInteger);
+      *bad = true;
       if (!std::isfinite(d)) return std::nullopt;
       d = std::clamp(d, -static_cast<double>(kMaxCount), static_cast<double>(kMaxCount));
     }
     return static_cast<int64_t>(d);
   }
-  Anomaly(kAnomalyNotInteger);  // string, bool, object, array
+  *bad = true;  // string, bool
   return std::nullopt;
 }
 
-void Extractor::Assign(std::optional<int64_t>& dst, std::optional<int64_t> v, bool monotonic) {
-  if (!v) return;
-  if (monotonic && dst && *v < *dst) Anomaly(kAnomalyNonMonotonic);
-  dst = v;
-}
+}  // namespace
 
 void Extractor::SetProvider(Provider p) {
   if (out_.provider == Provider::kUnknown) out_.provider = p;
@@ -122,64 +124,51 @@ void Extractor::Error(const json::object& e, std::string_view fallback_type) {
   if (err) out_.error = std::move(err);
 }
 
-void Extractor::AnthropicUsage(const json::object& u) {
-  RawUsage& r = out_.raw;
-  out_.found = true;
-  Assign(r.input_tokens, Count(u, "input_tokens"));
-  Assign(r.output_tokens, Count(u, "output_tokens"), /*monotonic=*/true);
-  Assign(r.cache_creation_input_tokens, Count(u, "cache_creation_input_tokens"));
-  Assign(r.cache_read_input_tokens, Count(u, "cache_read_input_tokens"));
-  if (const json::object* cc = Obj(u, "cache_creation")) {
-    Assign(r.ephemeral_5m_input_tokens, Count(*cc, "ephemeral_5m_input_tokens"));
-    Assign(r.ephemeral_1h_input_tokens, Count(*cc, "ephemeral_1h_input_tokens"));
+void Extractor::UsageObject(Provider api, const json::object& u, std::string& path) {
+  const size_t base = path.size();
+  for (const json::key_value_pair& kv : u) {
+    path.resize(base);
+    path.append(kv.key().data(), kv.key().size());
+    const json::value& v = kv.value();
+    if (const json::object* o = v.if_object()) {
+      path.push_back('.');
+      UsageObject(api, *o, path);
+      continue;
+    }
+    if (const json::array* a = v.if_array()) {
+      // Anthropic usage.iterations[]: each entry a usage object; the sums
+      // replace those of an earlier event (counts are cumulative).
+      if (api == Provider::kAnthropic && path == "iterations") out_.raw.iterations = {};
+      for (size_t i = 0; i < a->size(); ++i) {
+        if (const json::object* e = (*a)[i].if_object()) {
+          path.resize(base);
+          path.append(kv.key().data(), kv.key().size());
+          path.append(".").append(std::to_string(i)).append(".");
+          UsageObject(api, *e, path);
+        }
+      }
+      continue;
+    }
+    if (const json::string* str = v.if_string();
+        str != nullptr && api == Provider::kAnthropic && path == "service_tier") {
+      out_.raw.service_tier.assign(str->data(), str->size());
+      continue;
+    }
+    bool bad = false;
+    std::optional<int64_t> count = CountOf(v, &bad);
+    if (api == Provider::kAnthropic && path == "output_tokens" && count && out_.raw.output_tokens &&
+        *count < *out_.raw.output_tokens) {
+      Anomaly(kAnomalyNonMonotonic);  // stream counts are cumulative
+    }
+    if (SetUsageField(api, path, count, out_.raw) && bad) Anomaly(kAnomalyNotInteger);
   }
-  if (const json::object* d = Obj(u, "output_tokens_details")) {
-    Assign(r.thinking_tokens, Count(*d, "thinking_tokens"));
-  }
-  if (const json::object* s = Obj(u, "server_tool_use")) {
-    Assign(r.web_search_requests, Count(*s, "web_search_requests"));
-    Assign(r.web_fetch_requests, Count(*s, "web_fetch_requests"));
-  }
-  SetIfPresent(r.service_tier, Str(u, "service_tier"));
+  path.resize(base);
 }
 
-void Extractor::ChatUsage(const json::object& u) {
-  RawUsage& r = out_.raw;
+void Extractor::Usage(Provider api, const json::object& u) {
   out_.found = true;
-  Assign(r.prompt_tokens, Count(u, "prompt_tokens"));
-  Assign(r.completion_tokens, Count(u, "completion_tokens"));
-  Assign(r.total_tokens, Count(u, "total_tokens"));
-  if (const json::object* d = Obj(u, "prompt_tokens_details")) {
-    Assign(r.cached_tokens, Count(*d, "cached_tokens"));
-  }
-  if (const json::object* d = Obj(u, "completion_tokens_details")) {
-    Assign(r.reasoning_tokens, Count(*d, "reasoning_tokens"));
-  }
-}
-
-void Extractor::ResponsesUsage(const json::object& u) {
-  RawUsage& r = out_.raw;
-  out_.found = true;
-  Assign(r.input_tokens, Count(u, "input_tokens"));
-  Assign(r.output_tokens, Count(u, "output_tokens"));
-  Assign(r.total_tokens, Count(u, "total_tokens"));
-  if (const json::object* d = Obj(u, "input_tokens_details")) {
-    Assign(r.cached_tokens, Count(*d, "cached_tokens"));
-  }
-  if (const json::object* d = Obj(u, "output_tokens_details")) {
-    Assign(r.reasoning_tokens, Count(*d, "reasoning_tokens"));
-  }
-}
-
-void Extractor::GeminiUsage(const json::object& u) {
-  RawUsage& r = out_.raw;
-  out_.found = true;
-  Assign(r.prompt_token_count, Count(u, "promptTokenCount"));
-  Assign(r.cached_content_token_count, Count(u, "cachedContentTokenCount"));
-  Assign(r.candidates_token_count, Count(u, "candidatesTokenCount"));
-  Assign(r.thoughts_token_count, Count(u, "thoughtsTokenCount"));
-  Assign(r.tool_use_prompt_token_count, Count(u, "toolUsePromptTokenCount"));
-  Assign(r.total_token_count, Count(u, "totalTokenCount"));
+  std::string path;
+  UsageObject(api, u, path);
 }
 
 void Extractor::GeminiChunk(const json::object& o) {
@@ -197,7 +186,7 @@ void Extractor::GeminiChunk(const json::object& o) {
       }
     }
   }
-  if (const json::object* u = Obj(o, "usageMetadata")) GeminiUsage(*u);
+  if (const json::object* u = Obj(o, "usageMetadata")) Usage(Provider::kGemini, *u);
   if (const json::object* e = Obj(o, "error")) Error(*e, "");
 }
 
@@ -221,7 +210,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
     if (const json::object* m = Obj(o, "message")) {
       SetIfPresent(out_.response_id, Str(*m, "id"));
       SetIfPresent(out_.model, Str(*m, "model"));
-      if (const json::object* u = Obj(*m, "usage")) AnthropicUsage(*u);
+      if (const json::object* u = Obj(*m, "usage")) Usage(Provider::kAnthropic, *u);
     }
     return;
   }
@@ -229,7 +218,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
     SetProvider(Provider::kAnthropic);
     if (const json::object* d = Obj(o, "delta"))
       SetIfPresent(out_.stop_reason, Str(*d, "stop_reason"));
-    if (const json::object* u = Obj(o, "usage")) AnthropicUsage(*u);
+    if (const json::object* u = Obj(o, "usage")) Usage(Provider::kAnthropic, *u);
     return;
   }
   if (type == "message_stop") {
@@ -242,7 +231,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
     SetIfPresent(out_.response_id, Str(o, "id"));
     SetIfPresent(out_.model, Str(o, "model"));
     SetIfPresent(out_.stop_reason, Str(o, "stop_reason"));
-    if (const json::object* u = Obj(o, "usage")) AnthropicUsage(*u);
+    if (const json::object* u = Obj(o, "usage")) Usage(Provider::kAnthropic, *u);
     complete_ = true;
     return;
   }
@@ -263,7 +252,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
       SetIfPresent(out_.response_id, Str(*r, "id"));
       SetIfPresent(out_.model, Str(*r, "model"));
       SetIfPresent(out_.stop_reason, Str(*r, "status"));
-      if (const json::object* u = Obj(*r, "usage")) ResponsesUsage(*u);
+      if (const json::object* u = Obj(*r, "usage")) Usage(Provider::kOpenAIResponses, *u);
       if (const json::object* e = Obj(*r, "error")) Error(*e, "");
     }
     if (type == "response.completed" || type == "response.incomplete" ||
@@ -279,7 +268,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
     SetIfPresent(out_.response_id, Str(o, "id"));
     SetIfPresent(out_.model, Str(o, "model"));
     SetIfPresent(out_.stop_reason, Str(o, "status"));
-    if (const json::object* u = Obj(o, "usage")) ResponsesUsage(*u);
+    if (const json::object* u = Obj(o, "usage")) Usage(Provider::kOpenAIResponses, *u);
     if (const json::object* e = Obj(o, "error")) Error(*e, "");
     complete_ = true;
     return;
@@ -298,7 +287,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
           SetIfPresent(out_.stop_reason, Str(*co, "finish_reason"));
       }
     }
-    if (const json::object* u = Obj(o, "usage")) ChatUsage(*u);
+    if (const json::object* u = Obj(o, "usage")) Usage(Provider::kOpenAIChat, *u);
     if (object == "chat.completion") complete_ = true;
     return;
   }
@@ -325,11 +314,11 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
     switch (p) {
       case Provider::kOpenAIChat:
         SetProvider(p);
-        ChatUsage(*u);
+        Usage(Provider::kOpenAIChat, *u);
         break;
       case Provider::kOpenAIResponses:
         SetProvider(p);
-        ResponsesUsage(*u);
+        Usage(Provider::kOpenAIResponses, *u);
         break;
       case Provider::kGemini:
       case Provider::kAnthropic:
@@ -337,7 +326,7 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
         // Input without any cache field maps the same either way; Anthropic
         // reading keeps the cache fields if there are any.
         if (p == Provider::kAnthropic) SetProvider(p);
-        AnthropicUsage(*u);
+        Usage(Provider::kAnthropic, *u);
         break;
     }
   }
@@ -345,109 +334,13 @@ void Extractor::HandleObject(const json::object& o, std::string_view event) {
 
 const ParsedUsage& Extractor::Normalize(bool streaming) {
   ParsedUsage& out = out_;
-  const RawUsage& r = out.raw;
-  uint32_t flags = parse_flags_;
-  int n = parse_anomalies_;
-  auto flag = [&](UsageAnomaly a) {
-    flags |= a;
-    ++n;
-  };
-  auto get = [&](const std::optional<int64_t>& v) -> int64_t {
-    if (!v) return 0;
-    if (*v < 0) {
-      flag(kAnomalyNegative);
-      return 0;
-    }
-    return *v;
-  };
   Provider p = out.provider != Provider::kUnknown ? out.provider : hint_;
-  if (p == Provider::kUnknown) {
-    if (r.prompt_tokens || r.completion_tokens) {
-      p = Provider::kOpenAIChat;
-    } else if (r.prompt_token_count || r.candidates_token_count) {
-      p = Provider::kGemini;
-    } else if (r.cached_tokens || r.reasoning_tokens) {
-      p = Provider::kOpenAIResponses;
-    } else {
-      p = Provider::kAnthropic;
-    }
-  }
-  Usage u;
-  out.ttl_unknown = false;
-  // An inclusive prompt count and its cached part -> (uncached, cached).
-  auto inclusive = [&](int64_t prompt, int64_t cached) {
-    if (cached > prompt) {
-      flag(kAnomalyCachedOverPrompt);
-      cached = prompt;
-    }
-    u.input_tokens = prompt - cached;
-    u.cache_read_tokens = cached;
-  };
-  switch (p) {
-    case Provider::kAnthropic:
-    case Provider::kUnknown: {
-      u.input_tokens = get(r.input_tokens);
-      u.cache_read_tokens = get(r.cache_read_input_tokens);
-      int64_t creation = get(r.cache_creation_input_tokens);
-      if (r.ephemeral_5m_input_tokens || r.ephemeral_1h_input_tokens) {
-        u.cache_write_5m_tokens = get(r.ephemeral_5m_input_tokens);
-        u.cache_write_1h_tokens = get(r.ephemeral_1h_input_tokens);
-        if (r.cache_creation_input_tokens &&
-            creation != u.cache_write_5m_tokens + u.cache_write_1h_tokens) {
-          flag(kAnomalyCacheWriteMismatch);  // the split wins, as in ccusage
-        }
-      } else {
-        u.cache_write_5m_tokens = creation;
-        out.ttl_unknown = creation > 0;
-      }
-      u.output_tokens = get(r.output_tokens);
-      u.reasoning_tokens = get(r.thinking_tokens);
-      break;
-    }
-    case Provider::kOpenAIChat: {
-      inclusive(get(r.prompt_tokens), get(r.cached_tokens));
-      u.output_tokens = get(r.completion_tokens);
-      u.reasoning_tokens = get(r.reasoning_tokens);
-      if (r.total_tokens && r.prompt_tokens && r.completion_tokens &&
-          *r.total_tokens != *r.prompt_tokens + *r.completion_tokens) {
-        flag(kAnomalyTotalMismatch);
-      }
-      break;
-    }
-    case Provider::kOpenAIResponses: {
-      inclusive(get(r.input_tokens), get(r.cached_tokens));
-      u.output_tokens = get(r.output_tokens);
-      u.reasoning_tokens = get(r.reasoning_tokens);
-      if (r.total_tokens && r.input_tokens && r.output_tokens &&
-          *r.total_tokens != *r.input_tokens + *r.output_tokens) {
-        flag(kAnomalyTotalMismatch);
-      }
-      break;
-    }
-    case Provider::kGemini: {
-      int64_t prompt = get(r.prompt_token_count);
-      inclusive(prompt, get(r.cached_content_token_count));
-      // Tool results fed back are input outside promptTokenCount (they are
-      // a separate term of totalTokenCount).
-      int64_t tool = get(r.tool_use_prompt_token_count);
-      u.input_tokens += tool;
-      int64_t candidates = get(r.candidates_token_count);
-      int64_t thoughts = get(r.thoughts_token_count);
-      u.output_tokens = candidates + thoughts;  // thoughts are outside candidates
-      u.reasoning_tokens = thoughts;
-      if (r.total_token_count && *r.total_token_count != prompt + tool + candidates + thoughts) {
-        flag(kAnomalyTotalMismatch);
-      }
-      break;
-    }
-  }
-  if (u.reasoning_tokens > u.output_tokens) {
-    flag(kAnomalyReasoningOverOutput);
-    u.reasoning_tokens = u.output_tokens;
-  }
-  out.usage = u;
-  out.anomaly_flags = flags;
-  out.anomalies = n;
+  if (p == Provider::kUnknown) p = GuessProvider(out.raw);
+  NormalizedUsage n = NormalizeUsage(p, out.raw);
+  out.usage = n.buckets;
+  out.ttl_unknown = n.ttl_unknown;
+  out.anomaly_flags = parse_flags_ | n.anomaly_flags;
+  out.anomalies = parse_anomalies_ + n.anomalies;
   out.streaming = streaming;
   out.partial = streaming && !complete_;
   return out;

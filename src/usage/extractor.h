@@ -4,6 +4,7 @@
 #define TOKMETER_SRC_USAGE_EXTRACTOR_H_
 
 #include <boost/json/value.hpp>
+#include <string>
 #include <string_view>
 
 #include "tokmeter/usage.h"
@@ -36,17 +37,14 @@ class Extractor {
 
  private:
   void HandleObject(const boost::json::object& o, std::string_view event);
-  void AnthropicUsage(const boost::json::object& u);
-  void ChatUsage(const boost::json::object& u);
-  void ResponsesUsage(const boost::json::object& u);
-  void GeminiUsage(const boost::json::object& u);
+  // One usage object of `api`: its counts through SetUsageField
+  // (tokmeter/provider_usage.h), nested objects and arrays flattened into
+  // paths ("cache_creation.ephemeral_5m_input_tokens", "iterations.0.input_tokens").
+  void Usage(Provider api, const boost::json::object& u);
+  void UsageObject(Provider api, const boost::json::object& u, std::string& path);
   void GeminiChunk(const boost::json::object& o);
   void SetProvider(Provider p);
   void Error(const boost::json::object& e, std::string_view fallback_type);
-  // Reads an integer count; null/absent -> nullopt; bad values counted.
-  std::optional<int64_t> Count(const boost::json::object& o, std::string_view key);
-  // Assigns `v` to `dst` when present (cumulative replace).
-  void Assign(std::optional<int64_t>& dst, std::optional<int64_t> v, bool monotonic = false);
   void Anomaly(UsageAnomaly a) {
     parse_flags_ |= a;
     ++parse_anomalies_;

@@ -1,4 +1,4 @@
-// Whole-body usage parsing, error bodies, provider names.
+// Whole-body usage parsing and error bodies.
 #include "tokmeter/usage.h"
 
 #include <boost/json.hpp>
@@ -12,37 +12,6 @@
 
 namespace tokmeter {
 namespace json = boost::json;
-
-std::string_view ProviderName(Provider p) {
-  switch (p) {
-    case Provider::kAnthropic:
-      return "anthropic";
-    case Provider::kOpenAIChat:
-    case Provider::kOpenAIResponses:
-      return "openai";
-    case Provider::kGemini:
-      return "gemini";
-    case Provider::kUnknown:
-      break;
-  }
-  return "unknown";
-}
-
-std::string_view ProviderApiName(Provider p) {
-  switch (p) {
-    case Provider::kAnthropic:
-      return "messages";
-    case Provider::kOpenAIChat:
-      return "chat.completions";
-    case Provider::kOpenAIResponses:
-      return "responses";
-    case Provider::kGemini:
-      return "generateContent";
-    case Provider::kUnknown:
-      break;
-  }
-  return "unknown";
-}
 
 absl::StatusOr<ParsedUsage> ParseUsageBody(std::string_view body, Provider hint) {
   boost::system::error_code ec;

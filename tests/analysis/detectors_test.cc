@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "src/analysis/rules.h"
+#include "src/model/thresholds.h"
 #include "tests/analysis/test_events.h"
 
 namespace tokmeter::analysis {

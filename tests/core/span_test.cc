@@ -317,12 +317,12 @@ TEST(SpanTest, UsageFillsDisjointBuckets) {
   auto m = StartMemory();
   {
     TOK_SPAN_NAMED(s, "llm", "u");
-    s.AddUsage(Usage{.input_tokens = 12,
-                     .cache_read_tokens = 40000,
-                     .cache_write_5m_tokens = 300,
-                     .cache_write_1h_tokens = 1500,
-                     .output_tokens = 230,
-                     .reasoning_tokens = 90});
+    s.AddUsage(TokenBuckets{.input = 12,
+                            .cache_read = 40000,
+                            .cache_write_5m = 300,
+                            .cache_write_1h = 1500,
+                            .output = 230,
+                            .reasoning = 90});
   }
   ASSERT_TRUE(m.runtime->Flush().ok());
   const OwnedSpan s = m.sink->spans().at(0);  // a copy: spans() returns by value

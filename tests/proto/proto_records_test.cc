@@ -49,12 +49,12 @@ std::string ProtoToJsonl(std::string_view file) {
   EXPECT_TRUE(reader.ok()) << reader.status();
   if (!reader.ok()) return "";
   std::string out;
-  proto::DecodedRecord rec;
+  proto::FileRecordView rec;
   for (;;) {
     auto more = (*reader)->Next(rec);
     EXPECT_TRUE(more.ok()) << more.status();
     if (!more.ok() || !*more) break;
-    if (rec.type == proto::RecordType::kJsonlLine) {
+    if (rec.type == proto::FileRecordType::kJsonlLine) {
       out.append(rec.jsonl_line).push_back('\n');
     } else {
       AppendJsonl(rec.batch, out);
@@ -151,10 +151,10 @@ TEST(ProtoRecordsTest, ReaderResolvesTraceTags) {
   auto reader = proto::RecordReader::FromBuffer(file);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->schema_version(), 1u);
-  proto::DecodedRecord rec;
+  proto::FileRecordView rec;
   int spans = 0;
   while (*(*reader)->Next(rec)) {
-    if (rec.type != proto::RecordType::kSpan) continue;
+    if (rec.type != proto::FileRecordType::kSpan) continue;
     ++spans;
     ASSERT_EQ(rec.batch.spans[0].trace_tags.size(), 5u);
     EXPECT_EQ(rec.batch.spans[0].trace_tags[0].str, "s-42");
@@ -172,7 +172,7 @@ TEST(ProtoRecordsTest, TruncatedFileIsDataLossAfterGoodRecords) {
   file.resize(file.size() - 3);
   auto reader = proto::RecordReader::FromBuffer(file, "cut.pb");
   ASSERT_TRUE(reader.ok());
-  proto::DecodedRecord rec;
+  proto::FileRecordView rec;
   int good = 0;
   absl::Status st;
   for (;;) {
@@ -207,7 +207,7 @@ TEST(ProtobufSinkTest, WritesHeaderAndAppends) {
   AppendJsonl(b.batch, want);
   want += want;
   std::string file = ReadFile(path);
-  EXPECT_TRUE(proto::HasProtobufMagic(file));
+  EXPECT_TRUE(model::proto_file::HasMagic(file));
   EXPECT_EQ(ProtoToJsonl(file), want);
 }
 

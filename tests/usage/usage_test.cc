@@ -31,21 +31,20 @@ ParsedUsage Body(std::string_view body, Provider hint = Provider::kUnknown) {
   return u.ok() ? *u : ParsedUsage{};
 }
 
-void ExpectUsage(const Usage& u, int64_t input, int64_t read, int64_t w5, int64_t w1h,
+void ExpectUsage(const TokenBuckets& u, int64_t input, int64_t read, int64_t w5, int64_t w1h,
                  int64_t output, int64_t reasoning) {
-  EXPECT_EQ(u.input_tokens, input);
-  EXPECT_EQ(u.cache_read_tokens, read);
-  EXPECT_EQ(u.cache_write_5m_tokens, w5);
-  EXPECT_EQ(u.cache_write_1h_tokens, w1h);
-  EXPECT_EQ(u.output_tokens, output);
-  EXPECT_EQ(u.reasoning_tokens, reasoning);
+  EXPECT_EQ(u.input, input);
+  EXPECT_EQ(u.cache_read, read);
+  EXPECT_EQ(u.cache_write_5m, w5);
+  EXPECT_EQ(u.cache_write_1h, w1h);
+  EXPECT_EQ(u.output, output);
+  EXPECT_EQ(u.reasoning, reasoning);
 }
 
-bool SameUsage(const Usage& a, const Usage& b) {
-  return a.input_tokens == b.input_tokens && a.cache_read_tokens == b.cache_read_tokens &&
-         a.cache_write_5m_tokens == b.cache_write_5m_tokens &&
-         a.cache_write_1h_tokens == b.cache_write_1h_tokens && a.output_tokens == b.output_tokens &&
-         a.reasoning_tokens == b.reasoning_tokens;
+bool SameUsage(const TokenBuckets& a, const TokenBuckets& b) {
+  return a.input == b.input && a.cache_read == b.cache_read &&
+         a.cache_write_5m == b.cache_write_5m && a.cache_write_1h == b.cache_write_1h &&
+         a.output == b.output && a.reasoning == b.reasoning;
 }
 
 // ---------------------------------------------------------------- Anthropic
@@ -332,10 +331,10 @@ TEST(PitfallTest, P1InputTokensMeansDifferentThingsPerProvider) {
       R"({"type":"message","id":"msg_x","usage":{"input_tokens":1000,"cache_read_input_tokens":800,"output_tokens":5}})");
   ParsedUsage r = Body(
       R"({"object":"response","id":"resp_x","usage":{"input_tokens":1000,"input_tokens_details":{"cached_tokens":800},"output_tokens":5}})");
-  EXPECT_EQ(a.usage.input_tokens, 1000);  // Anthropic: exclusive, prompt = 1800
-  EXPECT_EQ(r.usage.input_tokens, 200);   // Responses: inclusive, prompt = 1000
-  EXPECT_EQ(a.usage.cache_read_tokens, 800);
-  EXPECT_EQ(r.usage.cache_read_tokens, 800);
+  EXPECT_EQ(a.usage.input, 1000);  // Anthropic: exclusive, prompt = 1800
+  EXPECT_EQ(r.usage.input, 200);   // Responses: inclusive, prompt = 1000
+  EXPECT_EQ(a.usage.cache_read, 800);
+  EXPECT_EQ(r.usage.cache_read, 800);
   EXPECT_EQ(a.raw.input_tokens, 1000);  // raw values kept as sent
   EXPECT_EQ(r.raw.input_tokens, 1000);
 }
@@ -346,10 +345,10 @@ TEST(PitfallTest, P2ReasoningInsideVsOutsideOutput) {
       R"({"object":"chat.completion","usage":{"prompt_tokens":10,"completion_tokens":100,"completion_tokens_details":{"reasoning_tokens":60}}})");
   ParsedUsage g = Body(
       R"({"modelVersion":"g","usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":100,"thoughtsTokenCount":60}})");
-  EXPECT_EQ(o.usage.output_tokens, 100);  // 60 already inside
-  EXPECT_EQ(g.usage.output_tokens, 160);  // 100 + 60
-  EXPECT_EQ(o.usage.reasoning_tokens, 60);
-  EXPECT_EQ(g.usage.reasoning_tokens, 60);
+  EXPECT_EQ(o.usage.output, 100);  // 60 already inside
+  EXPECT_EQ(g.usage.output, 160);  // 100 + 60
+  EXPECT_EQ(o.usage.reasoning, 60);
+  EXPECT_EQ(g.usage.reasoning, 60);
 }
 
 // Pitfall 3 for Responses: usage once, in the terminal event, even if an
@@ -363,8 +362,8 @@ TEST(PitfallTest, P3ResponsesTerminalUsageReplaces) {
       R"(data: {"type":"response.completed","response":{"id":"resp_1","model":"gpt-5","usage":{"input_tokens":100,"output_tokens":50}}})"
       "\n\n";
   ParsedUsage u = ParseUsageStream(s);
-  EXPECT_EQ(u.usage.output_tokens, 50);
-  EXPECT_EQ(u.usage.input_tokens, 100);
+  EXPECT_EQ(u.usage.output, 50);
+  EXPECT_EQ(u.usage.input, 100);
 }
 
 // Pitfall 4: several snapshots of one message, only the last is final (the
@@ -464,13 +463,11 @@ TEST(PitfallTest, P10ModelNamesKeptVerbatim) {
 TEST(PitfallTest, P11PromptSizeFromBuckets) {
   ParsedUsage a = Body(
       R"({"type":"message","usage":{"input_tokens":1000,"cache_creation_input_tokens":50000,"cache_read_input_tokens":160000,"output_tokens":10}})");
-  const Usage& u = a.usage;
-  EXPECT_EQ(
-      u.input_tokens + u.cache_read_tokens + u.cache_write_5m_tokens + u.cache_write_1h_tokens,
-      211000);
+  const TokenBuckets& u = a.usage;
+  EXPECT_EQ(u.input + u.cache_read + u.cache_write_5m + u.cache_write_1h, 211000);
   ParsedUsage c = Body(
       R"({"object":"chat.completion","usage":{"prompt_tokens":211000,"completion_tokens":10,"prompt_tokens_details":{"cached_tokens":160000}}})");
-  EXPECT_EQ(c.usage.input_tokens + c.usage.cache_read_tokens, 211000);
+  EXPECT_EQ(c.usage.input + c.usage.cache_read, 211000);
 }
 
 // Pitfall 12: reset times are absolute UTC instants whatever the offset.
@@ -516,7 +513,7 @@ TEST(AnomalyTest, ReasoningOverOutputIsClampedAndCounted) {
       R"({"object":"chat.completion","usage":{"prompt_tokens":10,"completion_tokens":5,"completion_tokens_details":{"reasoning_tokens":9}}})");
   EXPECT_TRUE(u.has_anomaly(kAnomalyReasoningOverOutput));
   EXPECT_EQ(u.anomalies, 1);
-  EXPECT_EQ(u.usage.reasoning_tokens, 5);
+  EXPECT_EQ(u.usage.reasoning, 5);
   EXPECT_EQ(u.raw.reasoning_tokens, 9);
 }
 
@@ -524,12 +521,12 @@ TEST(AnomalyTest, CachedOverPromptIsClampedAndCounted) {
   ParsedUsage u = Body(
       R"({"object":"chat.completion","usage":{"prompt_tokens":100,"completion_tokens":5,"prompt_tokens_details":{"cached_tokens":150}}})");
   EXPECT_TRUE(u.has_anomaly(kAnomalyCachedOverPrompt));
-  EXPECT_EQ(u.usage.input_tokens, 0);
-  EXPECT_EQ(u.usage.cache_read_tokens, 100);
+  EXPECT_EQ(u.usage.input, 0);
+  EXPECT_EQ(u.usage.cache_read, 100);
   ParsedUsage g = Body(
       R"({"modelVersion":"g","usageMetadata":{"promptTokenCount":10,"cachedContentTokenCount":11,"candidatesTokenCount":1}})");
   EXPECT_TRUE(g.has_anomaly(kAnomalyCachedOverPrompt));
-  EXPECT_EQ(g.usage.input_tokens, 0);
+  EXPECT_EQ(g.usage.input, 0);
 }
 
 TEST(AnomalyTest, NegativesAndNonIntegers) {
@@ -537,24 +534,24 @@ TEST(AnomalyTest, NegativesAndNonIntegers) {
       R"({"type":"message","usage":{"input_tokens":-5,"cache_read_input_tokens":"12","output_tokens":3.5,"cache_creation_input_tokens":99999999999999999999}})");
   EXPECT_TRUE(u.has_anomaly(kAnomalyNegative));
   EXPECT_TRUE(u.has_anomaly(kAnomalyNotInteger));
-  EXPECT_EQ(u.usage.input_tokens, 0);
-  EXPECT_EQ(u.usage.cache_read_tokens, 0);
-  EXPECT_EQ(u.usage.output_tokens, 3);
+  EXPECT_EQ(u.usage.input, 0);
+  EXPECT_EQ(u.usage.cache_read, 0);
+  EXPECT_EQ(u.usage.output, 3);
   EXPECT_GE(u.anomalies, 4);
-  EXPECT_GE(u.usage.cache_write_5m_tokens, 0);
+  EXPECT_GE(u.usage.cache_write_5m, 0);
 }
 
 TEST(AnomalyTest, CacheWriteMismatchAndTotalMismatch) {
   ParsedUsage a = Body(
       R"({"type":"message","usage":{"input_tokens":1,"cache_creation_input_tokens":100,"cache_creation":{"ephemeral_5m_input_tokens":30,"ephemeral_1h_input_tokens":50},"output_tokens":1}})");
   EXPECT_TRUE(a.has_anomaly(kAnomalyCacheWriteMismatch));
-  EXPECT_EQ(a.usage.cache_write_5m_tokens, 30);  // the split wins
-  EXPECT_EQ(a.usage.cache_write_1h_tokens, 50);
+  EXPECT_EQ(a.usage.cache_write_5m, 30);  // the split wins
+  EXPECT_EQ(a.usage.cache_write_1h, 50);
   ParsedUsage g = Body(
       R"({"modelVersion":"g","usageMetadata":{"promptTokenCount":10,"candidatesTokenCount":1,"thoughtsTokenCount":5,"totalTokenCount":11}})");
   // A total that leaves the thoughts out is the gh-aw bug (pitfall 2): flagged.
   EXPECT_TRUE(g.has_anomaly(kAnomalyTotalMismatch));
-  EXPECT_EQ(g.usage.output_tokens, 6);
+  EXPECT_EQ(g.usage.output, 6);
 }
 
 TEST(AnomalyTest, NonMonotonicCumulativeOutput) {
@@ -565,7 +562,7 @@ TEST(AnomalyTest, NonMonotonicCumulativeOutput) {
       "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":20}}\n\n";
   ParsedUsage u = ParseUsageStream(s);
   EXPECT_TRUE(u.has_anomaly(kAnomalyNonMonotonic));
-  EXPECT_EQ(u.usage.output_tokens, 20);  // still replace: the provider's last word
+  EXPECT_EQ(u.usage.output, 20);  // still replace: the provider's last word
 }
 
 // ------------------------------------------------ cuts and splits, every byte
@@ -590,12 +587,12 @@ TEST_P(StreamCutTest, EveryPrefixNeverExceedsTheFullResult) {
     SCOPED_TRACE(cut);
     if (cut < terminal_end) EXPECT_TRUE(u.partial);
     if (!u.partial) EXPECT_TRUE(SameUsage(u.usage, full.usage));
-    EXPECT_LE(u.usage.input_tokens, full.usage.input_tokens);
-    EXPECT_LE(u.usage.cache_read_tokens, full.usage.cache_read_tokens);
-    EXPECT_LE(u.usage.cache_write_5m_tokens, full.usage.cache_write_5m_tokens);
-    EXPECT_LE(u.usage.cache_write_1h_tokens, full.usage.cache_write_1h_tokens);
-    EXPECT_LE(u.usage.output_tokens, full.usage.output_tokens);
-    EXPECT_LE(u.usage.reasoning_tokens, full.usage.reasoning_tokens);
+    EXPECT_LE(u.usage.input, full.usage.input);
+    EXPECT_LE(u.usage.cache_read, full.usage.cache_read);
+    EXPECT_LE(u.usage.cache_write_5m, full.usage.cache_write_5m);
+    EXPECT_LE(u.usage.cache_write_1h, full.usage.cache_write_1h);
+    EXPECT_LE(u.usage.output, full.usage.output);
+    EXPECT_LE(u.usage.reasoning, full.usage.reasoning);
     EXPECT_EQ(u.anomalies, 0);
   }
 }
@@ -662,10 +659,10 @@ TEST(StreamParserTest, ResultWhileStreaming) {
   size_t half = kAnthropicStream.find("event: message_delta");
   p.Feed(kAnthropicStream.substr(0, half));
   EXPECT_TRUE(p.result().partial);
-  EXPECT_EQ(p.result().usage.output_tokens, 1);
+  EXPECT_EQ(p.result().usage.output, 1);
   p.Feed(kAnthropicStream.substr(half));
   EXPECT_TRUE(p.complete());
-  EXPECT_EQ(p.result().usage.output_tokens, 57);
+  EXPECT_EQ(p.result().usage.output, 57);
 }
 
 TEST(StreamParserTest, HugeSkippedDeltaIsNotBuffered) {
@@ -678,7 +675,7 @@ TEST(StreamParserTest, HugeSkippedDeltaIsNotBuffered) {
   p.Feed("\"}}\n\n");
   p.Feed(kAnthropicStream.substr(kAnthropicStream.find("event: content_block_stop")));
   ParsedUsage u = p.Finish();
-  EXPECT_EQ(u.usage.output_tokens, 57);
+  EXPECT_EQ(u.usage.output, 57);
   EXPECT_FALSE(u.partial);
 }
 
@@ -794,9 +791,9 @@ TEST(BodyTest, BareUsageObjectsAreSniffed) {
   ParsedUsage r = Body(
       R"({"usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":4},"output_tokens":1}})");
   EXPECT_EQ(r.provider, Provider::kOpenAIResponses);
-  EXPECT_EQ(r.usage.input_tokens, 6);
+  EXPECT_EQ(r.usage.input, 6);
   EXPECT_EQ(Body(R"({"usage":{"input_tokens":10,"cache_read_input_tokens":4,"output_tokens":1}})")
-                .usage.input_tokens,
+                .usage.input,
             10);
 }
 

@@ -1,19 +1,19 @@
-// src/proto/wire.h — the few protobuf wire-format primitives tokmeter's
-// hand-written encoders use (varints, tags, fixed ints, nested lengths).
-//
-// The encoders write the wire format directly instead of filling generated
-// messages: no allocation per record, and the flusher's string views are
-// written without copies. The generated classes (same .proto files) decode
-// what these write; the tests check one against the other.
-#ifndef TOKMETER_SRC_PROTO_WIRE_H_
-#define TOKMETER_SRC_PROTO_WIRE_H_
+// src/model/proto_wire.h — the protobuf wire format as tokmeter writes and
+// reads it, by hand: varints, tags, fixed ints, nested lengths, a reading
+// cursor. The protobuf file sink, `tokmeter convert`, the OTLP encoder and
+// the readers of protobuf files all use these (no generated code and no
+// protobuf runtime on those paths: no allocation per record, string views
+// written without copies). The generated classes of the same .proto files
+// decode what these write; the tests check one against the other.
+#ifndef TOKMETER_MODEL_PROTO_WIRE_H_
+#define TOKMETER_MODEL_PROTO_WIRE_H_
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
 
-namespace tokmeter::proto::internal {
+namespace tokmeter::model::wire {
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLen = 2, kFixed32 = 5 };
 
@@ -114,6 +114,69 @@ inline bool ReadVarint(const char*& p, const char* end, uint64_t& v) {
   return false;
 }
 
-}  // namespace tokmeter::proto::internal
+// A reading cursor over one message's bytes. Every read checks the bounds;
+// the first malformed byte clears `ok` and ends the message.
+struct Reader {
+  const char* p;
+  const char* end;
+  bool ok = true;
 
-#endif  // TOKMETER_SRC_PROTO_WIRE_H_
+  explicit Reader(std::string_view bytes) : p(bytes.data()), end(bytes.data() + bytes.size()) {}
+  bool done() const { return p >= end || !ok; }
+  uint64_t Varint() {
+    uint64_t v = 0;
+    if (!ReadVarint(p, end, v)) ok = false;
+    return ok ? v : 0;
+  }
+  uint64_t Fixed64() {
+    if (end - p < 8) {
+      ok = false;
+      return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(p[i])) << (8 * i);
+    p += 8;
+    return v;
+  }
+  std::string_view Bytes() {
+    uint64_t n = Varint();
+    if (!ok || uint64_t(end - p) < n) {
+      ok = false;
+      return {};
+    }
+    std::string_view s(p, size_t(n));
+    p += n;
+    return s;
+  }
+  // Reads the next field's tag; false at the end of the message.
+  bool Next(uint32_t& field, uint32_t& type) {
+    if (done()) return false;
+    uint64_t t = Varint();
+    field = uint32_t(t >> 3);
+    type = uint32_t(t & 7);
+    return ok;
+  }
+  void Skip(uint32_t type) {
+    switch (type) {
+      case kVarint:
+        Varint();
+        break;
+      case kFixed64:
+        p += 8;
+        break;
+      case kLen:
+        Bytes();
+        break;
+      case kFixed32:
+        p += 4;
+        break;
+      default:
+        ok = false;
+    }
+    if (p > end) ok = false;
+  }
+};
+
+}  // namespace tokmeter::model::wire
+
+#endif  // TOKMETER_MODEL_PROTO_WIRE_H_

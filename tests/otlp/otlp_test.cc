@@ -27,7 +27,7 @@
 #include "boost/beast/http.hpp"
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
-#include "src/proto/otlp_encoder.h"
+#include "src/otlp/otlp_encoder.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/tokmeter.h"
 
@@ -507,8 +507,8 @@ TEST(OtlpExportTest, RefusedConnectionsAreCountedAndBounded) {
 TEST(OtlpExportTest, WireFormatCheckedByProtocDecodeRaw) {
   testing::SampleBatch b(1);
   std::string spans, body;
-  proto::AppendOtlpSpan(b.batch.spans[0], spans);
-  proto::AppendExportRequest(proto::EncodeOtlpResource("svc", {}), spans, body);
+  otlp::AppendOtlpSpan(b.batch.spans[0], spans);
+  otlp::AppendExportRequest(otlp::EncodeOtlpResource("svc", {}), spans, body);
   std::string path =
       std::filesystem::temp_directory_path() / ("otlp_body_" + std::to_string(::getpid()) + ".bin");
   std::ofstream(path, std::ios::binary) << body;

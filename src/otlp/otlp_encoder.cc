@@ -1,18 +1,19 @@
-#include "src/proto/otlp_encoder.h"
+#include "src/otlp/otlp_encoder.h"
 
 #include <charconv>
 
-#include "src/proto/wire.h"
+#include "src/model/proto_wire.h"
+#include "src/model/utf8.h"
 
-namespace tokmeter::proto {
+namespace tokmeter::otlp {
 
-using internal::BeginLength;
-using internal::BeginMessage;
-using internal::EndLength;
-using internal::PutBytesField;
-using internal::PutFixed32Field;
-using internal::PutFixed64Field;
-using internal::PutVarintField;
+using model::wire::BeginLength;
+using model::wire::BeginMessage;
+using model::wire::EndLength;
+using model::wire::PutBytesField;
+using model::wire::PutFixed32Field;
+using model::wire::PutFixed64Field;
+using model::wire::PutVarintField;
 
 namespace {
 
@@ -31,62 +32,14 @@ constexpr uint32_t kFlags = 0x01 | 0x100;
 constexpr std::string_view kScopeName = "tokmeter";
 constexpr std::string_view kVersion = "0.1.0";
 
-// Length of the valid UTF-8 sequence at s[0..n), or 0 if it is invalid.
-size_t Utf8SequenceLength(const unsigned char* s, size_t n) {
-  unsigned char c = s[0];
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;  // no overlongs
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (n < len || s[1] < lo || s[1] > hi) return 0;
-  for (size_t i = 2; i < len; ++i) {
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  }
-  return len;
-}
-
 // A protobuf `string` field: OTLP receivers reject invalid UTF-8, so
 // invalid sequences become U+FFFD (as in tokmeter's JSONL).
 void PutStringField(std::string& out, uint32_t field, std::string_view v) {
-  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
-  size_t i = 0;
-  while (i < v.size()) {
-    if (p[i] < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = Utf8SequenceLength(p + i, v.size() - i);
-    if (len == 0) break;
-    i += len;
-  }
-  if (i == v.size()) {
+  if (model::Utf8ValidPrefix(v) == v.size()) {
     PutBytesField(out, field, v);
-    return;
+  } else {
+    PutBytesField(out, field, model::Utf8Repaired(v));
   }
-  std::string fixed(v.substr(0, i));
-  while (i < v.size()) {
-    size_t len = p[i] < 0x80 ? 1 : Utf8SequenceLength(p + i, v.size() - i);
-    if (len == 0) {
-      fixed.append("\xEF\xBF\xBD");
-      ++i;
-    } else {
-      fixed.append(v.substr(i, len));
-      i += len;
-    }
-  }
-  PutBytesField(out, field, fixed);
 }
 
 // Attributes of one span, with unique keys (first one wins).
@@ -196,13 +149,13 @@ void AppendHex16(std::string& out, uint64_t v) {
 void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
   size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
   char id[16];
-  internal::PutBigEndian64(id, s.trace_id.hi);
-  internal::PutBigEndian64(id + 8, s.trace_id.lo);
+  model::wire::PutBigEndian64(id, s.trace_id.hi);
+  model::wire::PutBigEndian64(id + 8, s.trace_id.lo);
   PutBytesField(out, kSpanTraceId, std::string_view(id, 16));
-  internal::PutBigEndian64(id, s.span_id);
+  model::wire::PutBigEndian64(id, s.span_id);
   PutBytesField(out, kSpanSpanId, std::string_view(id, 8));
   if (s.parent_id != 0) {
-    internal::PutBigEndian64(id, s.parent_id);
+    model::wire::PutBigEndian64(id, s.parent_id);
     PutBytesField(out, kSpanParentId, std::string_view(id, 8));
   }
 
@@ -364,12 +317,12 @@ void AppendExportRequestHead(std::string_view resource, size_t spans_size, std::
   std::string resource_field;  // ResourceSpans.resource
   PutBytesField(resource_field, 1, resource);
   size_t resource_spans =
-      resource_field.size() + 1 + internal::VarintSize(scope_spans) + scope_spans;
-  internal::PutTag(out, 1, internal::kLen);  // ExportTraceServiceRequest.resource_spans
-  internal::PutVarint(out, resource_spans);
+      resource_field.size() + 1 + model::wire::VarintSize(scope_spans) + scope_spans;
+  model::wire::PutTag(out, 1, model::wire::kLen);  // ExportTraceServiceRequest.resource_spans
+  model::wire::PutVarint(out, resource_spans);
   out.append(resource_field);
-  internal::PutTag(out, 2, internal::kLen);  // ResourceSpans.scope_spans
-  internal::PutVarint(out, scope_spans);
+  model::wire::PutTag(out, 2, model::wire::kLen);  // ResourceSpans.scope_spans
+  model::wire::PutVarint(out, scope_spans);
   out.append(scope_spans_head);
 }
 
@@ -378,4 +331,4 @@ void AppendExportRequest(std::string_view resource, std::string_view spans, std:
   out.append(spans);
 }
 
-}  // namespace tokmeter::proto
+}  // namespace tokmeter::otlp

@@ -29,7 +29,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
-#include "src/proto/otlp_encoder.h"
+#include "src/otlp/otlp_encoder.h"
 #include "tokmeter/otlp.h"
 
 namespace tokmeter {
@@ -273,7 +273,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
   OtlpHttpSinkImpl(OtlpOptions o, Url url)
       : opts_(std::move(o)),
         name_("otlp:" + (opts_.traces_url.empty() ? opts_.endpoint : opts_.traces_url)),
-        resource_(proto::EncodeOtlpResource(opts_.service_name, opts_.resource_attributes)),
+        resource_(otlp::EncodeOtlpResource(opts_.service_name, opts_.resource_attributes)),
         client_(std::move(url), opts_) {
     if (opts_.max_batch_spans == 0) opts_.max_batch_spans = 1;
     sender_ = std::thread(&OtlpHttpSinkImpl::Run, this);
@@ -301,7 +301,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
       Chunk chunk;
       chunk.spans = take;
       chunk.bytes.reserve(take * (span_bytes_hint_ + 64));
-      for (size_t k = 0; k < take; ++k) proto::AppendOtlpSpan(batch.spans[i + k], chunk.bytes);
+      for (size_t k = 0; k < take; ++k) otlp::AppendOtlpSpan(batch.spans[i + k], chunk.bytes);
       span_bytes_hint_ = chunk.bytes.size() / take;
       i += take;
       std::lock_guard<std::mutex> lock(mu_);
@@ -418,7 +418,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
       size_t spans_size = 0;
       for (const Chunk& c : taken) spans_size += c.bytes.size();
       body.reserve(spans_size + resource_.size() + 64);
-      proto::AppendExportRequestHead(resource_, spans_size, body);
+      otlp::AppendExportRequestHead(resource_, spans_size, body);
       for (const Chunk& c : taken) body.append(c.bytes);
       const std::string* payload = &body;
       if (opts_.gzip && Gzip(body, compressed).ok()) payload = &compressed;

@@ -1,7 +1,7 @@
-// src/proto/otlp_encoder.h — tokmeter spans as OTLP protobuf
+// src/otlp/otlp_encoder.h — tokmeter spans as OTLP protobuf
 // (opentelemetry.proto.trace.v1), with the GenAI semantic conventions v1.41.
-#ifndef TOKMETER_SRC_PROTO_OTLP_ENCODER_H_
-#define TOKMETER_SRC_PROTO_OTLP_ENCODER_H_
+#ifndef TOKMETER_SRC_OTLP_OTLP_ENCODER_H_
+#define TOKMETER_SRC_OTLP_OTLP_ENCODER_H_
 
 #include <string>
 #include <string_view>
@@ -10,7 +10,7 @@
 
 #include "tokmeter/record.h"
 
-namespace tokmeter::proto {
+namespace tokmeter::otlp {
 
 // Appends `s` as one `ScopeSpans.spans` entry (field 2: tag, length, Span).
 // Concatenations of such entries are the `spans` of EncodeExportRequest.
@@ -44,6 +44,6 @@ void AppendExportRequest(std::string_view resource, std::string_view spans, std:
 // caller then appends the spans themselves.
 void AppendExportRequestHead(std::string_view resource, size_t spans_size, std::string& out);
 
-}  // namespace tokmeter::proto
+}  // namespace tokmeter::otlp
 
-#endif  // TOKMETER_SRC_PROTO_OTLP_ENCODER_H_
+#endif  // TOKMETER_SRC_OTLP_OTLP_ENCODER_H_
