@@ -27,6 +27,7 @@ enum class SourceFormat : uint8_t {
   kCodex,          // Codex CLI session logs
   kOtlpJson,       // OTLP JSON (Collector file exporter)
 };
+inline constexpr int kNumSourceFormats = int(SourceFormat::kOtlpJson) + 1;
 std::string_view SourceFormatName(SourceFormat f);  // "tokmeter", "token-usage", …
 
 // One usage event. String views are valid only during the callback that

@@ -5,9 +5,9 @@
 //       carried into the next chunk);
 //   parse (all threads in parallel): each line is sniffed and turned into
 //       Records (formats.cc), strings copied into the chunk's arena;
-//   emit (one thread at a time, in chunk order): the stateful rules — trace
-//       tags, Codex models and totals, Claude Code dedup, path tags, time
-//       range — then `fn`.
+//   emit (one thread at a time, in chunk order): each record to its format's
+//       FormatState (trace tags, Claude Code dedup, Codex threads: one file
+//       per format in formats/), then path tags, time range and `fn`.
 //
 // Memory is bounded by kMaxInFlightPerThread chunks per thread plus the state
 // that grows with groups (traces, Claude Code message ids, interned strings),
@@ -28,7 +28,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "src/analysis/codex_format.h"
 #include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
@@ -38,31 +37,13 @@ using reader_internal::Arena;
 using reader_internal::ByteSource;
 using reader_internal::LineResult;
 using reader_internal::ParseContext;
-using reader_internal::Record;
-using reader_internal::RecordType;
+using reader_internal::ParsedRecord;
+using reader_internal::ParsedRecordType;
 
 constexpr size_t kChunk = 1 << 18;
 constexpr size_t kMaxLine = size_t(256) << 20;  // longer lines are skipped as bad
 constexpr int kMaxInFlightPerThread = 3;
 constexpr size_t kSniffBytes = 4096;  // what whole-file formats sniff
-
-// Stable storage for strings that live until the end of ReadInputs.
-class Interner {
- public:
-  std::string_view Intern(std::string_view s) {
-    if (s.empty()) return {};
-    auto it = map_.find(s);
-    if (it != map_.end()) return it->first;
-    store_.emplace_back(s);
-    std::string_view v = store_.back();
-    map_.emplace(v, 0);
-    return v;
-  }
-
- private:
-  std::deque<std::string> store_;
-  absl::flat_hash_map<std::string_view, int> map_;
-};
 
 struct Chunk {
   int input = 0;
@@ -75,7 +56,7 @@ struct Chunk {
   int64_t extra_bad = 0;  // over-long or undecodable data found while reading
   // Parse results.
   Arena arena;
-  std::vector<Record> records;
+  std::vector<ParsedRecord> records;
   int64_t lines = 0;
   int64_t content_lines = 0;  // non-blank
   int64_t bad_count = 0;
@@ -149,36 +130,23 @@ class PathPattern {
   std::vector<std::string> parts_;
 };
 
-struct ClaudeEntry {
-  // From the snapshot with the largest total.
-  TokenBuckets tokens;
-  bool ttl_unknown = false;
-  int64_t time = 0;
-  int64_t errors = 0, rate_limited = 0, status = 0;
-  std::string_view model;
-  bool fast = false;
-  // Attribution: the first non-sidechain copy, else the tokens snapshot.
-  bool attr_sidechain = true;
-  int input = 0;
-  int64_t line = 0;
-  std::string_view session, project, agent, request_id;
-};
-
 struct InputState {
   InputSummary summary;
   std::vector<std::pair<std::string, std::string>> path_tags;
   bool usage_seen = false;
   int64_t line_offset = 0;
   int64_t content_lines = 0;
-  int64_t claude_candidates = 0;
 };
 
-class Reader final : public reader_internal::CodexOutput {
+class Reader final : public reader_internal::EmitSink {
  public:
   Reader(std::vector<std::string> files, const ReadOptions& o, const EventFn& fn,
          reader_internal::OpenFn open)
       : files_(std::move(files)), opts_(o), fn_(fn), open_(std::move(open)), pattern_(o.path_tags) {
     inputs_.resize(files_.size());
+    for (int f = 0; f < kNumSourceFormats; ++f) {
+      states_.push_back(reader_internal::NewFormatState(SourceFormat(f)));
+    }
     for (size_t i = 0; i < files_.size(); ++i) {
       inputs_[i].summary.path = files_[i];
       if (!pattern_.empty()) pattern_.Match(files_[i], &inputs_[i].path_tags);
@@ -198,13 +166,12 @@ class Reader final : public reader_internal::CodexOutput {
       for (auto& t : pool) t.join();
     }
     if (!error_.ok()) return error_;
-    codex_.Finish(*this);
-    EmitClaude();
+    for (auto& state : states_) {
+      if (state != nullptr) state->Finish(*this);
+    }
     ReadResult result;
     for (InputState& st : inputs_) {
       InputSummary& s = st.summary;
-      s.duplicates +=
-          std::max<int64_t>(0, st.claude_candidates - claude_kept_[&st - inputs_.data()]);
       if (s.format.empty()) s.format = st.content_lines == 0 ? "empty" : "unknown";
       s.empty = !st.usage_seen && s.dropped_records == 0;
       result.inputs.push_back(std::move(s));
@@ -478,35 +445,14 @@ class Reader final : public reader_internal::CodexOutput {
       s.format =
           std::string(SourceFormatName(reader_internal::LineFormats()[c->first_format].format));
     }
-    for (Record& r : c->records) {
+    for (ParsedRecord& r : c->records) {
       r.ev.line = r.line + st.line_offset;
       r.ev.input_index = c->input;
-      switch (r.type) {
-        case RecordType::kEvent:
-          st.usage_seen = true;
-          Deliver(st, r.ev, /*trace_tags=*/r.ev.format == SourceFormat::kTokmeterJsonl);
-          break;
-        case RecordType::kTrace: {
-          last_trace_ = nullptr;  // the map may rehash: forget the cached lookup
-          auto& tags = traces_[std::string(r.ev.trace_id)];
-          tags.clear();
-          for (int i = 0; i < r.ev.num_tags; ++i) {
-            tags.emplace_back(std::string(r.ev.tags[i].first), std::string(r.ev.tags[i].second));
-          }
-          break;
-        }
-        case RecordType::kDrops:
-          s.dropped_records += r.count;
-          break;
-        case RecordType::kClaude:
-          st.usage_seen = true;
-          AddClaude(st, c->input, r);
-          break;
-        case RecordType::kCodexContext:
-        case RecordType::kCodexSession:
-        case RecordType::kCodexTokens:
-          codex_.Add(c->input, r, *this);
-          break;
+      reader_internal::FormatState* state = states_[size_t(r.ev.format)].get();
+      if (state != nullptr) {
+        state->Add(c->input, r, *this);
+      } else if (r.type == ParsedRecordType::kEvent) {
+        Deliver(c->input, r.ev, nullptr);
       }
     }
     st.line_offset += c->lines;
@@ -522,115 +468,30 @@ class Reader final : public reader_internal::CodexOutput {
     return true;
   }
 
-  // The time range, then the merged tags (the event's own tags win over
-  // trace tags, which win over path tags), then fn. Tags are merged in place:
-  // the event's own first, then the missing trace and path tags.
-  void Deliver(InputState& st, UsageEvent& ev, bool trace_tags) {
+  // reader_internal::EmitSink: the time range, then the merged tags (the
+  // event's own win over the format's extra tags — a trace's — which win
+  // over path tags), then fn. Tags are merged in place: the event's own
+  // first, then the missing extra and path tags.
+  void Deliver(int input, UsageEvent& ev, const Tags* extra_tags) override {
+    InputState& st = inputs_[size_t(input)];
+    st.usage_seen = true;
     if (!InRange(ev.time_unix_ns)) return;
     ++st.summary.records;
-    if (trace_tags && !ev.trace_id.empty()) {
-      // Consecutive spans mostly share a trace: one compare instead of a lookup.
-      if (last_trace_ == nullptr || ev.trace_id != last_trace_->first) {
-        auto it = traces_.find(absl::string_view(ev.trace_id.data(), ev.trace_id.size()));
-        last_trace_ = it != traces_.end() ? &*it : nullptr;
-      }
-      if (last_trace_ != nullptr) AddMissingTags(ev, last_trace_->second);
-    }
+    if (extra_tags != nullptr) AddMissingTags(ev, *extra_tags);
     AddMissingTags(ev, st.path_tags);
     fn_(ev);
   }
-  static void AddMissingTags(UsageEvent& ev,
-                             const std::vector<std::pair<std::string, std::string>>& tags) {
+  void Duplicate(int input, int64_t n) override { inputs_[size_t(input)].summary.duplicates += n; }
+  void Dropped(int input, int64_t n) override {
+    inputs_[size_t(input)].summary.dropped_records += n;
+  }
+  void UsageSeen(int input) override { inputs_[size_t(input)].usage_seen = true; }
+
+  static void AddMissingTags(UsageEvent& ev, const Tags& tags) {
     for (const auto& [k, v] : tags) {
       bool present = false;
       for (int i = 0; i < ev.num_tags && !present; ++i) present = ev.tags[i].first == k;
       if (!present && ev.num_tags < UsageEvent::kMaxTags) ev.tags[ev.num_tags++] = {k, v};
-    }
-  }
-
-  // reader_internal::CodexOutput
-  void Deliver(int input, UsageEvent& ev) override {
-    inputs_[size_t(input)].usage_seen = true;
-    Deliver(inputs_[size_t(input)], ev, false);
-  }
-  void Duplicate(int input) override { ++inputs_[size_t(input)].summary.duplicates; }
-
-  void AddClaude(InputState& st, int input, const Record& r) {
-    ++st.claude_candidates;
-    const UsageEvent& ev = r.ev;
-    auto fill_tokens = [&](ClaudeEntry& e) {
-      e.tokens = ev.tokens;
-      e.ttl_unknown = ev.ttl_unknown;
-      e.time = ev.time_unix_ns;
-      e.errors = ev.errors;
-      e.rate_limited = ev.rate_limited;
-      e.status = ev.status;
-      e.model = strings_.Intern(ev.model);
-      e.fast = ev.tag("speed") == "fast";
-    };
-    auto fill_attr = [&](ClaudeEntry& e) {
-      e.attr_sidechain = r.sidechain;
-      e.input = input;
-      e.line = ev.line;
-      e.session = strings_.Intern(ev.tag("session"));
-      e.project = strings_.Intern(ev.tag("project"));
-      e.agent = strings_.Intern(ev.tag("agent"));
-      e.request_id = strings_.Intern(ev.tag("request_id"));
-    };
-    if (r.dedup_key.empty()) {
-      ClaudeEntry e;
-      fill_tokens(e);
-      fill_attr(e);
-      claude_unkeyed_.push_back(e);
-      return;
-    }
-    auto [it, inserted] = claude_.try_emplace(std::string(r.dedup_key));
-    ClaudeEntry& e = it->second;
-    if (inserted) {
-      fill_tokens(e);
-      fill_attr(e);
-      return;
-    }
-    if (ev.tokens.total() > e.tokens.total()) fill_tokens(e);
-    if (e.attr_sidechain && !r.sidechain) fill_attr(e);
-  }
-
-  void EmitClaude() {
-    claude_kept_.assign(inputs_.size(), 0);
-    std::vector<const ClaudeEntry*> all;
-    all.reserve(claude_.size() + claude_unkeyed_.size());
-    for (const auto& [k, e] : claude_) all.push_back(&e);
-    for (const ClaudeEntry& e : claude_unkeyed_) all.push_back(&e);
-    std::sort(all.begin(), all.end(), [](const ClaudeEntry* a, const ClaudeEntry* b) {
-      if (a->time != b->time) return a->time < b->time;
-      if (a->input != b->input) return a->input < b->input;
-      return a->line < b->line;
-    });
-    // Message ids (keys) are not needed for the event; span_id stays empty.
-    for (const ClaudeEntry* e : all) {
-      ++claude_kept_[e->input];
-      UsageEvent ev;
-      ev.format = SourceFormat::kClaudeCode;
-      ev.kind = "llm";
-      ev.requests = 1;
-      ev.time_unix_ns = e->time;
-      ev.tokens = e->tokens;
-      ev.ttl_unknown = e->ttl_unknown;
-      ev.errors = e->errors;
-      ev.rate_limited = e->rate_limited;
-      ev.status = e->status;
-      ev.model = e->model;
-      if (ev.model.starts_with("claude")) ev.provider = "anthropic";
-      ev.trace_id = e->session;
-      ev.input_index = e->input;
-      ev.line = e->line;
-      if (!e->session.empty()) ev.SetTag("session", e->session);
-      if (!e->project.empty()) ev.SetTag("project", e->project);
-      if (!e->agent.empty()) ev.SetTag("agent", e->agent);
-      if (!e->request_id.empty()) ev.SetTag("request_id", e->request_id);
-      if (e->attr_sidechain) ev.SetTag("sidechain", "true");
-      if (e->fast) ev.SetTag("speed", "fast");
-      Deliver(inputs_[e->input], ev, false);
     }
   }
 
@@ -663,15 +524,8 @@ class Reader final : public reader_internal::CodexOutput {
 
   // Emit stage: touched only by the one emitting thread (or after join).
   std::vector<InputState> inputs_;
-  using TraceTags =
-      absl::flat_hash_map<std::string, std::vector<std::pair<std::string, std::string>>>;
-  TraceTags traces_;
-  const TraceTags::value_type* last_trace_ = nullptr;  // the last lookup's hit, if any
-  Interner strings_;
-  reader_internal::CodexThreads codex_;
-  absl::flat_hash_map<std::string, ClaudeEntry> claude_;
-  std::vector<ClaudeEntry> claude_unkeyed_;
-  std::vector<int64_t> claude_kept_;
+  // The formats' stateful rules, by SourceFormat.
+  std::vector<std::unique_ptr<reader_internal::FormatState>> states_;
 };
 
 // Expands directories (recursively, sorted, WantedInDirectory) and checks

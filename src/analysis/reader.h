@@ -46,8 +46,9 @@ struct ReadResult {
 // Events made from tokmeter `turn_summary` lines (docs/FORMAT.md) carry this
 // kind. Their counters repeat what the span lines of the same trace already
 // hold: per-turn views may use them, totals must skip them (IsRollup).
-// Seed 000's own turn_summary lines are different: they are the only record
-// of their turns, have kind "turn_summary" and count toward totals.
+// Agent runtimes' own turn_summary lines (the turn-summary format) are
+// different: they are the only record of their turns, have kind
+// "turn_summary" and count toward totals.
 inline constexpr std::string_view kTurnSummaryRollupKind = "turn_summary_rollup";
 inline bool IsRollup(const UsageEvent& e) { return e.kind == kTurnSummaryRollupKind; }
 
@@ -59,16 +60,16 @@ using EventFn = std::function<void(const UsageEvent&)>;
 // skipped and counted in the summary.
 //
 // Order: events of line formats arrive in input order (inputs as given,
-// directory entries sorted by path), lines in file order. Events of forked
-// Codex threads (counted once their parent's log may have been read) arrive
-// after them, in input order. Claude Code events
-// are deduplicated across all inputs (FORMATS.md §e.3: one event per
-// message.id, the snapshot with the largest total; session/agent attribution
-// from a non-sidechain copy when there is one) and arrive after all others,
-// sorted by time. Tags: path tags, then trace tags, then the line's own tags
-// (later ones win). Blank lines are ignored; a last line without '\n' is read
-// like any other (bad if it does not parse). With since/until set, events
-// without a timestamp are skipped. Details: docs/READERS.md.
+// directory entries sorted by path), lines in file order. Then the events
+// formats hold back until every input was read, format by format: Claude
+// Code (deduplicated across all inputs: one event per message.id, the
+// snapshot with the largest total, attribution from a non-sidechain copy
+// when there is one; sorted by time) and forked Codex threads (counted once
+// their parent's log may have been read; in input order). Tags: path tags,
+// then trace tags, then the line's own tags (later ones win). Blank lines
+// are ignored; a last line without '\n' is read like any other (bad if it
+// does not parse). With since/until set, events without a timestamp are
+// skipped. Details: docs/READERS.md.
 absl::StatusOr<ReadResult> ReadInputs(const std::vector<std::string>& inputs,
                                       const ReadOptions& options, const EventFn& fn);
 

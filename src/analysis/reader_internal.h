@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -75,9 +76,10 @@ class Arena {
 
 // ---------------------------------------------------------------------------
 // What one line turns into. The parse stage (parallel) produces these; the
-// emit stage (serial, in input order) applies the stateful rules: trace tags,
-// Codex threads (codex_format.h), Claude Code dedup, time range, path tags.
-enum class RecordType : uint8_t {
+// emit stage (serial, in input order) hands each to its format's FormatState
+// (trace tags, Claude Code dedup, Codex threads) or, for formats without
+// one, straight to EmitSink::Deliver (time range, path tags).
+enum class ParsedRecordType : uint8_t {
   kEvent,         // `ev` is complete except trace/path tags
   kTrace,         // tokmeter trace line: ev.trace_id + ev.tags
   kDrops,         // tokmeter drops line: `count`
@@ -102,8 +104,8 @@ struct CodexUsage {
   friend bool operator==(const CodexUsage&, const CodexUsage&) = default;
 };
 
-struct Record {
-  RecordType type = RecordType::kEvent;
+struct ParsedRecord {
+  ParsedRecordType type = ParsedRecordType::kEvent;
   int64_t line = 0;  // 1-based within the chunk; the emit stage makes it absolute
   UsageEvent ev;
   int64_t count = 0;
@@ -122,7 +124,7 @@ struct Record {
 // State a parser carries through one chunk.
 struct ParseContext {
   Arena* arena = nullptr;
-  std::vector<Record>* out = nullptr;
+  std::vector<ParsedRecord>* out = nullptr;
   int64_t line = 0;
   // The chunk's bytes: views into them live as long as the records.
   const char* buf_begin = nullptr;
@@ -138,11 +140,44 @@ struct ParseContext {
 };
 
 // ---------------------------------------------------------------------------
-// Format registry. To add a line-based format: write `bool SniffX(line)` and
-// `LineResult ParseX(line, ctx)` and add one row to kLineFormats in
-// formats.cc. To add a whole-file format (e.g. tokmeter protobuf files): add
-// one row to kFileFormats in formats.cc with a sniff over the first bytes and
-// a reader over the whole stream.
+// The emit stage, as a format's stateful rules see it.
+
+// Where a FormatState hands what it decides. Extra tags (a trace's) are
+// merged after the event's own.
+class EmitSink {
+ public:
+  using Tags = std::vector<std::pair<std::string, std::string>>;
+  // An event of input `input` (time range, then tags, then the callback).
+  virtual void Deliver(int input, UsageEvent& ev, const Tags* extra_tags = nullptr) = 0;
+  // `n` records of `input` dropped as copies of records counted elsewhere.
+  virtual void Duplicate(int input, int64_t n = 1) = 0;
+  // Records the writer of `input` lost (tokmeter `drops`).
+  virtual void Dropped(int input, int64_t n) = 0;
+  // `input` holds usage records, whether or not they end up counted there.
+  virtual void UsageSeen(int input) = 0;
+
+ protected:
+  ~EmitSink() = default;
+};
+
+// A format's rules that span lines or inputs: one instance per ReadInputs
+// call, called on the emit thread only, with the format's records in input
+// order (line numbers absolute, ev.input_index set).
+class FormatState {
+ public:
+  virtual ~FormatState() = default;
+  virtual void Add(int input, ParsedRecord& r, EmitSink& out) = 0;
+  // After the last input: events held back until every input was read.
+  virtual void Finish(EmitSink& out) {}
+};
+
+// ---------------------------------------------------------------------------
+// Format registry (formats/registry.cc; one file per format in formats/).
+// To add a line-based format: write `bool SniffX(line)` and
+// `LineResult ParseX(line, ctx)` (and a FormatState if it has rules across
+// lines) in a new file, and add one row to the registry. To add a
+// whole-file format (e.g. tokmeter protobuf files): a row of FileFormats()
+// with a sniff over the first bytes and a reader over the whole stream.
 enum class LineResult : uint8_t {
   kOk,   // recognised (whether or not it produced records)
   kBad,  // recognised format, malformed line: skipped and counted
@@ -154,6 +189,9 @@ struct LineFormat {
   bool (*sniff)(std::string_view line);
   LineResult (*parse)(std::string_view line, ParseContext& ctx);
 };
+// The FormatState of `format`, or nullptr when it has none (its records
+// are complete events).
+std::unique_ptr<FormatState> NewFormatState(SourceFormat format);
 // In priority order; the first whose sniff accepts the line parses it.
 const std::vector<LineFormat>& LineFormats();
 
@@ -181,6 +219,10 @@ LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* fo
 // ---------------------------------------------------------------------------
 // Helpers shared by the format parsers.
 
+// ev.SetTag(key, value) with `key` kept past the line; `value` must outlive
+// the chunk (a view into it, ctx.Keep()'s copy, or a literal): a
+// JsonField's text may live in the parser's buffers.
+void AddTag(UsageEvent& ev, std::string_view key, std::string_view value, ParseContext& ctx);
 // A JSON number as a token count, clamped to [0, kMaxTokenCount]
 // (tokmeter/buckets.h); 0 for others.
 int64_t Count(const JsonField& f);

@@ -1,4 +1,4 @@
-// The analysis reader for protobuf files (src/analysis/tokmeter_proto_format.cc)
+// The analysis reader for protobuf files (src/analysis/formats/tokmeter_proto.cc)
 // yields the same records as the JSONL parser for the same content.
 #include <string>
 
@@ -20,8 +20,8 @@ const FileFormat* ProtoFormat() {
 
 // Reads a whole protobuf file through the registered format, as ReadInputs
 // does: the first 64 bytes as the sniffed head, the rest as a stream.
-std::vector<Record> ReadProtoFile(const std::string& file, Arena& arena, int64_t* bad) {
-  std::vector<Record> out;
+std::vector<ParsedRecord> ReadProtoFile(const std::string& file, Arena& arena, int64_t* bad) {
+  std::vector<ParsedRecord> out;
   ParseContext ctx{&arena, &out, 0};
   const std::string head = file.substr(0, 64);
   auto rest = MemorySource(std::string_view(file).substr(head.size()));
@@ -47,14 +47,14 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
 
   Arena arena;
   int64_t bad = 0;
-  std::vector<Record> from_proto = ReadProtoFile(file, arena, &bad);
+  std::vector<ParsedRecord> from_proto = ReadProtoFile(file, arena, &bad);
   EXPECT_EQ(bad, 0);
 
   // The same records through the JSONL line parser.
   std::string jsonl;
   AppendJsonl(b.batch, jsonl);
   Arena arena2;
-  std::vector<Record> from_jsonl;
+  std::vector<ParsedRecord> from_jsonl;
   ParseContext ctx2{&arena2, &from_jsonl, 0};
   int hint = -1;
   for (size_t pos = 0; pos < jsonl.size();) {
@@ -90,7 +90,7 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
     EXPECT_EQ(p.tag("session"), j.tag("session"));
     EXPECT_EQ(p.tag("request_id"), j.tag("request_id"));
   }
-  EXPECT_EQ(from_proto.back().type, RecordType::kDrops);
+  EXPECT_EQ(from_proto.back().type, ParsedRecordType::kDrops);
   EXPECT_EQ(from_proto.back().count, 3);
 }
 
@@ -113,10 +113,10 @@ TEST(ProtoAnalysisReaderTest, ReasoningCappedAtOutput) {
   enc.Finish(file);
   Arena arena;
   int64_t bad = 0;
-  std::vector<Record> recs = ReadProtoFile(file, arena, &bad);
+  std::vector<ParsedRecord> recs = ReadProtoFile(file, arena, &bad);
   bool seen = false;
-  for (const Record& r : recs) {
-    if (r.type != RecordType::kEvent || r.ev.span_id != SpanIdToHex(s.span_id)) continue;
+  for (const ParsedRecord& r : recs) {
+    if (r.type != ParsedRecordType::kEvent || r.ev.span_id != SpanIdToHex(s.span_id)) continue;
     seen = true;
     EXPECT_EQ(r.ev.tokens.output, 5);
     EXPECT_EQ(r.ev.tokens.reasoning, 5);

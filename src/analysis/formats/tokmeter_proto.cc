@@ -8,8 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "src/analysis/reader.h"
-#include "src/analysis/reader_internal.h"
+#include "src/analysis/formats/formats.h"
 #include "src/model/proto_file.h"
 
 namespace tokmeter::analysis::reader_internal {
@@ -68,12 +67,12 @@ struct Mapper {
   }
 
   void Add(const pf::FileRecord& r) {
-    Record rec;
+    ParsedRecord rec;
     UsageEvent& ev = rec.ev;
     ev.format = SourceFormat::kTokmeterProto;
     switch (r.type) {
       case pf::FileRecordType::kTrace:
-        rec.type = RecordType::kTrace;
+        rec.type = ParsedRecordType::kTrace;
         ev.trace_id = Hex(r.trace.trace_id.hi, r.trace.trace_id.lo, true);
         ev.span_id = Hex(0, r.trace.root_span_id, false);
         ev.kind = r.trace.kind;
@@ -83,7 +82,7 @@ struct Mapper {
         break;
       case pf::FileRecordType::kSpan: {
         const SpanRecord& s = r.span;
-        rec.type = RecordType::kEvent;
+        rec.type = ParsedRecordType::kEvent;
         ev.trace_id = Hex(s.trace_id.hi, s.trace_id.lo, true);
         ev.span_id = Hex(0, s.span_id, false);
         if (s.parent_id != 0) ev.parent_id = Hex(0, s.parent_id, false);
@@ -101,7 +100,7 @@ struct Mapper {
         // Roll-ups duplicate span records: a distinct kind keeps them out of
         // totals.
         const RollupRecord& x = r.rollup;
-        rec.type = RecordType::kEvent;
+        rec.type = ParsedRecordType::kEvent;
         ev.trace_id = Hex(x.trace_id.hi, x.trace_id.lo, true);
         ev.span_id = Hex(0, x.span_id, false);
         ev.name = x.name;
@@ -116,7 +115,7 @@ struct Mapper {
         break;
       }
       case pf::FileRecordType::kDrops:
-        rec.type = RecordType::kDrops;
+        rec.type = ParsedRecordType::kDrops;
         ev.time_unix_ns = r.drops.time_unix_ns;
         rec.count = ClampTokenCount(int64_t(r.drops.dropped));
         break;
@@ -183,7 +182,6 @@ absl::Status ReadTokmeterProto(std::string_view head, ByteSource& rest, ParseCon
 
 }  // namespace
 
-// Registered in FileFormats() (formats.cc).
 FileFormat TokmeterProtoFileFormat() {
   return FileFormat{SourceFormat::kTokmeterProto, SniffTokmeterProto, ReadTokmeterProto};
 }

@@ -1,11 +1,77 @@
-// Codex CLI session logs: the line parser and the per-thread counting rules
-// (codex_format.h; docs/READERS.md "Codex").
-#include "src/analysis/codex_format.h"
-
+// Codex CLI session logs (~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl): the
+// line parser and the per-thread counting rules (CodexState; docs/READERS.md
+// "Codex").
 #include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "src/analysis/formats/formats.h"
 
 namespace tokmeter::analysis::reader_internal {
 namespace {
+
+// The counting rules, one thread (one log file) at a time:
+//  * a request counts once, when the thread's cumulative `total_token_usage`
+//    moves, by the amount it moved; an event whose totals did not move (a
+//    count re-sent on a rate-limit update, a compaction estimate) counts
+//    nothing;
+//  * a forked thread (session_meta `forked_from_id`) starts with a copy of
+//    its parent's history; those copied counts are the parent's usage. When
+//    the parent's log was read too (before or after), a copied count is one
+//    whose totals equal one of the parent's totals at or before the fork,
+//    in order; otherwise the copy is the burst of lines written at the fork
+//    instant (each within kReplayGapNs of the line before). The thread's own
+//    counts continue from the last copied totals. Forked threads are counted
+//    after every input has been read, so the parent's log can come later.
+//  * the model is the latest turn_context's; before any, the parent's model
+//    at the fork; else "gpt-5" tagged model_fallback=true.
+// Not thread-safe: the emit stage calls it from one thread at a time.
+class CodexState final : public FormatState {
+ public:
+  // Copied lines are written back to back; a thread's own first count
+  // follows a model round trip.
+  static constexpr int64_t kReplayGapNs = 1'000'000'000;
+
+  void Add(int input, ParsedRecord& r, EmitSink& out) override;
+  // Counts the forked threads (after the last input).
+  void Finish(EmitSink& out) override;
+
+ private:
+  struct Item {  // a record of a forked thread, kept until Finish
+    ParsedRecordType type;
+    int64_t time = 0, line = 0;
+    bool has_last = false, has_total = false;
+    CodexUsage last, total;
+    std::string model;  // kCodexContext
+  };
+  struct Thread {
+    bool started = false;  // its own session_meta was read
+    std::string session, project, parent, model;
+    bool subagent = false;
+    bool forked = false;
+    int64_t fork_ns = 0;
+    bool counted = false;  // a request was counted
+    bool has_prev = false;
+    CodexUsage prev;  // the totals last seen
+    std::vector<Item> items;
+  };
+  // What a thread's log says over time: its totals and models, for the
+  // threads forked from it.
+  struct History {
+    std::vector<std::pair<int64_t, CodexUsage>> totals;   // (time, totals), as written
+    std::vector<std::pair<int64_t, std::string>> models;  // (time, model)
+  };
+
+  Thread& At(int input);
+  void Session(Thread& t, const ParsedRecord& r);
+  void Apply(int input, Thread& t, const Item& item, EmitSink& out);
+  void Count(int input, Thread& t, const Item& item, EmitSink& out);
+  void Replay(int input, Thread& t, EmitSink& out);
+
+  std::vector<Thread> threads_;  // by input index
+  absl::flat_hash_map<std::string, History> history_;
+};
 
 // The usage object under payload.info (total_token_usage or
 // last_token_usage): one field.
@@ -69,7 +135,7 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
   // session_meta: payload.source.subagent.thread_spawn.parent_thread_id is
   // five objects deep.
   if (!cap.Parse(line, session ? 5 : 4)) return LineResult::kBad;
-  Record rec;
+  ParsedRecord rec;
   rec.line = ctx.line;
   UsageEvent& ev = rec.ev;
   ev.format = SourceFormat::kCodex;
@@ -111,16 +177,16 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
     }
   }
   if (type == "turn_context") {
-    rec.type = RecordType::kCodexContext;
+    rec.type = ParsedRecordType::kCodexContext;
   } else if (type == "session_meta") {
-    rec.type = RecordType::kCodexSession;
+    rec.type = ParsedRecordType::kCodexSession;
     ev.trace_id = ctx.Keep(session_id);
     // An empty subagent object has no scalar to capture.
     if (!rec.sidechain && Contains(line, "\"thread_spawn\"")) rec.sidechain = true;
     if (ev.time_unix_ns == 0 && !meta_time.empty()) ParseTime(meta_time, &ev.time_unix_ns);
   } else if (type == "event_msg" && payload_type == "token_count") {
     if (!rec.has_last && !rec.has_total) return LineResult::kOk;  // info: null
-    rec.type = RecordType::kCodexTokens;
+    rec.type = ParsedRecordType::kCodexTokens;
   } else {
     return LineResult::kOk;
   }
@@ -128,14 +194,16 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
   return LineResult::kOk;
 }
 
-CodexThreads::Thread& CodexThreads::At(int input) {
+namespace {
+
+CodexState::Thread& CodexState::At(int input) {
   if (input >= int(threads_.size())) threads_.resize(size_t(input) + 1);
   return threads_[size_t(input)];
 }
 
-void CodexThreads::Add(int input, const Record& r, CodexOutput& out) {
+void CodexState::Add(int input, ParsedRecord& r, EmitSink& out) {
   Thread& t = At(input);
-  if (r.type == RecordType::kCodexSession) {
+  if (r.type == ParsedRecordType::kCodexSession) {
     Session(t, r);
     return;
   }
@@ -143,7 +211,7 @@ void CodexThreads::Add(int input, const Record& r, CodexOutput& out) {
   item.type = r.type;
   item.time = r.ev.time_unix_ns;
   item.line = r.ev.line;
-  if (r.type == RecordType::kCodexContext) {
+  if (r.type == ParsedRecordType::kCodexContext) {
     if (r.ev.model.empty()) return;
     item.model = std::string(r.ev.model);
     if (!t.session.empty()) history_[t.session].models.emplace_back(item.time, item.model);
@@ -166,7 +234,7 @@ void CodexThreads::Add(int input, const Record& r, CodexOutput& out) {
   Apply(input, t, item, out);
 }
 
-void CodexThreads::Session(Thread& t, const Record& r) {
+void CodexState::Session(Thread& t, const ParsedRecord& r) {
   std::string_view id = r.ev.trace_id;
   if (!t.started) {
     // The thread's own session_meta: it names the thread for good.
@@ -188,15 +256,15 @@ void CodexThreads::Session(Thread& t, const Record& r) {
   t.parent = std::string(id);
 }
 
-void CodexThreads::Apply(int input, Thread& t, const Item& item, CodexOutput& out) {
-  if (item.type == RecordType::kCodexContext) {
+void CodexState::Apply(int input, Thread& t, const Item& item, EmitSink& out) {
+  if (item.type == ParsedRecordType::kCodexContext) {
     t.model = item.model;
     return;
   }
   Count(input, t, item, out);
 }
 
-void CodexThreads::Count(int input, Thread& t, const Item& item, CodexOutput& out) {
+void CodexState::Count(int input, Thread& t, const Item& item, EmitSink& out) {
   CodexUsage moved;
   if (item.has_total) {
     // The first totals of a thread, or counters that went down: the request's
@@ -241,7 +309,7 @@ void CodexThreads::Count(int input, Thread& t, const Item& item, CodexOutput& ou
   out.Deliver(input, ev);
 }
 
-void CodexThreads::Replay(int input, Thread& t, CodexOutput& out) {
+void CodexState::Replay(int input, Thread& t, EmitSink& out) {
   auto parent = history_.find(t.parent);
   const History* h = parent != history_.end() ? &parent->second : nullptr;
   size_t limit = 0;  // the parent's totals written at or before the fork
@@ -255,7 +323,7 @@ void CodexThreads::Replay(int input, Thread& t, CodexOutput& out) {
   bool copying = true;
   int64_t prev_time = t.fork_ns;
   for (const Item& item : t.items) {
-    if (copying && item.type == RecordType::kCodexTokens) {
+    if (copying && item.type == ParsedRecordType::kCodexTokens) {
       bool copied = false;
       if (h != nullptr) {
         for (size_t k = cursor; item.has_total && k < limit; ++k) {
@@ -291,10 +359,14 @@ void CodexThreads::Replay(int input, Thread& t, CodexOutput& out) {
   t.items.shrink_to_fit();
 }
 
-void CodexThreads::Finish(CodexOutput& out) {
+void CodexState::Finish(EmitSink& out) {
   for (size_t i = 0; i < threads_.size(); ++i) {
     if (threads_[i].forked) Replay(int(i), threads_[i], out);
   }
 }
+
+}  // namespace
+
+std::unique_ptr<FormatState> NewCodexState() { return std::make_unique<CodexState>(); }
 
 }  // namespace tokmeter::analysis::reader_internal
