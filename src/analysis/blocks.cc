@@ -51,7 +51,8 @@ BlockRates RatesOf(const UsageBlock& b, int64_t now_ns) {
     const double left = double(b.end_ns - now_ns) / 60e9;
     const double tpm = r.tokens_per_minute.value_or(0);
     r.projected_tokens = b.agg.total() + int64_t(std::llround(tpm * left));
-    if (b.agg.HasCost()) r.projected_cost = b.agg.cost_usd + r.cost_per_hour.value_or(0) / 60 * left;
+    if (b.agg.HasCost())
+      r.projected_cost = b.agg.cost_usd + r.cost_per_hour.value_or(0) / 60 * left;
   }
   return r;
 }

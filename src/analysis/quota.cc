@@ -164,8 +164,7 @@ QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
     if (q.consumed >= o.limit || !(q.daily_average > 0)) {
       q.exhausted_at = o.as_of;
     } else {
-      q.exhausted_at =
-          o.as_of + absl::Hours(24.0 * double(o.limit - q.consumed) / q.daily_average);
+      q.exhausted_at = o.as_of + absl::Hours(24.0 * double(o.limit - q.consumed) / q.daily_average);
     }
   }
   const std::string_view by_left = OptimizationLevel(q.share_left);

@@ -131,13 +131,13 @@ bool ParseFlags(const std::vector<std::string>& args, po::options_description& d
   pos.add(positional, -1);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args)
-                  .options(d)
-                  .positional(pos)
-                  .style(po::command_line_style::default_style &
-                         ~po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(args)
+            .options(d)
+            .positional(pos)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const po::unknown_option& e) {
     std::string name = e.get_option_name();
@@ -174,7 +174,7 @@ Output ResolveOutput(const CommonFlags& c, unsigned formats, const std::string& 
     o.format = io.out_is_tty && (formats & kTableBit) ? Format::kTable : Format::kJson;
   } else {
     static const std::vector<std::pair<std::string, Format>> kNames = {
-        {"table", Format::kTable}, {"json", Format::kJson},     {"md", Format::kMarkdown},
+        {"table", Format::kTable},       {"json", Format::kJson}, {"md", Format::kMarkdown},
         {"markdown", Format::kMarkdown}, {"html", Format::kHtml}, {"csv", Format::kCsv}};
     static const unsigned kBits[] = {kTableBit, kJsonBit, kMarkdownBit, kHtmlBit, kCsvBit};
     bool found = false;
@@ -182,8 +182,8 @@ Output ResolveOutput(const CommonFlags& c, unsigned formats, const std::string& 
       if (name != f) continue;
       found = true;
       if (!(formats & kBits[int(fmt)]))
-        throw UsageError{absl::StrCat("--format ", f, ": `", command, "` renders ",
-                                      FormatList(formats))};
+        throw UsageError{
+            absl::StrCat("--format ", f, ": `", command, "` renders ", FormatList(formats))};
       o.format = fmt;
     }
     if (!found) {
@@ -196,9 +196,8 @@ Output ResolveOutput(const CommonFlags& c, unsigned formats, const std::string& 
   }
   if (c.color != "auto" && c.color != "always" && c.color != "never")
     throw UsageError{absl::StrCat("--color: '", c.color, "' is not auto, always or never")};
-  o.render.color =
-      c.color == "always" ||
-      (c.color == "auto" && io.out_is_tty && !io.env.no_color && !io.env.dumb_terminal);
+  o.render.color = c.color == "always" || (c.color == "auto" && io.out_is_tty && !io.env.no_color &&
+                                           !io.env.dumb_terminal);
   o.render.width = io.env.columns > 0 ? io.env.columns : io.tty_columns;
   return o;
 }
@@ -219,8 +218,9 @@ int64_t ParseTimeFlag(const std::string& flag, const std::string& s, const absl:
   if (s.size() == 10 && absl::ParseCivilTime(s, &day)) {
     t = absl::FromCivil(end_of_day ? day + 1 : day, tz);
   } else if (!absl::ParseTime(absl::RFC3339_full, s, &t, &err)) {
-    throw UsageError{absl::StrCat("--", flag, ": bad time '", s,
-                                  "' (expected YYYY-MM-DD or RFC 3339, e.g. 2026-11-23T09:00:00Z)")};
+    throw UsageError{
+        absl::StrCat("--", flag, ": bad time '", s,
+                     "' (expected YYYY-MM-DD or RFC 3339, e.g. 2026-11-23T09:00:00Z)")};
   }
   // The readers' range (docs/READERS.md), so that nanoseconds fit in int64.
   const int64_t year = absl::ToCivilYear(t, absl::UTCTimeZone()).year();
@@ -307,8 +307,8 @@ std::vector<Location> DefaultLocations(const Env& env, bool claude, bool codex,
         fs::path p(entry);
         if (IsDir(p / "projects")) {
           add(p / "projects", "Claude Code");
-        } else if (p.filename() == "projects" || (p.filename().empty() &&
-                                                  p.parent_path().filename() == "projects")) {
+        } else if (p.filename() == "projects" ||
+                   (p.filename().empty() && p.parent_path().filename() == "projects")) {
           add(p, "Claude Code");
         } else {
           add(p / "projects", "Claude Code");
@@ -322,8 +322,7 @@ std::vector<Location> DefaultLocations(const Env& env, bool claude, bool codex,
     }
   }
   if (codex) {
-    const fs::path codex_home =
-        env.codex_home.empty() ? home / ".codex" : fs::path(env.codex_home);
+    const fs::path codex_home = env.codex_home.empty() ? home / ".codex" : fs::path(env.codex_home);
     if (!codex_home.empty()) {
       add(codex_home / "sessions", "Codex");
       add(codex_home / "archived_sessions", "Codex");
@@ -411,8 +410,8 @@ void Read(Loaded& l, const CommonFlags& c, bool filter, Io& io) {
     if (l.fixed_now_ns && (!ro.until_unix_ns || l.fixed_now_ns < ro.until_unix_ns))
       ro.until_unix_ns = l.fixed_now_ns;
   }
-  auto r = analysis::ReadInputs(l.inputs, ro,
-                                [&l](const analysis::UsageEvent& e) { l.store->Add(e); });
+  auto r =
+      analysis::ReadInputs(l.inputs, ro, [&l](const analysis::UsageEvent& e) { l.store->Add(e); });
   if (!r.ok()) throw UsageError{std::string(r.status().message())};
   l.read = std::move(*r);
   l.store->Finish();

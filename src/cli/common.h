@@ -108,9 +108,9 @@ void AddCommonFlags(boost::program_options::options_description& d, CommonFlags&
 // Parses `args` (after the command name) into `desc`; positional arguments
 // go to `positional`. Unknown flags get a suggestion. Returns false when
 // --help was given (help printed to io.out).
-bool ParseFlags(const std::vector<std::string>& args, boost::program_options::options_description& d,
-                const std::string& command, const std::string& operands, Io& io,
-                const char* positional = "input");
+bool ParseFlags(const std::vector<std::string>& args,
+                boost::program_options::options_description& d, const std::string& command,
+                const std::string& operands, Io& io, const char* positional = "input");
 
 // How the command's output is rendered.
 struct Output {
@@ -129,9 +129,9 @@ int64_t ParseDurationFlag(const std::string& flag, const std::string& s);
 // a − b, saturated to int64.
 int64_t Minus(int64_t a, int64_t b);
 
-std::string Iso(int64_t ns);                               // RFC 3339 UTC
-std::string IsoTz(int64_t ns, const absl::TimeZone& tz);   // RFC 3339 in tz
-std::string DayOf(int64_t ns, const absl::TimeZone& tz);   // YYYY-MM-DD in tz
+std::string Iso(int64_t ns);                              // RFC 3339 UTC
+std::string IsoTz(int64_t ns, const absl::TimeZone& tz);  // RFC 3339 in tz
+std::string DayOf(int64_t ns, const absl::TimeZone& tz);  // YYYY-MM-DD in tz
 double Round(double v, int digits = 6);
 
 // ---------------------------------------------------------------- loading --

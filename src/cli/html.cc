@@ -50,9 +50,11 @@ window.addEventListener('unhandledrejection',function(e){keep(e.reason);});})();
 
 // Draws every div.chart from its JSON (see AppendChart) with ECharts: a
 // real time axis with zoom (mouse wheel, pinch, slider) where the x values
-// are times, tooltips, a legend when there are several series. Each chart
-// div gets data-sum (the sum of its values) and <html> data-charts (how many
-// were drawn) and data-overflow (wider than the window?) for the tests.
+// are times, tooltips, a legend when there are several series. For the
+// tests, each chart div gets data-sum (the sum of its values) and, on a
+// category axis, data-values (each series' value per category); <html> gets
+// data-charts (how many were drawn) and data-overflow (wider than the
+// window?).
 constexpr const char* kInit = R"js(
 (function(){
 var d=document.documentElement,charts=[];
@@ -62,7 +64,10 @@ document.querySelectorAll('div.chart').forEach(function(el){
   var spec=JSON.parse(document.getElementById(el.id+'-data').textContent),sum=0,n=0;
   var series=spec.series.map(function(s,i){
     s.data.forEach(function(p){sum+=p[1];n++;});
-    var o={name:s.name,type:spec.kind,data:spec.time?s.data:s.data.map(function(p){return p[1];}),
+    var data=s.data;
+    if(!spec.time){data=spec.categories.map(function(){return 0;});
+      s.data.forEach(function(p){data[p[0]]+=p[1];});}
+    var o={name:s.name,type:spec.kind,data:data,
       barMaxWidth:36,showSymbol:spec.kind==='line'&&s.data.length<60,sampling:spec.kind==='line'?'lttb':undefined};
     if(spec.stack)o.stack='all';
     if(i===0&&spec.mark_y>=0)o.markLine={symbol:'none',silent:true,lineStyle:{color:'#e15759',type:'dashed'},
@@ -75,11 +80,12 @@ document.querySelectorAll('div.chart').forEach(function(el){
     tooltip:{trigger:'axis',confine:true,valueFormatter:full},
     legend:spec.series.length>1?{top:22,type:'scroll'}:undefined,
     grid:{left:8,right:18,top:spec.series.length>1?62:40,bottom:zoom?58:16,containLabel:true},
-    xAxis:spec.time?{type:'time'}:{type:'category',data:spec.categories,axisLabel:{hideOverlap:true}},
-    yAxis:{type:'value',name:spec.y_name,axisLabel:{formatter:compact}},
+    xAxis:spec.time?{type:'time',axisLabel:{hideOverlap:true}}:{type:'category',data:spec.categories,axisLabel:{hideOverlap:true}},
+    yAxis:{type:'value',axisLabel:{formatter:compact}},
     dataZoom:zoom?[{type:'inside'},{type:'slider',height:18,bottom:8}]:[],
     series:series});
   el.setAttribute('data-sum',String(sum));el.setAttribute('data-points',String(n));
+  if(!spec.time)el.setAttribute('data-values',JSON.stringify(series.map(function(s){return s.data;})));
   charts.push(c);});
 window.addEventListener('resize',function(){charts.forEach(function(c){c.resize();});});
 d.setAttribute('data-charts',String(charts.length));
@@ -106,10 +112,10 @@ void AppendTable(std::string& o, const Table& t, int index) {
     absl::StrAppend(&o, c.right ? "<th class=\"n\">" : "<th>", Esc(c.name), "</th>");
   o += "</tr></thead><tbody>\n";
   for (const auto& r : t.rows) {
-    const char* cls = r.total                        ? " class=\"total\""
-                      : r.sub                        ? " class=\"sub\""
-                      : r.style == Style::kActive    ? " class=\"active\""
-                                                     : "";
+    const char* cls = r.total                     ? " class=\"total\""
+                      : r.sub                     ? " class=\"sub\""
+                      : r.style == Style::kActive ? " class=\"active\""
+                                                  : "";
     absl::StrAppend(&o, "<tr", cls, ">");
     for (size_t i = 0; i < t.cols.size(); ++i) {
       const Cell* c = i < r.cells.size() ? &r.cells[i] : nullptr;

@@ -278,7 +278,8 @@ void TerminalTable(std::ostream& os, const Table& t, const RenderOptions& o) {
     while (total() > o.width) {
       int best = -1;
       for (size_t i = 1; i < n; ++i)
-        if (shown[i] && t.cols[i].drop > 0 && (best < 0 || t.cols[i].drop > t.cols[size_t(best)].drop))
+        if (shown[i] && t.cols[i].drop > 0 &&
+            (best < 0 || t.cols[i].drop > t.cols[size_t(best)].drop))
           best = int(i);
       if (best < 0) break;
       shown[size_t(best)] = false;
@@ -328,10 +329,10 @@ void TerminalTable(std::ostream& os, const Table& t, const RenderOptions& o) {
   if (!hidden.empty()) {
     std::string names;
     for (const auto& h : hidden) absl::StrAppend(&names, names.empty() ? "" : ", ", h);
-    for (const auto& l : Wrap("(" + std::to_string(hidden.size()) + " column(s) hidden to fit " +
-                                  std::to_string(o.width) + " columns: " + names +
-                                  "; see --format csv or json)",
-                              o.width))
+    for (const auto& l :
+         Wrap("(" + std::to_string(hidden.size()) + " column(s) hidden to fit " +
+                  std::to_string(o.width) + " columns: " + names + "; see --format csv or json)",
+              o.width))
       os << Paint(l, Style::kDim, o.color) << "\n";
   }
   os << "\n";

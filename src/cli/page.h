@@ -30,12 +30,12 @@ Style LevelStyle(const std::string& level);
 const char* StyleClass(Style s);  // CSS class name ("" for kNone)
 
 struct Cell {
-  std::string text;  // as shown
+  std::string text;                // as shown
   std::optional<std::string> csv;  // as CSV writes it (raw number); unset = text
   Style style = Style::kNone;
   Cell() = default;
-  Cell(std::string t) : text(std::move(t)) {}                                // NOLINT
-  Cell(const char* t) : text(t) {}                                           // NOLINT
+  Cell(std::string t) : text(std::move(t)) {}  // NOLINT
+  Cell(const char* t) : text(t) {}             // NOLINT
   Cell(std::string t, std::string c, Style s = Style::kNone)
       : text(std::move(t)), csv(std::move(c)), style(s) {}
 };
@@ -59,8 +59,8 @@ struct Table {
   std::vector<Column> cols;
   struct Row {
     std::vector<Cell> cells;
-    bool sub = false;    // a breakdown row (indented; not in CSV)
-    bool total = false;  // a totals row (bold; not in CSV)
+    bool sub = false;            // a breakdown row (indented; not in CSV)
+    bool total = false;          // a totals row (bold; not in CSV)
     Style style = Style::kNone;  // the whole row (e.g. the active block)
   };
   std::vector<Row> rows;
@@ -91,12 +91,12 @@ struct Chart {
 };
 
 struct Finding {
-  std::string head;      // "[warning] no_cache — workflow x"
+  std::string head;  // "[warning] no_cache — workflow x"
   Style style = Style::kNone;
   std::string severity;  // for HTML / Markdown
   std::string kind, subject;
   std::vector<std::pair<std::string, std::string>> lines;  // (label, text): rule, evidence, …
-  std::string text;      // the recommendation
+  std::string text;                                        // the recommendation
 };
 
 struct Block {
@@ -112,12 +112,12 @@ struct Block {
     kList
   };
   Kind kind = kText;
-  int level = 2;           // headings
-  std::string text;        // heading, paragraph, details summary
+  int level = 2;     // headings
+  std::string text;  // heading, paragraph, details summary
   Style style = Style::kNone;
   Table table;
-  bool primary = false;    // the table CSV writes
-  bool csv_only = false;   // a table only CSV shows (the page says it otherwise)
+  bool primary = false;   // the table CSV writes
+  bool csv_only = false;  // a table only CSV shows (the page says it otherwise)
   std::string url;
   std::vector<Finding> findings;
   std::string empty_text;  // findings: shown when there are none

@@ -6,7 +6,7 @@
 
 #define TOKMETER_CLI_COMMAND_FILE(file) \
   namespace tokmeter::cli::file##_cmd { \
-  void Register(CommandList& list);     \
+    void Register(CommandList& list);   \
   }
 #include "src/cli/command_files.inc"
 #undef TOKMETER_CLI_COMMAND_FILE

@@ -137,6 +137,7 @@ std::string Raw(const json::value& v) {
 std::string Usd(const json::value& v) {
   if (!v.is_number()) return "unpriced";
   double d = v.to_number<double>();
+  if (d > 0 && d < 0.0001) return "<$0.0001";
   return d < 0.01 && d > 0 ? absl::StrFormat("$%.4f", d) : absl::StrFormat("$%.2f", d);
 }
 

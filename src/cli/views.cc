@@ -49,8 +49,8 @@ std::string PeriodLabel(const json::object& doc) {
   auto day = [&](const json::value& v, bool exclusive_end) {
     absl::Time t;
     std::string err;
-    if (!v.is_string() || !absl::ParseTime(absl::RFC3339_full, std::string(v.get_string()), &t,
-                                           &err))
+    if (!v.is_string() ||
+        !absl::ParseTime(absl::RFC3339_full, std::string(v.get_string()), &t, &err))
       return std::string();
     if (exclusive_end) t -= absl::Nanoseconds(1);
     return absl::FormatTime("%Y-%m-%d", t, zone);
@@ -84,7 +84,8 @@ void Header(const json::object& doc, const std::string& title, Page& p) {
                                 Str(doc, "tz"), ")"));
   const auto& inputs = Arr(doc, "inputs");
   p.meta.push_back(absl::StrCat(inputs.size(), " input file(s), ",
-                                Num(Get(Obj(doc, "totals"), "events")), " record(s) in the period"));
+                                Num(Get(Obj(doc, "totals"), "events")),
+                                " record(s) in the period"));
 }
 
 bool NoData(const json::object& doc, Page& p) {
@@ -169,11 +170,16 @@ std::vector<Finding> Findings(const json::array& findings) {
 
 Table TotalsTable(const json::object& t) {
   Table tab;
-  tab.cols = {{"Input", true, false, 0},          {"Output", true, false, 0},
-              {"Cache read", true, false, 0},     {"Cache write", true, false, 3},
-              {"Total", true, false, 0},          {"Requests", true, false, 2},
-              {"Cost", true, false, 0},           {"Cache hit rate", true, false, 1},
-              {"Prompt cache share", true, false, 4}, {"In/out ratio", true, false, 5}};
+  tab.cols = {{"Input", true, false, 0, "input_tokens"},
+              {"Output", true, false, 0, "output_tokens"},
+              {"Cache read", true, false, 0, "cache_read_tokens"},
+              {"Cache write", true, false, 3, "cache_write_tokens"},
+              {"Total", true, false, 0, "total_tokens"},
+              {"Requests", true, false, 2, "requests"},
+              {"Cost", true, false, 0, "cost_usd"},
+              {"Cache hit rate", true, false, 1, "cache_hit_rate"},
+              {"Prompt cache share", true, false, 4, "prompt_cache_share"},
+              {"In/out ratio", true, false, 5, "input_output_ratio"}};
   tab.Add({NumCell(Get(t, "input_tokens")), NumCell(Get(t, "output_tokens")),
            NumCell(Get(t, "cache_read_tokens")), NumCell(Get(t, "cache_write_tokens")),
            NumCell(Get(t, "total_tokens")), NumCell(Get(t, "requests")),

@@ -1,12 +1,13 @@
 // `tokmeter blocks`: 5-hour usage blocks (analysis/blocks.h) with tokens,
 // cost, burn rate and the projection of the active block to its end.
+#include "src/analysis/blocks.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "src/analysis/blocks.h"
 #include "src/analysis/quota.h"
 #include "src/cli/common.h"
 #include "src/cli/views.h"
@@ -31,14 +32,17 @@ void Render(const json::object& doc, Page& p) {
   const auto& blocks = Arr(doc, "blocks");
   const json::value& limit = Get(doc, "token_limit");
   if (limit.is_number())
-    p.Text(absl::StrCat("Token limit ", Num(limit), " per block",
-                        Str(doc, "token_limit_source") == "max" ? " (the largest past block)" : ""));
+    p.Text(
+        absl::StrCat("Token limit ", Num(limit), " per block",
+                     Str(doc, "token_limit_source") == "max" ? " (the largest past block)" : ""));
   const auto& st = Obj(doc, "token_limit_status");
   if (!st.empty()) {
     const std::string s = Str(st, "status");
     p.Text(absl::StrCat("Active block projected at ", Num(Get(st, "projected_tokens")), " tokens, ",
                         Percent(Get(st, "projected_share")), " of the limit: ", s),
-           s == "exceeds" ? Style::kCritical : s == "warning" ? Style::kWarning : Style::kGood);
+           s == "exceeds"   ? Style::kCritical
+           : s == "warning" ? Style::kWarning
+                            : Style::kGood);
   }
   Chart c;
   c.title = "Tokens per 5-hour block";
@@ -92,8 +96,8 @@ void Render(const json::object& doc, Page& p) {
            NumCell(Get(b, "output_tokens")), NumCell(Get(b, "cache_read_tokens")),
            NumCell(Get(b, "cache_write_tokens")), NumCell(Get(b, "total_tokens")),
            UsdCell(Get(b, "cost_usd")), NumCell(Get(br, "tokens_per_minute")),
-           UsdCell(Get(br, "cost_per_hour")), NumCell(Get(pr, "total_tokens")),
-           Cell(Percent(share), Raw(share), share_style)},
+           Get(br, "cost_per_hour").is_number() ? UsdCell(Get(br, "cost_per_hour")) : Cell("–", ""),
+           NumCell(Get(pr, "total_tokens")), Cell(Percent(share), Raw(share), share_style)},
           active ? Style::kActive : Style::kNone);
   }
   t.AddTotal({Cell("Total"), Cell(""), Cell(""), NumCell(Get(Obj(doc, "totals"), "requests")),
@@ -122,8 +126,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
   std::optional<int64_t> fixed_limit;
   if (!token_limit.empty() && token_limit != "max") {
     auto lim = analysis::ParseTokenCount(token_limit);
-    if (!lim.ok()) throw UsageError{absl::StrCat("--token-limit: ", lim.status().message(),
-                                                 " or max")};
+    if (!lim.ok())
+      throw UsageError{absl::StrCat("--token-limit: ", lim.status().message(), " or max")};
     fixed_limit = *lim;
   }
   // Plan limits are per agent: with no INPUT, Claude Code's logs (as
@@ -154,7 +158,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
     if (mx > 0) limit = mx;
   }
   doc["token_limit"] = limit ? json::value(*limit) : json::value(nullptr);
-  doc["token_limit_source"] = token_limit.empty() ? json::value(nullptr)
+  doc["token_limit_source"] = token_limit.empty()    ? json::value(nullptr)
                               : token_limit == "max" ? json::value("max")
                                                      : json::value("flag");
   json::array arr;
@@ -169,12 +173,13 @@ int Run(const std::vector<std::string>& args, Io& io) {
     o["entries"] = b.agg.events;
     for (auto& kv : TotalsJson(b.agg)) o[kv.key()] = kv.value();
     o["models"] = ModelsJson(b.by_model, b.agg.total());
-    o["burn_rate"] = r.tokens_per_minute
-                         ? json::value(json::object{
-                               {"tokens_per_minute", Round(*r.tokens_per_minute, 1)},
-                               {"cost_per_hour", r.cost_per_hour ? json::value(Round(*r.cost_per_hour, 4))
-                                                                 : json::value(nullptr)}})
-                         : json::value(nullptr);
+    o["burn_rate"] =
+        r.tokens_per_minute
+            ? json::value(json::object{
+                  {"tokens_per_minute", Round(*r.tokens_per_minute, 1)},
+                  {"cost_per_hour", r.cost_per_hour ? json::value(Round(*r.cost_per_hour, 4))
+                                                    : json::value(nullptr)}})
+            : json::value(nullptr);
     o["projection"] =
         r.projected_tokens
             ? json::value(json::object{
@@ -184,8 +189,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
                   {"remaining_minutes", r.remaining_minutes}})
             : json::value(nullptr);
     const int64_t basis = r.projected_tokens ? *r.projected_tokens : b.agg.total();
-    o["limit_share"] = limit ? json::value(Round(double(basis) / double(*limit), 4))
-                             : json::value(nullptr);
+    o["limit_share"] =
+        limit ? json::value(Round(double(basis) / double(*limit), 4)) : json::value(nullptr);
     if (r.active) {
       active_index = int64_t(arr.size());
       if (limit) {

@@ -33,8 +33,8 @@ void Render(const View& v, const json::object& doc, Page& p) {
   const auto& rows = Arr(doc, "rows");
   if (std::string(v.command) != "session" && rows.size() > 1) {
     Chart c;
-    c.title = absl::StrCat("Tokens per ", std::string(v.key) == "date" ? "day" : "month",
-                           " (", Str(doc, "tz"), ")");
+    c.title = absl::StrCat("Tokens per ", std::string(v.key) == "date" ? "day" : "month", " (",
+                           Str(doc, "tz"), ")");
     c.stack = true;
     // One series per token kind: what the tokens were.
     const char* kinds[][2] = {{"cache_read_tokens", "cache read"},
@@ -66,9 +66,9 @@ int RunView(const View& v, const std::vector<std::string>& args, Io& io) {
   analysis::Grouper grouper =
       cmd == "session"
           ? analysis::Grouper(*l.store, analysis::Dim::kSession)
-          : analysis::Grouper(*l.store,
-                              cmd == "daily" ? analysis::Calendar::kDay : analysis::Calendar::kMonth,
-                              l.tz);
+          : analysis::Grouper(
+                *l.store, cmd == "daily" ? analysis::Calendar::kDay : analysis::Calendar::kMonth,
+                l.tz);
   analysis::Summary sum;
   l.store->StreamTo([&](const Rec& r) {
     sum.Add(r);

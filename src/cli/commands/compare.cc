@@ -89,7 +89,8 @@ void Render(const json::object& doc, Page& p) {
   const auto& a = Obj(doc, "a");
   const auto& b = Obj(doc, "b");
   Header(doc, absl::StrCat("Compare: ", Str(a, "label"), " → ", Str(b, "label")), p);
-  p.meta.push_back(absl::StrCat("A (before): ", Str(a, "label"), " · B (after): ", Str(b, "label")));
+  p.meta.push_back(
+      absl::StrCat("A (before): ", Str(a, "label"), " · B (after): ", Str(b, "label")));
   if (NoData(doc, p)) return DataNotes(doc, p);
   const auto& ta = Obj(a, "figures");
   const auto& tb = Obj(b, "figures");
@@ -120,11 +121,14 @@ void Render(const json::object& doc, Page& p) {
   p.AddTable(std::move(t));
 
   Table all;  // CSV: every row of every dimension
-  all.cols = {{"Dimension", false, false, 0, "dim"}, {"Key", false, false, 0, "key"},
-              {"Status", false, false, 0, "status"}, {"A tokens", true, false, 0, "a_total_tokens"},
+  all.cols = {{"Dimension", false, false, 0, "dim"},
+              {"Key", false, false, 0, "key"},
+              {"Status", false, false, 0, "status"},
+              {"A tokens", true, false, 0, "a_total_tokens"},
               {"B tokens", true, false, 0, "b_total_tokens"},
               {"Tokens change", true, false, 0, "total_tokens_change"},
-              {"A cost", true, false, 0, "a_cost_usd"}, {"B cost", true, false, 0, "b_cost_usd"},
+              {"A cost", true, false, 0, "a_cost_usd"},
+              {"B cost", true, false, 0, "b_cost_usd"},
               {"Cost change", true, false, 0, "cost_usd_change"},
               {"A cache hit rate", true, false, 0, "a_cache_hit_rate"},
               {"B cache hit rate", true, false, 0, "b_cache_hit_rate"},
@@ -163,10 +167,12 @@ void Render(const json::object& doc, Page& p) {
         };
         return f(ra) + " → " + f(rb);
       };
-      dt.Add({Cell(Str(r, "key")), NumCell(Get(ra, "total_tokens")), NumCell(Get(rb, "total_tokens")),
-              Cell(change, Raw(tc), status == "new" ? Style::kBad
-                                    : status == "gone" ? Style::kGood
-                                                       : ChangeStyle(tc, true)),
+      dt.Add({Cell(Str(r, "key")), NumCell(Get(ra, "total_tokens")),
+              NumCell(Get(rb, "total_tokens")),
+              Cell(change, Raw(tc),
+                   status == "new"    ? Style::kBad
+                   : status == "gone" ? Style::kGood
+                                      : ChangeStyle(tc, true)),
               UsdCell(Get(ra, "cost_usd")), UsdCell(Get(rb, "cost_usd")),
               Cell(Change(Get(r, "cost_usd_change")), Raw(Get(r, "cost_usd_change"))),
               Cell(pair("cache_hit_rate", true)), Cell(pair("requests_per_run", false))});
@@ -175,8 +181,8 @@ void Render(const json::object& doc, Page& p) {
                UsdCell(Get(ra, "cost_usd")), UsdCell(Get(rb, "cost_usd")),
                Cell("", Raw(Get(r, "cost_usd_change"))), PercentCell(Get(ra, "cache_hit_rate")),
                PercentCell(Get(rb, "cache_hit_rate")),
-               Cell("", Raw(Get(r, "cache_hit_rate_change"))),
-               NumCell(Get(ra, "requests_per_run")), NumCell(Get(rb, "requests_per_run")),
+               Cell("", Raw(Get(r, "cache_hit_rate_change"))), NumCell(Get(ra, "requests_per_run")),
+               NumCell(Get(rb, "requests_per_run")),
                Cell("", Raw(Get(r, "requests_per_run_change")))});
       c.categories.push_back(Str(r, "key"));
       sa.points.emplace_back(double(sa.points.size()), Dbl(ra, "total_tokens"));
@@ -331,10 +337,9 @@ int Run(const std::vector<std::string>& argv, Io& io) {
     auto delta = [](const json::object& r) {
       return std::abs(Dbl(Obj(r, "b"), "total_tokens") - Dbl(Obj(r, "a"), "total_tokens"));
     };
-    std::stable_sort(out_rows.begin(), out_rows.end(),
-                     [&](const json::object& x, const json::object& y) {
-                       return delta(x) > delta(y);
-                     });
+    std::stable_sort(
+        out_rows.begin(), out_rows.end(),
+        [&](const json::object& x, const json::object& y) { return delta(x) > delta(y); });
     json::array arr;
     for (auto& r : out_rows) arr.push_back(std::move(r));
     by[std::string(analysis::DimName(dim))] = std::move(arr);

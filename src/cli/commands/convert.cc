@@ -51,9 +51,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
     throw UsageError{absl::StrCat("--to: '", to, "' is not jsonl or pb")};
   std::string target = to.empty() ? (out == "-" ? "" : FormatOf(out)) : to;
   if (target.empty())
-    throw UsageError{absl::StrCat(
-        "convert: cannot tell the output format from '", out,
-        "' (name it *.jsonl or *.pb, or give --to jsonl|pb); nothing written")};
+    throw UsageError{
+        absl::StrCat("convert: cannot tell the output format from '", out,
+                     "' (name it *.jsonl or *.pb, or give --to jsonl|pb); nothing written")};
   if (in != "-" && out != "-") {
     std::error_code ec;
     if (fs::exists(out, ec) && fs::equivalent(in, out, ec))
@@ -66,7 +66,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
     if (!f) throw UsageError{absl::StrCat("convert: cannot open '", in, "'")};
     char head[8] = {};
     f.read(head, sizeof head);
-    const bool is_pb = tokmeter::proto::HasProtobufMagic(std::string_view(head, size_t(f.gcount())));
+    const bool is_pb =
+        tokmeter::proto::HasProtobufMagic(std::string_view(head, size_t(f.gcount())));
     if (is_pb == (target == "pb"))
       throw UsageError{absl::StrCat("convert: '", in, "' is already ",
                                     is_pb ? "a protobuf file" : "JSONL", "; OUT would be ",
@@ -90,9 +91,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
 }  // namespace
 
 void Register(CommandList& list) {
-  list.push_back(
-      {"convert", "IN OUT: tokmeter JSONL <-> protobuf (format from OUT's extension or --to)",
-       90, &Run});
+  list.push_back({"convert",
+                  "IN OUT: tokmeter JSONL <-> protobuf (format from OUT's extension or --to)", 90,
+                  &Run});
 }
 
 }  // namespace tokmeter::cli::convert_cmd

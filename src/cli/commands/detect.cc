@@ -20,9 +20,12 @@ void Render(const json::object& doc, Page& p) {
   p.Findings(Findings(findings));
   // CSV: one finding per row.
   Table t;
-  t.cols = {{"Severity", false, false, 0, "severity"}, {"Kind", false, false, 0, "kind"},
-            {"Subject", false, true, 0, "subject"},    {"Tokens", true, false, 0, "tokens"},
-            {"Time", false, false, 0, "time"},         {"Rule", false, true, 0, "rule"},
+  t.cols = {{"Severity", false, false, 0, "severity"},
+            {"Kind", false, false, 0, "kind"},
+            {"Subject", false, true, 0, "subject"},
+            {"Tokens", true, false, 0, "tokens"},
+            {"Time", false, false, 0, "time"},
+            {"Rule", false, true, 0, "rule"},
             {"Recommendation", false, true, 0, "recommendation"}};
   for (const auto& fv : findings) {
     const auto& f = fv.get_object();

@@ -1,13 +1,14 @@
 // `tokmeter quota`: quota consumed in the period holding "now", the
 // forecast to the period end, runs left, alerts and the optimization level —
 // the alerts and the level agree with the forecast.
+#include "src/analysis/quota.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "src/analysis/quota.h"
 #include "src/cli/common.h"
 #include "src/cli/views.h"
 
@@ -44,8 +45,8 @@ void Render(const json::object& doc, Page& p) {
   const bool exceed = Bool(q, "will_exceed");
   t.Add({Cell(Cap(period)), Cell(Str(q, "period_start") + " → " + Str(q, "period_end"))});
   t.Add({Cell("As of"), Cell(Str(q, "as_of"))});
-  t.Add({Cell("Consumed"), Cell(Num(Get(q, "consumed")) + " (" + pct("share_used") + ")",
-                                Raw(Get(q, "consumed")))});
+  t.Add({Cell("Consumed"),
+         Cell(Num(Get(q, "consumed")) + " (" + pct("share_used") + ")", Raw(Get(q, "consumed")))});
   t.Add({Cell("Left"), Cell(pct("share_left"), Raw(Get(q, "share_left")))});
   t.Add({Cell("Daily average"), NumCell(Get(q, "daily_average"))});
   t.Add({Cell(absl::StrCat(Cap(period), "-end forecast")),
@@ -53,8 +54,8 @@ void Render(const json::object& doc, Page& p) {
                   (exceed ? " — will exceed" : ""),
               Raw(Get(q, "forecast")), exceed ? Style::kBad : Style::kNone)});
   if (Get(q, "exhausted_at").is_string())
-    t.Add({Cell("Runs out at this rate"), Cell(Str(q, "exhausted_at"), Str(q, "exhausted_at"),
-                                               Style::kBad)});
+    t.Add({Cell("Runs out at this rate"),
+           Cell(Str(q, "exhausted_at"), Str(q, "exhausted_at"), Style::kBad)});
   t.Add({Cell("Runs in the last 7 days"), NumCell(Get(q, "runs_7d"))});
   t.Add({Cell("Mean tokens per run (7 d)"), NumCell(Get(q, "mean_tokens_per_run_7d"))});
   t.Add({Cell("Runs left at this rate"), NumCell(Get(q, "runs_left"))});
@@ -161,9 +162,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
       {"forecast", q.forecast},
       {"forecast_share", Round(q.forecast_share)},
       {"will_exceed", q.will_exceed},
-      {"exhausted_at", q.exhausted_at
-                           ? json::value(IsoTz(absl::ToUnixNanos(*q.exhausted_at), l.tz))
-                           : json::value(nullptr)},
+      {"exhausted_at", q.exhausted_at ? json::value(IsoTz(absl::ToUnixNanos(*q.exhausted_at), l.tz))
+                                      : json::value(nullptr)},
       {"runs_7d", q.runs_7d},
       {"mean_tokens_per_run_7d", Round(q.mean_tokens_per_run_7d, 1)},
       {"runs_left", q.runs_left >= 0 ? json::value(q.runs_left) : json::value(nullptr)},

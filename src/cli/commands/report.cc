@@ -87,11 +87,11 @@ void Render(const json::object& doc, Page& p) {
             {"Model mix", false, true, 1, "models"}};
   for (const auto& gv : groups) {
     const auto& g = gv.get_object();
-    t.Add({Cell(Str(g, "name")), NumCell(Get(g, "total_tokens")), UsdCell(Get(g, "cost_usd")),
-           PercentCell(Get(g, "cache_hit_rate")), NumCell(Get(g, "runs")),
-           Cell(absl::StrFormat("%.1f", Dbl(g, "requests_per_run")), Raw(Get(g, "requests_per_run"))),
-           Cell(Ms(Get(g, "mean_request_ms")), Raw(Get(g, "mean_request_ms"))),
-           Cell(ModelMix(g))});
+    t.Add(
+        {Cell(Str(g, "name")), NumCell(Get(g, "total_tokens")), UsdCell(Get(g, "cost_usd")),
+         PercentCell(Get(g, "cache_hit_rate")), NumCell(Get(g, "runs")),
+         Cell(absl::StrFormat("%.1f", Dbl(g, "requests_per_run")), Raw(Get(g, "requests_per_run"))),
+         Cell(Ms(Get(g, "mean_request_ms")), Raw(Get(g, "mean_request_ms"))), Cell(ModelMix(g))});
   }
   t.AddTotal({Cell("All"), NumCell(Get(tot, "total_tokens")), UsdCell(Get(tot, "cost_usd")),
               PercentCell(Get(tot, "cache_hit_rate")), Cell(""), Cell(""),
@@ -104,7 +104,8 @@ void Render(const json::object& doc, Page& p) {
                       Compact(Dbl(w, "max"))));
   p.AddChart(Timeline(doc));
   Chart days;
-  days.title = absl::StrCat("Tokens per day (", Str(doc, "tz"), "), this period and the one before");
+  days.title =
+      absl::StrCat("Tokens per day (", Str(doc, "tz"), "), this period and the one before");
   Chart::Series ds{"tokens", {}};
   for (const auto& dv : Arr(doc, "days")) {
     days.categories.push_back(Str(dv.get_object(), "date"));
@@ -179,16 +180,14 @@ void Render(const json::object& doc, Page& p) {
   for (const auto& gv : groups) {
     const auto& g = gv.get_object();
     const std::string name = Str(g, "name");
-    p.DetailsBegin(absl::StrCat(by, " ", name, " — ", Compact(Dbl(g, "total_tokens")),
-                                " tokens, ", Usd(Get(g, "cost_usd"))));
+    p.DetailsBegin(absl::StrCat(by, " ", name, " — ", Compact(Dbl(g, "total_tokens")), " tokens, ",
+                                Usd(Get(g, "cost_usd"))));
     p.AddTable(TotalsTable(g));
     Table mt;
-    mt.cols = {{"Model", false, true, 0, "model"},
-               {"Tokens", true, false, 0, "total_tokens"},
-               {"Share", true, false, 0, "share"},
-               {"Requests", true, false, 2, "requests"},
-               {"Cost", true, false, 0, "cost_usd"},
-               {"Cache hit rate", true, false, 1, "cache_hit_rate"}};
+    mt.cols = {
+        {"Model", false, true, 0, "model"},   {"Tokens", true, false, 0, "total_tokens"},
+        {"Share", true, false, 0, "share"},   {"Requests", true, false, 2, "requests"},
+        {"Cost", true, false, 0, "cost_usd"}, {"Cache hit rate", true, false, 1, "cache_hit_rate"}};
     for (const auto& mv : Arr(g, "models")) {
       const auto& m = mv.get_object();
       mt.Add({Cell(Str(m, "model")), NumCell(Get(m, "total_tokens")), PercentCell(Get(m, "share")),
@@ -408,9 +407,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
 }  // namespace
 
 void Register(CommandList& list) {
-  list.push_back({"report",
-                  "the daily report: per workflow (agent, job or model), trend, findings", 0,
-                  &Run});
+  list.push_back(
+      {"report", "the daily report: per workflow (agent, job or model), trend, findings", 0, &Run});
 }
 
 }  // namespace tokmeter::cli::report_cmd

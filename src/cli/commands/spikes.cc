@@ -71,8 +71,10 @@ void Render(const json::object& doc, Page& p) {
            Cell(Tops(Arr(s, "top_tools")))},
           Style::kWarning);
   }
-  if (t.rows.empty()) p.Text("No spikes.");
-  else p.AddTable(std::move(t));
+  if (t.rows.empty())
+    p.Text("No spikes.");
+  else
+    p.AddTable(std::move(t));
   // CSV: every window.
   Table all;
   all.cols = {{"Window start (UTC)", false, false, 0, "start"},
@@ -83,7 +85,8 @@ void Render(const json::object& doc, Page& p) {
   for (const auto& wv : Arr(doc, "windows")) {
     const auto& w = wv.get_object();
     all.Add({Cell(Str(w, "start")), NumCell(Get(w, "total_tokens")), NumCell(Get(w, "requests")),
-             NumCell(Get(w, "rate_limited")), Cell(Bool(w, "spike") ? "spike" : "", Raw(Get(w, "spike")))});
+             NumCell(Get(w, "rate_limited")),
+             Cell(Bool(w, "spike") ? "spike" : "", Raw(Get(w, "spike")))});
   }
   p.Heading("Windows");
   p.AddTable(std::move(all), true);
@@ -145,9 +148,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
 }  // namespace
 
 void Register(CommandList& list) {
-  list.push_back(
-      {"spikes", "tokens per window (--window 5m), p50/p95/max, spikes and their sources", 30,
-       &Run});
+  list.push_back({"spikes",
+                  "tokens per window (--window 5m), p50/p95/max, spikes and their sources", 30,
+                  &Run});
 }
 
 }  // namespace tokmeter::cli::spikes_cmd

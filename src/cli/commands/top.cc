@@ -22,10 +22,8 @@ constexpr const char* kDims[] = {"session", "job",     "tool",  "model",    "wor
 
 void Render(const json::object& doc, Page& p) {
   Header(doc,
-         absl::StrCat("Top ", Str(doc, "by"), "s by tokens (", Str(doc, "window") == "all"
-                                                                     ? "all time"
-                                                                     : "last " + Str(doc, "window"),
-                      ")"),
+         absl::StrCat("Top ", Str(doc, "by"), "s by tokens (",
+                      Str(doc, "window") == "all" ? "all time" : "last " + Str(doc, "window"), ")"),
          p);
   if (NoData(doc, p)) return DataNotes(doc, p);
   const auto& rows = Arr(doc, "rows");
@@ -58,9 +56,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
   std::optional<Dim> dim = analysis::ParseDim(by);
   if (!dim) {
     std::string s = Suggest(by, std::vector<std::string>(std::begin(kDims), std::end(kDims)));
-    throw UsageError{absl::StrCat("--by: unknown dimension '", by, "' (",
-                                  absl::StrJoin(kDims, "|"), ")",
-                                  s.empty() ? "" : absl::StrCat("; did you mean ", s, "?"))};
+    throw UsageError{absl::StrCat("--by: unknown dimension '", by, "' (", absl::StrJoin(kDims, "|"),
+                                  ")", s.empty() ? "" : absl::StrCat("; did you mean ", s, "?"))};
   }
   if (limit <= 0) throw UsageError{"--limit: must be at least 1"};
   const int64_t w = ParseDurationFlag("window", window);
