@@ -101,6 +101,17 @@ TEST(CliNowTest, TopWindowEndsAtAsOf) {
   EXPECT_EQ(Tokmeter({"top", "--as-of", "2026-11-23", "--now", Data("usage.jsonl")}).rc, 2);
 }
 
+// The report's day as of 09:30 holds what happened until 09:30: smoke-claude
+// (197,002 tokens), not secret-digger's request at 10:00:05.
+TEST(CliNowTest, ReportDayEndsAtAsOf) {
+  Result r = Tokmeter(
+      {"report", "--format", "json", "--as-of", "2026-11-23T09:30:00Z", Data("usage.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.doc().at("title").as_string(), "Token Usage Report: 2026-11-23");
+  EXPECT_EQ(r.doc().at("totals").as_object().at("total_tokens").as_int64(), 197002);
+  EXPECT_EQ(r.doc().at("as_of_source").as_string(), "as-of");
+}
+
 TEST(CliNowTest, EmptyInputIsNoDataNever1970) {
   Result r = Tokmeter({"report", "--format", "json", Data("empty.jsonl")});
   ASSERT_EQ(r.rc, 0) << r.err;

@@ -289,8 +289,11 @@ int Run(const std::vector<std::string>& args, Io& io) {
     if (!from) from = l.store->earliest_ns();
     if (!to) to = any ? l.now_ns : 0;
   }
-  std::span<const Rec> recs = from || to ? l.Select(from, to) : std::span<const Rec>();
+  // The previous period is as long as the period (a whole day by default),
+  // even when a fixed "now" (--as-of, --now) ends this one early.
   const int64_t len = Minus(to, from);
+  if (l.fixed_now_ns && to > l.now_ns && from < l.now_ns) to = l.now_ns;
+  std::span<const Rec> recs = from || to ? l.Select(from, to) : std::span<const Rec>();
   const int64_t prev_from = Minus(from, len);
   std::span<const Rec> prev = len > 0 && from ? l.Select(prev_from, from) : std::span<const Rec>();
 
