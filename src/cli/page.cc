@@ -179,13 +179,20 @@ std::vector<std::string> Wrap(const std::string& s, int width) {
       line.clear();
       lw = 0;
     }
-    // A word longer than a line is cut.
-    while (lw == 0 && ww > width && DisplayWidth(word) > width) {
-      std::string head = Truncate(word, width);
-      head.resize(head.size() - std::string("…").size());
-      out.push_back(head);
-      word = word.substr(head.size());
-      if (DisplayWidth(word) <= width) break;
+    // A word longer than a line is cut into lines of `width` columns (at
+    // least one character each).
+    while (lw == 0 && DisplayWidth(word) > width) {
+      size_t cut = 0;
+      int cw = 0;
+      while (cut < word.size()) {
+        size_t next = cut;
+        const int w = NextWidth(word, next);
+        if (cut > 0 && cw + w > width) break;
+        cw += w;
+        cut = next;
+      }
+      out.push_back(word.substr(0, cut));
+      word = word.substr(cut);
     }
     if (lw > 0) {
       line += ' ';

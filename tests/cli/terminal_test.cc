@@ -3,10 +3,12 @@
 // row has several models, suggestions for mistyped commands and flags.
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "src/cli/page.h"
 #include "tests/cli/cli_testing.h"
 
 namespace tokmeter::cli::testing {
@@ -107,3 +109,23 @@ TEST(CliTerminalTest, SuggestionsForTypos) {
 
 }  // namespace
 }  // namespace tokmeter::cli::testing
+
+namespace tokmeter::cli {
+namespace {
+
+// East Asian wide characters take two columns; a cut never splits a
+// character; wrapping terminates at any width.
+TEST(PageTextTest, WidthsTruncationAndWrapping) {
+  EXPECT_EQ(DisplayWidth("abc"), 3);
+  EXPECT_EQ(DisplayWidth("日本語"), 6);
+  EXPECT_EQ(DisplayWidth("é└…"), 3);
+  EXPECT_EQ(Truncate("日本語", 5), "日本…");  // 2 + 2 + 1 columns
+  EXPECT_EQ(Truncate("abcdef", 4), "abc…");
+  EXPECT_EQ(Truncate("abc", 3), "abc");
+  EXPECT_EQ(Wrap("aaaaaa", 1), (std::vector<std::string>{"a", "a", "a", "a", "a", "a"}));
+  EXPECT_EQ(Wrap("one two three", 7), (std::vector<std::string>{"one two", "three"}));
+  EXPECT_EQ(Wrap("日本語", 3), (std::vector<std::string>{"日", "本", "語"}));
+}
+
+}  // namespace
+}  // namespace tokmeter::cli

@@ -167,13 +167,17 @@ void Render(const json::object& doc, Page& p) {
         };
         return f(ra) + " → " + f(rb);
       };
+      // A side without the key shows "–", not "unpriced".
+      auto usd = [](const json::object& o) {
+        return o.empty() ? Cell("–", "") : UsdCell(Get(o, "cost_usd"));
+      };
       dt.Add({Cell(Str(r, "key")), NumCell(Get(ra, "total_tokens")),
               NumCell(Get(rb, "total_tokens")),
               Cell(change, Raw(tc),
                    status == "new"    ? Style::kBad
                    : status == "gone" ? Style::kGood
                                       : ChangeStyle(tc, true)),
-              UsdCell(Get(ra, "cost_usd")), UsdCell(Get(rb, "cost_usd")),
+              usd(ra), usd(rb),
               Cell(Change(Get(r, "cost_usd_change")), Raw(Get(r, "cost_usd_change"))),
               Cell(pair("cache_hit_rate", true)), Cell(pair("requests_per_run", false))});
       all.Add({Cell(dim), Cell(Str(r, "key")), Cell(status), NumCell(Get(ra, "total_tokens")),

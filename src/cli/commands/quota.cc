@@ -39,7 +39,7 @@ void Render(const json::object& doc, Page& p) {
                         "."),
            Style::kWarning);
   Table t;
-  t.cols = {{"", false, false, 0, "figure"}, {"Value", true, false, 0, "value"}};
+  t.cols = {{"", false, false, 0, "figure"}, {"Value", false, false, 0, "value"}};
   auto pct = [&](const char* k) { return Percent(Get(q, k)); };
   const std::string level = Str(q, "level");
   const bool exceed = Bool(q, "will_exceed");
