@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "src/cli/common.h"
+#include "src/cli/page.h"
 
 namespace tokmeter::cli {
 namespace {
@@ -30,8 +31,12 @@ commands:
 )";
   for (const Command& c : Commands()) {
     std::string name(c.name);
-    absl::StrAppend(&s, "  ", name, std::string(name.size() < 10 ? 10 - name.size() : 1, ' '),
-                    std::string(c.summary), "\n");
+    std::string pad(name.size() < 10 ? 10 - name.size() : 1, ' ');
+    for (const std::string& line : Wrap(std::string(c.summary), 66)) {
+      absl::StrAppend(&s, "  ", name, pad, line, "\n");
+      name.clear();
+      pad.assign(10, ' ');
+    }
   }
   absl::StrAppend(&s, R"(
 common options:
