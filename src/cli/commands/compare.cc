@@ -210,22 +210,22 @@ void Render(const json::object& doc, Page& p) {
 void TakePeriods(std::vector<std::string>& args, std::vector<std::string>& sinces,
                  std::vector<std::string>& untils) {
   std::vector<std::string> rest;
-  for (size_t i = 0; i < args.size(); ++i) {
+  // Takes args[i] (and its value) when it is `flag`; true when it was.
+  auto take = [&](size_t& i, const std::string& flag, std::vector<std::string>& out) {
     const std::string& a = args[i];
-    for (auto [flag, out] : {std::pair{"--since", &sinces}, std::pair{"--until", &untils}}) {
-      if (a == flag) {
-        if (i + 1 >= args.size()) throw UsageError{absl::StrCat(flag, ": needs a time")};
-        out->push_back(args[++i]);
-        goto next;
-      }
-      if (absl::StartsWith(a, std::string(flag) + "=")) {
-        out->push_back(a.substr(std::string(flag).size() + 1));
-        goto next;
-      }
+    if (a == flag) {
+      if (i + 1 >= args.size()) throw UsageError{absl::StrCat(flag, ": needs a time")};
+      out.push_back(args[++i]);
+      return true;
     }
-    rest.push_back(a);
-  next:;
-  }
+    if (absl::StartsWith(a, flag + "=")) {
+      out.push_back(a.substr(flag.size() + 1));
+      return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < args.size(); ++i)
+    if (!take(i, "--since", sinces) && !take(i, "--until", untils)) rest.push_back(args[i]);
   args = std::move(rest);
 }
 
