@@ -71,6 +71,21 @@ std::string_view OptimizationLevel(double share_left) {
   return "emergency";
 }
 
+std::string_view ForecastLevel(double forecast_share) {
+  if (!(forecast_share > 1.0)) return "minimal";
+  if (forecast_share <= kForecastBalancedUpTo) return "balanced";
+  if (forecast_share <= kForecastAggressiveUpTo) return "aggressive";
+  return "emergency";
+}
+
+int LevelRank(std::string_view level) {
+  if (level == "minimal") return 0;
+  if (level == "balanced") return 1;
+  if (level == "aggressive") return 2;
+  if (level == "emergency") return 3;
+  return -1;
+}
+
 int64_t RunsLeft(int64_t tokens_left, double tokens_per_run) {
   if (!(tokens_per_run > 0)) return -1;
   if (tokens_left <= 0) return 0;
@@ -145,7 +160,18 @@ QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
   }
   for (double a : thresholds::kQuotaAlertShares)
     if (q.share_used >= a) q.alerts.push_back(a);
-  q.level = std::string(OptimizationLevel(q.share_left));
+  if (q.will_exceed) {
+    if (q.consumed >= o.limit || !(q.daily_average > 0)) {
+      q.exhausted_at = o.as_of;
+    } else {
+      q.exhausted_at = o.as_of + absl::Hours(24.0 * double(o.limit - q.consumed) / q.daily_average);
+    }
+  }
+  const std::string_view by_left = OptimizationLevel(q.share_left);
+  const std::string_view by_forecast = ForecastLevel(q.forecast_share);
+  const bool forecast_stricter = LevelRank(by_forecast) > LevelRank(by_left);
+  q.level = std::string(forecast_stricter ? by_forecast : by_left);
+  q.level_basis = forecast_stricter ? "forecast" : "share_left";
   return q;
 }
 

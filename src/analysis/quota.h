@@ -55,8 +55,24 @@ struct QuotaStatus {
   std::optional<double> cache_hit_rate_7d, cache_hit_rate_prev_7d;
   std::optional<double> prompt_cache_share_7d, prompt_cache_share_prev_7d;
   std::vector<double> alerts;  // thresholds of kQuotaAlertShares reached (0.5, 0.8, 1.0)
-  std::string level;           // minimal | balanced | aggressive | emergency
+  // When the forecast exceeds the limit: the time the quota runs out at the
+  // period's average rate (as_of + (limit − consumed) / daily_average;
+  // as_of when already exceeded). nullopt otherwise.
+  std::optional<absl::Time> exhausted_at;
+  // minimal | balanced | aggressive | emergency: the stricter of the level by
+  // share left now (OptimizationLevel) and by the forecast (ForecastLevel).
+  std::string level;
+  std::string level_basis;  // "share_left" or "forecast": which one set `level`
 };
+
+// The level a forecast asks for: minimal while it stays within the limit;
+// up to kForecastBalancedUpTo × the limit balanced, up to
+// kForecastAggressiveUpTo aggressive, beyond that emergency.
+inline constexpr double kForecastBalancedUpTo = 1.10;
+inline constexpr double kForecastAggressiveUpTo = 1.50;
+std::string_view ForecastLevel(double forecast_share);
+// 0 (minimal) … 3 (emergency); -1 for an unknown name.
+int LevelRank(std::string_view level);
 
 // The earliest event time ComputeQuota reads for `o`: the period start or
 // two 7-day windows before as_of, whichever is earlier (a store may drop

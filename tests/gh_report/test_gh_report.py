@@ -285,7 +285,7 @@ class GhReportTest(unittest.TestCase):
         # Overview rows (hand-computed above).
         self.assertRegex(body, r"\| smoke-claude \| 197,558 \| \$0\.23 \| 99\.5% \| 1 \| 6\.0 \|")
         self.assertRegex(body, r"\| smoke-codex \| 28,200 \| \$0\.02 \| 74\.1% \| 1 \| 2\.0 \|")
-        self.assertRegex(body, r"\| \*\*All\*\* \| 225,758 \| \$0\.25 \|")
+        self.assertRegex(body, r"\| \*\*All\*\* \| \*\*225,758\*\* \| \*\*\$0\.25\*\* \|")
         # smoke-claude's details: 775 input, 1,227 output, 152,400 cache read, 43,156 write.
         self.assertIn("| 775 | 1,227 | 152,400 | 43,156 | 197,558 | 6 | $0.23 | 99.5% |", body)
         self.assertIn("<details><summary>workflow smoke-claude — 197.6K tokens, $0.23</summary>",
