@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "src/cli/common.h"
 #ifdef TOKMETER_CLI_HAVE_PROTO
-#include "src/proto/convert.h"
 #include "src/model/proto_file.h"
+#include "src/proto/convert.h"
 #include "src/proto/records.h"
 #endif
 
