@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "src/model/thresholds.h"
 #include "src/cli/common.h"
 #include "src/cli/views.h"
+#include "src/model/thresholds.h"
 
 namespace tokmeter::cli::report_cmd {
 namespace {
