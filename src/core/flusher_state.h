@@ -12,7 +12,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "tokmeter/record.h"
-#include "tokmeter/sinks.h"
 
 namespace tokmeter::internal {
 
@@ -42,18 +41,14 @@ struct TurnState {
   uint64_t closed_pass = 0;  // 0 = still open
 };
 
-// A span decoded but held back to the next pass (its trace's start record
-// was not visible yet); owns its strings.
-struct HeldSpan {
-  OwnedSpan span;
-};
-
 struct FlusherState {
   absl::node_hash_map<TraceId, TraceState> traces;
   absl::flat_hash_map<uint64_t, TurnState> turns;
   // Items of open spans that overflowed their inline buffer, by span id.
   absl::flat_hash_map<uint64_t, std::string> fragments;
-  std::vector<OwnedSpan> held;  // spans to emit next pass
+  // Spans decoded but held back to the next pass (their trace's start record
+  // was not visible yet), with their strings owned.
+  std::vector<OwnedSpan> held;
   uint64_t pass = 0;
 };
 

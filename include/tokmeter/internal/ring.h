@@ -51,9 +51,11 @@ TOKMETER_INTERNAL_ALWAYS_INLINE uint64_t Ticks() noexcept {
 }
 
 // ---- Wire layout -----------------------------------------------------------
-// Every record starts with a RecordHeader and is padded to 8 bytes.
+// Every record in a ring starts with a RecordHeader and is padded to 8
+// bytes. (This is the ring's layer; the flusher decodes these into the
+// SpanRecords of tokmeter/record.h.)
 
-enum RecordType : uint8_t {
+enum RingRecordType : uint8_t {
   kRecordPad = 0,         // skip `size` bytes (end-of-ring filler)
   kRecordSpan = 1,        // a closed span: SpanWire, counters, items
   kRecordTraceStart = 2,  // a trace opened: SpanWire (no counters), items kind+name
@@ -71,7 +73,7 @@ enum RecordFlags : uint8_t {
 
 struct RecordHeader {
   uint32_t size;       // whole record in bytes, a multiple of 8
-  uint8_t type;        // RecordType
+  uint8_t type;        // RingRecordType
   uint8_t flags;       // RecordFlags
   uint16_t items_len;  // bytes of encoded items after the counters
 };
@@ -156,8 +158,10 @@ void WakeFlusher(ThreadRing* ring) noexcept;
 // Waits for space (block policy); returns false if the runtime went away.
 bool WaitForSpace(ThreadRing* ring, uint64_t need) noexcept;
 
-// Reserves `size` contiguous bytes (size % 8 == 0, size <= capacity / 2).
-// Returns the write position of the record, or ~0 when the ring is full.
+// Reserves `size` contiguous bytes (size % 8 == 0, size <= capacity / 2):
+// returns where to write the record and sets *commit_pos to the position
+// Commit publishes; nullptr when the ring is full (after waiting, with the
+// block policy, for the flusher to make room).
 TOKMETER_INTERNAL_ALWAYS_INLINE char* Reserve(ThreadRing* r, uint32_t size,
                                               uint64_t* commit_pos) noexcept {
   uint64_t w = r->write_pos.load(std::memory_order_relaxed);
