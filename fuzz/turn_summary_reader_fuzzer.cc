@@ -1,4 +1,4 @@
-// Fuzzes the reader pipeline on seed 000 turn_summary lines.
+// Fuzzes the reader pipeline on agent runtimes' turn_summary lines.
 // The first line fixes the format hint; the fuzzer's bytes follow it.
 #include "fuzz/reader_fuzz_common.h"
 

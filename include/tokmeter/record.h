@@ -80,7 +80,7 @@ struct TraceRecord {
 };
 
 // Totals over a trace or a `turn` span and all its descendants, on any
-// thread (seed 000's turn_summary). Includes the span's own counters.
+// thread (the turn_summary line). Includes the span's own counters.
 struct RollupRecord {
   TraceId trace_id;
   uint64_t span_id = 0;    // the turn span, or the trace root

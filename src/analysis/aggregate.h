@@ -1,6 +1,6 @@
 // src/analysis/aggregate.h — grouping by tag, calendar buckets in a time
-// zone, fixed windows with percentiles (seed 000's north star), per-workflow
-// overview and period trends (seed 001). Pure functions of records: the live
+// zone, fixed windows with percentiles (tokens per 5 minutes, p95 and max),
+// per-workflow overview and period trends. Pure functions of records: the live
 // monitor reuses Percentile() and the window rules.
 #ifndef TOKMETER_ANALYSIS_AGGREGATE_H_
 #define TOKMETER_ANALYSIS_AGGREGATE_H_

@@ -87,8 +87,8 @@ std::vector<Finding> DetectSpikes(const DetectInput& in) {
                   {"requests", double(s.window.agg.requests)},
                   {"rate_limited", double(s.window.agg.rate_limited)}};
     f.rule = absl::StrFormat(
-        "window tokens >= %.0fx the median window and >= %d (seed 000: spikes, not daily totals, "
-        "hit rate limits)",
+        "window tokens >= %.0fx the median window and >= %d (rate limits fail on spikes, "
+        "not on daily totals)",
         thresholds::kSpikeMedianMultiple, thresholds::kSpikeMinTokens);
     std::string who;
     if (!s.top_sessions.empty())
@@ -183,8 +183,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
                   {"seconds", double(s.last - s.first) / 1e9}};
     if (k.fp) f.evidence.emplace_back("fingerprint", double(k.fp));
     f.rule = absl::StrFormat(
-        "the same call (fingerprint or tool+args) >= %d times in one session (seeds 000/003: "
-        "hidden loops)",
+        "the same call (fingerprint or tool+args) >= %d times in one session (a hidden loop)",
         thresholds::kLoopMinRepeats);
     f.recommendation = absl::StrCat("Loop rule: ", what, " was called ", s.count,
                                     " times with identical arguments in ",
@@ -237,7 +236,7 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
     f.severity =
         n >= 4 * thresholds::kFanoutMinToolCalls ? Severity::kCritical : Severity::kWarning;
     f.evidence = {{"tool_calls", double(n)}};
-    f.rule = absl::StrFormat("one turn with >= %d tool calls (seed 000: tool-call fan-out)",
+    f.rule = absl::StrFormat("one turn with >= %d tool calls (tool-call fan-out)",
                              thresholds::kFanoutMinToolCalls);
     f.recommendation = absl::StrCat("Fan-out rule: one turn made ", n,
                                     " tool calls. Narrow searches and scans, batch tool calls, "
@@ -280,7 +279,7 @@ std::vector<Finding> DetectContextBloat(const DetectInput& in) {
                   {"last_prompt_tokens", double(last)}, {"growth", growth},
                   {"increasing_share", share},          {"prompt_tokens", double(sum)}};
     f.rule = absl::StrFormat(
-        "prompt grows >= %.0fx over >= %d requests, >= %.0f%% of steps increasing (seed 003: input "
+        "prompt grows >= %.0fx over >= %d requests, >= %.0f%% of steps increasing (input "
         "growing turn after turn)",
         thresholds::kBloatGrowthFactor, thresholds::kBloatMinRequests,
         thresholds::kBloatIncreasingShare * 100);
@@ -288,7 +287,7 @@ std::vector<Finding> DetectContextBloat(const DetectInput& in) {
         "Context-bloat rule: the prompt grew from ", Tokens(double(first)), " to ",
         Tokens(double(last)), " tokens (", absl::StrFormat("%.1f", growth), "x) over ", v.size(),
         " requests. Prune or summarise history, send snapshots instead of full history, "
-        "avoid re-sending large blobs (seed 002: context pruning).");
+        "avoid re-sending large blobs.");
     out.push_back(std::move(f));
   }
   return out;
@@ -346,9 +345,8 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
                   {"retry_wait_ms", double(storm.retry_wait_ms)},
                   {"identical_requests", double(max_identical)},
                   {"minutes", double(end - start) / 60e9}};
-    f.rule =
-        absl::StrFormat(">= %d HTTP 429s in one %.0f-minute window (seeds 000/003: retry storms)",
-                        thresholds::kRetryStormMin429, double(width) / 60e9);
+    f.rule = absl::StrFormat(">= %d HTTP 429s in one %.0f-minute window (a retry storm)",
+                             thresholds::kRetryStormMin429, double(width) / 60e9);
     f.recommendation = absl::StrCat(
         "Retry-storm rule: ", storm.rate_limited, " rate-limited responses in ",
         absl::StrFormat("%.0f", double(end - start) / 60e9),
@@ -407,7 +405,7 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
                 {"top_job_idle_tokens", double(top_idle)}};
   f.rule = absl::StrFormat(
       "cron/heartbeat tokens in hours without interactive use >= %d and >= %.0f%% of all tokens "
-      "(seed 000: usage grows when humans are idle)",
+      "(usage that grows while people are idle)",
       thresholds::kBackgroundMinIdleTokens, thresholds::kBackgroundMinIdleShare * 100);
   f.recommendation = absl::StrCat(
       "Background rule: ", Tokens(double(idle)), " tokens (",
@@ -443,9 +441,9 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                       {"cache_read_tokens", 0},
                       {"cache_hit_rate", 0},
                       {"requests", double(a.requests)}};
-        f.rule = "zero cache hits -> enable prompt caching (seed 001)";
+        f.rule = "zero cache hits -> enable prompt caching";
         f.recommendation = absl::StrCat(
-            "No-cache rule (seed 001): ", Tokens(double(prompt)),
+            "No-cache rule: ", Tokens(double(prompt)),
             " prompt tokens and not one cache hit. Enable prompt caching (stable prefix: system "
             "prompt and tool definitions first, cache breakpoints).");
         out.push_back(std::move(f));
@@ -459,13 +457,12 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                       {"threshold", thresholds::kLowCacheHitRate},
                       {"input_tokens", double(a.tokens.input)},
                       {"cache_read_tokens", double(a.tokens.cache_read)}};
-        f.rule =
-            absl::StrFormat("cache hit rate < %.0f%% (seed 002: alert on cache efficiency drop)",
-                            thresholds::kLowCacheHitRate * 100);
-        f.recommendation = absl::StrCat("Low-cache rule (seed 002): cache hit rate ",
-                                        absl::StrFormat("%.1f%%", hit * 100),
-                                        ". Keep prompts deterministic (stable order, pinned "
-                                        "templates) so the prefix is reused.");
+        f.rule = absl::StrFormat("cache hit rate < %.0f%% (cache efficiency dropped)",
+                                 thresholds::kLowCacheHitRate * 100);
+        f.recommendation =
+            absl::StrCat("Low-cache rule: cache hit rate ", absl::StrFormat("%.1f%%", hit * 100),
+                         ". Keep prompts deterministic (stable order, pinned "
+                         "templates) so the prefix is reused.");
         out.push_back(std::move(f));
       }
       const double io = InputOutputRatio(a.tokens);
@@ -478,9 +475,9 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
         f.evidence = {{"input_output_ratio", io},
                       {"prompt_tokens", double(prompt)},
                       {"output_tokens", double(a.tokens.output)}};
-        f.rule = "input/output > 100:1 -> reduce system prompt or tool surface (seed 001)";
+        f.rule = "input/output > 100:1 -> reduce system prompt or tool surface";
         f.recommendation = absl::StrCat(
-            "High input/output rule (seed 001): ", absl::StrFormat("%.0f", io),
+            "High input/output rule: ", absl::StrFormat("%.0f", io),
             ":1. Reduce the system prompt and the tool surface (fewer/lighter tool schemas), "
             "prune context.");
         out.push_back(std::move(f));
@@ -500,11 +497,11 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
                     {"runs", runs},
                     {"requests_per_run", per_run},
                     {"tokens_per_request", per_request}};
-      f.rule = absl::StrFormat(
-          "many small requests (>= %.0f per run, < %.0f tokens each) -> batching (seed 001)",
-          thresholds::kManySmallMinRequestsPerRun, thresholds::kSmallRequestTokens);
+      f.rule =
+          absl::StrFormat("many small requests (>= %.0f per run, < %.0f tokens each) -> batching",
+                          thresholds::kManySmallMinRequestsPerRun, thresholds::kSmallRequestTokens);
       f.recommendation =
-          absl::StrCat("Many-small-requests rule (seed 001): ", absl::StrFormat("%.1f", per_run),
+          absl::StrCat("Many-small-requests rule: ", absl::StrFormat("%.1f", per_run),
                        " requests per run averaging ", absl::StrFormat("%.0f", per_request),
                        " tokens. Batch related operations into one request.");
       out.push_back(std::move(f));
@@ -527,11 +524,11 @@ std::vector<Finding> DetectGroupRules(const DetectInput& in) {
         f.evidence = {{"tokens", double(a.total())},
                       {"previous_tokens", double(prev_total)},
                       {"growth", growth}};
-        f.rule = absl::StrFormat(
-            "tokens up >= %.0f%% vs the previous period (seed 001: increasing consumption)",
-            thresholds::kIncreasingMinGrowth * 100);
+        f.rule =
+            absl::StrFormat("tokens up >= %.0f%% vs the previous period (increasing consumption)",
+                            thresholds::kIncreasingMinGrowth * 100);
         f.recommendation = absl::StrCat(
-            "Increasing rule (seed 001): ", absl::StrFormat("%+.0f%%", growth * 100),
+            "Increasing rule: ", absl::StrFormat("%+.0f%%", growth * 100),
             " tokens vs the previous period (", Tokens(double(prev_total)), " -> ",
             Tokens(double(a.total())), "). Check what changed: prompts, tools, schedules.");
         out.push_back(std::move(f));
@@ -580,8 +577,8 @@ std::vector<Finding> DetectLargeRuns(const DetectInput& in) {
                   {"runs_in_group", double(v.size())},
                   {"threshold_tokens", double(thresholds::kLargeRunTokens)}};
     f.rule = absl::StrFormat(
-        "run total >= %d tokens (seed 002) or >= %.0fx the median run (seed 001: unusually high "
-        "total -> review)",
+        "run total >= %d tokens or >= %.0fx the median run (an unusually high total -> "
+        "review)",
         thresholds::kLargeRunTokens, thresholds::kLargeRunMedianMultiple);
     f.recommendation = absl::StrCat(
         "Large-run rule: ", Tokens(double(t)), " tokens in one run (median run ", Tokens(median),

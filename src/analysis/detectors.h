@@ -31,7 +31,7 @@ struct Finding {
   std::string subject;  // "session s-42", "workflow smoke", "input a.jsonl", …
   // Named numbers, in a stable order (JSON object keys).
   std::vector<std::pair<std::string, double>> evidence;
-  std::string rule;            // the rule and its threshold, e.g. "input/output > 100:1 (seed 001)"
+  std::string rule;            // the rule and its threshold, e.g. "input/output > 100:1"
   std::string recommendation;  // what to do; cites the rule
   int64_t time_ns = 0;         // when it happened, if it is about a time (0 otherwise)
   int64_t tokens = 0;          // tokens at stake (orders findings)
@@ -63,7 +63,7 @@ std::vector<Finding> DetectFanout(const DetectInput& in);
 std::vector<Finding> DetectContextBloat(const DetectInput& in);
 std::vector<Finding> DetectRetryStorms(const DetectInput& in);
 std::vector<Finding> DetectBackground(const DetectInput& in);
-// Seed 001's rules per group of PrimaryDim(): high_io_ratio, no_cache,
+// The recommendation rules per group of PrimaryDim(): high_io_ratio, no_cache,
 // low_cache, many_small_requests, increasing.
 std::vector<Finding> DetectGroupRules(const DetectInput& in);
 std::vector<Finding> DetectLargeRuns(const DetectInput& in);

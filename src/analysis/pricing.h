@@ -52,7 +52,7 @@ struct ModelPrice {
   Rates base;
   // Long-context tier: when one request's prompt (input + cache read + cache
   // write) exceeds `long_context_threshold` tokens, every token of that
-  // request is billed at `long_context` (FORMATS.md a.1, pitfall 11).
+  // request is billed at `long_context`.
   int64_t long_context_threshold = 0;  // 0 = no tier
   Rates long_context;
   // Requests made in fast mode (Claude Code `usage.speed: "fast"`, tag
@@ -72,7 +72,7 @@ class PriceTable {
   static absl::StatusOr<PriceTable> Parse(std::string_view json, std::string_view origin);
 
   // The price of a model name as logs spell it: dated ids, Bedrock/Vertex/
-  // OpenRouter spellings, `-fast` suffixes (FORMATS.md pitfall 10). nullptr
+  // OpenRouter spellings, `-fast` suffixes. nullptr
   // when unknown, and for "<synthetic>".
   const ModelPrice* Find(std::string_view model) const;
   // Cost of one event in USD; nullopt when the model is unpriced (never 0

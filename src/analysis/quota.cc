@@ -1,4 +1,4 @@
-// Quota figures of seed 002 (quota.h).
+// Quota figures (quota.h): consumption, forecast, runs left, level.
 #include "src/analysis/quota.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // src/analysis/quota.h — quota consumption, forecast, runs left and the
-// optimization level (seed 002).
+// optimization level.
 #ifndef TOKMETER_ANALYSIS_QUOTA_H_
 #define TOKMETER_ANALYSIS_QUOTA_H_
 
@@ -22,7 +22,7 @@ enum class QuotaPeriod { kDay, kWeek, kMonth };
 absl::StatusOr<QuotaPeriod> ParseQuotaPeriod(std::string_view s);  // day|week|month
 std::string_view QuotaPeriodName(QuotaPeriod p);
 
-// seed 002's levels by share of quota left (rules.h kLevel*).
+// levels by share of quota left (thresholds.h kLevel*).
 std::string_view OptimizationLevel(double share_left);
 
 // Runs that fit in `tokens_left` at `tokens_per_run` each: floor(left / per

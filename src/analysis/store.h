@@ -83,7 +83,7 @@ struct Rec {
   uint64_t parent = 0;  // events with tool calls only
   uint32_t dims[kNumDims] = {};
   uint32_t seq = 0;  // order of EventStore::Add (ties in time keep it)
-  // Background work: tagged `job` or `heartbeat=true` (seed 000).
+  // Background work: tagged `job` or `heartbeat=true`.
   bool background = false;
   // A roll-up of other events (reader.h IsRollup: tokmeter `turn_summary`
   // lines, whose counters duplicate the span lines): never summed into

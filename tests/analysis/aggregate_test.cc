@@ -213,7 +213,7 @@ TEST(CostTest, UnpricedModelsHaveNoCostNeverZero) {
 }
 
 TEST(DefinitionsTest, SeedOneSmokeClaudeCacheHitRate) {
-  // seed 001: 775 input, 1,227 output, ~152K cache read, ~43K cache write.
+  // the smoke-claude run: 775 input, 1,227 output, ~152K cache read, ~43K cache write.
   // cache hit rate = 152,000 / (152,000 + 775) = 0.99493 → 99.5 %.
   TokenBuckets t{.input = 775, .cache_read = 152000, .cache_write_5m = 43000, .output = 1227};
   EXPECT_NEAR(CacheHitRate(t), 0.995, 0.0005);

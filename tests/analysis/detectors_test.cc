@@ -167,7 +167,7 @@ TEST(FanoutTest, TurnSummaryToolCalls) {
   EventStore store;
   UsageEvent e = Llm(kT0, 1820, 420);
   e.kind = "turn_summary";
-  e.format = SourceFormat::kTurnSummary;  // seed 000 line: counted, not a roll-up
+  e.format = SourceFormat::kTurnSummary;  // a runtime's turn line: counted, not a roll-up
   e.tool_calls = 14;
   e.trace_id = "sess";
   store.Add(e);
@@ -241,7 +241,7 @@ TEST(GroupRulesTest, IncreasingAgainstThePreviousPeriod) {
 
 TEST(LargeRunTest, AboveThreeMillionTokens) {
   EventStore store;
-  // seed 002's issue #35 run: its parts add up to 4,637,898 > 3,000,000.
+  // the 4.6M-token run: its parts add up to 4,637,898 > 3,000,000.
   store.Add(With(Llm(kT0, 326432, 48366, 4234687, 28413), "run", "issue-35"));
   store.Add(With(Llm(kT0, 1000, 100), "run", "small"));
   std::vector<Finding> f = RunRule(store, &DetectLargeRuns);

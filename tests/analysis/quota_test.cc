@@ -1,4 +1,4 @@
-// Quota figures of seed 002 (src/analysis/quota.h).
+// Quota figures (src/analysis/quota.h).
 #include "src/analysis/quota.h"
 
 #include "gtest/gtest.h"
@@ -90,7 +90,7 @@ TEST(QuotaTest, AlertsAndForecast) {
 }
 
 TEST(QuotaTest, OptimizationLevels) {
-  // seed 002: > 60 % left minimal, > 30 % balanced, > 10 % aggressive, else emergency.
+  // > 60 % left minimal, > 30 % balanced, > 10 % aggressive, else emergency.
   EXPECT_EQ(OptimizationLevel(0.61), "minimal");
   EXPECT_EQ(OptimizationLevel(0.60), "balanced");
   EXPECT_EQ(OptimizationLevel(0.31), "balanced");

@@ -106,7 +106,7 @@ TEST(CliReportTest, JsonTotalsInputsAndUnpriced) {
   EXPECT_TRUE(inputs[2].as_object().at("empty").as_bool());
   EXPECT_EQ(d.at("empty_inputs").as_array().size(), 1u);
 
-  // seed 001's smoke-claude run: 775 input, 1,227 output, 152K cache read,
+  // the smoke-claude run: 775 input, 1,227 output, 152K cache read,
   // 43K cache write → 197,002 tokens, cache hit rate 99.5 %, about $0.23.
   EXPECT_EQ(d.at("group_by").as_string(), "workflow");
   const json::object* smoke = FindGroup(d, "groups", "name", "smoke-claude");
@@ -140,7 +140,7 @@ TEST(CliReportTest, MarkdownIsSeedOnesDailyReport) {
   EXPECT_THAT(r.out, HasSubstr("| smoke-claude | 197,002 | $0.23 | 99.5% | 1 | 2.0 | 4.0 s |"));
   EXPECT_THAT(r.out, HasSubstr("<details><summary>workflow smoke-claude"));
   EXPECT_THAT(r.out, HasSubstr("## Top optimization opportunities"));
-  EXPECT_THAT(r.out, HasSubstr("zero cache hits -> enable prompt caching (seed 001)"));
+  EXPECT_THAT(r.out, HasSubstr("zero cache hits -> enable prompt caching"));
   EXPECT_THAT(r.out, HasSubstr("2 malformed line(s) skipped (first: 2, 4)"));
   EXPECT_THAT(r.out, HasSubstr("empty.jsonl: empty"));
   EXPECT_THAT(r.out, HasSubstr("unpriced models (no cost counted, not $0): mystery-model-9"));

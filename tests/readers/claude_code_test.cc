@@ -1,4 +1,4 @@
-// Claude Code transcripts (FORMATS.md §e): streaming snapshots, a resumed
+// Claude Code transcripts: streaming snapshots, a resumed
 // session that copies lines into a new file, a sidechain replay, lines
 // without requestId, progress copies, a synthetic 429 line, malformed and cut
 // lines. Totals computed by hand below.
@@ -300,7 +300,7 @@ TEST(ClaudeCodeLineTest, NullCacheFieldsCountAsZero) {
 }
 
 TEST(ClaudeCodeLineTest, ThirdPartyPartialSnapshotsUseTheLargestTotal) {
-  // FORMATS.md §e.2: partial lines may hold an undifferentiated input total that
+  // Partial lines may hold an undifferentiated input total that
   // the final line splits into cache read. Largest total wins, not max per field:
   // snapshot in 5000 out 1 (total 5001); final in 200, cr 4800, out 90 (5090).
   TempDir dir;
@@ -311,6 +311,24 @@ TEST(ClaudeCodeLineTest, ThirdPartyPartialSnapshotsUseTheLargestTotal) {
   EXPECT_EQ(c.events[0].e.tokens.input, 200);
   EXPECT_EQ(c.events[0].e.tokens.cache_read, 4800);
   EXPECT_EQ(c.events[0].e.tokens.output, 90);
+}
+
+// A compacting request in a transcript: usage.iterations[] is what was
+// billed (iteration 0: in 180, cache read 9000, out 400; iteration 1: in 25,
+// write 700 with the 1-hour TTL, out 60), not the top level (the last one).
+TEST(ClaudeCodeLineTest, IterationsAreSummed) {
+  TempDir dir;
+  std::string line =
+      R"({"parentUuid":"p","isSidechain":false,"message":{"model":"claude-sonnet-4-6","id":"m1","content":[{"type":"text","text":"ok"}],"usage":{"input_tokens":25,"cache_creation_input_tokens":700,"cache_read_input_tokens":0,"output_tokens":60,"iterations":[{"type":"compaction","input_tokens":180,"cache_read_input_tokens":9000,"cache_creation_input_tokens":0,"output_tokens":400},{"type":"message","input_tokens":25,"cache_read_input_tokens":0,"cache_creation_input_tokens":700,"cache_creation":{"ephemeral_5m_input_tokens":0,"ephemeral_1h_input_tokens":700},"output_tokens":60}],"speed":"standard"}},"requestId":"r1","type":"assistant","timestamp":"2026-08-18T09:16:41.002Z","sessionId":"s"})";
+  Collected c = ReadAll({dir.Write("s.jsonl", line + "\n")});
+  ASSERT_EQ(c.events.size(), 1u);
+  const TokenBuckets& t = c.events[0].e.tokens;
+  EXPECT_EQ(t.input, 180 + 25);
+  EXPECT_EQ(t.cache_read, 9000);
+  EXPECT_EQ(t.cache_write_1h, 700);
+  EXPECT_EQ(t.cache_write_5m, 0);
+  EXPECT_EQ(t.output, 400 + 60);
+  EXPECT_FALSE(c.events[0].e.ttl_unknown);
 }
 
 }  // namespace

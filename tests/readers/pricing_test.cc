@@ -1,4 +1,4 @@
-// Pricing: the shipped table, model-name variants (FORMATS.md pitfall 10),
+// Pricing: the shipped table, model-name variants (dated, Bedrock, Vertex, ...),
 // long context (pitfall 11), unknown models, user tables.
 #include "src/analysis/pricing.h"
 

@@ -25,14 +25,14 @@ using testing::ReadAll;
 using testing::TempDir;
 
 // ---------------------------------------------------------------------------
-// token-usage.jsonl: seed 001's smoke-claude run, six requests.
+// token-usage.jsonl: a smoke-claude workflow run, six requests.
 //   haiku (routing):  in 120 + 105 = 225, out 35 + 30 = 65, no cache
 //   sonnet (agent):   in 3 + 5 + 240 + 302 = 550
 //                     out 418 + 312 + 250 + 182 = 1162
 //                     cache read 14044 + 40086 + 48500 + 49770 = 152400
 //                     cache write 26042 + 8458 + 4900 + 3756 = 43156
 //   totals: input 775, output 1227, cache read 152400 (~152K),
-//           cache write 43156 (~43K), total 197558 (the seed's figure).
+//           cache write 43156 (~43K), total 197558 (as the users' report has it).
 const char kSmokeClaude[] =
     R"({"_schema":"token-usage/v0.26.0","timestamp":"2026-08-20T10:00:01.000Z","event":"token_usage","request_id":"r1","provider":"anthropic","model":"claude-haiku-4.5","path":"/v1/messages","status":200,"streaming":false,"input_tokens":120,"output_tokens":35,"cache_read_tokens":0,"cache_write_tokens":0,"duration_ms":800,"response_bytes":900})"
     "\n"
@@ -123,7 +123,7 @@ TEST(TokenUsageTest, BoolTagsSurviveLaterLines) {
 }
 
 TEST(TokenUsageTest, InputSemanticsDependOnProvider) {
-  // openai: input 3100 includes cached 2944 -> uncached 156 (FORMATS.md b.1).
+  // openai: input 3100 includes cached 2944 -> uncached 156 (prompt_tokens is inclusive).
   // gemini: 9000 incl. 8192 cached -> 808. copilot: 50 incl. 60 cached -> clamp 0.
   // opencode on /v1/messages: Anthropic semantics, input stays 7.
   TempDir dir;
@@ -147,13 +147,13 @@ TEST(TokenUsageTest, InputSemanticsDependOnProvider) {
 }
 
 // ---------------------------------------------------------------------------
-// tokmeter JSONL: seed 002's issue #35 as three spans of one trace.
+// tokmeter JSONL: a 4.6M-token workflow run (92 % cached) as three spans of one trace.
 //   input  300000 + 20000 + 6432        = 326432
 //   output 40000 + 8000 + 366           = 48366
 //   cache read 4000000 + 200000 + 34687 = 4234687
 //   cache write 20000 + 8000 + 413      = 28413 (of which 1h: 8000)
 //   total = 326432 + 48366 + 4234687 + 28413 = 4637898. The seed prints
-//   4,635,898; its four parts add up to 4,637,898 (the seed's sum is off by 2,000).
+//   4,635,898; its four parts add up to 4,637,898 (that sum is off by 2,000).
 //   prompt cache share = 4234687 / (326432 + 4234687 + 28413) = 0.922684 -> 92.3 %
 const char kIssue35[] =
     R"({"type":"trace","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","timestamp":"2026-11-23T09:00:00.000000000Z","kind":"session","name":"issue-35","tags":{"workflow":"adw","session":"s-35","heartbeat":false}})"
@@ -281,7 +281,7 @@ TEST(TokmeterJsonlTest, EscapesNumbersAndMalformedLines) {
 }
 
 // ---------------------------------------------------------------------------
-// Seed 000's turn_summary line (compacted to one line).
+// An agent runtime's turn_summary line (compacted to one line).
 TEST(TurnSummaryTest, SeedLine) {
   TempDir dir;
   std::string text =

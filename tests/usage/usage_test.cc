@@ -1,4 +1,4 @@
-// Usage extraction: every provider's bodies and streams, every FORMATS.md
+// Usage extraction: every provider's bodies and streams, every provider
 // pitfall that touches extraction, streams cut and split at every byte,
 // rate-limit headers, and RecordUsage onto a span.
 #include "tokmeter/usage.h"
@@ -326,6 +326,101 @@ TEST(GeminiTest, ToolUsePromptIsUncachedInput) {
 // ------------------------------------------------------------- Pitfalls 1-13
 
 // Pitfall 1: the same field name, opposite cache semantics.
+// ------------------------------------------ cache writes and iterations
+// OpenAI models that write the prompt cache report the writes inside the
+// prompt count; Anthropic requests with server-side iterations (compaction)
+// are billed the sum of usage.iterations[].
+
+TEST(CacheWriteTest, ChatPromptIncludesCacheWrites) {
+  // 4,020 prompt tokens of which 4,012 were written to the cache: 8 uncached.
+  ParsedUsage u =
+      Body(R"({"id":"chatcmpl-1","object":"chat.completion","model":"gpt-5.6","choices":[],)"
+           R"("usage":{"prompt_tokens":4020,"completion_tokens":30,"total_tokens":4050,)"
+           R"("prompt_tokens_details":{"cached_tokens":0,"cache_write_tokens":4012}}})");
+  EXPECT_EQ(u.provider, Provider::kOpenAIChat);
+  ExpectUsage(u.usage, 8, 0, 4012, 0, 30, 0);
+  EXPECT_EQ(u.anomalies, 0);
+  EXPECT_EQ(u.usage.total(), 4050);  // what the response's total_tokens says
+}
+
+TEST(CacheWriteTest, ResponsesInputIncludesCachedAndWritten) {
+  // 1000 input = 400 cached + 100 written + 500 uncached.
+  ParsedUsage u = Body(
+      R"({"id":"resp_1","object":"response","status":"completed","model":"gpt-5.6","output":[],)"
+      R"("usage":{"input_tokens":1000,"input_tokens_details":{"cached_tokens":400,)"
+      R"("cache_write_tokens":100},"output_tokens":50,"output_tokens_details":)"
+      R"({"reasoning_tokens":20},"total_tokens":1050}})");
+  ExpectUsage(u.usage, 500, 400, 100, 0, 50, 20);
+}
+
+TEST(CacheWriteTest, ResponsesStreamTerminalEvent) {
+  ParsedUsage u = ParseUsageStream(
+      "event: response.completed\n"
+      R"(data: {"type":"response.completed","response":{"id":"resp_2","status":"completed",)"
+      R"("model":"gpt-5.6","usage":{"input_tokens":3000,"input_tokens_details":{)"
+      R"("cached_tokens":2000,"cache_write_tokens":900},"output_tokens":40,"total_tokens":3040}}})"
+      "\n\n");
+  // 3000 - 2000 cached - 900 written = 100 uncached.
+  ExpectUsage(u.usage, 100, 2000, 900, 0, 40, 0);
+  EXPECT_FALSE(u.partial);
+}
+
+TEST(CacheWriteTest, WritesBeyondThePromptAreClampedAndCounted) {
+  // cached 600 + written 600 > prompt 1000: the written part is cut to 400.
+  ParsedUsage u = Body(R"({"object":"chat.completion","choices":[],"usage":{"prompt_tokens":1000,)"
+                       R"("completion_tokens":1,"prompt_tokens_details":{"cached_tokens":600,)"
+                       R"("cache_write_tokens":600}}})");
+  ExpectUsage(u.usage, 0, 600, 400, 0, 1, 0);
+  EXPECT_TRUE(u.has_anomaly(kAnomalyCachedOverPrompt));
+}
+
+// A compacting request: two iterations. The top level repeats the last one.
+//   iteration 0 (compaction): in 180, cache read 9000, write 0,   out 400
+//   iteration 1 (message):    in 25,  cache read 0,    write 700 (1h), out 60
+//   billed: in 205, read 9000, write 700 (1h), out 460
+constexpr char kIterationsBody[] =
+    R"({"id":"msg_c","type":"message","role":"assistant","model":"claude-sonnet-4-6","content":[],)"
+    R"("stop_reason":"end_turn","usage":{"input_tokens":25,"cache_creation_input_tokens":700,)"
+    R"("cache_read_input_tokens":0,"cache_creation":{"ephemeral_5m_input_tokens":0,)"
+    R"("ephemeral_1h_input_tokens":700},"output_tokens":60,"iterations":[)"
+    R"({"type":"compaction","input_tokens":180,"cache_read_input_tokens":9000,)"
+    R"("cache_creation_input_tokens":0,"output_tokens":400},)"
+    R"({"type":"message","input_tokens":25,"cache_read_input_tokens":0,)"
+    R"("cache_creation_input_tokens":700,"cache_creation":{"ephemeral_5m_input_tokens":0,)"
+    R"("ephemeral_1h_input_tokens":700},"output_tokens":60}]}})";
+
+TEST(IterationsTest, BodyIsBilledTheSumOfItsIterations) {
+  ParsedUsage u = Body(kIterationsBody);
+  ExpectUsage(u.usage, 205, 9000, 0, 700, 460, 0);
+  EXPECT_EQ(u.raw.iterations.count, 2);
+}
+
+TEST(IterationsTest, EmptyIterationsChangeNothing) {
+  ParsedUsage u = Body(
+      R"({"type":"message","model":"claude-sonnet-4-6","content":[],"usage":{"input_tokens":3,)"
+      R"("cache_read_input_tokens":100,"output_tokens":9,"iterations":[]}})");
+  ExpectUsage(u.usage, 3, 100, 0, 0, 9, 0);
+}
+
+TEST(IterationsTest, StreamFinalDeltaCarriesTheIterations) {
+  // message_start: the placeholder; the last message_delta's usage (with its
+  // iterations) replaces it: the billed sum, as for the body.
+  ParsedUsage u = ParseUsageStream(
+      "event: message_start\n"
+      R"(data: {"type":"message_start","message":{"id":"msg_s","model":"claude-sonnet-4-6",)"
+      R"("usage":{"input_tokens":25,"cache_read_input_tokens":0,"output_tokens":1}}})"
+      "\n\nevent: message_delta\n"
+      R"(data: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{)"
+      R"("output_tokens":60,"iterations":[{"input_tokens":180,"cache_read_input_tokens":9000,)"
+      R"("output_tokens":400},{"input_tokens":25,"cache_creation_input_tokens":700,)"
+      R"("output_tokens":60}]}})"
+      "\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+  // No TTL split in the iterations: the 700 written count as 5m, flagged.
+  ExpectUsage(u.usage, 205, 9000, 700, 0, 460, 0);
+  EXPECT_TRUE(u.ttl_unknown);
+  EXPECT_FALSE(u.partial);
+}
+
 TEST(PitfallTest, P1InputTokensMeansDifferentThingsPerProvider) {
   ParsedUsage a = Body(
       R"({"type":"message","id":"msg_x","usage":{"input_tokens":1000,"cache_read_input_tokens":800,"output_tokens":5}})");

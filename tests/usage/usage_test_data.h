@@ -1,5 +1,5 @@
 // Hand-written provider bodies and streams shared by the usage tests, the
-// fuzzers' seeds and the benchmark. Written for tokmeter (FORMATS.md examples).
+// fuzzers' seeds and the benchmark. Written for tokmeter, in each API's documented shape.
 #ifndef TOKMETER_TESTS_USAGE_USAGE_TEST_DATA_H_
 #define TOKMETER_TESTS_USAGE_USAGE_TEST_DATA_H_
 
@@ -7,7 +7,7 @@
 
 namespace tokmeter::testdata {
 
-// FORMATS.md a.1.
+// Anthropic Messages, a whole body.
 inline constexpr std::string_view kAnthropicBody =
     R"({"id":"msg_01Example","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929",
  "content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","stop_sequence":null,
@@ -17,7 +17,7 @@ inline constexpr std::string_view kAnthropicBody =
           "server_tool_use":{"web_search_requests":0,"web_fetch_requests":0},
           "service_tier":"standard"}})";
 
-// FORMATS.md a.2, plus a ping.
+// Anthropic Messages, a stream, plus a ping.
 inline constexpr std::string_view kAnthropicStream =
     "event: message_start\n"
     R"(data: {"type":"message_start","message":{"id":"msg_01S","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":8,"cache_creation_input_tokens":300,"cache_read_input_tokens":20000,"cache_creation":{"ephemeral_5m_input_tokens":300,"ephemeral_1h_input_tokens":0},"output_tokens":1}}})"
@@ -41,7 +41,7 @@ inline constexpr std::string_view kAnthropicStream =
     R"(data: {"type":"message_stop"})"
     "\n\n";
 
-// FORMATS.md b.1.
+// OpenAI Chat Completions, a whole body.
 inline constexpr std::string_view kChatBody =
     R"({"id":"chatcmpl-Example","object":"chat.completion","created":1760000000,"model":"gpt-4.1-2025-04-14",
  "choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],
@@ -50,7 +50,7 @@ inline constexpr std::string_view kChatBody =
           "completion_tokens_details":{"reasoning_tokens":256,"audio_tokens":0,
                                        "accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}})";
 
-// FORMATS.md b.2.
+// OpenAI Chat Completions, a stream with include_usage.
 inline constexpr std::string_view kChatStream =
     R"(data: {"id":"chatcmpl-S","object":"chat.completion.chunk","created":1760000000,"model":"gpt-4.1-2025-04-14","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}],"usage":null})"
     "\n\n"
@@ -60,7 +60,7 @@ inline constexpr std::string_view kChatStream =
     "\n\n"
     "data: [DONE]\n\n";
 
-// FORMATS.md c.1.
+// OpenAI Responses, a whole body.
 inline constexpr std::string_view kResponsesBody =
     R"({"id":"resp_Example","object":"response","status":"completed","model":"gpt-5-2025-08-07",
  "output":[],
@@ -68,7 +68,7 @@ inline constexpr std::string_view kResponsesBody =
           "output_tokens":900,"output_tokens_details":{"reasoning_tokens":640},
           "total_tokens":12900}})";
 
-// FORMATS.md c.2, with the lifecycle and delta events around it.
+// OpenAI Responses, a stream, with the lifecycle and delta events around it.
 inline constexpr std::string_view kResponsesStream =
     "event: response.created\n"
     R"(data: {"type":"response.created","sequence_number":0,"response":{"id":"resp_S","object":"response","status":"in_progress","model":"gpt-5-2025-08-07","output":[],"usage":null}})"
@@ -80,7 +80,7 @@ inline constexpr std::string_view kResponsesStream =
     R"(data: {"type":"response.completed","sequence_number":42,"response":{"id":"resp_S","object":"response","status":"completed","model":"gpt-5-2025-08-07","output":[],"usage":{"input_tokens":5000,"input_tokens_details":{"cached_tokens":4096},"output_tokens":300,"output_tokens_details":{"reasoning_tokens":200},"total_tokens":5300}}})"
     "\n\n";
 
-// FORMATS.md d.
+// Gemini generateContent.
 inline constexpr std::string_view kGeminiBody =
     R"({"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP"}],
  "modelVersion":"gemini-2.5-pro",
