@@ -84,7 +84,7 @@ Grouper::Slot& Grouper::CalendarSlot(int64_t time_ns) {
   return *slot;
 }
 
-void Grouper::Add(const Rec& r) {
+void Grouper::Add(const StoredEvent& r) {
   if (r.rollup) return;
   Slot* s;
   if (calendar_) {
@@ -125,20 +125,20 @@ std::vector<Group> Grouper::Take() {
   return out;
 }
 
-std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim) {
+std::vector<Group> GroupBy(const EventStore& store, std::span<const StoredEvent> recs, Dim dim) {
   Grouper g(store, dim);
-  for (const Rec& r : recs) g.Add(r);
+  for (const StoredEvent& r : recs) g.Add(r);
   return g.Take();
 }
 
-std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const Rec> recs, Calendar cal,
-                                   const absl::TimeZone& tz) {
+std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const StoredEvent> recs,
+                                   Calendar cal, const absl::TimeZone& tz) {
   Grouper g(store, cal, tz);
-  for (const Rec& r : recs) g.Add(r);
+  for (const StoredEvent& r : recs) g.Add(r);
   return g.Take();
 }
 
-void Summary::Add(const Rec& r) {
+void Summary::Add(const StoredEvent& r) {
   total.Add(r);
   if (!r.rollup && !r.priced() && r.tokens.total() > 0) unpriced_models.insert(r.dim(Dim::kModel));
 }
@@ -150,21 +150,21 @@ std::vector<std::string> Summary::UnpricedModels(const EventStore& store) const 
   return out;
 }
 
-Summary Summarize(std::span<const Rec> recs) {
+Summary Summarize(std::span<const StoredEvent> recs) {
   Summary s;
-  for (const Rec& r : recs) s.Add(r);
+  for (const StoredEvent& r : recs) s.Add(r);
   return s;
 }
 
-Agg Total(std::span<const Rec> recs) {
+Agg Total(std::span<const StoredEvent> recs) {
   Agg a;
-  for (const Rec& r : recs) a.Add(r);
+  for (const StoredEvent& r : recs) a.Add(r);
   return a;
 }
 
-std::vector<Window> Windows(std::span<const Rec> recs, int64_t width_ns) {
+std::vector<Window> Windows(std::span<const StoredEvent> recs, int64_t width_ns) {
   std::map<int64_t, Agg> by_start;
-  for (const Rec& r : recs) {
+  for (const StoredEvent& r : recs) {
     if (r.rollup) continue;
     by_start[WindowStart(r.time_ns, width_ns)].Add(r);
   }
@@ -189,7 +189,7 @@ bool IsSpike(double window_tokens, const Distribution& dist) {
 
 namespace {
 
-int64_t TopValue(const Rec& r, Dim dim) {
+int64_t TopValue(const StoredEvent& r, Dim dim) {
   return dim == Dim::kTool ? r.tool_calls : r.tokens.total();
 }
 
@@ -209,9 +209,10 @@ std::vector<std::pair<std::string, int64_t>> Largest(
 }  // namespace
 
 std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
-                                                     std::span<const Rec> recs, Dim dim, int n) {
+                                                     std::span<const StoredEvent> recs, Dim dim,
+                                                     int n) {
   absl::flat_hash_map<uint32_t, int64_t> sums;
-  for (const Rec& r : recs) {
+  for (const StoredEvent& r : recs) {
     if (r.rollup || r.dim(dim) == 0) continue;
     sums[r.dim(dim)] += TopValue(r, dim);
   }
@@ -219,7 +220,7 @@ std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
 }
 
 std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
-                                                       std::span<const Rec> recs) {
+                                                       std::span<const StoredEvent> recs) {
   return TopKeys(store, recs, Dim::kRun, -1);
 }
 
@@ -235,7 +236,7 @@ SpikeFinder::SpikeFinder(const EventStore& store, int64_t width_ns)
     : store_(&store), width_ns_(width_ns) {}
 SpikeFinder::~SpikeFinder() = default;
 
-void SpikeFinder::Add(const Rec& r) {
+void SpikeFinder::Add(const StoredEvent& r) {
   if (r.rollup) return;
   std::unique_ptr<Slot>& slot = windows_[WindowStart(r.time_ns, width_ns_)];
   if (!slot) slot = std::make_unique<Slot>();
@@ -267,9 +268,10 @@ SpikeReport SpikeFinder::Take() {
   return rep;
 }
 
-SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns) {
+SpikeReport FindSpikes(const EventStore& store, std::span<const StoredEvent> recs,
+                       int64_t width_ns) {
   SpikeFinder f(store, width_ns);
-  for (const Rec& r : recs) f.Add(r);
+  for (const StoredEvent& r : recs) f.Add(r);
   return f.Take();
 }
 

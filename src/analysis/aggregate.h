@@ -55,7 +55,7 @@ class Grouper {
   Grouper(Grouper&&) = default;
   ~Grouper();
 
-  void Add(const Rec& r);
+  void Add(const StoredEvent& r);
   std::vector<Group> Take();
 
  private:
@@ -73,12 +73,12 @@ class Grouper {
   Slot* bucket_ = nullptr;
 };
 
-std::vector<Group> GroupBy(const EventStore& store, std::span<const Rec> recs, Dim dim);
-std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const Rec> recs, Calendar cal,
-                                   const absl::TimeZone& tz);
+std::vector<Group> GroupBy(const EventStore& store, std::span<const StoredEvent> recs, Dim dim);
+std::vector<Group> GroupByCalendar(const EventStore& store, std::span<const StoredEvent> recs,
+                                   Calendar cal, const absl::TimeZone& tz);
 
 // Totals of `recs` (roll-ups skipped).
-Agg Total(std::span<const Rec> recs);
+Agg Total(std::span<const StoredEvent> recs);
 
 // The totals every command's document opens with, built one record at a
 // time: sums and the models that had tokens but no price.
@@ -86,11 +86,11 @@ struct Summary {
   Agg total;
   absl::flat_hash_set<uint32_t> unpriced_models;  // model ids (0 = unknown model)
 
-  void Add(const Rec& r);
+  void Add(const StoredEvent& r);
   // Model names, sorted; "(unknown)" for events without a model.
   std::vector<std::string> UnpricedModels(const EventStore& store) const;
 };
-Summary Summarize(std::span<const Rec> recs);
+Summary Summarize(std::span<const StoredEvent> recs);
 
 // A fixed window [start_ns, start_ns + width) holding at least one event.
 struct Window {
@@ -99,7 +99,7 @@ struct Window {
 };
 // Windows aligned to multiples of `width_ns` since the Unix epoch, sorted by
 // start; only windows with events are returned.
-std::vector<Window> Windows(std::span<const Rec> recs, int64_t width_ns);
+std::vector<Window> Windows(std::span<const StoredEvent> recs, int64_t width_ns);
 // Distribution of total tokens over `windows`.
 Distribution WindowDistribution(const std::vector<Window>& windows);
 
@@ -119,7 +119,8 @@ struct SpikeReport {
 // The spike rule (rules.h), written once for the `spikes` command, the
 // detector and the live monitor.
 bool IsSpike(double window_tokens, const Distribution& dist);
-SpikeReport FindSpikes(const EventStore& store, std::span<const Rec> recs, int64_t width_ns);
+SpikeReport FindSpikes(const EventStore& store, std::span<const StoredEvent> recs,
+                       int64_t width_ns);
 
 // FindSpikes one record at a time (the `spikes` command streams): per window
 // its sums and the token (tool call) totals of its sessions, jobs and tools.
@@ -128,7 +129,7 @@ class SpikeFinder {
   SpikeFinder(const EventStore& store, int64_t width_ns);
   SpikeFinder(SpikeFinder&&) = default;
   ~SpikeFinder();
-  void Add(const Rec& r);
+  void Add(const StoredEvent& r);
   SpikeReport Take();
 
  private:
@@ -141,11 +142,12 @@ class SpikeFinder {
 // The largest `n` values of `dim` inside `recs` by total tokens; for
 // Dim::kTool by tool calls (tool spans carry no tokens). n < 0: all.
 std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
-                                                     std::span<const Rec> recs, Dim dim, int n);
+                                                     std::span<const StoredEvent> recs, Dim dim,
+                                                     int n);
 
 // Per-run totals (Dim::kRun) of `recs`, largest first.
 std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
-                                                       std::span<const Rec> recs);
+                                                       std::span<const StoredEvent> recs);
 
 // One row of a trend table: a group's figures now and in the previous
 // period. `growth` = (now − before) / before; 0 when before is 0.

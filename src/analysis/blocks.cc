@@ -10,7 +10,7 @@ int64_t FloorTo(int64_t t, int64_t unit) { return t - (((t % unit) + unit) % uni
 
 }  // namespace
 
-void BlockBuilder::Add(const Rec& r) {
+void BlockBuilder::Add(const StoredEvent& r) {
   if (r.rollup || (r.tokens.total() == 0 && r.requests == 0)) return;
   // A message at or after the block's end starts a new block (the window is
   // [start, start + 5 h)); so does one after a gap of 5 h or more, which is

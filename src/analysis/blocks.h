@@ -33,7 +33,7 @@ class BlockBuilder {
  public:
   explicit BlockBuilder(const EventStore& store) : store_(&store) {}
   // `r` must not be earlier than the previous record added.
-  void Add(const Rec& r);
+  void Add(const StoredEvent& r);
   std::vector<UsageBlock> Take();
 
  private:

@@ -57,9 +57,9 @@ double Finding::Evidence(std::string_view name) const {
   return std::numeric_limits<double>::quiet_NaN();
 }
 
-Dim PrimaryDim(std::span<const Rec> recs) {
+Dim PrimaryDim(std::span<const StoredEvent> recs) {
   for (Dim d : {Dim::kWorkflow, Dim::kAgent, Dim::kJob}) {
-    for (const Rec& r : recs)
+    for (const StoredEvent& r : recs)
       if (!r.rollup && r.dim(d)) return d;
   }
   return Dim::kModel;
@@ -132,7 +132,7 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
     int64_t count = 0, tokens = 0, first = 0, last = 0;
     uint32_t tool = 0, kind = 0, name = 0;
   };
-  auto key_of = [](const Rec& r) -> std::optional<LoopKey> {
+  auto key_of = [](const StoredEvent& r) -> std::optional<LoopKey> {
     if (r.rollup || r.rate_limited > 0) return std::nullopt;
     if (r.fingerprint != 0) return LoopKey{r.dim(Dim::kSession), r.fingerprint, 0, 0};
     if (r.args != 0 && r.dim(Dim::kTool) != 0)
@@ -145,10 +145,10 @@ std::vector<Finding> DetectLoops(const DetectInput& in) {
   // can add a candidate, never lose one, and pass 2 counts exactly.
   absl::flat_hash_map<uint64_t, int64_t> counts;
   const absl::Hash<LoopKey> hash;
-  for (const Rec& r : in.recs)
+  for (const StoredEvent& r : in.recs)
     if (auto k = key_of(r)) ++counts[hash(*k)];
   absl::flat_hash_map<LoopKey, Stat> stats;
-  for (const Rec& r : in.recs) {
+  for (const StoredEvent& r : in.recs) {
     std::optional<LoopKey> k = key_of(r);
     if (!k) continue;
     auto c = counts.find(hash(*k));
@@ -206,7 +206,7 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
   // summary has no id.
   std::map<std::tuple<uint32_t, uint64_t, uint32_t>, Turn> turns;
   const EventStore& st = *in.store;
-  for (const Rec& r : in.recs) {
+  for (const StoredEvent& r : in.recs) {
     if (r.rollup || st.str(r.kind) == "turn_summary" || st.str(r.kind) == "turn") {
       if (r.tool_calls == 0) continue;
       Turn& t = turns[{r.trace, r.span, r.span ? 0 : r.name}];
@@ -248,8 +248,8 @@ std::vector<Finding> DetectFanout(const DetectInput& in) {
 
 // context_bloat: prompts growing request after request in one session.
 std::vector<Finding> DetectContextBloat(const DetectInput& in) {
-  absl::flat_hash_map<uint32_t, std::vector<const Rec*>> by_session;
-  for (const Rec& r : in.recs) {
+  absl::flat_hash_map<uint32_t, std::vector<const StoredEvent*>> by_session;
+  for (const StoredEvent& r : in.recs) {
     if (r.rollup || r.requests == 0 || r.rate_limited > 0 || r.tokens.prompt() == 0) continue;
     by_session[r.dim(Dim::kSession)].push_back(&r);
   }
@@ -314,11 +314,11 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
       end = windows[i].start_ns + width;
       ++i;
     }
-    std::span<const Rec> span = in.recs;
+    std::span<const StoredEvent> span = in.recs;
     auto lo = std::lower_bound(span.begin(), span.end(), start,
-                               [](const Rec& r, int64_t v) { return r.time_ns < v; });
+                               [](const StoredEvent& r, int64_t v) { return r.time_ns < v; });
     auto hi = std::lower_bound(lo, span.end(), end,
-                               [](const Rec& r, int64_t v) { return r.time_ns < v; });
+                               [](const StoredEvent& r, int64_t v) { return r.time_ns < v; });
     absl::flat_hash_map<uint32_t, int64_t> by_subject;
     absl::flat_hash_map<uint64_t, int64_t> by_fp;
     int64_t max_identical = 0;
@@ -361,7 +361,7 @@ std::vector<Finding> DetectRetryStorms(const DetectInput& in) {
 std::vector<Finding> DetectBackground(const DetectInput& in) {
   absl::flat_hash_set<int64_t> busy;
   int64_t all = 0;
-  for (const Rec& r : in.recs) {
+  for (const StoredEvent& r : in.recs) {
     if (r.rollup) continue;
     all += r.tokens.total();
     if (!r.background) busy.insert(r.time_ns / thresholds::kIdleBucketNs);
@@ -369,7 +369,7 @@ std::vector<Finding> DetectBackground(const DetectInput& in) {
   absl::flat_hash_map<uint32_t, std::pair<int64_t, int64_t>> by_job;  // idle, total
   int64_t idle = 0, background = 0, idle_requests = 0;
   int64_t first_idle = 0;
-  for (const Rec& r : in.recs) {
+  for (const StoredEvent& r : in.recs) {
     if (r.rollup || !r.background) continue;
     int64_t t = r.tokens.total();
     background += t;
@@ -547,7 +547,7 @@ std::vector<Finding> DetectLargeRuns(const DetectInput& in) {
   absl::flat_hash_map<uint32_t, uint32_t> group_of_run;
   absl::flat_hash_map<uint32_t, std::vector<double>> group_runs;
   absl::flat_hash_map<uint32_t, int64_t> run_tokens;
-  for (const Rec& r : in.recs) {
+  for (const StoredEvent& r : in.recs) {
     if (r.rollup || r.dim(Dim::kRun) == 0) continue;
     group_of_run.try_emplace(r.dim(Dim::kRun), r.dim(dim));
     run_tokens[r.dim(Dim::kRun)] += r.tokens.total();

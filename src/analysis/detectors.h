@@ -41,8 +41,8 @@ struct Finding {
 
 struct DetectInput {
   const EventStore* store = nullptr;
-  std::span<const Rec> recs;      // the period analysed (time-sorted)
-  std::span<const Rec> previous;  // the previous period, for `increasing`
+  std::span<const StoredEvent> recs;      // the period analysed (time-sorted)
+  std::span<const StoredEvent> previous;  // the previous period, for `increasing`
   bool has_previous = false;
   // Total tokens per group of PrimaryDim() in a previous report (report
   // --previous; "(untagged)" for events without the tag). When set,
@@ -71,7 +71,7 @@ std::vector<Finding> DetectDataGaps(const DetectInput& in);
 
 // The dimension reports group by: workflow if any record has one, else
 // agent, else job, else model.
-Dim PrimaryDim(std::span<const Rec> recs);
+Dim PrimaryDim(std::span<const StoredEvent> recs);
 
 }  // namespace tokmeter::analysis
 

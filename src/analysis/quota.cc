@@ -141,10 +141,10 @@ QuotaStatus ComputeQuota(const EventStore& store, const QuotaOptions& o) {
   q.will_exceed = q.forecast > o.limit;
 
   const int64_t w = kRunMeanNs;
-  std::span<const Rec> last7 = store.Range(as_of_ns - w, as_of_ns);
-  std::span<const Rec> prev7 = store.Range(as_of_ns - 2 * w, as_of_ns - w);
+  std::span<const StoredEvent> last7 = store.Range(as_of_ns - w, as_of_ns);
+  std::span<const StoredEvent> prev7 = store.Range(as_of_ns - 2 * w, as_of_ns - w);
   absl::flat_hash_set<uint32_t> runs;
-  for (const Rec& r : last7)
+  for (const StoredEvent& r : last7)
     if (!r.rollup && r.dim(Dim::kRun)) runs.insert(r.dim(Dim::kRun));
   Agg a7 = Total(last7), p7 = Total(prev7);
   q.runs_7d = static_cast<int64_t>(runs.size());

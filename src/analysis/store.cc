@@ -29,7 +29,7 @@ std::optional<Dim> ParseDim(std::string_view name) {
   return std::nullopt;
 }
 
-void Agg::Add(const Rec& r) {
+void Agg::Add(const StoredEvent& r) {
   if (r.rollup) return;
   if (events == 0 || r.time_ns < first_ns) first_ns = r.time_ns;
   if (events == 0 || r.time_ns > last_ns) last_ns = r.time_ns;
@@ -124,7 +124,7 @@ void EventStore::Add(const UsageEvent& e) {
     if ((++adds_ & 4095) == 0) horizon_ns_ = horizon_(latest_ns_);
     if (t < horizon_ns_) return;
   }
-  Rec r = Make(e);
+  StoredEvent r = Make(e);
   if (stream_) {
     stream_(r);
     return;
@@ -136,15 +136,15 @@ void EventStore::Add(const UsageEvent& e) {
 
 void EventStore::Prune() {
   const int64_t h = horizon_ns_ = horizon_(latest_ns_);
-  recs_.shrink(size_t(
-      std::remove_if(recs_.begin(), recs_.end(), [h](const Rec& r) { return r.time_ns < h; }) -
-      recs_.begin()));
+  recs_.shrink(size_t(std::remove_if(recs_.begin(), recs_.end(),
+                                     [h](const StoredEvent& r) { return r.time_ns < h; }) -
+                      recs_.begin()));
   // The next prune after as many records again as are kept: amortized O(1).
   prune_at_ = std::max<size_t>(size_t{1} << 16, 2 * recs_.size());
 }
 
-Rec EventStore::Make(const UsageEvent& e) {
-  Rec r;
+StoredEvent EventStore::Make(const UsageEvent& e) {
+  StoredEvent r;
   r.time_ns = e.time_unix_ns;
   r.duration_ns = e.duration_ns;
   r.tokens = e.tokens;
@@ -218,18 +218,18 @@ void EventStore::Finish() {
   if (horizon_) Prune();
   // In place (std::stable_sort would allocate a second copy of every record);
   // `seq` keeps events of equal time in the order they were read.
-  auto before = [](const Rec& a, const Rec& b) {
+  auto before = [](const StoredEvent& a, const StoredEvent& b) {
     return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : a.seq < b.seq;
   };
   if (!std::is_sorted(recs_.begin(), recs_.end(), before))
     std::sort(recs_.begin(), recs_.end(), before);
 }
 
-std::span<const Rec> EventStore::Range(int64_t from_ns, int64_t to_ns) const {
-  std::span<const Rec> all = records();
+std::span<const StoredEvent> EventStore::Range(int64_t from_ns, int64_t to_ns) const {
+  std::span<const StoredEvent> all = records();
   auto lo = all.begin();
   auto hi = all.end();
-  auto by_time = [](const Rec& r, int64_t t) { return r.time_ns < t; };
+  auto by_time = [](const StoredEvent& r, int64_t t) { return r.time_ns < t; };
   if (from_ns != 0) lo = std::lower_bound(all.begin(), all.end(), from_ns, by_time);
   if (to_ns != 0) hi = std::lower_bound(lo, all.end(), to_ns, by_time);
   return all.subspan(size_t(lo - all.begin()), size_t(hi - lo));

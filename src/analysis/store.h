@@ -60,7 +60,7 @@ inline absl::string_view ToAbsl(std::string_view s) {
 }
 
 // One stored event. Strings are ids into EventStore's pool (0 = empty).
-struct Rec {
+struct StoredEvent {
   int64_t time_ns = 0;
   int64_t duration_ns = -1;
   TokenBuckets tokens;
@@ -116,7 +116,7 @@ struct Agg {
   int64_t timed_requests = 0;       // requests whose duration is known
   int64_t first_ns = 0, last_ns = 0;
 
-  void Add(const Rec& r);
+  void Add(const StoredEvent& r);
   void Merge(const Agg& o);
   int64_t total() const { return tokens.total(); }
   bool HasCost() const { return !(unpriced_tokens > 0 && priced_tokens() == 0); }
@@ -138,32 +138,33 @@ class RecArray {
   RecArray& operator=(const RecArray&) = delete;
   ~RecArray() { std::free(data_); }
 
-  void push_back(const Rec& r) {
+  void push_back(const StoredEvent& r) {
     if (size_ == cap_) Grow();
-    ::new (data_ + size_) Rec(r);
+    ::new (data_ + size_) StoredEvent(r);
     ++size_;
   }
   void shrink(size_t n) { size_ = std::min(n, size_); }  // drops the tail
-  Rec* begin() { return data_; }
-  Rec* end() { return data_ + size_; }
-  const Rec* data() const { return data_; }
+  StoredEvent* begin() { return data_; }
+  StoredEvent* end() { return data_ + size_; }
+  const StoredEvent* data() const { return data_; }
   size_t size() const { return size_; }
 
  private:
-  static_assert(std::is_trivially_copyable_v<Rec> && std::is_trivially_destructible_v<Rec>);
+  static_assert(std::is_trivially_copyable_v<StoredEvent> &&
+                std::is_trivially_destructible_v<StoredEvent>);
   void Grow() {
     const size_t cap = cap_ == 0 ? 1024 : cap_ * 2;
-    void* p = std::realloc(static_cast<void*>(data_), cap * sizeof(Rec));
+    void* p = std::realloc(static_cast<void*>(data_), cap * sizeof(StoredEvent));
     if (p == nullptr) throw std::bad_alloc();
-    data_ = static_cast<Rec*>(p);
+    data_ = static_cast<StoredEvent*>(p);
     cap_ = cap;
   }
-  Rec* data_ = nullptr;
+  StoredEvent* data_ = nullptr;
   size_t size_ = 0, cap_ = 0;
 };
 
 // Receives each record of a streaming store.
-using RecFn = std::function<void(const Rec&)>;
+using RecFn = std::function<void(const StoredEvent&)>;
 // The earliest event time a command still needs, given the latest event time
 // read so far. It must not decrease as `latest_ns` grows.
 using HorizonFn = std::function<int64_t(int64_t latest_ns)>;
@@ -195,9 +196,9 @@ class EventStore {
   int64_t earliest_ns() const { return earliest_ns_; }
   int64_t latest_ns() const { return latest_ns_; }
 
-  std::span<const Rec> records() const { return {recs_.data(), recs_.size()}; }
+  std::span<const StoredEvent> records() const { return {recs_.data(), recs_.size()}; }
   // Records with time in [from_ns, to_ns) (0 = unbounded); needs Finish().
-  std::span<const Rec> Range(int64_t from_ns, int64_t to_ns) const;
+  std::span<const StoredEvent> Range(int64_t from_ns, int64_t to_ns) const;
   const std::string& str(uint32_t id) const { return strings_[id]; }
   // Interns `s` (tests use this to build keys).
   uint32_t Intern(std::string_view s);
@@ -213,7 +214,7 @@ class EventStore {
 
  private:
   // The record Add() makes of `e` (interns its strings).
-  Rec Make(const UsageEvent& e);
+  StoredEvent Make(const UsageEvent& e);
   void Prune();
 
   CostFn cost_;

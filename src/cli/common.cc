@@ -28,7 +28,7 @@ namespace json = boost::json;
 namespace fs = std::filesystem;
 using analysis::Agg;
 using analysis::Group;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 // ------------------------------------------------------------ environment --
 
@@ -558,7 +558,7 @@ json::object BaseDoc(const std::string& command, const Loaded& l, const analysis
   return d;
 }
 
-json::object BaseDoc(const std::string& command, const Loaded& l, std::span<const Rec> recs,
+json::object BaseDoc(const std::string& command, const Loaded& l, std::span<const StoredEvent> recs,
                      int64_t from_ns, int64_t to_ns) {
   return BaseDoc(command, l, analysis::Summarize(recs), from_ns, to_ns);
 }

@@ -165,7 +165,7 @@ struct Loaded {
     return latest_ns ? latest_ns + 1 : clock_ns;
   }
   // Records with time in [from, to) (0 = unbounded); needs Read().
-  std::span<const analysis::Rec> Select(int64_t from, int64_t to) const {
+  std::span<const analysis::StoredEvent> Select(int64_t from, int64_t to) const {
     return store->Range(from, to);
   }
 };
@@ -203,7 +203,8 @@ boost::json::array InputsJson(const analysis::ReadResult& r);
 boost::json::object BaseDoc(const std::string& command, const Loaded& l,
                             const analysis::Summary& sum, int64_t from_ns, int64_t to_ns);
 boost::json::object BaseDoc(const std::string& command, const Loaded& l,
-                            std::span<const analysis::Rec> recs, int64_t from_ns, int64_t to_ns);
+                            std::span<const analysis::StoredEvent> recs, int64_t from_ns,
+                            int64_t to_ns);
 
 // Writes `doc` in `o.format`: JSON as is, the others through `page` (the
 // command's renderer of its document, page.h).

@@ -133,7 +133,7 @@ TEST(CalendarTest, StreamedOutOfOrderAcrossTheFallBackDay) {
   ASSERT_TRUE(absl::LoadTimeZone("America/New_York", &ny));
   Grouper days(store, Calendar::kDay, ny);
   int streamed = 0;
-  store.StreamTo([&](const Rec& r) {
+  store.StreamTo([&](const StoredEvent& r) {
     ++streamed;
     days.Add(r);
   });

@@ -17,7 +17,7 @@ namespace {
 
 namespace po = boost::program_options;
 namespace json = boost::json;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 // Share of the token limit at which the active block is a warning.
 constexpr double kLimitWarningShare = 0.8;
@@ -141,7 +141,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
     throw UsageError{absl::StrCat("--provider: no event has provider '", provider, "'")};
   analysis::BlockBuilder builder(*l.store);
   analysis::Summary sum;
-  for (const Rec& r : l.Select(l.since_ns, l.until_ns)) {
+  for (const StoredEvent& r : l.Select(l.since_ns, l.until_ns)) {
     if (want && r.dim(analysis::Dim::kProvider) != want) continue;
     builder.Add(r);
     sum.Add(r);

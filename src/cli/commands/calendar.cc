@@ -13,7 +13,7 @@ namespace {
 
 namespace po = boost::program_options;
 namespace json = boost::json;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 struct View {
   const char* command;
@@ -70,7 +70,7 @@ int RunView(const View& v, const std::vector<std::string>& args, Io& io) {
                 *l.store, cmd == "daily" ? analysis::Calendar::kDay : analysis::Calendar::kMonth,
                 l.tz);
   analysis::Summary sum;
-  l.store->StreamTo([&](const Rec& r) {
+  l.store->StreamTo([&](const StoredEvent& r) {
     sum.Add(r);
     grouper.Add(r);
   });

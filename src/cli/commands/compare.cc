@@ -21,7 +21,7 @@ namespace po = boost::program_options;
 namespace json = boost::json;
 using analysis::Dim;
 using analysis::Group;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 constexpr Dim kDims[] = {Dim::kWorkflow, Dim::kAgent, Dim::kModel};
 
@@ -30,7 +30,7 @@ struct Side {
   std::string label;
   Loaded* loaded = nullptr;
   int64_t since = 0, until = 0;  // 0 = unbounded
-  std::span<const Rec> recs;
+  std::span<const StoredEvent> recs;
   std::vector<json::object> findings;
 };
 
@@ -67,9 +67,9 @@ void Changes(const json::value& a, const json::value& b, json::object& row) {
   row["requests_per_run_change"] = Frac(Dbl(ao, "requests_per_run"), Dbl(bo, "requests_per_run"));
 }
 
-int64_t Runs(std::span<const Rec> recs) {
+int64_t Runs(std::span<const StoredEvent> recs) {
   std::set<uint32_t> runs;
-  for (const Rec& r : recs)
+  for (const StoredEvent& r : recs)
     if (!r.rollup && r.dim(Dim::kRun)) runs.insert(r.dim(Dim::kRun));
   return int64_t(runs.size());
 }

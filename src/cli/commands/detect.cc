@@ -11,7 +11,7 @@ namespace {
 
 namespace po = boost::program_options;
 namespace json = boost::json;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 void Render(const json::object& doc, Page& p) {
   Header(doc, absl::StrCat("Findings: ", PeriodLabel(doc)), p);
@@ -51,7 +51,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   if (w == 0) throw UsageError{"--window: must be a duration"};
   Loaded l = Prepare(c, io);
   Read(l, c, true, io);
-  std::span<const Rec> recs = l.Select(l.since_ns, l.until_ns);
+  std::span<const StoredEvent> recs = l.Select(l.since_ns, l.until_ns);
   json::object doc = BaseDoc("detect", l, recs, l.since_ns, l.until_ns);
   analysis::DetectInput in;
   in.store = l.store.get();

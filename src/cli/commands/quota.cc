@@ -17,7 +17,7 @@ namespace {
 
 namespace po = boost::program_options;
 namespace json = boost::json;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 std::string Cap(std::string s) {
   if (!s.empty()) s[0] = char(std::toupper(static_cast<unsigned char>(s[0])));
@@ -123,7 +123,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   o.as_of = absl::FromUnixNanos(now);
   analysis::QuotaStatus q = analysis::ComputeQuota(*l.store, o);
   const int64_t start = absl::ToUnixNanos(q.period_start);
-  std::span<const Rec> recs = l.Select(start, now);
+  std::span<const StoredEvent> recs = l.Select(start, now);
   l.now_ns = now;
   json::object doc = BaseDoc("quota", l, recs, start, now);
   auto opt = [](const std::optional<double>& v) {

@@ -24,7 +24,7 @@ namespace json = boost::json;
 using analysis::Agg;
 using analysis::Dim;
 using analysis::Group;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 std::string Cap(std::string s) {
   if (!s.empty()) s[0] = char(std::toupper(static_cast<unsigned char>(s[0])));
@@ -293,9 +293,11 @@ int Run(const std::vector<std::string>& args, Io& io) {
   // even when a fixed "now" (--as-of, --now) ends this one early.
   const int64_t len = Minus(to, from);
   if (l.fixed_now_ns && to > l.now_ns && from < l.now_ns) to = l.now_ns;
-  std::span<const Rec> recs = from || to ? l.Select(from, to) : std::span<const Rec>();
+  std::span<const StoredEvent> recs =
+      from || to ? l.Select(from, to) : std::span<const StoredEvent>();
   const int64_t prev_from = Minus(from, len);
-  std::span<const Rec> prev = len > 0 && from ? l.Select(prev_from, from) : std::span<const Rec>();
+  std::span<const StoredEvent> prev =
+      len > 0 && from ? l.Select(prev_from, from) : std::span<const StoredEvent>();
 
   json::object doc = BaseDoc("report", l, recs, from, to);
   const std::string label = PeriodLabel(doc);

@@ -14,7 +14,7 @@ namespace {
 
 namespace po = boost::program_options;
 namespace json = boost::json;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 json::array TopKeysJson(const std::vector<std::pair<std::string, int64_t>>& v,
                         const char* what = "total_tokens") {
@@ -107,7 +107,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   l.store->WithoutDetectorFields();  // groupings only
   analysis::Summary sum;
   analysis::SpikeFinder finder(*l.store, w);
-  l.store->StreamTo([&](const Rec& r) {
+  l.store->StreamTo([&](const StoredEvent& r) {
     sum.Add(r);
     finder.Add(r);
   });

@@ -15,7 +15,7 @@ namespace {
 namespace po = boost::program_options;
 namespace json = boost::json;
 using analysis::Dim;
-using analysis::Rec;
+using analysis::StoredEvent;
 
 constexpr const char* kDims[] = {"session", "job",     "tool",  "model",    "workflow",
                                  "user",    "channel", "agent", "provider", "run"};
@@ -73,7 +73,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
     return until ? std::min(until, now) : now;
   };
   if (w == 0) {
-    l.store->StreamTo([&](const Rec& r) {
+    l.store->StreamTo([&](const StoredEvent& r) {
       sum.Add(r);
       grouper.Add(r);
     });
@@ -85,9 +85,9 @@ int Run(const std::vector<std::string>& args, Io& io) {
   const int64_t to = latest || l.fixed_now_ns ? end_at(latest) : l.until_ns;
   const int64_t from = w && to ? std::max(Minus(to, w), l.since_ns) : l.since_ns;
   if (w != 0) {
-    std::span<const Rec> recs = l.Select(from, to);
+    std::span<const StoredEvent> recs = l.Select(from, to);
     sum = analysis::Summarize(recs);
-    for (const Rec& r : recs) grouper.Add(r);
+    for (const StoredEvent& r : recs) grouper.Add(r);
   }
   json::object doc = BaseDoc("top", l, sum, from, w == 0 ? l.until_ns : to);
   doc["by"] = std::string(analysis::DimName(*dim));
