@@ -517,7 +517,8 @@ PyMethodDef kModuleFunctions[] = {
      "of this task/thread, or of `parent` (a Span or Context)."},
     {"trace", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ModTrace)),
      METH_FASTCALL | METH_KEYWORDS,
-     "trace(kind, id, **tags): a new trace (context manager); keywords are trace tags."},
+     "trace(kind, id, **tags): a new trace (context manager); keywords are trace tags. The id "
+     "is also the trace's `session` tag unless session=... is given."},
     {"_current", ModCurrent, METH_NOARGS, "The current Span of this context, or None."},
     {"define_counter",
      reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ModDefineCounter)), METH_FASTCALL,

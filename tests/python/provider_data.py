@@ -66,8 +66,9 @@ ANTHROPIC_429_HEADERS = {
     "anthropic-ratelimit-input-tokens-remaining": "0",
     "anthropic-ratelimit-input-tokens-reset": "2026-08-20T10:22:13Z",
 }
-ANTHROPIC_429_BODY = {"type": "error", "error": {"type": "rate_limit_error",
-                                                 "message": "This request would exceed your rate limit."},
+ANTHROPIC_429_BODY = {"type": "error",
+                      "error": {"type": "rate_limit_error",
+                                "message": "This request would exceed your rate limit."},
                       "request_id": "req_011Limit"}
 
 # ------------------------------------------------------------ OpenAI chat
@@ -165,7 +166,8 @@ def _gemini(text, usage, finish=None):
     cand = {"content": {"role": "model", "parts": [{"text": text}]}, "index": 0}
     if finish:
         cand["finishReason"] = finish
-    return f"data: {json.dumps({'candidates': [cand], 'usageMetadata': usage, 'modelVersion': 'gemini-2.5-pro'})}\r\n\r\n"
+    chunk = {"candidates": [cand], "usageMetadata": usage, "modelVersion": "gemini-2.5-pro"}
+    return f"data: {json.dumps(chunk)}\r\n\r\n"
 
 
 GEMINI_STREAM = "".join([
@@ -184,4 +186,4 @@ GEMINI_STREAM_USAGE = {"input_tokens": 808, "cache_read_tokens": 8192, "output_t
 
 
 def gzipped(obj):
-    return gzip.compress(json.dumps(obj).encode())
+    return gzip.compress(json.dumps(obj).encode(), mtime=0)  # the same bytes every time

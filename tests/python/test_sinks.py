@@ -67,9 +67,9 @@ class SinkTest(unittest.TestCase):
     def test_otlp_to_a_local_collector(self):
         receiver = Receiver()
         self.addCleanup(receiver.close)
+        attributes = {"deployment.environment.name": "test"}
         tokmeter.start(sinks=[tokmeter.OtlpSink(endpoint=receiver.url, service_name="agent-x",
-                                                resource_attributes={"deployment.environment.name": "test"},
-                                                flush_timeout=10)])
+                                                resource_attributes=attributes, flush_timeout=10)])
         record_calls(3, session="s-otlp")
         tokmeter.flush()
         resource, spans = receiver.spans()

@@ -120,8 +120,8 @@ class RequestScanTest(unittest.TestCase):
     def test_top_level_fields_only(self):
         body = json.dumps({
             "messages": [{"role": "user", "content": 'he said "max_tokens": 5 and {"model": "x"}'}],
-            "tools": [{"name": "t", "input_schema": {"properties": {"max_tokens": {"type": "integer"},
-                                                                    "model": {"type": "string"}}}}],
+            "tools": [{"name": "t", "input_schema": {"properties": {
+                "max_tokens": {"type": "integer"}, "model": {"type": "string"}}}}],
             "model": "claude-opus-4-1", "stream": True, "max_tokens": 4096})
         f = tokmeter._tokmeter.scan_request(body.encode())
         self.assertEqual(f, {"model": "claude-opus-4-1", "max_tokens": 4096, "stream": True,
@@ -131,7 +131,8 @@ class RequestScanTest(unittest.TestCase):
         scan = tokmeter._tokmeter.scan_request
         self.assertEqual(scan(json.dumps(P.OPENAI_CHAT_REQUEST))["max_tokens"], None)
         self.assertTrue(scan(json.dumps(P.OPENAI_CHAT_REQUEST))["include_usage"])
-        self.assertEqual(scan(json.dumps({"model": "o3", "max_completion_tokens": 77}))["max_tokens"], 77)
+        o3 = {"model": "o3", "max_completion_tokens": 77}
+        self.assertEqual(scan(json.dumps(o3))["max_tokens"], 77)
         self.assertEqual(scan(json.dumps(P.OPENAI_RESPONSES_REQUEST))["max_tokens"], 2048)
         self.assertEqual(scan(json.dumps(P.GEMINI_REQUEST))["max_tokens"], 800)
         self.assertEqual(scan(b'{"generation_config": {"max_output_tokens": 9}}')["max_tokens"], 9)
@@ -229,7 +230,8 @@ class SyncTransportTest(RuntimeTestCase):
             (429, P.OPENAI_429_HEADERS, json.dumps(P.OPENAI_429_BODY).encode()),
             (200, {"content-type": "text/event-stream", "x-request-id": "req_ok"},
              [P.OPENAI_CHAT_STREAM]))
-        sdk = tokmeter.instrument(StainlessLikeSdk(httpx.Client(transport=httpx.MockTransport(handler))))
+        http = httpx.Client(transport=httpx.MockTransport(handler))
+        sdk = tokmeter.instrument(StainlessLikeSdk(http))
         with tokmeter.trace("session", "retry-session") as t:
             r = sdk.post(OPENAI_CHAT, P.OPENAI_CHAT_REQUEST, stream=True)
             r.read()
@@ -376,6 +378,77 @@ class SyncTransportTest(RuntimeTestCase):
         self.assertEqual(len(llm_spans(self.spans())), 1)
         with self.assertRaises(TypeError):
             tokmeter.instrument(object())
+
+
+class LocalProvider:
+    """A real HTTP server on 127.0.0.1 answering POST /v1/messages: the SSE
+    stream written in pieces (chunked), or a gzip JSON body; for the real
+    httpx transports (sockets, httpcore) rather than mocks."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                self.send_response(200)
+                if body.get("stream"):
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    for piece in random_cuts(P.ANTHROPIC_STREAM, random.Random(7), 30):
+                        if piece:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                            self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                else:
+                    data = P.gzipped(P.ANTHROPIC_BODY)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-encoding", "gzip")
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@unittest.skipIf(httpx is None, "needs httpx (Debian python3-httpx)")
+class RealSocketTest(RuntimeTestCase):
+    jsonl = False
+
+    def test_sync_and_async_over_a_socket(self):
+        server = LocalProvider()
+        self.addCleanup(server.close)
+        gateway = {server.url: "anthropic"}
+        url = server.url + "/v1/messages"
+        with tokmeter.httpx_client(providers=gateway) as c:
+            with c.stream("POST", url, json=dict(P.ANTHROPIC_REQUEST, stream=True)) as r:
+                self.assertEqual(r.read(), P.ANTHROPIC_STREAM)
+            self.assertEqual(c.post(url, json=P.ANTHROPIC_REQUEST).json(), P.ANTHROPIC_BODY)
+
+        async def main():
+            async with tokmeter.async_httpx_client(providers=gateway) as c:
+                async with c.stream("POST", url, json=dict(P.ANTHROPIC_REQUEST, stream=True)) as r:
+                    return await r.aread()
+
+        self.assertEqual(asyncio.run(main()), P.ANTHROPIC_STREAM)
+        stream, body, astream = llm_spans(self.spans())
+        self.assertEqual(usage_counters(stream), P.ANTHROPIC_STREAM_USAGE)
+        self.assertEqual(usage_counters(body), P.ANTHROPIC_BODY_USAGE)
+        self.assertEqual(usage_counters(astream), P.ANTHROPIC_STREAM_USAGE)
+        self.assertEqual(body["counters"]["response_bytes"], len(P.gzipped(P.ANTHROPIC_BODY)))
 
 
 @unittest.skipIf(httpx is None, "needs httpx (Debian python3-httpx)")
