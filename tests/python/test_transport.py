@@ -337,7 +337,7 @@ class SyncTransportTest(RuntimeTestCase):
 
     def test_only_provider_calls_are_recorded(self):
         ok = (200, {"content-type": "application/json"}, json.dumps(P.OPENAI_CHAT_BODY).encode())
-        handler = Provider(*[ok] * 7)
+        handler = Provider(*[ok] * 8)
         gateways = {"http://localhost:4000": "openai", "gw.internal": "anthropic"}
         with self.client(handler, providers=gateways) as c:
             c.get("https://api.openai.com/v1/models")                          # not a call
@@ -346,12 +346,15 @@ class SyncTransportTest(RuntimeTestCase):
             c.post("http://localhost:4000/v1/chat/completions", json={"model": "m1"})
             c.post("http://localhost:4000/route/generate", json={"model": "m2"})
             c.post("https://gw.internal/v1/chat/completions", json={"model": "m3"})
+            c.post("https://gw.internal/generate", json={"model": "m4"})  # read as Anthropic
             c.post("https://x.openai.azure.com/openai/deployments/d/chat/completions", json={})
         spans = llm_spans(self.spans())
-        self.assertEqual([s["name"] for s in spans], ["chat.completions"] * 4)
+        # The body says it is a chat completion, whatever the gateway's wire format.
+        self.assertEqual([s["name"] for s in spans], ["chat.completions"] * 3 + ["messages"] +
+                         ["chat.completions"])
         self.assertEqual([usage_counters(s) for s in spans],
-                         [dict(P.OPENAI_CHAT_BODY_USAGE, reasoning_tokens=256)] * 4)
-        self.assertEqual(len(handler.requests), 7)
+                         [dict(P.OPENAI_CHAT_BODY_USAGE, reasoning_tokens=256)] * 5)
+        self.assertEqual(len(handler.requests), 8)
 
     def test_bad_gateway_config(self):
         with self.assertRaisesRegex(ValueError, "unknown wire format 'grpc'"):

@@ -62,6 +62,7 @@ class _Router:
 
     def __init__(self, providers: Optional[Mapping[str, str]]) -> None:
         self.hosts: Dict[str, str] = dict(KNOWN_HOSTS)
+        self.gateways = set()  # hosts the caller configured: their other paths count too
         self.prefixes = []
         for key, wire in (providers or {}).items():
             if wire not in WIRE_FORMATS:
@@ -71,6 +72,7 @@ class _Router:
                 self.prefixes.append((key.rstrip("/"), wire))
             else:
                 self.hosts[key.lower()] = wire
+                self.gateways.add(key.lower())
         self.prefixes.sort(key=lambda p: -len(p[0]))
 
     def route(self, request: httpx.Request) -> Optional[Route]:
@@ -84,11 +86,12 @@ class _Router:
         end = full.find("/", start)
         authority = (full[start:] if end < 0 else full[start:end]).rpartition("@")[2].lower()
         wire = self.hosts.get(authority)
-        configured = False
+        configured = wire is not None and authority in self.gateways
         if wire is None:
             host = authority.rpartition(":")[0] if authority.rfind(":") > authority.rfind("]") \
                 else authority
             wire = self.hosts.get(host)
+            configured = wire is not None and host in self.gateways
             if wire is None:
                 for suffix, w in _KNOWN_HOST_SUFFIXES:
                     if host.endswith(suffix):
