@@ -249,7 +249,8 @@ std::string_view ViewOrThrow(py::handle o, const char* what) {
   return v;
 }
 
-// Span names for the known APIs, so the common case copies nothing.
+// The span name: a view of a static string for the known APIs, else `api`
+// itself (the caller keeps a copy).
 std::string_view SpanName(std::string_view api) {
   static constexpr std::string_view kNames[] = {
       "messages", "chat.completions", "responses", "completions", "embeddings", "generateContent"};
@@ -266,6 +267,8 @@ constexpr size_t kMaxBody = size_t{64} << 20;
 // Chunks at least this large are decoded and parsed with the GIL released.
 constexpr size_t kReleaseGil = size_t{64} << 10;
 
+// Not thread-safe: one consumer reads a response (the stream wrappers in
+// tokmeter/_transport.py, holding a reference while they call it).
 class ProviderCall {
  public:
   ProviderCall(const std::string& api, const std::optional<std::string>& provider, py::handle body,
@@ -322,7 +325,7 @@ class ProviderCall {
       inflater_ = std::make_unique<Inflater>();
       decodable_ = true;
     } else {
-      undecodable_encoding_ = std::string(enc);
+      undecodable_encoding_ = "content-encoding " + std::string(enc);
     }
   }
 
@@ -387,7 +390,7 @@ class ProviderCall {
       decoded_.clear();
       if (!inflater_->Inflate(v, decoded_)) {
         decodable_ = false;
-        undecodable_encoding_ = "corrupt";
+        undecodable_encoding_ = "corrupt compressed body";
         return;
       }
       v = decoded_;
@@ -438,7 +441,7 @@ class ProviderCall {
     s.Add(Counter::kResponseBytes, wire_bytes_);
     const bool ok_status = status_ >= 200 && status_ < 300;
     if (have_response_ && ok_status && !u.found && !u.error) s.Tag("no_usage", true);
-    if (!undecodable_encoding_.empty()) s.Tag("content_encoding", undecodable_encoding_);
+    if (!undecodable_encoding_.empty()) s.Tag("usage_unreadable", undecodable_encoding_);
     if (u.rate_limit.retry_after_ms) s.Tag("retry_after_ms", *u.rate_limit.retry_after_ms);
     std::string key;
     for (const RateLimitWindow& w : u.rate_limit.windows) {
@@ -469,7 +472,7 @@ class ProviderCall {
   py::object response_headers_;  // Headers.raw, read at Finish
   bool sse_ = false;
   bool decodable_ = false;
-  std::string undecodable_encoding_;
+  std::string undecodable_encoding_;  // why the body cannot be read for usage
   std::unique_ptr<Inflater> inflater_;
   std::unique_ptr<UsageStreamParser> parser_;
   std::string body_;

@@ -2,8 +2,9 @@
 //
 // Runtime control (start/flush/shutdown, GIL released while draining), spans
 // and traces whose parent is carried by a contextvars.ContextVar (so asyncio
-// tasks and threads keep their trace), usage extraction, and the analysis
-// command line.
+// tasks and threads keep their trace, span_object.cc), the sinks and the
+// mailbox to Python (sinks.cc), usage extraction, the httpx transport's
+// recorder (provider_call.cc), and the analysis command line.
 #include <Python.h>
 #include <pthread.h>
 #include <pybind11/pybind11.h>

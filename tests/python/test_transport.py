@@ -224,6 +224,17 @@ class SyncTransportTest(RuntimeTestCase):
         self.assertEqual(spans[1]["tags"]["request_id"], "req_2")
         self.assertEqual(spans[1]["tags"]["max_tokens"], 50)
 
+    def test_an_encoding_it_cannot_read_is_said(self):
+        handler = Provider((200, {"content-type": "application/json", "content-encoding": "br"},
+                            b"\x1b\x0fnot-really-brotli"))
+        with self.client(handler) as c:
+            with c.stream("POST", ANTHROPIC, json=P.ANTHROPIC_REQUEST) as r:
+                self.assertEqual(b"".join(r.iter_raw()), b"\x1b\x0fnot-really-brotli")
+        (s,) = llm_spans(self.spans())
+        self.assertEqual(s["tags"]["usage_unreadable"], "content-encoding br")
+        self.assertEqual(s["counters"]["requests"], 1)
+        self.assertEqual(usage_counters(s), {})
+
     def test_rate_limited_then_retried_by_the_sdk(self):
         handler = Provider(
             (429, P.OPENAI_429_HEADERS, json.dumps(P.OPENAI_429_BODY).encode()),
