@@ -4,7 +4,6 @@
 #include <pybind11/stl.h>
 #include <zlib.h>
 
-#include <charconv>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -272,7 +271,7 @@ constexpr size_t kReleaseGil = size_t{64} << 10;
 class ProviderCall {
  public:
   ProviderCall(const std::string& api, const std::optional<std::string>& provider, py::handle body,
-               const std::optional<std::string>& url_model, py::handle request_headers)
+               const std::optional<std::string>& url_model)
       : start_ns_(absl::GetCurrentTimeNanos()),
         parent_(CurrentPythonContext()),
         hint_(ProviderFromString(provider)),
@@ -291,15 +290,6 @@ class ProviderCall {
       }
     }
     if (facts_.model.empty() && url_model) facts_.model = *url_model;
-    std::vector<std::pair<std::string_view, std::string_view>> hv;
-    ReadHeaders(request_headers, hv);
-    for (const auto& [k, v] : hv) {
-      if (!EqualsNoCase(k, "x-stainless-retry-count")) continue;
-      std::string_view t = Trim(v);
-      int n = -1;
-      if (std::from_chars(t.data(), t.data() + t.size(), n).ec == std::errc() && n >= 0)
-        retry_count_ = n;
-    }
   }
 
   // The response's status and headers (httpx Headers.raw) arrived. With
@@ -381,7 +371,6 @@ class ProviderCall {
   }
 
   py::object Result() const { return result_ ? py::cast(*result_) : py::none(); }
-  int retry_count() const { return retry_count_; }
   const RequestFacts& facts() const { return facts_; }
 
  private:
@@ -466,7 +455,6 @@ class ProviderCall {
   std::string_view name_;
   std::string owned_name_;
   RequestFacts facts_;
-  int retry_count_ = -1;  // x-stainless-retry-count, -1 when not sent
   int status_ = 0;
   bool have_response_ = false;
   py::object response_headers_;  // Headers.raw, read at Finish
@@ -560,9 +548,8 @@ void AddProviderCall(py::module_& m) {
                            "One provider request seen by the httpx transport; records one `llm` "
                            "span when finished.")
       .def(py::init<const std::string&, const std::optional<std::string>&, py::handle,
-                    const std::optional<std::string>&, py::handle>(),
-           py::arg("api"), py::arg("provider"), py::arg("body"), py::arg("model"),
-           py::arg("request_headers") = py::none())
+                    const std::optional<std::string>&>(),
+           py::arg("api"), py::arg("provider"), py::arg("body"), py::arg("model"))
       .def("response", &ProviderCall::Response, py::arg("status"), py::arg("headers"),
            py::arg("decoded") = false)
       .def("feed", &ProviderCall::Feed, py::arg("chunk"))
@@ -571,8 +558,6 @@ void AddProviderCall(py::module_& m) {
            py::arg("retry") = false, py::arg("retry_wait_ms") = 0)
       .def("result", &ProviderCall::Result,
            "The usage recorded (a tokmeter.Usage), None before finish().")
-      .def_property_readonly("retry_count", &ProviderCall::retry_count,
-                             "The request's x-stainless-retry-count, -1 when not sent.")
       .def_property_readonly("request", [](const ProviderCall& c) { return FactsDict(c.facts()); });
   m.def(
       "scan_request",

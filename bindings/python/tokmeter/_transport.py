@@ -148,7 +148,7 @@ class _RetryBook:
     def before(self, request: httpx.Request, body: Optional[bytes],
                count: int) -> Tuple[int, bool, int]:
         """(attempt, is a retry, ms waited since the failed attempt); `count` is
-        the request's x-stainless-retry-count, -1 when not sent."""
+        the request's x-stainless-retry-count, -1 when not sent or not a count."""
         if not self.failed or count == 0:  # count 0: the SDK's first attempt, no lookup
             return (count + 1, count > 0, 0) if count >= 0 else (0, False, 0)
         key = self.key(request, body)
@@ -187,12 +187,19 @@ class _Call:
         except httpx.RequestNotRead:  # a streamed request body: not read here
             body = None
         headers = request.headers
-        self.native = native = _tokmeter.ProviderCall(route[0], route[1], body, route[2],
-                                                      headers.raw)
+        count = headers.get("x-stainless-retry-count")
+        try:
+            count = int(count) if count is not None else -1
+        except ValueError:
+            count = -1
+        self.native = _tokmeter.ProviderCall(route[0], route[1], body, route[2])
         self.request = request
         self.body = body
         self.book = book
-        self.attempt, self.retry, self.wait_ms = book.before(request, body, native.retry_count)
+        if book.failed or count > 0:
+            self.attempt, self.retry, self.wait_ms = book.before(request, body, count)
+        else:  # the common case, inline: no failure waiting for its retry
+            self.attempt, self.retry, self.wait_ms = (count + 1 if count >= 0 else 0), False, 0
         self.status = 0
         self.done = False
         if _STRIP_ENCODINGS:
