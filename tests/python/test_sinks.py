@@ -162,18 +162,16 @@ class SinkTest(unittest.TestCase):
         self.assertEqual(st["spans"], 3)  # 2 calls + the trace's root
         self.assertEqual(st["dropped"], 0)
 
-    def test_options_are_applied(self):
-        # A 4 KiB ring, dropping when full and nothing drains it for an hour:
-        # ~20 spans of ~200 bytes fit, the rest are dropped and counted.
-        tokmeter.start(memory=True, ring_bytes=4096, high_water=1.0, flush_interval=3600)
-        with tokmeter.span("tool", "outer"):
-            for _ in range(500):
-                with tokmeter.span("tool", "x") as s:
-                    s.add("input_tokens", 1).add("output_tokens", 1)
-        tokmeter.flush()
-        st = tokmeter.stats()
-        self.assertGreater(st["dropped"], 0)
-        self.assertEqual(st["spans"] + st["dropped"], 501)
+    def test_ring_bytes_is_applied(self):
+        # Two 4,000-byte tags do not fit a 4 KiB ring (dropped and counted),
+        # and fit the default 1 MiB one.
+        for ring, dropped in ((4096, True), (1 << 20, False)):
+            tokmeter.start(memory=True, ring_bytes=ring, flush_interval=3600)
+            with tokmeter.span("tool", "big") as s:
+                s.tag("a", "x" * 4000).tag("b", "y" * 4000)
+            tokmeter.flush()
+            self.assertEqual(tokmeter.stats()["dropped"] > 0, dropped, ring)
+            tokmeter.shutdown()
 
     def test_start_errors(self):
         with self.assertRaisesRegex(ValueError, "needs a sink"):
