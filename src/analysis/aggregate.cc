@@ -106,6 +106,12 @@ std::vector<Group> Grouper::Take() {
   std::vector<Group> out;
   out.reserve(by_id_.size() + by_key_.size());
   auto take = [&](Slot& s) {
+    // Records without the tag that carry nothing (a trace's root span, a
+    // session marker) would only add an empty "(untagged)" row.
+    const Agg& a = s.group.agg;
+    if (s.group.key.empty() && a.total() == 0 && a.requests == 0 && a.tool_calls == 0 &&
+        a.rate_limited == 0 && a.retries == 0 && a.errors == 0)
+      return;
     s.group.runs = static_cast<int64_t>(s.runs.size());
     for (const auto& [model, agg] : s.by_model) s.group.by_model[store_->str(model)] = agg;
     out.push_back(std::move(s.group));

@@ -141,6 +141,17 @@ void SetTag(std::vector<OwnedTag>& tags, OwnedTag t) {
   tags.push_back(std::move(t));
 }
 
+// A trace's id is also its `session` tag when none is given, so every view
+// names the session by the key people chose (not the 32-hex trace id). A
+// `session` tag set on the trace, before or after, wins.
+void AddDefaultSessionTag(internal::TraceState& t) {
+  if (t.name.empty()) return;
+  for (const OwnedTag& e : t.tags) {
+    if (e.key == "session") return;
+  }
+  t.tags.push_back(OwnedTag{"session", TagType::kString, t.name, 0});
+}
+
 std::vector<Tag> ViewsOf(const std::vector<OwnedTag>& tags) {
   std::vector<Tag> v;
   v.reserve(tags.size());
@@ -207,12 +218,13 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
           t.start_unix_ns = clock.ToUnixNs(w->start);
           t.started = true;
           traces.fetch_add(1, std::memory_order_relaxed);
+          AddDefaultSessionTag(t);
         } else {
           for (const Tag& tag : tags) {
             SetTag(t.tags, ToOwned(tag));
           }
-          t.tag_views = ViewsOf(t.tags);
         }
+        t.tag_views = ViewsOf(t.tags);
         ++t.version;
         break;
       }

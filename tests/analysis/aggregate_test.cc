@@ -88,6 +88,36 @@ TEST(GroupByTest, SumsTokensRequestsRunsAndModels) {
   EXPECT_EQ(g[1].agg.total(), 10);
 }
 
+TEST(GroupByTest, UntaggedRecordsThatCarryNothingMakeNoRow) {
+  const int64_t t = At("2026-11-23T09:00:00Z");
+  UsageEvent root;  // a trace's root span: no model, no tokens, no requests
+  root.time_unix_ns = t;
+  root.kind = "session";
+  root.name = "s-42";
+  EventStore store;
+  store.Add(Llm(t, 812, 96));  // claude-sonnet-4-5
+  store.Add(root);
+  store.Finish();
+  std::vector<Group> g = GroupBy(store, store.records(), Dim::kModel);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].key, "claude-sonnet-4-5");
+
+  UsageEvent failed = root;  // no model either, but a 429: that is worth a row
+  failed.kind = "llm";
+  failed.requests = 1;
+  failed.rate_limited = 1;
+  failed.status = 429;
+  EventStore with_429;
+  with_429.Add(Llm(t, 812, 96));
+  with_429.Add(root);
+  with_429.Add(failed);
+  with_429.Finish();
+  g = GroupBy(with_429, with_429.records(), Dim::kModel);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[1].key, "");
+  EXPECT_EQ(g[1].agg.rate_limited, 1);
+}
+
 TEST(GroupByTest, TurnSummaryRollupsAreNotCountedTwice) {
   EventStore store;
   const int64_t t = At("2026-11-23T09:00:00Z");
