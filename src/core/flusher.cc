@@ -579,7 +579,14 @@ void Runtime::Impl::TrimBuffers(size_t decoded) {
       std::memory_order_relaxed);
 }
 
+void Runtime::Impl::StartFlusher() {
+  running.store(false, std::memory_order_relaxed);
+  flusher = new std::thread(&Runtime::Impl::Run, this);
+  while (!running.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
 void Runtime::Impl::Run() {
+  running.store(true, std::memory_order_release);
   const int64_t interval_ns = std::max<int64_t>(
       1000000, std::chrono::duration_cast<std::chrono::nanoseconds>(opts.flush_interval).count());
   while (!stop.load(std::memory_order_acquire)) {

@@ -71,7 +71,7 @@ void AtForkChild() {
     bool running = !i->shut_down;
     i->pass_mu.unlock();
     i->control_mu.unlock();
-    if (running) i->flusher = new std::thread(&Runtime::Impl::Run, i);  // the old one is gone
+    if (running) i->StartFlusher();  // the old one is gone
   }
   StartMutex().unlock();
 }
@@ -134,7 +134,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Start(Options options) {
   internal::g_active_epoch.store(raw->epoch, std::memory_order_release);
   {
     std::lock_guard<std::mutex> control(raw->control_mu);
-    raw->flusher = new std::thread(&Impl::Run, raw);
+    raw->StartFlusher();
   }
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
