@@ -442,6 +442,17 @@ void Runtime::Impl::Pass() {
     if (t != state.traces.end()) s.trace_tags = t->second.tag_views;
   }
 
+  // In time order: each ring's spans are, but the pass took the rings one
+  // after another, and a session whose tools ran on worker threads would
+  // reach the sinks (and the live rules) in blocks per thread. Files then
+  // read in order, and rules that follow a session see it as it happened.
+  // (One thread, or rings that did not overlap in time: already sorted.)
+  auto by_end = [](const SpanRecord& a, const SpanRecord& b) {
+    return a.end_unix_ns < b.end_unix_ns;
+  };
+  if (!std::is_sorted(batch.spans.begin(), batch.spans.end(), by_end))
+    std::stable_sort(batch.spans.begin(), batch.spans.end(), by_end);
+
   // Trace records: every trace whose identity or tags changed.
   for (auto& [id, t] : state.traces) {
     if (t.started && t.version != t.emitted_version) {

@@ -14,49 +14,102 @@ namespace tokmeter::thresholds {
 // --- Windows: tokens per 5 minutes (p95 and max) is the figure to watch ---
 inline constexpr int64_t kDefaultWindowNs = int64_t{5} * 60 * 1'000'000'000;
 
-// --- spike: a window far above the typical window ---------------------------
-// A window is a spike when its tokens are >= kSpikeMedianMultiple × the
-// median (p50) of the active windows AND above their p95 (so at most 5 % of
-// windows are spikes) AND >= kSpikeMinTokens (so a quiet log with 10-token
-// windows does not report a 60-token "spike").
-inline constexpr double kSpikeMedianMultiple = 5.0;
-inline constexpr int64_t kSpikeMinTokens = 10'000;
-// Spikes need a distribution: fewer active windows than this, no spikes.
-inline constexpr int kSpikeMinWindows = 4;
-// Top contributors listed per spike (sessions, jobs, tools).
+// --- spike: a window far above what came before it ------------------------
+// Windows are the aligned kDefaultWindowNs windows (5 minutes). A window's
+// baseline is the windows of the previous kSpikeBaselineNs (24 h) that had
+// any tokens and were not spikes themselves: a robust, trailing baseline, so
+// a day's own growth or a busy afternoon does not make a quiet morning look
+// like a spike, and one spike cannot hide the next. A window is a spike when
+// its tokens are >= kSpikeMedianMultiple x the baseline's median AND >=
+// kSpikeP95Multiple x its p95 (far above the usual busy windows, not merely
+// busy) AND >= kSpikeMinTokens. With fewer than kSpikeMinBaselineWindows
+// baseline windows there is nothing to compare with: no spike.
+inline constexpr int64_t kSpikeBaselineNs = int64_t{24} * 3600 * 1'000'000'000;
+inline constexpr int kSpikeMinBaselineWindows = 12;
+inline constexpr double kSpikeMedianMultiple = 10.0;
+inline constexpr double kSpikeP95Multiple = 3.0;
+inline constexpr int64_t kSpikeMinTokens = 200'000;
+// Spike windows closer than this are one episode (one finding).
+inline constexpr int64_t kSpikeMergeGapNs = int64_t{15} * 60 * 1'000'000'000;
+// Top contributors listed per spike (sessions, jobs, tools, models).
 inline constexpr int kSpikeTopContributors = 3;
 
 // --- loop: the same call repeated in one session ---------------------------
 // The same fingerprint (or the same tool with the same `args` tag) seen at
-// least this many times in one session, excluding 429 responses (those are
-// retry_storm's evidence).
+// least this many times in one session, each within kLoopHorizonNs of the
+// previous one, excluding 429 responses (those are retry_storm's evidence).
 inline constexpr int kLoopMinRepeats = 5;
+inline constexpr int64_t kLoopHorizonNs = int64_t{30} * 60 * 1'000'000'000;
+// Records without a fingerprint (turn summaries, proxy logs): at least
+// kNearMinStreak consecutive requests or turns of one session that are
+// near-identical — each within kNearMaxGapNs of the previous, the same
+// number of tool calls, the prompt within kNearPromptTolerance (or
+// kNearPromptSlack tokens) and the output within kNearOutputTolerance (or
+// kNearOutputSlack tokens) of the previous one.
+inline constexpr int kNearMinStreak = 8;
+inline constexpr int64_t kNearMaxGapNs = int64_t{120} * 1'000'000'000;
+inline constexpr double kNearPromptTolerance = 0.03;
+inline constexpr int64_t kNearPromptSlack = 200;
+inline constexpr double kNearOutputTolerance = 0.10;
+inline constexpr int64_t kNearOutputSlack = 20;
+// A loop is critical when the tokens spent while it repeated reach this.
+inline constexpr int64_t kLoopCriticalTokens = 1'000'000;
 
 // --- fanout: one turn with many tool calls ----------------------------------
 inline constexpr int kFanoutMinToolCalls = 10;
 
 // --- context_bloat: input growing turn after turn ---------------------------
-// In one session, over its LLM requests in time order: at least
-// kBloatMinRequests requests, the last prompt >= kBloatGrowthFactor × the
-// first, and at least kBloatIncreasingShare of consecutive steps increase.
+// In one session, over its prompts (per turn: the first request of each
+// turn, or each turn summary; per request when the source has no turns):
+// the prompt grows >= kBloatGrowthFactor x within at most kBloatMaxSteps
+// consecutive prompts (at least kBloatMinRequests of them), with >=
+// kBloatIncreasingShare of the steps increasing, and ends >=
+// kBloatMinLastPrompt tokens. A prompt below kBloatResetShare of the one
+// before it (a compaction or a new conversation) starts the count again.
 inline constexpr int kBloatMinRequests = 6;
+inline constexpr int kBloatMaxSteps = 12;
 inline constexpr double kBloatGrowthFactor = 3.0;
 inline constexpr double kBloatIncreasingShare = 0.8;
-// Prompts smaller than this at the end are not worth a finding.
-inline constexpr int64_t kBloatMinLastPrompt = 20'000;
+inline constexpr int64_t kBloatMinLastPrompt = 100'000;
+inline constexpr double kBloatResetShare = 0.5;
 
 // --- retry_storm: bursts of 429s --------------------------------------------
-// At least this many 429s inside one window (kDefaultWindowNs).
+// At least this many 429s within any kDefaultWindowNs (counted per minute,
+// so a burst across a window edge still counts). Storm minutes closer than
+// kDefaultWindowNs are one episode.
 inline constexpr int kRetryStormMin429 = 5;
+inline constexpr int64_t kStormBucketNs = int64_t{60} * 1'000'000'000;
 
 // --- background: cron/heartbeat spend while people are idle ----------------
 // Background = events tagged `job` or `heartbeat=true`. An hour is idle when
-// no interactive (non-background) event falls in it. A finding when the
-// background tokens spent in idle hours are >= kBackgroundMinIdleTokens AND
-// >= kBackgroundMinIdleShare of all tokens.
+// no interactive (non-background) event falls in it. One finding per
+// background source (a cron job, or a heartbeat session) whose tokens in
+// idle hours are >= kBackgroundMinIdleTokens, when all background tokens in
+// idle hours are >= kBackgroundMinIdleShare of all tokens.
 inline constexpr int64_t kIdleBucketNs = int64_t{3600} * 1'000'000'000;
 inline constexpr int64_t kBackgroundMinIdleTokens = 50'000;
 inline constexpr double kBackgroundMinIdleShare = 0.05;
+
+// --- output_ratio_rise: output growing against the prompt -----------------
+// In one session: after kRatioBaselineRequests requests (their median
+// output/prompt ratio is the session's baseline), kRatioMinStreak
+// consecutive requests each with output/prompt >= kRatioRiseMultiple x the
+// baseline and >= kRatioMinOutput output tokens. Per group, against the
+// previous period: output/prompt >= kRatioGroupRiseMultiple x the previous
+// period's, with >= kRatioMinGroupOutput output tokens in both.
+inline constexpr int kRatioBaselineRequests = 8;
+inline constexpr int kRatioMinStreak = 5;
+inline constexpr double kRatioRiseMultiple = 4.0;
+inline constexpr int64_t kRatioMinOutput = 2'000;
+inline constexpr double kRatioGroupRiseMultiple = 2.0;
+inline constexpr int64_t kRatioMinGroupOutput = 50'000;
+
+// --- cache_miss_streak: turns in a row without a cache hit ------------------
+// kCacheMissStreak consecutive requests of one session, each with a prompt of
+// at least kCacheMissMinPrompt tokens and no cache read (sources that report
+// cache fields only).
+inline constexpr int kCacheMissStreak = 5;
+inline constexpr int64_t kCacheMissMinPrompt = 10'000;
 
 // --- recommendation rules, per workflow (or per group) ----------------------
 // Groups with fewer prompt tokens than this are not judged (noise).
@@ -73,9 +126,11 @@ inline constexpr double kLowCacheHitRate = 0.90;
 inline constexpr double kManySmallMinRequestsPerRun = 20.0;
 inline constexpr double kSmallRequestTokens = 5'000.0;
 // large_run: an unusually high total → review; 3,000,000 tokens per
-// workflow run is a high-quota run whatever the history. A run is large when it is above
-// kLargeRunTokens, or above kLargeRunMedianMultiple × the median run (with
-// at least kLargeRunMinRuns runs to compare).
+// workflow run is a high-quota run whatever the history. A run is large when
+// it is above kLargeRunTokens, or — for runs of a workflow, which do the same
+// job each time — above kLargeRunMedianMultiple × the workflow's median run
+// (with at least kLargeRunMinRuns runs to compare). Interactive sessions vary
+// by nature: only the absolute limit applies to them.
 inline constexpr int64_t kLargeRunTokens = 3'000'000;
 inline constexpr double kLargeRunMedianMultiple = 5.0;
 inline constexpr int kLargeRunMinRuns = 4;
