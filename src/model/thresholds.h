@@ -148,6 +148,11 @@ inline constexpr double kQuotaAlertShares[] = {0.50, 0.80, 1.00};
 inline constexpr double kLevelMinimalAbove = 0.60;
 inline constexpr double kLevelBalancedAbove = 0.30;
 inline constexpr double kLevelAggressiveAbove = 0.10;
+// The level a forecast asks for: minimal while it stays within the limit; up
+// to kForecastBalancedUpTo × the limit balanced, up to kForecastAggressiveUpTo
+// aggressive, beyond that emergency.
+inline constexpr double kForecastBalancedUpTo = 1.10;
+inline constexpr double kForecastAggressiveUpTo = 1.50;
 // Mean tokens per run is measured over this many days before "as of".
 inline constexpr int kRunMeanDays = 7;
 
