@@ -534,6 +534,18 @@ void Runtime::Impl::Pass() {
     reported_unregistered = unreg;
   }
 
+  batch.alerts.clear();
+  // Every pass, empty ones too: time passing ends budget periods and idle
+  // hours even when nothing is recorded (a denied agent records nothing).
+  if (opts.monitor != nullptr) {
+    try {
+      opts.monitor->Process(batch);
+    } catch (const std::exception& e) {
+      ReportError("monitor", absl::InternalError(absl::StrCat("monitor threw: ", e.what())));
+    } catch (...) {
+      ReportError("monitor", absl::InternalError("monitor threw a non-standard exception"));
+    }
+  }
   if (!batch.empty()) {
     ForEachSink([this](Sink& sink) { return sink.Write(batch); }).IgnoreError();
   }
