@@ -2,7 +2,10 @@
 // assistant lines carry the Anthropic usage of one API response; the
 // streaming snapshots and copies of one response are deduplicated across all
 // inputs by ClaudeState (below): one event per message.id.
+#include <xxhash.h>
+
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <vector>
@@ -79,24 +82,232 @@ void ClaudeField(std::string_view p, const JsonField& f, ClaudeFields& c) {
 
 }  // namespace
 
+namespace {
+
+constexpr size_t npos = std::string_view::npos;
+
+size_t SkipBlanksAt(std::string_view s, size_t i) {
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  return i;
+}
+
+// The raw value of member `key` of the object `obj` (raw JSON text); empty
+// when absent.
+std::string_view Member(std::string_view obj, std::string_view key) {
+  std::string_view out;
+  ForEachMember(obj, 0, [&](std::string_view k, std::string_view v) {
+    if (k != key) return true;
+    out = v;
+    return false;
+  });
+  return out;
+}
+
+// The content array (or string) of the transcript line's message, found by
+// walking the members (any key order): message.content, or for progress
+// lines data.message.message.content. Empty when there is none.
+std::string_view MessageContent(std::string_view line, bool progress) {
+  size_t open = SkipBlanksAt(line, 0);
+  std::string_view obj = line.substr(open);
+  if (progress) {
+    obj = Member(obj, "data");
+    if (obj.empty() || obj[0] != '{') return {};
+    obj = Member(obj, "message");
+    if (obj.empty() || obj[0] != '{') return {};
+  }
+  obj = Member(obj, "message");
+  if (obj.empty() || obj[0] != '{') return {};
+  return Member(obj, "content");
+}
+
+// The hash of one tool_use block: its name and its input in the compact
+// form (so blanks in the transcript do not change it), XXH3-64 as tokmeter
+// spans' fingerprints.
+uint64_t ToolBlockHash(std::string_view name, std::string_view input) {
+  thread_local std::string compact_buf, bytes;
+  std::string_view compact = CompactJson(input, &compact_buf);
+  bytes.assign(name);
+  bytes.push_back('\0');
+  bytes.append(compact);
+  return XXH3_64bits(bytes.data(), bytes.size());
+}
+
+// Appends (id hash, block hash) for each tool_use block of the content
+// array `content` (raw JSON text starting with '[').
+void ToolUseBlocks(std::string_view content, std::vector<uint64_t>* out) {
+  if (content.empty() || content[0] != '[') return;
+  ForEachElement(content, 0, [&](std::string_view el) {
+    if (el.empty() || el[0] != '{') return true;
+    std::string_view type, id, name, input;
+    ForEachMember(el, 0, [&](std::string_view k, std::string_view v) {
+      if (k == "type")
+        type = v;
+      else if (k == "id")
+        id = v;
+      else if (k == "name")
+        name = v;
+      else if (k == "input")
+        input = v;
+      return true;
+    });
+    if (type != "\"tool_use\"") return true;
+    if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
+    const uint64_t block = ToolBlockHash(name, input);
+    out->push_back(id.empty() ? block : XXH3_64bits(id.data(), id.size()));
+    out->push_back(block);
+    return true;
+  });
+}
+
+// Whether a user message's content (raw JSON) is a prompt someone wrote: a
+// non-empty string, or blocks of which one at least is not a tool_result.
+// *end is set past the value (npos when malformed).
+bool IsPromptContent(std::string_view s, size_t pos, size_t* end) {
+  *end = npos;
+  if (pos >= s.size()) return false;
+  if (s[pos] == '"') {
+    *end = SkipString(s, pos);
+    return *end != npos && *end > pos + 2;
+  }
+  if (s[pos] != '[') {
+    *end = SkipValue(s, pos);
+    return false;
+  }
+  bool prompt = false;
+  size_t i = SkipBlanksAt(s, pos + 1);
+  if (i < s.size() && s[i] == ']') {
+    *end = i + 1;
+    return false;
+  }
+  while (i < s.size()) {
+    const size_t el_end = SkipValue(s, i);
+    if (el_end == npos) return false;
+    if (!prompt) {
+      if (s[i] != '{') {
+        prompt = true;
+      } else {
+        std::string_view type;
+        ForEachMember(s.substr(i, el_end - i), 0, [&](std::string_view k, std::string_view v) {
+          if (k != "type") return true;
+          type = v;
+          return false;
+        });
+        if (type != "\"tool_result\"") prompt = true;
+      }
+    }
+    i = SkipBlanksAt(s, el_end);
+    if (i >= s.size()) return false;
+    if (s[i] == ']') {
+      *end = i + 1;
+      return prompt;
+    }
+    if (s[i] != ',') return false;
+    i = SkipBlanksAt(s, i + 1);
+  }
+  return false;
+}
+
+// A user line: when its message is a prompt (not only tool results), a
+// record that starts a turn of its session (or of its sub-agent).
+LineResult ParseClaudeUser(std::string_view line, ParseContext& ctx) {
+  // Claude Code writes the message right after the header fields, so the
+  // first "content": is the message's; the parse below checks that.
+  size_t cpos = FastFind(line, "\"content\":");
+  if (cpos == npos) return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+  const size_t v = SkipBlanksAt(line, cpos + 10);
+  size_t vend = npos;
+  bool prompt = IsPromptContent(line, v, &vend);
+  if (vend == npos) return LineResult::kBad;
+  if (!prompt) return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+  thread_local std::string rebuilt;
+  rebuilt.assign(line.data(), v);
+  rebuilt.append("null");
+  rebuilt.append(line.data() + vend, line.size() - vend);
+  JsonCapture& cap = Capture();
+  if (!cap.Parse(rebuilt, 2)) return LineResult::kBad;
+  std::string_view type, uuid, session, agent, timestamp;
+  bool sidechain = false, meta = false, replaced = false;
+  for (const JsonField& f : cap.fields()) {
+    std::string_view p = f.path;
+    if (p == "type")
+      type = f.text;
+    else if (p == "uuid")
+      uuid = f.text;
+    else if (p == "sessionId")
+      session = f.text;
+    else if (p == "agentId")
+      agent = f.text;
+    else if (p == "timestamp")
+      timestamp = f.text;
+    else if (p == "isSidechain")
+      sidechain = f.kind == JsonField::kBool && f.i;
+    else if (p == "isMeta")
+      meta = f.kind == JsonField::kBool && f.i;
+    else if (p == "message.content")
+      replaced = f.kind == JsonField::kNull;
+  }
+  if (type != "user" || meta || uuid.empty()) return LineResult::kOk;
+  if (!replaced) {
+    // The first "content": was another member's: judge the message's own.
+    std::string_view content = MessageContent(line, false);
+    size_t e = 0;
+    if (content.empty() || !IsPromptContent(content, 0, &e)) return LineResult::kOk;
+  }
+  ParsedRecord rec;
+  rec.type = ParsedRecordType::kClaudePrompt;
+  rec.line = ctx.line;
+  UsageEvent& ev = rec.ev;
+  ev.format = SourceFormat::kClaudeCode;
+  if (!timestamp.empty() && !ParseTime(timestamp, &ev.time_unix_ns)) return LineResult::kBad;
+  Arena& a = *ctx.arena;
+  ev.trace_id = a.Copy(session);
+  ev.span_id = a.Copy(uuid);
+  if (!agent.empty()) ev.SetTag("agent", a.Copy(agent));
+  rec.sidechain = sidechain;
+  ctx.out->push_back(std::move(rec));
+  return LineResult::kOk;
+}
+
+}  // namespace
+
 LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
   bool has_usage = HasClaudeUsage(line);
   if (!has_usage) {
     // Synthetic API-error lines may have no usage at all; they are short.
     bool error_line = line.size() < 16384 && Contains(line, "\"isApiErrorMessage\":true");
-    if (!error_line) return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+    if (!error_line) {
+      if (Contains(line, "\"type\":\"user\"")) return ParseClaudeUser(line, ctx);
+      // The markers above are the compact form. A line written with blanks
+      // ("usage": {…}) is read again in the compact form, never taken for a
+      // line without usage.
+      if (LooksSpaced(line) || Contains(line, "\"usage\"") ||
+          Contains(line, "\"isApiErrorMessage\"")) {
+        thread_local std::string compact_buf;
+        std::string_view compact = CompactJson(line, &compact_buf);
+        if (compact.size() != line.size()) {
+          ParseContext c = ctx;
+          c.readable_end = nullptr;
+          return ParseClaude(compact, c);
+        }
+      }
+      return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+    }
   }
   // The message's content blocks (thinking, text, tool input: most of the
-  // bytes) carry nothing we read. Replace that array by null and parse the
-  // rest: the first `"content":[` is a real key (see above) and only header
-  // fields precede it. The array is still checked to be balanced.
+  // bytes) carry nothing the parse below reads. Replace that array by null
+  // and parse the rest: the first `"content":[` is a real key (see above)
+  // and only header fields precede it (checked after the parse). The array
+  // is still checked to be balanced; its tool_use blocks are read by a scan
+  // of their members.
   thread_local std::string rebuilt;
   std::string_view text = line;
+  std::string_view content;  // the replaced array
   size_t cpos = FastFind(line, "\"content\":[");
   if (cpos != std::string_view::npos) {
     size_t open = cpos + 10;
     size_t end = SkipBalanced(line, open);
     if (end == std::string_view::npos) return LineResult::kBad;
+    content = line.substr(open, end - open);
     rebuilt.assign(line.data(), open);
     rebuilt.append("null");
     rebuilt.append(line.data() + end, line.size() - end);
@@ -111,8 +322,12 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
   for (const JsonField& f : cap.fields()) {
     if (f.path == "type" && f.text == "progress") progress = true;
   }
+  bool content_replaced = false;
+  const std::string_view content_path =
+      progress ? "data.message.message.content" : "message.content";
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path;
+    if (p == content_path && f.kind == JsonField::kNull) content_replaced = !content.empty();
     if (progress) {
       // progress lines: data.message is a nested transcript line.
       if (p.compare(0, 13, "data.message.") == 0) {
@@ -148,6 +363,20 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
   ev.kind = "llm";
   ev.requests = 1;
   if (!c.timestamp.empty() && !ParseTime(c.timestamp, &ev.time_unix_ns)) return LineResult::kBad;
+  // The message's tool_use blocks (a message's blocks may be spread over
+  // several snapshot lines: ClaudeState merges them by block id).
+  if (!content_replaced) content = {};
+  if (content.empty() && Contains(line, "\"tool_use\"")) content = MessageContent(line, progress);
+  if (!content.empty() && Contains(content, "\"tool_use\"")) {
+    thread_local std::vector<uint64_t> tools;
+    tools.clear();
+    ToolUseBlocks(content, &tools);
+    if (!tools.empty()) {
+      char* p = a.Alloc(tools.size() * sizeof(uint64_t));
+      std::memcpy(p, tools.data(), tools.size() * sizeof(uint64_t));
+      rec.claude_tools = std::string_view(p, tools.size() * sizeof(uint64_t));
+    }
+  }
   ev.model = a.Copy(c.model);
   if (SvStartsWith(c.model, "claude")) ev.provider = "anthropic";
   ev.trace_id = a.Copy(c.session);
@@ -209,6 +438,12 @@ struct ClaudeEntry {
   int input = 0;
   int64_t line = 0;
   std::string_view session, project, agent, request_id;
+  // The prompt (user line uuid) that started the turn, as read at the
+  // attribution copy.
+  std::string_view parent;
+  // The message's tool_use blocks over all its copies: (id hash, block
+  // hash), in the order first seen.
+  std::vector<std::pair<uint64_t, uint64_t>> tools;
 };
 
 // Dedup across every input: one event per message.id — the tokens of the
@@ -218,6 +453,13 @@ struct ClaudeEntry {
 class ClaudeState final : public FormatState {
  public:
   void Add(int input, ParsedRecord& r, EmitSink& out) override {
+    if (r.type == ParsedRecordType::kClaudePrompt) {
+      // The latest prompt of a session (or of one of its sub-agents) starts
+      // the turn its following messages belong to.
+      std::string_view uuid = strings_.Intern(r.ev.span_id);
+      prompts_[PromptKey(r.ev.trace_id, r.sidechain, r.ev.tag("agent"))] = uuid;
+      return;
+    }
     out.UsageSeen(input);
     if (input >= int(candidates_.size())) candidates_.resize(size_t(input) + 1, 0);
     ++candidates_[size_t(input)];
@@ -240,16 +482,31 @@ class ClaudeState final : public FormatState {
       e.project = strings_.Intern(ev.tag("project"));
       e.agent = strings_.Intern(ev.tag("agent"));
       e.request_id = strings_.Intern(ev.tag("request_id"));
+      auto it = prompts_.find(PromptKey(ev.trace_id, r.sidechain, ev.tag("agent")));
+      e.parent = it == prompts_.end() ? std::string_view() : it->second;
+    };
+    auto add_tools = [&](ClaudeEntry& e) {
+      const size_t n = r.claude_tools.size() / (2 * sizeof(uint64_t));
+      for (size_t i = 0; i < n; ++i) {
+        uint64_t id, block;
+        std::memcpy(&id, r.claude_tools.data() + 16 * i, 8);
+        std::memcpy(&block, r.claude_tools.data() + 16 * i + 8, 8);
+        bool seen = false;
+        for (const auto& t : e.tools) seen = seen || t.first == id;
+        if (!seen) e.tools.emplace_back(id, block);
+      }
     };
     if (r.dedup_key.empty()) {
       ClaudeEntry e;
       fill_tokens(e);
       fill_attr(e);
-      unkeyed_.push_back(e);
+      add_tools(e);
+      unkeyed_.push_back(std::move(e));
       return;
     }
     auto [it, inserted] = entries_.try_emplace(std::string(r.dedup_key));
     ClaudeEntry& e = it->second;
+    add_tools(e);
     if (inserted) {
       fill_tokens(e);
       fill_attr(e);
@@ -294,6 +551,9 @@ class ClaudeState final : public FormatState {
       if (!e->request_id.empty()) ev.SetTag("request_id", e->request_id);
       if (e->attr_sidechain) ev.SetTag("sidechain", "true");
       if (e->fast) ev.SetTag("speed", "fast");
+      ev.parent_id = e->parent;
+      ev.tool_calls = int64_t(e->tools.size());
+      ev.fingerprint = Fingerprint(e->tools);
       out.Deliver(e->input, ev);
     }
     for (size_t i = 0; i < candidates_.size(); ++i) {
@@ -302,7 +562,30 @@ class ClaudeState final : public FormatState {
   }
 
  private:
+  // Which prompt a message belongs to: its session's main chain, or one
+  // sub-agent's chain (sidechain lines, by agentId).
+  static std::string PromptKey(std::string_view session, bool sidechain, std::string_view agent) {
+    std::string k(session);
+    k.push_back('\x1f');
+    if (sidechain) {
+      k.push_back('s');
+      k.append(agent);
+    }
+    return k;
+  }
+  // XXH3-64 of the blocks' hashes in order; 0 (no fingerprint) without
+  // tool_use blocks.
+  static uint64_t Fingerprint(const std::vector<std::pair<uint64_t, uint64_t>>& tools) {
+    if (tools.empty()) return 0;
+    std::vector<uint64_t> blocks;
+    blocks.reserve(tools.size());
+    for (const auto& t : tools) blocks.push_back(t.second);
+    uint64_t h = XXH3_64bits(blocks.data(), blocks.size() * sizeof(uint64_t));
+    return h != 0 ? h : 1;
+  }
+
   Interner strings_;
+  absl::flat_hash_map<std::string, std::string_view> prompts_;
   absl::flat_hash_map<std::string, ClaudeEntry> entries_;
   std::vector<ClaudeEntry> unkeyed_;
   std::vector<int64_t> candidates_;  // per input
