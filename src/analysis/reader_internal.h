@@ -286,13 +286,10 @@ std::string_view CompactJson(std::string_view line, std::string* buf);
 // Calls fn(key, value) for each member of the JSON object starting at
 // s[open] == '{' (key raw, without quotes; value raw, trailing blanks
 // removed). Does not validate beyond the structure; false when malformed or
-// when fn returns false.
+// when fn returns false. *end (when given) is set past the closing '}'.
 bool ForEachMember(std::string_view s, size_t open,
-                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn);
-// Calls fn(element) for each element of the JSON array starting at
-// s[open] == '[' (raw text, blanks removed); false when malformed or when fn
-// returns false.
-bool ForEachElement(std::string_view s, size_t open, absl::FunctionRef<bool(std::string_view)> fn);
+                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
+                   size_t* end = nullptr);
 
 }  // namespace tokmeter::analysis::reader_internal
 

@@ -309,11 +309,14 @@ std::string_view CompactJson(std::string_view line, std::string* buf) {
 }
 
 bool ForEachMember(std::string_view s, size_t open,
-                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn) {
+                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn, size_t* end) {
   constexpr size_t npos = std::string_view::npos;
   if (open >= s.size() || s[open] != '{') return false;
   size_t i = SkipBlanks(s, open + 1);
-  if (i < s.size() && s[i] == '}') return true;
+  if (i < s.size() && s[i] == '}') {
+    if (end) *end = i + 1;
+    return true;
+  }
   while (i < s.size()) {
     if (s[i] != '"') return false;
     const size_t kend = SkipString(s, i);
@@ -327,25 +330,10 @@ bool ForEachMember(std::string_view s, size_t open,
     if (!fn(key, s.substr(i, vend - i))) return false;
     i = SkipBlanks(s, vend);
     if (i >= s.size()) return false;
-    if (s[i] == '}') return true;
-    if (s[i] != ',') return false;
-    i = SkipBlanks(s, i + 1);
-  }
-  return false;
-}
-
-bool ForEachElement(std::string_view s, size_t open, absl::FunctionRef<bool(std::string_view)> fn) {
-  constexpr size_t npos = std::string_view::npos;
-  if (open >= s.size() || s[open] != '[') return false;
-  size_t i = SkipBlanks(s, open + 1);
-  if (i < s.size() && s[i] == ']') return true;
-  while (i < s.size()) {
-    const size_t vend = SkipValue(s, i);
-    if (vend == npos) return false;
-    if (!fn(s.substr(i, vend - i))) return false;
-    i = SkipBlanks(s, vend);
-    if (i >= s.size()) return false;
-    if (s[i] == ']') return true;
+    if (s[i] == '}') {
+      if (end) *end = i + 1;
+      return true;
+    }
     if (s[i] != ',') return false;
     i = SkipBlanks(s, i + 1);
   }

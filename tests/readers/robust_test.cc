@@ -303,7 +303,7 @@ TEST(KeyOrderTest, MarkersAfterTheHeadStillRecognised) {
 //   5 user   u-r1  tool_result t1, t2 (not a prompt)
 //   6 asst   msg_b final:    tool_use t3 Bash {"command": "make test"} (blanks inside input)
 //   7 user   u-m   isMeta caveat line (not a prompt)
-//   8 user   u-r2  tool_result t3
+//   8 user   u-r2  tool_result t3 with a text block appended (a reminder: not a prompt)
 //   9 asst   msg_c final:    text only
 //  10 user   u-p2  prompt as blocks [{"type":"text",...}]
 //  11 asst   msg_d final:    tool_use t4 Bash {"command":"make test"}
@@ -314,7 +314,8 @@ TEST(KeyOrderTest, MarkersAfterTheHeadStillRecognised) {
 //
 // Expected per message:
 //   msg_a: 2 tool calls (t1, t2; the copy of t1 is not counted again), parent u-p1
-//   msg_b: 1 (t3), parent u-p1 (tool results and meta lines do not start a turn)
+//   msg_b: 1 (t3), parent u-p1 (tool results, with what is appended to them, and meta
+//          lines do not start a turn)
 //   msg_c: 0, fingerprint 0, parent u-p1
 //   msg_d: 1 (t4), parent u-p2; same name and input as msg_b -> same fingerprint
 //   msg_s: 2, parent u-s1 (the sub-agent's own prompt)
@@ -367,9 +368,11 @@ class ClaudeToolsTest : public ::testing::Test {
     s += UserLine("u-m", "2026-08-18T09:00:21.000Z", R"("<local-command-caveat>")",
                   R"(,"isMeta":true)") +
          "\n";
-    s += UserLine("u-r2", "2026-08-18T09:00:30.000Z",
-                  R"([{"tool_use_id":"toolu_3","type":"tool_result","content":"ok"}])") +
-         "\n";
+    s +=
+        UserLine(
+            "u-r2", "2026-08-18T09:00:30.000Z",
+            R"([{"tool_use_id":"toolu_3","type":"tool_result","content":"ok"},{"type":"text","text":"<system-reminder>todo list</system-reminder>"}])") +
+        "\n";
     s += AsstLine("msg_c", "c1", "2026-08-18T09:00:40.000Z",
                   R"([{"type":"text","text":"All tests pass."}])", 30) +
          "\n";

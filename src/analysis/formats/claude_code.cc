@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -124,44 +125,65 @@ std::string_view MessageContent(std::string_view line, bool progress) {
 // form (so blanks in the transcript do not change it), XXH3-64 as tokmeter
 // spans' fingerprints.
 uint64_t ToolBlockHash(std::string_view name, std::string_view input) {
-  thread_local std::string compact_buf, bytes;
+  thread_local std::string compact_buf;
+  // One streaming state per thread: no copy of the input to hash it.
+  thread_local std::unique_ptr<XXH3_state_t, XXH_errorcode (*)(XXH3_state_t*)> state(
+      XXH3_createState(), XXH3_freeState);
   std::string_view compact = CompactJson(input, &compact_buf);
-  bytes.assign(name);
-  bytes.push_back('\0');
-  bytes.append(compact);
-  return XXH3_64bits(bytes.data(), bytes.size());
+  XXH3_64bits_reset(state.get());
+  XXH3_64bits_update(state.get(), name.data(), name.size());
+  XXH3_64bits_update(state.get(), "\0", 1);
+  XXH3_64bits_update(state.get(), compact.data(), compact.size());
+  return XXH3_64bits_digest(state.get());
 }
 
 // Appends (id hash, block hash) for each tool_use block of the content
-// array `content` (raw JSON text starting with '[').
+// array `content` (raw JSON text starting with '['): one pass over each
+// block's members.
 void ToolUseBlocks(std::string_view content, std::vector<uint64_t>* out) {
   if (content.empty() || content[0] != '[') return;
-  ForEachElement(content, 0, [&](std::string_view el) {
-    if (el.empty() || el[0] != '{') return true;
-    std::string_view type, id, name, input;
-    ForEachMember(el, 0, [&](std::string_view k, std::string_view v) {
-      if (k == "type")
-        type = v;
-      else if (k == "id")
-        id = v;
-      else if (k == "name")
-        name = v;
-      else if (k == "input")
-        input = v;
-      return true;
-    });
-    if (type != "\"tool_use\"") return true;
-    if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
-    const uint64_t block = ToolBlockHash(name, input);
-    out->push_back(id.empty() ? block : XXH3_64bits(id.data(), id.size()));
-    out->push_back(block);
-    return true;
-  });
+  size_t i = SkipBlanksAt(content, 1);
+  while (i < content.size() && content[i] != ']') {
+    size_t el_end = npos;
+    if (content[i] == '{') {
+      std::string_view type, id, name, input;
+      if (!ForEachMember(
+              content, i,
+              [&](std::string_view k, std::string_view v) {
+                if (k == "type")
+                  type = v;
+                else if (k == "id")
+                  id = v;
+                else if (k == "name")
+                  name = v;
+                else if (k == "input")
+                  input = v;
+                return true;
+              },
+              &el_end)) {
+        return;
+      }
+      if (type == "\"tool_use\"") {
+        if (name.size() >= 2 && name.front() == '"') name = name.substr(1, name.size() - 2);
+        const uint64_t block = ToolBlockHash(name, input);
+        out->push_back(id.empty() ? block : XXH3_64bits(id.data(), id.size()));
+        out->push_back(block);
+      }
+    } else {
+      el_end = SkipValue(content, i);
+      if (el_end == npos) return;
+    }
+    i = SkipBlanksAt(content, el_end);
+    if (i < content.size() && content[i] == ',') i = SkipBlanksAt(content, i + 1);
+  }
 }
 
-// Whether a user message's content (raw JSON) is a prompt someone wrote: a
-// non-empty string, or blocks of which one at least is not a tool_result.
-// *end is set past the value (npos when malformed).
+// Whether a user message's content (raw JSON at s[pos]) is a prompt someone
+// wrote: a non-empty string, or blocks that do not start with a tool_result.
+// Tool results (with the text blocks Claude Code may append to them, such as
+// reminders) continue the turn. Only the first block's members up to its
+// "type" are read, not the tool output. *end is set past the value when it
+// is a prompt (npos when malformed).
 bool IsPromptContent(std::string_view s, size_t pos, size_t* end) {
   *end = npos;
   if (pos >= s.size()) return false;
@@ -169,89 +191,71 @@ bool IsPromptContent(std::string_view s, size_t pos, size_t* end) {
     *end = SkipString(s, pos);
     return *end != npos && *end > pos + 2;
   }
-  if (s[pos] != '[') {
-    *end = SkipValue(s, pos);
-    return false;
+  if (s[pos] != '[') return false;
+  const size_t i = SkipBlanksAt(s, pos + 1);
+  if (i >= s.size() || s[i] == ']') return false;
+  if (s[i] == '{') {
+    std::string_view type;
+    ForEachMember(s.substr(i), 0, [&](std::string_view k, std::string_view v) {
+      if (k != "type") return true;
+      type = v;
+      return false;
+    });
+    if (type == "\"tool_result\"") return false;
   }
-  bool prompt = false;
-  size_t i = SkipBlanksAt(s, pos + 1);
-  if (i < s.size() && s[i] == ']') {
-    *end = i + 1;
-    return false;
-  }
-  while (i < s.size()) {
-    const size_t el_end = SkipValue(s, i);
-    if (el_end == npos) return false;
-    if (!prompt) {
-      if (s[i] != '{') {
-        prompt = true;
-      } else {
-        std::string_view type;
-        ForEachMember(s.substr(i, el_end - i), 0, [&](std::string_view k, std::string_view v) {
-          if (k != "type") return true;
-          type = v;
-          return false;
-        });
-        if (type != "\"tool_result\"") prompt = true;
-      }
-    }
-    i = SkipBlanksAt(s, el_end);
-    if (i >= s.size()) return false;
-    if (s[i] == ']') {
-      *end = i + 1;
-      return prompt;
-    }
-    if (s[i] != ',') return false;
-    i = SkipBlanksAt(s, i + 1);
-  }
-  return false;
+  *end = SkipValue(s, pos);
+  return *end != npos;
 }
 
 // A user line: when its message is a prompt (not only tool results), a
 // record that starts a turn of its session (or of its sub-agent).
-LineResult ParseClaudeUser(std::string_view line, ParseContext& ctx) {
-  // Claude Code writes the message right after the header fields, so the
-  // first "content": is the message's; the parse below checks that.
-  size_t cpos = FastFind(line, "\"content\":");
+// `cpos` is the first "content": of the line: Claude Code writes the message
+// right after the header fields, so it is the message's (the parse below
+// checks that).
+LineResult ParseClaudeUser(std::string_view line, size_t cpos, ParseContext& ctx) {
   if (cpos == npos) return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
   const size_t v = SkipBlanksAt(line, cpos + 10);
   size_t vend = npos;
-  bool prompt = IsPromptContent(line, v, &vend);
-  if (vend == npos) return LineResult::kBad;
-  if (!prompt) return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
-  thread_local std::string rebuilt;
-  rebuilt.assign(line.data(), v);
-  rebuilt.append("null");
-  rebuilt.append(line.data() + vend, line.size() - vend);
-  JsonCapture& cap = Capture();
-  if (!cap.Parse(rebuilt, 2)) return LineResult::kBad;
-  std::string_view type, uuid, session, agent, timestamp;
-  bool sidechain = false, meta = false, replaced = false;
-  for (const JsonField& f : cap.fields()) {
-    std::string_view p = f.path;
-    if (p == "type")
-      type = f.text;
-    else if (p == "uuid")
-      uuid = f.text;
-    else if (p == "sessionId")
-      session = f.text;
-    else if (p == "agentId")
-      agent = f.text;
-    else if (p == "timestamp")
-      timestamp = f.text;
-    else if (p == "isSidechain")
-      sidechain = f.kind == JsonField::kBool && f.i;
-    else if (p == "isMeta")
-      meta = f.kind == JsonField::kBool && f.i;
-    else if (p == "message.content")
-      replaced = f.kind == JsonField::kNull;
+  if (!IsPromptContent(line, v, &vend) || vend == npos) {
+    return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
   }
-  if (type != "user" || meta || uuid.empty()) return LineResult::kOk;
-  if (!replaced) {
+  // A prompt: its header members, read without validating the line (as for
+  // every line without usage), and the message's own content checked (the
+  // first "content": may have been another member's).
+  auto unquote = [](std::string_view v) {
+    return v.size() >= 2 && v.front() == '"' && v.back() == '"' ? v.substr(1, v.size() - 2)
+                                                                : std::string_view();
+  };
+  std::string_view type, uuid, session, agent, timestamp, message;
+  bool sidechain = false, meta = false;
+  if (!LooksLikeObject(line) ||
+      !ForEachMember(line, SkipBlanksAt(line, 0), [&](std::string_view k, std::string_view val) {
+        if (k == "type")
+          type = unquote(val);
+        else if (k == "uuid")
+          uuid = unquote(val);
+        else if (k == "sessionId")
+          session = unquote(val);
+        else if (k == "agentId")
+          agent = unquote(val);
+        else if (k == "timestamp")
+          timestamp = unquote(val);
+        else if (k == "isSidechain")
+          sidechain = val == "true";
+        else if (k == "isMeta")
+          meta = val == "true";
+        else if (k == "message")
+          message = val;
+        return true;
+      })) {
+    return LineResult::kBad;
+  }
+  if (type != "user" || meta || uuid.empty() || message.empty() || message[0] != '{') {
+    return LineResult::kOk;
+  }
+  if (std::string_view content = Member(message, "content"); content.data() != line.data() + v) {
     // The first "content": was another member's: judge the message's own.
-    std::string_view content = MessageContent(line, false);
-    size_t e = 0;
-    if (content.empty() || !IsPromptContent(content, 0, &e)) return LineResult::kOk;
+    if (content.empty() || !IsPromptContent(content, 0, &vend)) return LineResult::kOk;
   }
   ParsedRecord rec;
   rec.type = ParsedRecordType::kClaudePrompt;
@@ -276,12 +280,20 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx) {
     // Synthetic API-error lines may have no usage at all; they are short.
     bool error_line = line.size() < 16384 && Contains(line, "\"isApiErrorMessage\":true");
     if (!error_line) {
-      if (Contains(line, "\"type\":\"user\"")) return ParseClaudeUser(line, ctx);
+      // User lines: {"role":"user","content":…} as Claude Code writes the
+      // message (found near the start, before the tool output), else the
+      // line's type anywhere.
+      const size_t cpos = FastFind(line, "\"content\":");
+      constexpr std::string_view kRole = "\"role\":\"user\",";
+      if ((cpos != npos && cpos >= kRole.size() &&
+           line.substr(cpos - kRole.size(), kRole.size()) == kRole) ||
+          Contains(line, "\"type\":\"user\"")) {
+        return ParseClaudeUser(line, cpos, ctx);
+      }
       // The markers above are the compact form. A line written with blanks
       // ("usage": {…}) is read again in the compact form, never taken for a
       // line without usage.
-      if (LooksSpaced(line) || Contains(line, "\"usage\"") ||
-          Contains(line, "\"isApiErrorMessage\"")) {
+      if (LooksSpaced(line) || Contains(line, "\"usage\"")) {
         thread_local std::string compact_buf;
         std::string_view compact = CompactJson(line, &compact_buf);
         if (compact.size() != line.size()) {
@@ -439,11 +451,12 @@ struct ClaudeEntry {
   int64_t line = 0;
   std::string_view session, project, agent, request_id;
   // The prompt (user line uuid) that started the turn, as read at the
-  // attribution copy.
-  std::string_view parent;
-  // The message's tool_use blocks over all its copies: (id hash, block
-  // hash), in the order first seen.
-  std::vector<std::pair<uint64_t, uint64_t>> tools;
+  // attribution copy: an index into ClaudeState::prompt_uuids_ (0 = none).
+  uint32_t parent = 0;
+  // The message's tool_use blocks over all its copies: an index into
+  // ClaudeState::tool_lists_ (0 = none). Kept apart: most entries have none,
+  // and the entries map stays small.
+  uint32_t tools = 0;
 };
 
 // Dedup across every input: one event per message.id — the tokens of the
@@ -456,8 +469,9 @@ class ClaudeState final : public FormatState {
     if (r.type == ParsedRecordType::kClaudePrompt) {
       // The latest prompt of a session (or of one of its sub-agents) starts
       // the turn its following messages belong to.
-      std::string_view uuid = strings_.Intern(r.ev.span_id);
-      prompts_[PromptKey(r.ev.trace_id, r.sidechain, r.ev.tag("agent"))] = uuid;
+      prompt_uuids_.push_back(strings_.Intern(r.ev.span_id));
+      prompts_[PromptKey(strings_.Intern(r.ev.trace_id), r.sidechain,
+                         strings_.Intern(r.ev.tag("agent")))] = uint32_t(prompt_uuids_.size() - 1);
       return;
     }
     out.UsageSeen(input);
@@ -482,8 +496,8 @@ class ClaudeState final : public FormatState {
       e.project = strings_.Intern(ev.tag("project"));
       e.agent = strings_.Intern(ev.tag("agent"));
       e.request_id = strings_.Intern(ev.tag("request_id"));
-      auto it = prompts_.find(PromptKey(ev.trace_id, r.sidechain, ev.tag("agent")));
-      e.parent = it == prompts_.end() ? std::string_view() : it->second;
+      auto it = prompts_.find(PromptKey(e.session, r.sidechain, e.agent));
+      e.parent = it == prompts_.end() ? 0 : it->second;
     };
     auto add_tools = [&](ClaudeEntry& e) {
       const size_t n = r.claude_tools.size() / (2 * sizeof(uint64_t));
@@ -492,8 +506,13 @@ class ClaudeState final : public FormatState {
         std::memcpy(&id, r.claude_tools.data() + 16 * i, 8);
         std::memcpy(&block, r.claude_tools.data() + 16 * i + 8, 8);
         bool seen = false;
-        for (const auto& t : e.tools) seen = seen || t.first == id;
-        if (!seen) e.tools.emplace_back(id, block);
+        if (e.tools == 0) {
+          tool_lists_.emplace_back();
+          e.tools = uint32_t(tool_lists_.size() - 1);
+        }
+        auto& list = tool_lists_[e.tools];
+        for (const auto& t : list) seen = seen || t.first == id;
+        if (!seen) list.emplace_back(id, block);
       }
     };
     if (r.dedup_key.empty()) {
@@ -551,9 +570,9 @@ class ClaudeState final : public FormatState {
       if (!e->request_id.empty()) ev.SetTag("request_id", e->request_id);
       if (e->attr_sidechain) ev.SetTag("sidechain", "true");
       if (e->fast) ev.SetTag("speed", "fast");
-      ev.parent_id = e->parent;
-      ev.tool_calls = int64_t(e->tools.size());
-      ev.fingerprint = Fingerprint(e->tools);
+      ev.parent_id = prompt_uuids_[e->parent];
+      ev.tool_calls = int64_t(tool_lists_[e->tools].size());
+      ev.fingerprint = Fingerprint(tool_lists_[e->tools]);
       out.Deliver(e->input, ev);
     }
     for (size_t i = 0; i < candidates_.size(); ++i) {
@@ -564,28 +583,32 @@ class ClaudeState final : public FormatState {
  private:
   // Which prompt a message belongs to: its session's main chain, or one
   // sub-agent's chain (sidechain lines, by agentId).
-  static std::string PromptKey(std::string_view session, bool sidechain, std::string_view agent) {
-    std::string k(session);
-    k.push_back('\x1f');
-    if (sidechain) {
-      k.push_back('s');
-      k.append(agent);
-    }
-    return k;
+  // (session, agent) as interned views; "" for the main chain, "*" for a
+  // sidechain without agentId.
+  using PromptKeyT = std::pair<std::string_view, std::string_view>;
+  static PromptKeyT PromptKey(std::string_view session, bool sidechain, std::string_view agent) {
+    return {session, !sidechain ? std::string_view() : agent.empty() ? "*" : agent};
   }
   // XXH3-64 of the blocks' hashes in order; 0 (no fingerprint) without
   // tool_use blocks.
   static uint64_t Fingerprint(const std::vector<std::pair<uint64_t, uint64_t>>& tools) {
     if (tools.empty()) return 0;
-    std::vector<uint64_t> blocks;
-    blocks.reserve(tools.size());
-    for (const auto& t : tools) blocks.push_back(t.second);
-    uint64_t h = XXH3_64bits(blocks.data(), blocks.size() * sizeof(uint64_t));
+    uint64_t small[32];
+    std::vector<uint64_t> large;
+    uint64_t* blocks = small;
+    if (tools.size() > 32) {
+      large.resize(tools.size());
+      blocks = large.data();
+    }
+    for (size_t i = 0; i < tools.size(); ++i) blocks[i] = tools[i].second;
+    uint64_t h = XXH3_64bits(blocks, tools.size() * sizeof(uint64_t));
     return h != 0 ? h : 1;
   }
 
   Interner strings_;
-  absl::flat_hash_map<std::string, std::string_view> prompts_;
+  absl::flat_hash_map<PromptKeyT, uint32_t> prompts_;
+  std::vector<std::string_view> prompt_uuids_{std::string_view()};        // [0]: none
+  std::deque<std::vector<std::pair<uint64_t, uint64_t>>> tool_lists_{1};  // [0]: none
   absl::flat_hash_map<std::string, ClaudeEntry> entries_;
   std::vector<ClaudeEntry> unkeyed_;
   std::vector<int64_t> candidates_;  // per input
