@@ -371,6 +371,11 @@ class Reader final : public reader_internal::EmitSink {
       std::string_view line(p, size_t(le - p));
       p = le + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      // A byte-order mark starts the file (or a file concatenated into this
+      // one): not part of the line, in any format.
+      if (line.size() >= 3 && line[0] == '\xEF' && line.starts_with(reader_internal::kUtf8Bom)) {
+        line.remove_prefix(3);
+      }
       if (line.empty() || ((line[0] == ' ' || line[0] == '\t') &&
                            line.find_first_not_of(" \t\r\f\v") == std::string_view::npos)) {
         continue;  // blank line

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "src/analysis/event.h"
 #include "src/analysis/json_capture.h"
@@ -84,6 +85,7 @@ enum class ParsedRecordType : uint8_t {
   kTrace,         // tokmeter trace line: ev.trace_id + ev.tags
   kDrops,         // tokmeter drops line: `count`
   kClaude,        // Claude Code candidate: ev + dedup fields below
+  kClaudePrompt,  // Claude Code user prompt: ev.trace_id (session), ev.span_id (uuid), agent
   kCodexContext,  // Codex turn_context: ev.model
   kCodexSession,  // Codex session_meta: ev.trace_id (id), ev.tag("project"), codex_parent
   kCodexTokens,   // Codex token_count: codex_last / codex_total
@@ -112,6 +114,9 @@ struct ParsedRecord {
   // kClaude
   std::string_view dedup_key;  // message.id; empty = no dedup
   bool sidechain = false;      // also kCodexSession: a sub-agent's session (thread_spawn)
+  // kClaude: the message's tool_use blocks in this line, packed as pairs of
+  // uint64 (the block's id hash, the hash of its name and input), in order.
+  std::string_view claude_tools;
   // kCodexSession: the thread this one was forked from (forked_from_id)
   std::string_view codex_forked_from;
   std::string_view codex_spawned_by;  // thread_spawn.parent_thread_id
@@ -259,6 +264,32 @@ inline bool Contains(std::string_view hay, std::string_view needle) {
 // Given s[open] == '{' or '[', the index just past the matching close
 // bracket, skipping strings (escapes honoured); npos if unbalanced.
 size_t SkipBalanced(std::string_view s, size_t open);
+// Given s[open] == '"', the index just past the closing quote (escapes
+// honoured); npos if the string does not end.
+size_t SkipString(std::string_view s, size_t open);
+// Given the start of a JSON value, the index just past it (strings, objects
+// and arrays matched; scalars up to the next ',', '}', ']' or blank); npos
+// when it does not end. Values are not validated.
+size_t SkipValue(std::string_view s, size_t pos);
+
+// The UTF-8 byte-order mark some editors and Windows tools write at the
+// start of a file: not part of the first line.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+// Whether a line's first member is written with blanks around ':' or after
+// '{' ({ "a": 1, "b": 2 }, as Python's json.dumps does): O(1), looks at the
+// head only. Such lines are read through CompactJson.
+bool LooksSpaced(std::string_view line);
+// The JSON text without the blanks outside strings (the same value, in the
+// compact form the sniffers and fast paths look for): `line` itself when it
+// has none, else a copy in *buf.
+std::string_view CompactJson(std::string_view line, std::string* buf);
+// Calls fn(key, value) for each member of the JSON object starting at
+// s[open] == '{' (key raw, without quotes; value raw, trailing blanks
+// removed). Does not validate beyond the structure; false when malformed or
+// when fn returns false. *end (when given) is set past the closing '}'.
+bool ForEachMember(std::string_view s, size_t open,
+                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
+                   size_t* end = nullptr);
 
 }  // namespace tokmeter::analysis::reader_internal
 

@@ -128,13 +128,20 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
   const bool tokens = Contains(line.substr(0, 4096), "\"token_count\"");
   const bool context = Contains(h, "\"type\":\"turn_context\"");
   const bool session = Contains(h, "\"type\":\"session_meta\"");
-  if (!tokens && !context && !session) {
-    return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
-  }
-  JsonCapture& cap = Capture();
   // session_meta: payload.source.subagent.thread_spawn.parent_thread_id is
   // five objects deep.
-  if (!cap.Parse(line, session ? 5 : 4)) return LineResult::kBad;
+  int depth = session ? 5 : 4;
+  if (!tokens && !context && !session) {
+    // Codex writes "type" second; in another key order (or with the count
+    // past 4 KiB) the markers are elsewhere, and the parsed type decides.
+    if (!Contains(line, "\"token_count\"") && !Contains(line, "\"turn_context\"") &&
+        !Contains(line, "\"session_meta\"")) {
+      return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+    }
+    depth = 5;
+  }
+  JsonCapture& cap = Capture();
+  if (!cap.Parse(line, depth)) return LineResult::kBad;
   ParsedRecord rec;
   rec.line = ctx.line;
   UsageEvent& ev = rec.ev;
