@@ -35,7 +35,7 @@ namespace {
 
 namespace ri = reader_internal;
 
-constexpr size_t kChunk = size_t(1) << 20;      // bytes read per read(2)
+constexpr size_t kChunk = size_t(1) << 18;      // bytes read per read(2), as the batch reader
 constexpr size_t kPad = 64;                     // readable bytes past the data (simdjson)
 constexpr size_t kMaxLine = size_t(256) << 20;  // longer lines are skipped as bad
 constexpr size_t kHead = 256;                   // first bytes kept to recognise a file

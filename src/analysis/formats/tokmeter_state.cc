@@ -86,7 +86,7 @@ class TokmeterState final : public FormatState {
 }  // namespace
 
 std::unique_ptr<FormatState> NewTokmeterState(bool following) {
-  return std::make_unique<TokmeterState>(following ? 16384 : 0);
+  return std::make_unique<TokmeterState>(following ? 8192 : 0);
 }
 
 }  // namespace tokmeter::analysis::reader_internal
