@@ -676,7 +676,7 @@ struct Follower::Impl {
   void EndGeneration(FileState& f) {
     if (f.input < 0) return;
     if (!f.done && !f.skip_line && !f.carry.empty()) {
-      std::unique_ptr<ri::ByteSource> none = ri::MemorySource({});
+      std::unique_ptr<ri::ByteSource> none = ri::MemorySource(std::string_view(""));
       Pump(f, *none, /*final=*/true);
     }
     emitter.Idle(f.input);

@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -377,6 +378,22 @@ TEST(FollowTest, FromStartTrueDeliversWhatTheFilesHold) {
   EXPECT_EQ(Inputs(w.Poll()), (std::vector<int64_t>{10, 20}));
   Append(path, Span(3));
   EXPECT_EQ(Inputs(w.Poll()), (std::vector<int64_t>{30}));
+}
+
+TEST(FollowTest, CompressedFileIsReadWholeOnceItSettles) {
+  TempDir dir;
+  std::string plain = Span(1) + Span(2);
+  std::string gz = dir.path() + "/d/old.jsonl.gz";
+  Watch w({dir.path() + "/d"});
+  dir.Write("d/usage.jsonl", "");
+  w.Poll();
+  gzFile g = gzopen(gz.c_str(), "wb");
+  ASSERT_NE(g, nullptr);
+  gzwrite(g, plain.data(), unsigned(plain.size()));
+  gzclose(g);
+  EXPECT_TRUE(w.Poll().empty());  // its size has not held for a Poll yet
+  EXPECT_EQ(Inputs(w.Poll()), (std::vector<int64_t>{10, 20}));
+  EXPECT_TRUE(w.Poll().empty());  // and not read again
 }
 
 TEST(FollowTest, UnreadablePathIsAWarningOnce) {
