@@ -57,8 +57,8 @@ std::string Hex(Rng& r, int n) {
 
 // `n` tokmeter JSONL lines as the JSONL sink writes them: a trace line every
 // 20 spans, 70% llm spans with token counts, 30% tool spans.
-std::string MakeLines(int n, uint64_t seed, int* spans) {
-  Rng r{seed};
+std::string MakeLines(int n, uint64_t stream, int* spans) {
+  Rng r{stream};
   std::string out;
   out.reserve(size_t(n) * 480);  // one allocation: the process RSS stays the reader's
   std::string trace;
