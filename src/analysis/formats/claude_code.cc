@@ -463,8 +463,22 @@ struct ClaudeEntry {
 // copy with the largest total (the final streaming snapshot), the
 // attribution of the first non-sidechain copy — delivered after all inputs,
 // sorted by time. Lines without a message.id are not deduplicated.
+//
+// Following (growing files), a message cannot wait for the last input: it
+// is held until its agent (the `agent` tag; empty for the main chain) writes
+// a usage line of another message in the same file — one agent's messages
+// are sequential, so its earlier one is complete — or until its file idles
+// (FormatState::Idle). A copy of a message already released is a duplicate;
+// when it is larger (a snapshot written after its file idled), the growth
+// is delivered as an update event (DeliverUpdate: requests 0, tag
+// snapshot_update=true) so that totals equal the batch reader's. The ids of
+// the last kMaxReleased released messages are remembered for that.
 class ClaudeState final : public FormatState {
  public:
+  static constexpr size_t kMaxReleased = 32768;
+
+  explicit ClaudeState(bool following) : following_(following) {}
+
   void Add(int input, ParsedRecord& r, EmitSink& out) override {
     if (r.type == ParsedRecordType::kClaudePrompt) {
       // The latest prompt of a session (or of one of its sub-agents) starts
@@ -475,67 +489,38 @@ class ClaudeState final : public FormatState {
       return;
     }
     out.UsageSeen(input);
+    if (following_) {
+      Follow(input, r, out);
+      return;
+    }
     if (input >= int(candidates_.size())) candidates_.resize(size_t(input) + 1, 0);
     ++candidates_[size_t(input)];
     const UsageEvent& ev = r.ev;
-    auto fill_tokens = [&](ClaudeEntry& e) {
-      e.tokens = ev.tokens;
-      e.ttl_unknown = ev.ttl_unknown;
-      e.time = ev.time_unix_ns;
-      e.errors = ev.errors;
-      e.rate_limited = ev.rate_limited;
-      e.status = ev.status;
-      e.model = strings_.Intern(ev.model);
-      e.fast = ev.tag("speed") == "fast";
-    };
-    auto fill_attr = [&](ClaudeEntry& e) {
-      e.attr_sidechain = r.sidechain;
-      e.input = input;
-      e.line = ev.line;
-      e.session = strings_.Intern(ev.tag("session"));
-      e.project = strings_.Intern(ev.tag("project"));
-      e.agent = strings_.Intern(ev.tag("agent"));
-      e.request_id = strings_.Intern(ev.tag("request_id"));
-      auto it = prompts_.find(PromptKey(e.session, r.sidechain, e.agent));
-      e.parent = it == prompts_.end() ? 0 : it->second;
-    };
-    auto add_tools = [&](ClaudeEntry& e) {
-      const size_t n = r.claude_tools.size() / (2 * sizeof(uint64_t));
-      for (size_t i = 0; i < n; ++i) {
-        uint64_t id, block;
-        std::memcpy(&id, r.claude_tools.data() + 16 * i, 8);
-        std::memcpy(&block, r.claude_tools.data() + 16 * i + 8, 8);
-        bool seen = false;
-        if (e.tools == 0) {
-          tool_lists_.emplace_back();
-          e.tools = uint32_t(tool_lists_.size() - 1);
-        }
-        auto& list = tool_lists_[e.tools];
-        for (const auto& t : list) seen = seen || t.first == id;
-        if (!seen) list.emplace_back(id, block);
-      }
-    };
     if (r.dedup_key.empty()) {
       ClaudeEntry e;
-      fill_tokens(e);
-      fill_attr(e);
-      add_tools(e);
+      FillTokens(e, ev);
+      FillAttr(e, r, input);
+      AddTools(e, r);
       unkeyed_.push_back(std::move(e));
       return;
     }
     auto [it, inserted] = entries_.try_emplace(std::string(r.dedup_key));
     ClaudeEntry& e = it->second;
-    add_tools(e);
+    AddTools(e, r);
     if (inserted) {
-      fill_tokens(e);
-      fill_attr(e);
+      FillTokens(e, ev);
+      FillAttr(e, r, input);
       return;
     }
-    if (ev.tokens.total() > e.tokens.total()) fill_tokens(e);
-    if (e.attr_sidechain && !r.sidechain) fill_attr(e);
+    if (ev.tokens.total() > e.tokens.total()) FillTokens(e, ev);
+    if (e.attr_sidechain && !r.sidechain) FillAttr(e, r, input);
   }
 
   void Finish(EmitSink& out) override {
+    if (following_) {
+      for (size_t i = 0; i < held_.size(); ++i) Release(int(i), nullptr, {}, out);
+      return;
+    }
     std::vector<const ClaudeEntry*> all;
     all.reserve(entries_.size() + unkeyed_.size());
     for (const auto& [k, e] : entries_) all.push_back(&e);
@@ -546,39 +531,17 @@ class ClaudeState final : public FormatState {
       return a->line < b->line;
     });
     std::vector<int64_t> kept(candidates_.size(), 0);
-    // Message ids (keys) are not needed for the event; span_id stays empty.
     for (const ClaudeEntry* e : all) {
       ++kept[size_t(e->input)];
-      UsageEvent ev;
-      ev.format = SourceFormat::kClaudeCode;
-      ev.kind = "llm";
-      ev.requests = 1;
-      ev.time_unix_ns = e->time;
-      ev.tokens = e->tokens;
-      ev.ttl_unknown = e->ttl_unknown;
-      ev.errors = e->errors;
-      ev.rate_limited = e->rate_limited;
-      ev.status = e->status;
-      ev.model = e->model;
-      if (ev.model.starts_with("claude")) ev.provider = "anthropic";
-      ev.trace_id = e->session;
-      ev.input_index = e->input;
-      ev.line = e->line;
-      if (!e->session.empty()) ev.SetTag("session", e->session);
-      if (!e->project.empty()) ev.SetTag("project", e->project);
-      if (!e->agent.empty()) ev.SetTag("agent", e->agent);
-      if (!e->request_id.empty()) ev.SetTag("request_id", e->request_id);
-      if (e->attr_sidechain) ev.SetTag("sidechain", "true");
-      if (e->fast) ev.SetTag("speed", "fast");
-      ev.parent_id = prompt_uuids_[e->parent];
-      ev.tool_calls = int64_t(tool_lists_[e->tools].size());
-      ev.fingerprint = Fingerprint(tool_lists_[e->tools]);
+      UsageEvent ev = MakeEvent(*e, e->request_id);
       out.Deliver(e->input, ev);
     }
     for (size_t i = 0; i < candidates_.size(); ++i) {
       if (candidates_[i] > kept[i]) out.Duplicate(int(i), candidates_[i] - kept[i]);
     }
   }
+
+  void Idle(int input, EmitSink& out) override { Release(input, nullptr, {}, out); }
 
  private:
   // Which prompt a message belongs to: its session's main chain, or one
@@ -605,6 +568,173 @@ class ClaudeState final : public FormatState {
     return h != 0 ? h : 1;
   }
 
+  // Following: one message.id's entry.
+  struct Followed {
+    ClaudeEntry e;
+    std::string request_id;  // not interned: one per message
+    std::string stream;      // the agent whose chain holds it
+    int holder = 0;          // the input whose Idle releases it
+    bool released = false;
+  };
+
+  void FillTokens(ClaudeEntry& e, const UsageEvent& ev) {
+    e.tokens = ev.tokens;
+    e.ttl_unknown = ev.ttl_unknown;
+    e.time = ev.time_unix_ns;
+    e.errors = ev.errors;
+    e.rate_limited = ev.rate_limited;
+    e.status = ev.status;
+    e.model = strings_.Intern(ev.model);
+    e.fast = ev.tag("speed") == "fast";
+  }
+  void FillAttr(ClaudeEntry& e, const ParsedRecord& r, int input) {
+    const UsageEvent& ev = r.ev;
+    e.attr_sidechain = r.sidechain;
+    e.input = input;
+    e.line = ev.line;
+    e.session = strings_.Intern(ev.tag("session"));
+    e.project = strings_.Intern(ev.tag("project"));
+    e.agent = strings_.Intern(ev.tag("agent"));
+    if (!following_) e.request_id = strings_.Intern(ev.tag("request_id"));
+    auto it = prompts_.find(PromptKey(e.session, r.sidechain, e.agent));
+    e.parent = it == prompts_.end() ? 0 : it->second;
+  }
+  // The message's tool_use blocks, over all its copies (by block id).
+  void AddTools(ClaudeEntry& e, const ParsedRecord& r) {
+    const size_t n = r.claude_tools.size() / (2 * sizeof(uint64_t));
+    for (size_t i = 0; i < n; ++i) {
+      uint64_t id, block;
+      std::memcpy(&id, r.claude_tools.data() + 16 * i, 8);
+      std::memcpy(&block, r.claude_tools.data() + 16 * i + 8, 8);
+      if (e.tools == 0) {
+        tool_lists_.emplace_back();
+        e.tools = uint32_t(tool_lists_.size() - 1);
+      }
+      auto& list = tool_lists_[e.tools];
+      bool seen = false;
+      for (const auto& t : list) seen = seen || t.first == id;
+      if (!seen) list.emplace_back(id, block);
+    }
+  }
+
+  // The event of an entry. Message ids (keys) are not needed for the event;
+  // span_id stays empty.
+  UsageEvent MakeEvent(const ClaudeEntry& e, std::string_view request_id) const {
+    UsageEvent ev;
+    ev.format = SourceFormat::kClaudeCode;
+    ev.kind = "llm";
+    ev.requests = 1;
+    ev.time_unix_ns = e.time;
+    ev.tokens = e.tokens;
+    ev.ttl_unknown = e.ttl_unknown;
+    ev.errors = e.errors;
+    ev.rate_limited = e.rate_limited;
+    ev.status = e.status;
+    ev.model = e.model;
+    if (ev.model.starts_with("claude")) ev.provider = "anthropic";
+    ev.trace_id = e.session;
+    ev.input_index = e.input;
+    ev.line = e.line;
+    if (!e.session.empty()) ev.SetTag("session", e.session);
+    if (!e.project.empty()) ev.SetTag("project", e.project);
+    if (!e.agent.empty()) ev.SetTag("agent", e.agent);
+    if (!request_id.empty()) ev.SetTag("request_id", request_id);
+    if (e.attr_sidechain) ev.SetTag("sidechain", "true");
+    if (e.fast) ev.SetTag("speed", "fast");
+    ev.parent_id = prompt_uuids_[e.parent];
+    ev.tool_calls = int64_t(tool_lists_[e.tools].size());
+    ev.fingerprint = Fingerprint(tool_lists_[e.tools]);
+    return ev;
+  }
+
+  void Follow(int input, ParsedRecord& r, EmitSink& out) {
+    const UsageEvent& ev = r.ev;
+    const std::string_view stream = ev.tag("agent");
+    // This agent's earlier messages in this file are complete.
+    Release(input, &stream, r.dedup_key, out);
+    if (r.dedup_key.empty()) {  // not deduplicated: an event now
+      ClaudeEntry e;
+      FillTokens(e, ev);
+      FillAttr(e, r, input);
+      AddTools(e, r);
+      UsageEvent now = MakeEvent(e, ev.tag("request_id"));
+      out.Deliver(input, now);
+      return;
+    }
+    auto [it, inserted] = followed_.try_emplace(std::string(r.dedup_key));
+    Followed& f = it->second;
+    if (!f.released) AddTools(f.e, r);
+    if (inserted) {
+      FillTokens(f.e, ev);
+      FillAttr(f.e, r, input);
+      f.request_id = std::string(ev.tag("request_id"));
+      f.stream = std::string(stream);
+      f.holder = input;
+      if (input >= int(held_.size())) held_.resize(size_t(input) + 1);
+      held_[size_t(input)].push_back(it->first);
+      return;
+    }
+    if (!f.released) {  // a later snapshot or a copy: the batch rules
+      if (ev.tokens.total() > f.e.tokens.total()) FillTokens(f.e, ev);
+      if (f.e.attr_sidechain && !r.sidechain) {
+        out.Duplicate(f.e.input);  // the copy attributed so far
+        FillAttr(f.e, r, input);
+        f.request_id = std::string(ev.tag("request_id"));
+      } else {
+        out.Duplicate(input);
+      }
+      return;
+    }
+    out.Duplicate(input);
+    if (ev.tokens.total() <= f.e.tokens.total()) return;
+    // A larger snapshot of a message already delivered: its growth.
+    UsageEvent up = MakeEvent(f.e, f.request_id);
+    const TokenBuckets& a = ev.tokens;
+    const TokenBuckets& b = f.e.tokens;
+    up.tokens.input = std::max<int64_t>(0, a.input - b.input);
+    up.tokens.cache_read = std::max<int64_t>(0, a.cache_read - b.cache_read);
+    up.tokens.cache_write_5m = std::max<int64_t>(0, a.cache_write_5m - b.cache_write_5m);
+    up.tokens.cache_write_1h = std::max<int64_t>(0, a.cache_write_1h - b.cache_write_1h);
+    up.tokens.output = std::max<int64_t>(0, a.output - b.output);
+    up.tokens.reasoning = std::max<int64_t>(0, a.reasoning - b.reasoning);
+    up.tokens.CapReasoning();
+    up.requests = 0;
+    up.tool_calls = 0;    // counted with the message itself
+    up.fingerprint = 0;
+    up.errors = up.rate_limited = 0;
+    up.time_unix_ns = ev.time_unix_ns;
+    up.SetTag("snapshot_update", "true");
+    FillTokens(f.e, ev);
+    out.DeliverUpdate(f.e.input, up);
+  }
+
+  // Releases the messages `input` holds: those of `stream` other than
+  // `except` (nullptr stream: all of them).
+  void Release(int input, const std::string_view* stream, std::string_view except, EmitSink& out) {
+    if (input >= int(held_.size())) return;
+    std::vector<std::string>& held = held_[size_t(input)];
+    size_t keep = 0;
+    for (size_t i = 0; i < held.size(); ++i) {
+      auto it = followed_.find(held[i]);
+      Followed& f = it->second;
+      if ((stream != nullptr && f.stream != *stream) || held[i] == except) {
+        if (keep != i) held[keep] = std::move(held[i]);
+        ++keep;
+        continue;
+      }
+      f.released = true;
+      UsageEvent ev = MakeEvent(f.e, f.request_id);
+      out.Deliver(f.e.input, ev);
+      released_.push_back(std::move(held[i]));
+    }
+    held.resize(keep);
+    while (released_.size() > kMaxReleased) {
+      followed_.erase(released_.front());
+      released_.pop_front();
+    }
+  }
+
+  const bool following_;
   Interner strings_;
   absl::flat_hash_map<PromptKeyT, uint32_t> prompts_;
   std::vector<std::string_view> prompt_uuids_{std::string_view()};        // [0]: none
@@ -612,10 +742,16 @@ class ClaudeState final : public FormatState {
   absl::flat_hash_map<std::string, ClaudeEntry> entries_;
   std::vector<ClaudeEntry> unkeyed_;
   std::vector<int64_t> candidates_;  // per input
+  // Following.
+  absl::flat_hash_map<std::string, Followed> followed_;
+  std::vector<std::vector<std::string>> held_;  // per input: ids not yet released
+  std::deque<std::string> released_;            // ids released, oldest first
 };
 
 }  // namespace
 
-std::unique_ptr<FormatState> NewClaudeState() { return std::make_unique<ClaudeState>(); }
+std::unique_ptr<FormatState> NewClaudeState(bool following) {
+  return std::make_unique<ClaudeState>(following);
+}
 
 }  // namespace tokmeter::analysis::reader_internal

@@ -33,9 +33,14 @@ class CodexState final : public FormatState {
   // follows a model round trip.
   static constexpr int64_t kReplayGapNs = 1'000'000'000;
 
+  explicit CodexState(bool following) : following_(following) {}
+
   void Add(int input, ParsedRecord& r, EmitSink& out) override;
   // Counts the forked threads (after the last input).
   void Finish(EmitSink& out) override;
+  // Following: counts what the forked threads wrote, at the end of each
+  // Poll (their parent's log, when followed, was read by then).
+  void EndOfPass(EmitSink& out) override { Finish(out); }
 
  private:
   struct Item {  // a record of a forked thread, kept until Finish
@@ -55,6 +60,12 @@ class CodexState final : public FormatState {
     bool has_prev = false;
     CodexUsage prev;  // the totals last seen
     std::vector<Item> items;
+    // Replay's progress through a forked thread's items (following replays
+    // them as they arrive).
+    bool replaying = false;
+    size_t cursor = 0;
+    bool copying = true;
+    int64_t prev_time = 0;
   };
   // What a thread's log says over time: its totals and models, for the
   // threads forked from it.
@@ -69,6 +80,7 @@ class CodexState final : public FormatState {
   void Count(int input, Thread& t, const Item& item, EmitSink& out);
   void Replay(int input, Thread& t, EmitSink& out);
 
+  const bool following_;
   std::vector<Thread> threads_;  // by input index
   absl::flat_hash_map<std::string, History> history_;
 };
@@ -322,13 +334,19 @@ void CodexState::Replay(int input, Thread& t, EmitSink& out) {
   size_t limit = 0;  // the parent's totals written at or before the fork
   if (h != nullptr) {
     while (limit < h->totals.size() && h->totals[limit].first <= t.fork_ns) ++limit;
-    for (const auto& [time, model] : h->models) {
-      if (time <= t.fork_ns) t.model = model;  // until the copy's turn_context says
+  }
+  if (!t.replaying) {
+    t.replaying = true;
+    t.prev_time = t.fork_ns;
+    if (h != nullptr) {
+      for (const auto& [time, model] : h->models) {
+        if (time <= t.fork_ns) t.model = model;  // until the copy's turn_context says
+      }
     }
   }
-  size_t cursor = 0;  // copies come in the parent's order
-  bool copying = true;
-  int64_t prev_time = t.fork_ns;
+  size_t& cursor = t.cursor;  // copies come in the parent's order
+  bool& copying = t.copying;
+  int64_t& prev_time = t.prev_time;
   for (const Item& item : t.items) {
     if (copying && item.type == ParsedRecordType::kCodexTokens) {
       bool copied = false;
@@ -363,17 +381,19 @@ void CodexState::Replay(int input, Thread& t, EmitSink& out) {
     Apply(input, t, item, out);
   }
   t.items.clear();
-  t.items.shrink_to_fit();
+  if (!following_) t.items.shrink_to_fit();
 }
 
 void CodexState::Finish(EmitSink& out) {
   for (size_t i = 0; i < threads_.size(); ++i) {
-    if (threads_[i].forked) Replay(int(i), threads_[i], out);
+    if (threads_[i].forked && !threads_[i].items.empty()) Replay(int(i), threads_[i], out);
   }
 }
 
 }  // namespace
 
-std::unique_ptr<FormatState> NewCodexState() { return std::make_unique<CodexState>(); }
+std::unique_ptr<FormatState> NewCodexState(bool following) {
+  return std::make_unique<CodexState>(following);
+}
 
 }  // namespace tokmeter::analysis::reader_internal

@@ -34,15 +34,15 @@ const std::vector<FileFormat>& FileFormats() {
   return *formats;
 }
 
-std::unique_ptr<FormatState> NewFormatState(SourceFormat format) {
+std::unique_ptr<FormatState> NewFormatState(SourceFormat format, bool following) {
   switch (format) {
     case SourceFormat::kTokmeterJsonl:
     case SourceFormat::kTokmeterProto:
-      return NewTokmeterState();
+      return NewTokmeterState(following);
     case SourceFormat::kClaudeCode:
-      return NewClaudeState();
+      return NewClaudeState(following);
     case SourceFormat::kCodex:
-      return NewCodexState();
+      return NewCodexState(following);
     case SourceFormat::kTokenUsage:
     case SourceFormat::kTurnSummary:
     case SourceFormat::kOtlpJson:
