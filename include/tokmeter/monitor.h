@@ -84,13 +84,13 @@ struct MonitorOptions {
 };
 
 struct MonitorStats {
-  uint64_t observed = 0;            // spans and roll-ups fed to the rules
-  uint64_t alerts = 0;              // alert records added to batches
-  uint64_t callbacks = 0;           // on_alert calls made
-  uint64_t callback_errors = 0;     // on_alert calls that threw
-  uint64_t callbacks_dropped = 0;   // alerts not handed to on_alert: the queue was full
-  uint64_t guard_table_full = 0;    // verdicts the guard table had no room for
-  uint64_t process_errors = 0;      // passes the monitor could not finish (see on_error)
+  uint64_t observed = 0;           // spans and roll-ups fed to the rules
+  uint64_t alerts = 0;             // alert records added to batches
+  uint64_t callbacks = 0;          // on_alert calls made
+  uint64_t callback_errors = 0;    // on_alert calls that threw
+  uint64_t callbacks_dropped = 0;  // alerts not handed to on_alert: the queue was full
+  uint64_t guard_table_full = 0;   // verdicts the guard table had no room for
+  uint64_t process_errors = 0;     // passes the monitor could not finish (see on_error)
 };
 
 enum class Verdict { kAllow, kWarn, kDeny };
@@ -101,7 +101,7 @@ enum class Verdict { kAllow, kWarn, kDeny };
 struct GuardResult {
   Verdict verdict = Verdict::kAllow;
   enum class Reason : uint8_t { kNone, kBudget, kLoop, kStorm } reason = Reason::kNone;
-  int budget = -1;  // index into MonitorOptions::budgets for kBudget
+  int budget = -1;              // index into MonitorOptions::budgets for kBudget
   std::string_view key, value;  // the scope it was asked for
   bool denied() const { return verdict == Verdict::kDeny; }
   bool warned() const { return verdict == Verdict::kWarn; }

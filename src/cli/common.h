@@ -25,11 +25,11 @@
 #include "boost/program_options.hpp"
 #include "src/analysis/aggregate.h"
 #include "src/analysis/detect.h"
-#include "src/pricing/pricing.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/store.h"
 #include "src/cli/page.h"
 #include "src/cli/render.h"
+#include "src/pricing/pricing.h"
 
 namespace tokmeter::cli {
 

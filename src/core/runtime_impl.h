@@ -23,12 +23,12 @@ struct Runtime::Impl {
   uint32_t epoch = 0;
 
   // Lock order: control_mu, then pass_mu, then the registry's mu.
-  std::mutex control_mu;           // Flush, Shutdown, fork
-  std::mutex pass_mu;              // one flusher pass at a time; sinks are called under it
-  std::thread* flusher = nullptr;  // guarded by control_mu; leaked in a fork child
-  std::atomic<bool> stop{false};   // release by Shutdown, acquire by the flusher
+  std::mutex control_mu;             // Flush, Shutdown, fork
+  std::mutex pass_mu;                // one flusher pass at a time; sinks are called under it
+  std::thread* flusher = nullptr;    // guarded by control_mu; leaked in a fork child
+  std::atomic<bool> stop{false};     // release by Shutdown, acquire by the flusher
   std::atomic<bool> running{false};  // set by the flusher on entering Run
-  bool shut_down = false;          // guarded by control_mu
+  bool shut_down = false;            // guarded by control_mu
 
   // Guarded by pass_mu.
   internal::TickClock clock;

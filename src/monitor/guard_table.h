@@ -62,7 +62,7 @@ class GuardTable {
   };
   std::unique_ptr<Slot[]> slots_;
   size_t mask_;
-  size_t used_ = 0;                 // writer only
+  size_t used_ = 0;                // writer only
   std::atomic<uint64_t> live_{0};  // slots whose state is not allow
 };
 

@@ -52,7 +52,8 @@ absl::StatusOr<std::shared_ptr<Monitor>> Monitor::Create(MonitorOptions options)
   }
   if (!options.pricing_file.empty()) {
     absl::StatusOr<PriceTable> t = PriceTable::LoadFile(options.pricing_file);
-    if (!t.ok()) return absl::InvalidArgumentError(absl::StrCat("pricing_file: ", t.status().message()));
+    if (!t.ok())
+      return absl::InvalidArgumentError(absl::StrCat("pricing_file: ", t.status().message()));
     impl->user_prices = *std::move(t);
     impl->prices = &*impl->user_prices;
   } else {
@@ -72,15 +73,14 @@ absl::StatusOr<std::shared_ptr<Monitor>> Monitor::Create(MonitorOptions options)
   ro.retain_ns = absl::ToInt64Nanoseconds(absl::FromChrono(options.retain));
   ro.loop_repeats = options.loop_repeats;
   impl->engine = std::make_unique<rules::RuleEngine>(ro);
-  impl->budgets = std::make_unique<rules::BudgetTracker>(impl->specs, impl->tz,
-                                                         options.warn_share, ro.retain_ns);
+  impl->budgets = std::make_unique<rules::BudgetTracker>(impl->specs, impl->tz, options.warn_share,
+                                                         ro.retain_ns);
   impl->opts = std::move(options);
   impl->tables.push_back(std::make_unique<GuardTable>(impl->opts.guard_slots));
   impl->table.store(impl->tables.back().get(), std::memory_order_release);
   Impl* raw = impl.get();
-  raw->engine->OnAlert([raw](const Finding& f, const rules::Observation* cause) {
-    raw->OnFinding(f, cause);
-  });
+  raw->engine->OnAlert(
+      [raw](const Finding& f, const rules::Observation* cause) { raw->OnFinding(f, cause); });
   if (raw->opts.on_alert) raw->callbacks = std::thread([raw] { raw->RunCallbacks(); });
   return std::shared_ptr<Monitor>(new Monitor(std::move(impl)));
 }
@@ -190,8 +190,8 @@ void Monitor::Impl::Advance(int64_t now_ns) {
       Recompute(key);
     }
   }
-  const bool storm = opts.rules && engine->storms().RecentRateLimited(now_ns) >=
-                                       thresholds::kRetryStormMin429;
+  const bool storm =
+      opts.rules && engine->storms().RecentRateLimited(now_ns) >= thresholds::kRetryStormMin429;
   if (storm != storm_active) {
     storm_active = storm;
     global_dirty = true;
@@ -213,8 +213,7 @@ void Monitor::Impl::OnFinding(const Finding& f, const rules::Observation* cause)
     if (!session.empty()) {
       const uint64_t key = ScopeKey("session", session);
       LoopDeny& d = loop_denies[key];
-      d.until_ns = a.time_unix_ns +
-                   absl::ToInt64Nanoseconds(absl::FromChrono(opts.loop_cooldown));
+      d.until_ns = a.time_unix_ns + absl::ToInt64Nanoseconds(absl::FromChrono(opts.loop_cooldown));
       d.session = std::string(session);
       Recompute(key);
     }
@@ -363,8 +362,8 @@ GuardResult Guard(std::string_view key, std::string_view value) {
 std::string GuardResult::message() const {
   if (verdict == Verdict::kAllow) return "allowed";
   const char* what = verdict == Verdict::kDeny ? "denied" : "warning";
-  const std::string scope =
-      key.empty() ? std::string("all traffic") : absl::StrCat(std::string(key), " ", std::string(value));
+  const std::string scope = key.empty() ? std::string("all traffic")
+                                        : absl::StrCat(std::string(key), " ", std::string(value));
   switch (reason) {
     case Reason::kBudget: {
       std::string name = absl::StrCat("#", budget);

@@ -699,7 +699,7 @@ class ClaudeState final : public FormatState {
     up.tokens.reasoning = std::max<int64_t>(0, a.reasoning - b.reasoning);
     up.tokens.CapReasoning();
     up.requests = 0;
-    up.tool_calls = 0;    // counted with the message itself
+    up.tool_calls = 0;  // counted with the message itself
     up.fingerprint = 0;
     up.errors = up.rate_limited = 0;
     up.time_unix_ns = ev.time_unix_ns;

@@ -49,8 +49,7 @@ LineResult ParseTurnSummary(std::string_view line, ParseContext& ctx) {
     else if (p == "cache_read_tokens") {
       ev.tokens.cache_read = Count(f);
       ev.cache_reported = true;
-    }
-    else if (p == "cache_write_tokens") {
+    } else if (p == "cache_write_tokens") {
       ev.tokens.cache_write_5m = Count(f);
       ev.ttl_unknown = Count(f) > 0;
     } else if (p == "tool_calls" || p == "tool_calls_total")
