@@ -36,7 +36,8 @@ import sys
 RULES = {
     "window_s": 300,  # spike and retry_storm windows (5 minutes)
     # spike: a burst's 5-minute windows >= median_multiple x the trailing
-    # median window and >= p95_multiple x the trailing p95.
+    # median window and >= p95_multiple x the trailing p95, over the windows
+    # with interactive (not only background) use.
     "spike": {"median_multiple": 10.0, "p95_multiple": 4.0, "min_minutes": 5, "max_minutes": 20},
     # loop: the same call (fingerprint, or tool + args) >= repeats times in one
     # session within within_s; without fingerprints, >= near_identical
@@ -44,18 +45,26 @@ RULES = {
     # within prompt_tol, output within output_tol.
     "loop": {"repeats": 5, "within_s": 1800, "near_identical": 8, "max_gap_s": 120,
              "prompt_tol": 0.03, "output_tol": 0.10},
-    # context_bloat: prompt >= growth x within <= max_steps consecutive
-    # requests, >= increasing_share of steps increasing, ending >= min_last.
-    "context_bloat": {"growth": 3.0, "max_steps": 12, "increasing_share": 0.8,
-                      "min_last": 100_000},
+    # context_bloat: over <= max_steps consecutive turns, the median of the
+    # last three prompts >= growth x the median of the first three, >=
+    # increasing_share of steps increasing, no step more than max_step_share
+    # of the growth, ending >= min_last.
+    "context_bloat": {"growth": 3.0, "max_steps": 10, "min_steps": 8, "increasing_share": 0.8,
+                      "max_step_share": 0.4, "min_last": 180_000},
     # retry_storm: >= min_429 HTTP 429s within within_s.
     "retry_storm": {"min_429": 5, "within_s": 300},
-    # fanout: one turn with >= min_tool_calls tool calls.
-    "fanout": {"min_tool_calls": 10},
-    # background: cron/heartbeat tokens in hours without interactive use.
-    "background": {"min_idle_tokens": 50_000, "min_idle_share": 0.05},
-    # cache_miss_streak: >= min_requests consecutive requests of one session
-    # with prompt >= min_prompt and zero cache reads.
+    # fanout: one turn with >= p95_multiple x the tool calls of the p95 turn
+    # of the previous `history` turns that used tools, and >= min_tool_calls
+    # (>= short_history_min with fewer than min_history such turns).
+    "fanout": {"min_tool_calls": 25, "p95_multiple": 5.0, "history": 200, "min_history": 30,
+               "short_history_min": 50},
+    # background: one cron job or heartbeat session's tokens in hours without
+    # interactive use >= min_idle_tokens and >= min_idle_share of all tokens.
+    "background": {"min_idle_tokens": 100_000, "min_idle_share": 0.05,
+                   "min_tokens_per_idle_hour": 40_000},
+    # cache_miss_streak: >= min_requests consecutive requests of one session,
+    # each within the cache TTL of the previous, with prompt >= min_prompt and
+    # zero cache reads.
     "cache_miss_streak": {"min_requests": 5, "min_prompt": 10_000},
     # low_cache: a group's cache_read / (cache_read + input) below max_hit_rate.
     "low_cache": {"max_hit_rate": 0.90},
@@ -78,13 +87,13 @@ STRENGTHS = {
              "between": RULES["loop"]["repeats"] + 1,
              "documented": RULES["loop"]["near_identical"] + 2},
     # growth over the bloat steps, and the steps.
-    "context_bloat": {"below": 2.2, "documented": 4.0, "steps": 10},
+    "context_bloat": {"below": 2.2, "documented": 5.0, "steps": 10},
     "retry_storm": {"below": RULES["retry_storm"]["min_429"] - 2,
                     "documented": RULES["retry_storm"]["min_429"] + 4},
-    "fanout": {"below": RULES["fanout"]["min_tool_calls"] - 4,
-               "documented": RULES["fanout"]["min_tool_calls"] + 4},
+    # x the documented minimum (max of min_tool_calls and p95_multiple x p95).
+    "fanout": {"below": 0.5, "documented": 1.3},
     # share of the day's tokens spent by the job in idle hours.
-    "background": {"below": 0.02, "documented": 0.09, "documented_heartbeat": 0.09},
+    "background": {"below": 0.02, "documented": 0.12, "documented_heartbeat": 0.12},
     "cache_miss_streak": {"below": RULES["cache_miss_streak"]["min_requests"] - 2,
                           "documented": RULES["cache_miss_streak"]["min_requests"] + 2},
     # the group's hit rate
@@ -404,14 +413,18 @@ def clean_day(rng, day):
 # ---------------------------------------------------------------------------
 # Windows, for sizing spikes.
 def windows(sessions, until=None):
+    """Tokens per window, for the windows with interactive use (the spike
+    rule's baseline leaves windows of background work only apart)."""
     w = RULES["window_s"]
-    tok = {}
+    tok, interactive = {}, set()
     for s in sessions:
         for c in s.calls():
             if until is not None and c.t >= until:
                 continue
             tok[int(c.t // w)] = tok.get(int(c.t // w), 0) + c.total
-    return tok
+            if s.kind not in ("heartbeat", "cron"):
+                interactive.add(int(c.t // w))
+    return {k: v for k, v in tok.items() if k in interactive}
 
 
 def percentile(v, q):
@@ -523,7 +536,7 @@ def inject(rng, day, sessions, kind, strength):
             s.turns.append(tr)
             t = tr.end + rng.uniform(20, 60)
         steps = STRENGTHS["context_bloat"]["steps"]
-        p0 = 30_000
+        p0 = 40_000
         start = t
         for i in range(steps):
             prompt = int(p0 * v ** (i / (steps - 1)))
@@ -560,7 +573,16 @@ def inject(rng, day, sessions, kind, strength):
         tr = sim.turn(t, max_calls=2)
         s.turns.append(tr)
         t = tr.end + 30
-        n_tools = int(v)
+        # The rule's history: the last turns before this one that used tools,
+        # of interactive sessions; a short history has a higher floor.
+        done = sorted((x.end, n) for y in sessions if y.kind not in ("heartbeat", "cron")
+                      for x in y.turns for n in [sum(len(c.tools) for c in x.calls)]
+                      if n > 0 and x.end < t)
+        counts = [n for _, n in done[-RULES["fanout"]["history"]:]]
+        floor = (RULES["fanout"]["min_tool_calls"] if len(counts) >= RULES["fanout"]["min_history"]
+                 else RULES["fanout"]["short_history_min"])
+        n_tools = int(math.ceil(v * max(floor, RULES["fanout"]["p95_multiple"] *
+                                        percentile(counts, 0.95))))
         tr = Turn(t, "audit every module", sim.uid())
         first = n_tools // 2 + n_tools % 2
         for batch in (first, n_tools - first):
@@ -595,8 +617,8 @@ def inject(rng, day, sessions, kind, strength):
             s.turns.append(tr)
             spent += c.total
             t = c.t + (rng.uniform(60, 200) if heartbeat else rng.uniform(5, 30))
-        # Every heartbeat is job "heartbeat" to the rules; the session is related.
-        primary = {"job": "heartbeat"} if heartbeat else {"job": s.job}
+        # A heartbeat without a job id is named by its session.
+        primary = {"session": s.key} if heartbeat else {"job": s.job}
         return label(kind, strength, s, start, t, primary)
 
     if kind == "cache_miss_streak":

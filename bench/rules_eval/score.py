@@ -170,7 +170,9 @@ def main(argv=None):
                                      % (day, fmt, lab["kind"], lab["strength"], lab["keys"]))
             for i, f in enumerate(findings):
                 k = f["kind"]
-                if k in RECOMMENDATION_KINDS:
+                # Info findings are totals to review (large_run, the
+                # recommendation rules), not alarms.
+                if k in RECOMMENDATION_KINDS or f.get("severity") == "info":
                     if i not in used:
                         recs.setdefault((k, fmt), []).append((day, f["subject"]))
                     continue

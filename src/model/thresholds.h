@@ -16,18 +16,22 @@ inline constexpr int64_t kDefaultWindowNs = int64_t{5} * 60 * 1'000'000'000;
 
 // --- spike: a window far above what came before it ------------------------
 // Windows are the aligned kDefaultWindowNs windows (5 minutes). A window's
-// baseline is the windows of the previous kSpikeBaselineNs (24 h) that had
-// any tokens and were not spikes themselves: a robust, trailing baseline, so
-// a day's own growth or a busy afternoon does not make a quiet morning look
-// like a spike, and one spike cannot hide the next. A window is a spike when
-// its tokens are >= kSpikeMedianMultiple x the baseline's median AND >=
-// kSpikeP95Multiple x its p95 (far above the usual busy windows, not merely
-// busy) AND >= kSpikeMinTokens. With fewer than kSpikeMinBaselineWindows
-// baseline windows there is nothing to compare with: no spike.
+// baseline is the windows of the previous kSpikeBaselineNs (24 h) of the same
+// kind — windows with interactive use, or windows of background work only
+// (a night of heartbeats is no baseline for the working day) — that had
+// tokens and were not spikes themselves: a robust, trailing baseline, so one
+// spike cannot hide the next. A window is a spike when its tokens are >=
+// kSpikeMedianMultiple x the baseline's median AND >= kSpikeP95Multiple x its
+// p95 (far above the usual busy windows, not merely busy) AND >=
+// kSpikeMinTokens. With fewer than kSpikeMinBaselineWindows baseline windows
+// (two hours of that kind of use) there is nothing to compare with: no spike.
 inline constexpr int64_t kSpikeBaselineNs = int64_t{24} * 3600 * 1'000'000'000;
-inline constexpr int kSpikeMinBaselineWindows = 12;
+inline constexpr int kSpikeMinBaselineWindows = 24;
+// Windows quieter than this are idle time (a heartbeat, a stray call), not
+// use: they are left out of the baseline.
+inline constexpr int64_t kSpikeBaselineMinWindowTokens = 20'000;
 inline constexpr double kSpikeMedianMultiple = 10.0;
-inline constexpr double kSpikeP95Multiple = 3.0;
+inline constexpr double kSpikeP95Multiple = 4.0;
 inline constexpr int64_t kSpikeMinTokens = 200'000;
 // Spike windows closer than this are one episode (one finding).
 inline constexpr int64_t kSpikeMergeGapNs = int64_t{15} * 60 * 1'000'000'000;
@@ -36,10 +40,14 @@ inline constexpr int kSpikeTopContributors = 3;
 
 // --- loop: the same call repeated in one session ---------------------------
 // The same fingerprint (or the same tool with the same `args` tag) seen at
-// least this many times in one session, each within kLoopHorizonNs of the
-// previous one, excluding 429 responses (those are retry_storm's evidence).
+// least kLoopMinRepeats times in one session, each within kLoopHorizonNs of
+// the previous one, and making up at least kLoopMinShare of the session's
+// calls meanwhile (a `git status` now and then among a coding session's
+// hundred calls is not a loop; the same call over and over is), excluding
+// 429 responses (those are retry_storm's evidence).
 inline constexpr int kLoopMinRepeats = 5;
 inline constexpr int64_t kLoopHorizonNs = int64_t{30} * 60 * 1'000'000'000;
+inline constexpr double kLoopMinShare = 0.5;
 // Records without a fingerprint (turn summaries, proxy logs): at least
 // kNearMinStreak consecutive requests or turns of one session that are
 // near-identical — each within kNearMaxGapNs of the previous, the same
@@ -56,21 +64,43 @@ inline constexpr int64_t kNearOutputSlack = 20;
 inline constexpr int64_t kLoopCriticalTokens = 1'000'000;
 
 // --- fanout: one turn with many tool calls ----------------------------------
-inline constexpr int kFanoutMinToolCalls = 10;
+// A turn with >= kFanoutP95Multiple x the tool calls of the 95th-percentile
+// turn among the previous kFanoutHistoryTurns turns of the same kind
+// (interactive, or background work) that used tools, and >= kFanoutMinToolCalls; with fewer
+// than kFanoutMinHistoryTurns turns to compare with, >=
+// kFanoutShortHistoryMin. Relative, because what is normal differs by an
+// order of magnitude between agents: a chat assistant's turn makes 0-5 tool
+// calls, a coding agent's often 10-30.
+inline constexpr int kFanoutMinToolCalls = 25;
+inline constexpr double kFanoutP95Multiple = 5.0;
+inline constexpr int kFanoutHistoryTurns = 200;
+inline constexpr int kFanoutMinHistoryTurns = 30;
+inline constexpr int kFanoutShortHistoryMin = 50;
 
 // --- context_bloat: input growing turn after turn ---------------------------
 // In one session, over its prompts (per turn: the first request of each
-// turn, or each turn summary; per request when the source has no turns):
-// the prompt grows >= kBloatGrowthFactor x within at most kBloatMaxSteps
-// consecutive prompts (at least kBloatMinRequests of them), with >=
-// kBloatIncreasingShare of the steps increasing, and ends >=
-// kBloatMinLastPrompt tokens. A prompt below kBloatResetShare of the one
-// before it (a compaction or a new conversation) starts the count again.
-inline constexpr int kBloatMinRequests = 6;
-inline constexpr int kBloatMaxSteps = 12;
+// turn, or a turn summary's input per model call — divided by its requests,
+// or when it does not say, by its tool calls + 1, as each tool result goes
+// back to the model in one more call; per request when the source has no
+// turns):
+// within at most kBloatMaxSteps consecutive prompts (at least
+// kBloatMinRequests of them), the median of the last three is >=
+// kBloatGrowthFactor x the median of the first three (medians: one odd
+// turn — a tiny first prompt, a turn of many calls — decides nothing),
+// the growth is steady — >=
+// kBloatIncreasingShare of the steps increasing (every step, for turn
+// summaries: their sums also move with the number of calls in a turn) and
+// no single step more than
+// kBloatMaxStepShare of the growth (one large tool result is not bloat) —
+// and ends >= kBloatMinLastPrompt tokens, past where agents compact their
+// history. A prompt below kBloatResetShare of the one before it (a
+// compaction or a new conversation) starts the count again.
+inline constexpr int kBloatMinRequests = 8;
+inline constexpr int kBloatMaxSteps = 10;
 inline constexpr double kBloatGrowthFactor = 3.0;
 inline constexpr double kBloatIncreasingShare = 0.8;
-inline constexpr int64_t kBloatMinLastPrompt = 100'000;
+inline constexpr double kBloatMaxStepShare = 0.4;
+inline constexpr int64_t kBloatMinLastPrompt = 180'000;
 inline constexpr double kBloatResetShare = 0.5;
 
 // --- retry_storm: bursts of 429s --------------------------------------------
@@ -84,11 +114,15 @@ inline constexpr int64_t kStormBucketNs = int64_t{60} * 1'000'000'000;
 // Background = events tagged `job` or `heartbeat=true`. An hour is idle when
 // no interactive (non-background) event falls in it. One finding per
 // background source (a cron job, or a heartbeat session) whose tokens in
-// idle hours are >= kBackgroundMinIdleTokens, when all background tokens in
-// idle hours are >= kBackgroundMinIdleShare of all tokens.
+// idle hours are >= kBackgroundMinIdleTokens and >= kBackgroundMinIdleShare
+// of all tokens, at >= kBackgroundMinHourlyTokens per idle hour it ran in: a
+// heartbeat polling lightly all night is what it is for (on a quiet weekend
+// it can be a tenth of the day); a job burning hundreds of thousands of
+// tokens an hour while nobody works is not.
 inline constexpr int64_t kIdleBucketNs = int64_t{3600} * 1'000'000'000;
-inline constexpr int64_t kBackgroundMinIdleTokens = 50'000;
+inline constexpr int64_t kBackgroundMinIdleTokens = 100'000;
 inline constexpr double kBackgroundMinIdleShare = 0.05;
+inline constexpr int64_t kBackgroundMinHourlyTokens = 40'000;
 
 // --- output_ratio_rise: output growing against the prompt -----------------
 // In one session: after kRatioBaselineRequests requests (their median
@@ -106,10 +140,13 @@ inline constexpr int64_t kRatioMinGroupOutput = 50'000;
 
 // --- cache_miss_streak: turns in a row without a cache hit ------------------
 // kCacheMissStreak consecutive requests of one session, each with a prompt of
-// at least kCacheMissMinPrompt tokens and no cache read (sources that report
-// cache fields only).
+// at least kCacheMissMinPrompt tokens, within kCacheTtlNs of the session's
+// previous request (the cache should still hold its prefix: a request after
+// a longer pause is expected to miss and does not count), and no cache read.
+// Sources that report cache fields only.
 inline constexpr int kCacheMissStreak = 5;
 inline constexpr int64_t kCacheMissMinPrompt = 10'000;
+inline constexpr int64_t kCacheTtlNs = int64_t{300} * 1'000'000'000;
 
 // --- recommendation rules, per workflow (or per group) ----------------------
 // Groups with fewer prompt tokens than this are not judged (noise).

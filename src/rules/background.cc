@@ -70,10 +70,13 @@ BackgroundRule::Totals BackgroundRule::Sum(int64_t from, int64_t to) const {
 
 std::vector<Finding> BackgroundRule::Judge(const Totals& t) const {
   std::vector<Finding> out;
-  const double share = t.all > 0 ? double(t.idle) / double(t.all) : 0;
-  if (share < thresholds::kBackgroundMinIdleShare) return out;
   for (const auto& [k, s] : t.sources) {
-    if (s.idle_tokens < thresholds::kBackgroundMinIdleTokens) continue;
+    const double share = t.all > 0 ? double(s.idle_tokens) / double(t.all) : 0;
+    const double hourly = s.runs > 0 ? double(s.idle_tokens) / double(s.runs) : 0;
+    if (s.idle_tokens < thresholds::kBackgroundMinIdleTokens ||
+        share < thresholds::kBackgroundMinIdleShare ||
+        hourly < double(thresholds::kBackgroundMinHourlyTokens))
+      continue;
     Finding f;
     f.kind = "background";
     f.time_ns = s.first_idle_ns;
@@ -89,16 +92,19 @@ std::vector<Finding> BackgroundRule::Judge(const Totals& t) const {
     f.severity = source_share >= 0.5 ? Severity::kCritical : Severity::kWarning;
     f.evidence = {{"idle_tokens", double(s.idle_tokens)},
                   {"idle_hours", double(s.runs)},
+                  {"tokens_per_idle_hour", hourly},
                   {"idle_requests", double(s.idle_requests)},
                   {"source_tokens", double(s.tokens)},
                   {"idle_share", source_share},
                   {"all_idle_background_tokens", double(t.idle)},
                   {"total_tokens", double(t.all)}};
     f.rule = absl::StrFormat(
-        "a cron job or heartbeat session spending >= %s tokens in hours without interactive use, "
-        "with all such spend >= %.0f%% of all tokens (usage that grows while people are idle)",
+        "a cron job or heartbeat session spending >= %s tokens and >= %.0f%% of all tokens in "
+        "hours without interactive use, >= %s per such hour (usage that grows while people are "
+        "idle)",
         Tokens(double(thresholds::kBackgroundMinIdleTokens)),
-        thresholds::kBackgroundMinIdleShare * 100);
+        thresholds::kBackgroundMinIdleShare * 100,
+        Tokens(double(thresholds::kBackgroundMinHourlyTokens)));
     f.recommendation = absl::StrCat(
         "Background rule: ", f.subject, " spent ", Tokens(double(s.idle_tokens)), " tokens (",
         absl::StrFormat("%.1f%%", source_share * 100), " of all) in ", s.runs,

@@ -58,13 +58,14 @@ Observation FromEvent(const UsageEvent& e) {
   if (e.kind == "tool" && o.tool_calls == 0) o.tool_calls = 1;
   if (e.status == 429 && o.rate_limited == 0) o.rate_limited = 1;
   o.rollup = e.kind == kTurnSummaryRollupKind;
-  // Only per-turn roll-ups say how many tool calls one turn made; a whole
-  // trace's roll-up would look like fan-out.
-  if (o.rollup && e.tag("turn_kind") != "turn") o.tool_calls = 0;
-  o.turn_level = o.rollup || e.kind == "turn_summary" || e.kind == "turn";
+  // Only per-turn roll-ups are turns; a whole trace's roll-up would look like
+  // one enormous turn (fan-out).
+  const bool trace_rollup = o.rollup && e.tag("turn_kind") != "turn";
+  if (trace_rollup) o.tool_calls = 0;
+  o.turn_level = (o.rollup && !trace_rollup) || e.kind == "turn_summary" || e.kind == "turn";
   if (o.turn_level) {
     o.turn.name = e.span_id;
-  } else {
+  } else if (!trace_rollup) {
     o.parent.name = e.parent_id;
   }
   const std::string_view args = e.tag("args");

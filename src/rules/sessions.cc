@@ -100,16 +100,19 @@ void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* a
     it = t.calls.end() - 1;
   }
   Call& c = *it;
+  ++t.keyed_calls;
   if (c.run.count == 0) {
     c.run.first_ns = c.run.last_ns = o.time_ns;
     c.run.tokens_before = t.tokens - o.tokens.total();
+    c.calls_before = t.keyed_calls - 1;
   }
   if (c.what.empty() && c.run.count >= 1) {
     c.what = o.dim(Dim::kTool) ? absl::StrCat("tool ", std::string(o.dim(Dim::kTool).name))
                                : absl::StrCat(std::string(o.kind), " ", std::string(o.name));
   }
   Extend(c.run.tokens_end, c.run.last_ns, c.run.count, o, t.tokens);
-  if (!c.run.open && c.run.count >= opts_.loop_repeats) {
+  const double share = double(c.run.count) / double(t.keyed_calls - c.calls_before);
+  if (!c.run.open && c.run.count >= opts_.loop_repeats && share >= thresholds::kLoopMinShare) {
     c.run.open = true;
     Raise(alert, LoopFinding(t, c), &o);
   }
@@ -149,7 +152,12 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     if (o.parent.id == t.last_parent) return;
     t.last_parent = o.parent.id;
   }
-  const int64_t p = o.tokens.prompt();
+  // A turn summary sums its model calls: their average prompt is the point.
+  const int64_t raw = o.tokens.prompt();
+  const int64_t calls = !o.turn_level    ? 1
+                        : o.requests > 0 ? o.requests
+                                         : 1 + std::max<int64_t>(0, o.tool_calls);
+  const int64_t p = raw / std::max<int64_t>(1, calls);
   if (!t.prompts.empty() && double(p) < thresholds::kBloatResetShare * double(t.prompts.back())) {
     // A compaction or a new conversation: growth counts from here.
     if (t.bloat.open) closed_.push_back(BloatFinding(t));
@@ -167,17 +175,27 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     // The episode goes on while the prompt keeps its size.
     Extend(t.bloat.tokens_end, t.bloat.last_ns, t.bloat.count, o, t.tokens);
     t.bloat_last = p;
-    t.bloat_growth =
-        std::max(t.bloat_growth, double(p) / double(std::max<int64_t>(1, t.bloat_first)));
     return;
   }
   const int n = int(t.prompts.size());
-  if (n < thresholds::kBloatMinRequests || p < thresholds::kBloatMinLastPrompt) return;
+  if (n < thresholds::kBloatMinRequests || raw < thresholds::kBloatMinLastPrompt) return;
+  auto median3 = [](int64_t a, int64_t b, int64_t c) {
+    return std::max(std::min(a, b), std::min(std::max(a, b), c));
+  };
   const int64_t first = t.prompts.front();
-  if (double(p) < thresholds::kBloatGrowthFactor * double(first)) return;
+  const int64_t head = median3(t.prompts[0], t.prompts[1], t.prompts[2]);
+  const int64_t tail = median3(t.prompts[n - 3], t.prompts[n - 2], t.prompts[n - 1]);
+  if (double(tail) < thresholds::kBloatGrowthFactor * double(std::max<int64_t>(1, head))) return;
   int increases = 0;
-  for (int i = 1; i < n; ++i) increases += t.prompts[i] > t.prompts[i - 1];
-  if (double(increases) < thresholds::kBloatIncreasingShare * double(n - 1)) return;
+  int64_t largest_step = 0;
+  for (int i = 1; i < n; ++i) {
+    increases += t.prompts[i] > t.prompts[i - 1];
+    largest_step = std::max(largest_step, t.prompts[i] - t.prompts[i - 1]);
+  }
+  const double need = o.turn_level ? 1.0 : thresholds::kBloatIncreasingShare;
+  if (double(increases) < need * double(n - 1)) return;
+  // Steady growth, not one large tool result.
+  if (double(largest_step) > thresholds::kBloatMaxStepShare * double(p - first)) return;
   t.bloat = Run{};
   t.bloat.open = true;
   t.bloat.first_ns = t.prompt_times.front();
@@ -188,7 +206,7 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
   t.bloat_first = first;
   t.bloat_last = p;
   t.bloat_points = n;
-  t.bloat_growth = double(p) / double(std::max<int64_t>(1, first));
+  t.bloat_growth = double(tail) / double(std::max<int64_t>(1, head));
   int64_t sum = 0;
   for (int64_t x : t.prompts) sum += x;
   t.bloat.tokens_before = t.tokens - sum;
@@ -234,7 +252,14 @@ void SessionRules::ObserveRatio(Thread& t, const Observation& o, const AlertFn* 
 // ---- cache_miss_streak -----------------------------------------------------------
 
 void SessionRules::ObserveMisses(Thread& t, const Observation& o, const AlertFn* alert) {
-  if (o.rollup || !o.cache_reported || o.tokens.prompt() < thresholds::kCacheMissMinPrompt) return;
+  if (o.rollup || !o.cache_reported) return;
+  const bool warm = t.last_request_ns != INT64_MIN && o.time_ns >= t.last_request_ns &&
+                    o.time_ns - t.last_request_ns <= thresholds::kCacheTtlNs;
+  t.last_request_ns = o.time_ns;
+  if (o.tokens.prompt() < thresholds::kCacheMissMinPrompt) return;
+  // After a pause longer than the cache lives, a miss is expected: it
+  // neither counts nor breaks the streak.
+  if (o.tokens.cache_read == 0 && !warm) return;
   if (o.tokens.cache_read > 0) {
     if (t.misses.open) closed_.push_back(MissFinding(t));
     t.misses = Run{};
@@ -280,8 +305,8 @@ Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
                 {"seconds", double(c.run.last_ns - c.run.first_ns) / 1e9}};
   f.rule = absl::StrFormat(
       "the same call (fingerprint, or tool + args) >= %d times in one session, each within %s of "
-      "the previous (a hidden loop)",
-      opts_.loop_repeats, Minutes(thresholds::kLoopHorizonNs));
+      "the previous, and >= %.0f%% of its calls meanwhile (a hidden loop)",
+      opts_.loop_repeats, Minutes(thresholds::kLoopHorizonNs), thresholds::kLoopMinShare * 100);
   f.recommendation = absl::StrCat(
       "Loop rule: ", what, " was called ", c.run.count, " times with identical arguments in ",
       Minutes(c.run.last_ns - c.run.first_ns), "; the session spent ", Tokens(double(f.tokens)),
@@ -324,21 +349,26 @@ Finding SessionRules::BloatFinding(const Thread& t) const {
   f.time_ns = t.bloat.first_ns;
   f.end_ns = t.bloat.last_ns;
   f.tokens = t.bloat.tokens_end - t.bloat.tokens_before;
-  f.severity = t.bloat_growth >= 10 ? Severity::kCritical : Severity::kWarning;
+  const double growth = double(t.bloat_last) / double(std::max<int64_t>(1, t.bloat_first));
+  f.severity = growth >= 10 ? Severity::kCritical : Severity::kWarning;
   f.evidence = {{"first_prompt_tokens", double(t.bloat_first)},
                 {"last_prompt_tokens", double(t.bloat_last)},
-                {"growth", t.bloat_growth},
+                {"growth", growth},
+                {"median_growth", t.bloat_growth},
                 {"steps", double(t.bloat_points)},
                 {"tokens", double(f.tokens)}};
   f.rule = absl::StrFormat(
-      "the prompt grows >= %.0fx within %d consecutive turns or requests, >= %.0f%% of the steps "
-      "increasing, to >= %s tokens (input growing turn after turn)",
+      "the prompt grows >= %.0fx (median of the last three vs the first three) within %d "
+      "consecutive turns or requests, steadily (>= %.0f%% of the steps increasing, none more "
+      "than %.0f%% of the growth), to >= %s tokens (input growing turn after turn without "
+      "compaction)",
       thresholds::kBloatGrowthFactor, thresholds::kBloatMaxSteps,
-      thresholds::kBloatIncreasingShare * 100, Tokens(double(thresholds::kBloatMinLastPrompt)));
+      thresholds::kBloatIncreasingShare * 100, thresholds::kBloatMaxStepShare * 100,
+      Tokens(double(thresholds::kBloatMinLastPrompt)));
   f.recommendation =
       absl::StrCat("Context-bloat rule: the prompt grew from ", Tokens(double(t.bloat_first)),
                    " to ", Tokens(double(t.bloat_last)), " tokens (",
-                   absl::StrFormat("%.1f", t.bloat_growth), "x) in ", t.bloat_points,
+                   absl::StrFormat("%.1f", growth), "x) in ", t.bloat_points,
                    " steps. Prune or summarise history, send snapshots instead of "
                    "full history, avoid re-sending large blobs.");
   return f;
@@ -375,9 +405,10 @@ Finding SessionRules::MissFinding(const Thread& t) const {
   f.severity = Severity::kWarning;
   f.evidence = {{"requests", double(t.misses.count)}, {"tokens", double(f.tokens)}};
   f.rule = absl::StrFormat(
-      "%d requests in a row with a prompt >= %s tokens and no cache read (the cache is not "
-      "being hit)",
-      thresholds::kCacheMissStreak, Tokens(double(thresholds::kCacheMissMinPrompt)));
+      "%d requests in a row, each within %s of the previous, with a prompt >= %s tokens and no "
+      "cache read (the cache is not being hit)",
+      thresholds::kCacheMissStreak, Minutes(thresholds::kCacheTtlNs),
+      Tokens(double(thresholds::kCacheMissMinPrompt)));
   f.recommendation = absl::StrCat(
       "Cache-miss rule: ", t.misses.count,
       " requests in a row read nothing from the prompt "

@@ -40,6 +40,7 @@ class SessionRules {
     uint64_t key = 0;
     std::string what;  // "tool read_file", "llm plan"
     Run run;
+    int64_t calls_before = 0;  // the session's calls before the run started
   };
   struct Thread {
     std::string name;
@@ -49,6 +50,7 @@ class SessionRules {
     uint64_t touched = 0;     // observation count when last seen
     int64_t tokens = 0;       // counted tokens so far
     std::vector<Call> calls;  // most recently used last; at most kMaxCalls
+    int64_t keyed_calls = 0;  // calls with a fingerprint or tool + args so far
     // near-identical requests or turns
     Run near;
     int64_t prev_prompt = -1, prev_output = 0, prev_tools = 0, prev_ns = 0;
@@ -66,6 +68,7 @@ class SessionRules {
     double ratio_max = 0;
     // requests without a cache hit
     Run misses;
+    int64_t last_request_ns = INT64_MIN;  // the previous request (cache TTL)
   };
   static constexpr size_t kMaxCalls = 8;
 

@@ -61,11 +61,14 @@ SpikeRule::SpikeRule(const RuleOptions& o)
     : width_(o.window_ns > 0 ? o.window_ns : thresholds::kDefaultWindowNs),
       baseline_windows_(int(std::max<int64_t>(1, thresholds::kSpikeBaselineNs / width_))) {}
 
-Baseline SpikeRule::LiveBaseline(int64_t index) const {
+Baseline SpikeRule::LiveBaseline(int64_t index, bool interactive) const {
   std::vector<int64_t> v;
   for (auto it = windows_.lower_bound(index - baseline_windows_);
        it != windows_.end() && it->first < index; ++it) {
-    if (it->second.tokens > 0 && !it->second.live_spike) v.push_back(it->second.tokens);
+    const Window& w = it->second;
+    if (w.tokens >= thresholds::kSpikeBaselineMinWindowTokens && !w.live_spike &&
+        w.interactive == interactive)
+      v.push_back(w.tokens);
   }
   return MakeBaseline(std::move(v));
 }
@@ -74,24 +77,47 @@ void SpikeRule::Observe(const Observation& o, const AlertFn* alert) {
   if (!o.counted()) return;
   const int64_t total = o.tokens.total();
   if (total <= 0 && o.requests == 0 && o.rate_limited == 0) return;
-  const int64_t index = FloorDiv(o.time_ns, width_);
+  const int64_t last = FloorDiv(o.time_ns, width_);
+  // A turn summary's tokens were spent over the turn, not at its end: they
+  // are spread over the windows it lasted (at most a day of them).
+  int64_t first = last;
+  if (o.turn_level && o.duration_ns > 0)
+    first = std::max(last - baseline_windows_, FloorDiv(o.time_ns - o.duration_ns, width_));
+  if (first == last) {
+    Add(last, o, 1.0, alert);
+    return;
+  }
+  const int64_t start = o.time_ns - o.duration_ns;
+  for (int64_t i = first; i <= last; ++i) {
+    const int64_t lo = std::max(start, i * width_), hi = std::min(o.time_ns, (i + 1) * width_);
+    Add(i, o, double(std::max<int64_t>(0, hi - lo)) / double(o.duration_ns), alert);
+  }
+}
+
+void SpikeRule::Add(int64_t index, const Observation& o, double share, const AlertFn* alert) {
+  auto part = [share](int64_t n) { return int64_t(std::llround(double(n) * share)); };
+  const int64_t total = part(o.tokens.total());
   Window& w = windows_[index];
   w.tokens += total;
-  w.requests += o.requests;
-  w.rate_limited += o.rate_limited;
+  w.requests += index == FloorDiv(o.time_ns, width_) ? o.requests : 0;
+  w.rate_limited += index == FloorDiv(o.time_ns, width_) ? o.rate_limited : 0;
   w.top[0].Add(o.dim(Dim::kSession), total);
   w.top[1].Add(o.dim(Dim::kJob), total);
-  w.top[2].Add(o.dim(Dim::kTool), o.tool_calls);
+  w.top[2].Add(o.dim(Dim::kTool), part(o.tool_calls));
   w.top[3].Add(o.dim(Dim::kModel), total);
   if (total <= 0) return;
-  if (w.live_threshold < 0) w.live_threshold = LiveBaseline(index).threshold;
+  if (!o.background && !w.interactive) {
+    w.interactive = true;
+    w.live_threshold = -1;  // judged against interactive windows from now on
+  }
+  if (w.live_threshold < 0) w.live_threshold = LiveBaseline(index, w.interactive).threshold;
   if (w.live_spike || w.tokens < w.live_threshold) return;
   w.live_spike = true;
   const bool new_episode = last_live_spike_ == INT64_MIN ||
                            (index - last_live_spike_ - 1) * width_ > thresholds::kSpikeMergeGapNs;
   last_live_spike_ = std::max(last_live_spike_, index);
   if (!new_episode || alert == nullptr) return;
-  Judged j{index, &w, LiveBaseline(index), true};
+  Judged j{index, &w, LiveBaseline(index, w.interactive), true};
   Raise(alert, MakeFinding(MakeEpisode({&j})), &o);
 }
 
@@ -103,17 +129,20 @@ void SpikeRule::Forget(int64_t before_ns) {
 std::vector<SpikeRule::Judged> SpikeRule::Judge() const {
   std::vector<Judged> out;
   out.reserve(windows_.size());
-  std::deque<std::pair<int64_t, int64_t>> trailing;  // (index, tokens) of baseline windows
+  // (index, tokens) of the baseline windows, per kind: background only, interactive.
+  std::deque<std::pair<int64_t, int64_t>> trailing[2];
   std::vector<int64_t> v;
   for (const auto& [index, w] : windows_) {
-    while (!trailing.empty() && trailing.front().first < index - baseline_windows_)
-      trailing.pop_front();
+    auto& mine = trailing[w.interactive ? 1 : 0];
+    for (auto& t : trailing)
+      while (!t.empty() && t.front().first < index - baseline_windows_) t.pop_front();
     v.clear();
-    for (const auto& t : trailing) v.push_back(t.second);
+    for (const auto& t : mine) v.push_back(t.second);
     Baseline b = MakeBaseline(v);
     const bool spike = w.tokens > 0 && w.tokens >= b.threshold;
     out.push_back({index, &w, b, spike});
-    if (!spike && w.tokens > 0) trailing.emplace_back(index, w.tokens);
+    if (!spike && w.tokens >= thresholds::kSpikeBaselineMinWindowTokens)
+      mine.emplace_back(index, w.tokens);
   }
   return out;
 }
@@ -148,10 +177,10 @@ WindowView SpikeRule::At(int64_t t_ns) const {
     WindowView v;
     v.start_ns = index * width_;
     v.width_ns = width_;
-    v.baseline = LiveBaseline(index);
+    v.baseline = LiveBaseline(index, true);
     return v;
   }
-  Judged j{index, &it->second, LiveBaseline(index), it->second.live_spike};
+  Judged j{index, &it->second, LiveBaseline(index, it->second.interactive), it->second.live_spike};
   return View(j);
 }
 
@@ -217,7 +246,8 @@ Finding SpikeRule::MakeFinding(const SpikeEpisode& e) const {
                 {"rate_limited", double(e.rate_limited)}};
   f.rule = absl::StrFormat(
       "a %.0f-minute window with >= %.0fx the median and >= %.0fx the p95 of the windows of the "
-      "previous %d h, and >= %s tokens (rate limits fail on spikes, not on daily totals)",
+      "same kind (interactive, or background only) in the previous %d h, and >= %s tokens "
+      "(rate limits fail on spikes, not on daily totals)",
       minutes, thresholds::kSpikeMedianMultiple, thresholds::kSpikeP95Multiple,
       int(thresholds::kSpikeBaselineNs / 3'600'000'000'000), Tokens(thresholds::kSpikeMinTokens));
   f.recommendation = absl::StrCat(

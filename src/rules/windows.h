@@ -66,7 +66,8 @@ class SpikeRule {
  private:
   struct Window {
     int64_t tokens = 0, requests = 0, rate_limited = 0;
-    TopSketch top[4];  // kTopNames: tokens by session, job, model; calls by tool
+    bool interactive = false;  // some of it is not background work
+    TopSketch top[4];          // kTopNames: tokens by session, job, model; calls by tool
     // Live judgement: the threshold when the window first got tokens, and
     // whether it crossed it.
     int64_t live_threshold = -1;
@@ -81,7 +82,9 @@ class SpikeRule {
   // Every window in order with its baseline (spikes kept out of later
   // baselines).
   std::vector<Judged> Judge() const;
-  Baseline LiveBaseline(int64_t index) const;
+  Baseline LiveBaseline(int64_t index, bool interactive) const;
+  // Adds `share` of the observation's sums to the window `index`.
+  void Add(int64_t index, const Observation& o, double share, const AlertFn* alert);
   WindowView View(const Judged& j) const;
   SpikeEpisode MakeEpisode(const std::vector<const Judged*>& windows) const;
   Finding MakeFinding(const SpikeEpisode& e) const;
