@@ -42,12 +42,14 @@ inline constexpr int kSpikeTopContributors = 3;
 // The same fingerprint (or the same tool with the same `args` tag) seen at
 // least kLoopMinRepeats times in one session, each within kLoopHorizonNs of
 // the previous one, and making up at least kLoopMinShare of the session's
-// calls meanwhile (a `git status` now and then among a coding session's
-// hundred calls is not a loop; the same call over and over is), excluding
-// 429 responses (those are retry_storm's evidence).
+// calls of its kind meanwhile — of its tool calls for a tool call, of its
+// model requests for a request — (a `git status` now and then among a coding
+// session's hundred tool calls is not a loop; the same call over and over,
+// with a model request between each, is), excluding 429 responses (those are
+// retry_storm's evidence).
 inline constexpr int kLoopMinRepeats = 5;
 inline constexpr int64_t kLoopHorizonNs = int64_t{30} * 60 * 1'000'000'000;
-inline constexpr double kLoopMinShare = 0.5;
+inline constexpr double kLoopMinShare = 1.0 / 3.0;
 // Records without a fingerprint (turn summaries, proxy logs): at least
 // kNearMinStreak consecutive requests or turns of one session that are
 // near-identical — each within kNearMaxGapNs of the previous, the same
@@ -94,9 +96,12 @@ inline constexpr int kFanoutShortHistoryMin = 50;
 // kBloatMaxStepShare of the growth (one large tool result is not bloat) —
 // and ends >= kBloatMinLastPrompt tokens, past where agents compact their
 // history. A prompt below kBloatResetShare of the one before it (a
-// compaction or a new conversation) starts the count again.
+// compaction or a new conversation) starts the count again. The pace does
+// not matter (kBloatMaxSteps only bounds the memory a session keeps): a
+// prompt that grows steadily past kBloatMinLastPrompt without compaction is
+// bloat whether it took ten turns or forty.
 inline constexpr int kBloatMinRequests = 8;
-inline constexpr int kBloatMaxSteps = 10;
+inline constexpr int kBloatMaxSteps = 40;
 inline constexpr double kBloatGrowthFactor = 3.0;
 inline constexpr double kBloatIncreasingShare = 0.8;
 inline constexpr double kBloatMaxStepShare = 0.4;

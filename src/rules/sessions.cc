@@ -93,25 +93,26 @@ void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* a
       if (t.calls.front().run.open) closed_.push_back(LoopFinding(t, t.calls.front()));
       t.calls.erase(t.calls.begin());
     }
-    t.calls.push_back(Call{key, {}, {}});
+    t.calls.push_back(Call{key, {}, {}, 0, bool(o.dim(Dim::kTool))});
     it = t.calls.end() - 1;
   } else {
     std::rotate(it, it + 1, t.calls.end());  // most recently used last
     it = t.calls.end() - 1;
   }
   Call& c = *it;
-  ++t.keyed_calls;
+  int64_t& kind_calls = t.keyed_calls[c.tool ? 1 : 0];
+  ++kind_calls;
   if (c.run.count == 0) {
     c.run.first_ns = c.run.last_ns = o.time_ns;
     c.run.tokens_before = t.tokens - o.tokens.total();
-    c.calls_before = t.keyed_calls - 1;
+    c.calls_before = kind_calls - 1;
   }
   if (c.what.empty() && c.run.count >= 1) {
     c.what = o.dim(Dim::kTool) ? absl::StrCat("tool ", std::string(o.dim(Dim::kTool).name))
                                : absl::StrCat(std::string(o.kind), " ", std::string(o.name));
   }
   Extend(c.run.tokens_end, c.run.last_ns, c.run.count, o, t.tokens);
-  const double share = double(c.run.count) / double(t.keyed_calls - c.calls_before);
+  const double share = double(c.run.count) / double(kind_calls - c.calls_before);
   if (!c.run.open && c.run.count >= opts_.loop_repeats && share >= thresholds::kLoopMinShare) {
     c.run.open = true;
     Raise(alert, LoopFinding(t, c), &o);

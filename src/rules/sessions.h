@@ -40,7 +40,8 @@ class SessionRules {
     uint64_t key = 0;
     std::string what;  // "tool read_file", "llm plan"
     Run run;
-    int64_t calls_before = 0;  // the session's calls before the run started
+    int64_t calls_before = 0;  // the session's calls of its kind before the run started
+    bool tool = false;         // a tool call (else a model request)
   };
   struct Thread {
     std::string name;
@@ -50,7 +51,9 @@ class SessionRules {
     uint64_t touched = 0;     // observation count when last seen
     int64_t tokens = 0;       // counted tokens so far
     std::vector<Call> calls;  // most recently used last; at most kMaxCalls
-    int64_t keyed_calls = 0;  // calls with a fingerprint or tool + args so far
+    // Calls with a fingerprint or tool + args so far: [0] model requests,
+    // [1] tool calls.
+    int64_t keyed_calls[2] = {0, 0};
     // near-identical requests or turns
     Run near;
     int64_t prev_prompt = -1, prev_output = 0, prev_tools = 0, prev_ns = 0;

@@ -2,6 +2,7 @@
 // events two ways — the live path (one observation per event, keys hashed, as
 // the monitor and `watch` feed the rules) and the batch path (`detect`: an
 // event store, sorted, interned) — and expects the same findings from both.
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,12 @@ std::vector<Finding> BothWays(const std::vector<UsageEvent>& events,
   return a;
 }
 
+// UsageEvent holds views: names made up in a test live here.
+std::string_view Keep(std::string s) {
+  static std::deque<std::string>* kept = new std::deque<std::string>;
+  return kept->emplace_back(std::move(s));
+}
+
 std::vector<Finding> OfKind(const std::vector<Finding>& all, std::string_view kind) {
   std::vector<Finding> out;
   for (const Finding& f : all)
@@ -95,55 +102,88 @@ UsageEvent Turn(int64_t t, std::string_view session, int64_t in, int64_t out, in
 
 // ---- spike -------------------------------------------------------------------
 
-// Twelve windows of 100k, 110k, …, 210k tokens from 09:00, one request each.
-// Their p50 is 155,000 (ranks 5 and 6 of 12: 150k and 160k) and their p95
-// 204,500 (rank 0.95 × 11 = 10.45: 200k + 0.45 × 10k), so a window is a spike
-// from max(200,000, 10 × 155,000, 3 × 204,500) = 1,550,000 tokens.
+// Twenty-four windows (two hours) of 100k, 105k, …, 215k tokens from 09:00,
+// one request each. Interpolating between ranks: p50 at rank 0.5 × 23 = 11.5
+// is 155k + 0.5 × 5k = 157,500; p95 at rank 0.95 × 23 = 21.85 is
+// 205k + 0.85 × 5k = 209,250. A window is a spike from
+// max(200,000, 10 × 157,500, 4 × 209,250) = 1,575,000 tokens.
+constexpr int kBaselineWindows = 24;
 std::vector<UsageEvent> BaselineTraffic() {
   std::vector<UsageEvent> v;
-  for (int i = 0; i < 12; ++i)
-    v.push_back(With(Llm(kT0 + i * 5 * kMinute + kMinute, 100000 + 10000 * i - 1000, 1000),
+  for (int i = 0; i < kBaselineWindows; ++i)
+    v.push_back(With(Llm(kT0 + i * 5 * kMinute + kMinute, 100000 + 5000 * i - 1000, 1000),
                      "session", "steady"));
   return v;
 }
+// The first window after the baseline: 11:00.
+const int64_t kAfter = kT0 + kBaselineWindows * 5 * kMinute;
 
 TEST(SpikeRuleTest, BaselineIsTheTrailingWindows) {
-  Baseline b = MakeBaseline({100000, 110000, 120000, 130000, 140000, 150000, 160000, 170000, 180000,
-                             190000, 200000, 210000});
-  EXPECT_EQ(b.windows, 12);
-  EXPECT_DOUBLE_EQ(b.p50, 155000);
-  EXPECT_NEAR(b.p95, 204500, 1e-6);
-  EXPECT_EQ(b.threshold, 1550000);
-  // Eleven windows are too few to judge.
-  EXPECT_EQ(MakeBaseline(std::vector<int64_t>(11, 1000)).threshold, INT64_MAX);
+  std::vector<int64_t> w;
+  for (int i = 0; i < kBaselineWindows; ++i) w.push_back(100000 + 5000 * i);
+  Baseline b = MakeBaseline(w);
+  EXPECT_EQ(b.windows, 24);
+  EXPECT_DOUBLE_EQ(b.p50, 157500);
+  EXPECT_NEAR(b.p95, 209250, 1e-6);
+  EXPECT_EQ(b.threshold, 1575000);
+  // When a few windows are much busier the p95 decides: 22 windows of 100k
+  // and two of 1M have p50 100k and p95 at rank 21.85 (between the last
+  // 100k and the first 1M) = 100k + 0.85 × 900k = 865k, so the threshold is
+  // 4 × 865,000 = 3,460,000 (not 10 × 100k).
+  std::vector<int64_t> tail(22, 100000);
+  tail.push_back(1000000);
+  tail.push_back(1000000);
+  EXPECT_EQ(MakeBaseline(tail).threshold, 3460000);
+  // Twenty-three windows (less than two hours) are too few to judge.
+  EXPECT_EQ(MakeBaseline(std::vector<int64_t>(23, 100000)).threshold, INT64_MAX);
 }
 
 TEST(SpikeRuleTest, SixTimesTheMedianIsOrdinaryTraffic) {
   std::vector<UsageEvent> v = BaselineTraffic();
-  v.push_back(With(Llm(kT0 + 60 * kMinute + kMinute, 929000, 1000), "session", "busy"));  // 6x
+  v.push_back(With(Llm(kAfter + kMinute, 944000, 1000), "session", "busy"));  // 6x
+  EXPECT_TRUE(OfKind(BothWays(v), "spike").empty());
+}
+
+TEST(SpikeRuleTest, IdleWindowsAreNoBaseline) {
+  // Two hours of 5k-token windows (a heartbeat): below 20k, they are idle
+  // time, not use, so there is no baseline and a 1M window is no spike.
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < kBaselineWindows; ++i)
+    v.push_back(With(Llm(kT0 + i * 5 * kMinute + kMinute, 4000, 1000), "session", "quiet"));
+  v.push_back(With(Llm(kAfter + kMinute, 999000, 1000), "session", "work"));
+  EXPECT_TRUE(OfKind(BothWays(v), "spike").empty());
+}
+
+TEST(SpikeRuleTest, BackgroundWindowsAreNotTheBaselineOfInteractiveOnes) {
+  // The baseline traffic tagged as a cron job: background-only windows. An
+  // interactive window of 1.6M has no interactive baseline: no spike.
+  std::vector<UsageEvent> v;
+  for (UsageEvent e : BaselineTraffic()) v.push_back(With(e, "job", "nightly"));
+  v.push_back(With(Llm(kAfter + kMinute, 1599000, 1000), "session", "loud"));
   EXPECT_TRUE(OfKind(BothWays(v), "spike").empty());
 }
 
 TEST(SpikeRuleTest, AdjacentSpikeWindowsAreOneEpisode) {
   std::vector<UsageEvent> v = BaselineTraffic();
-  // 10:00 and 10:05: 1.6M each from session "loud" (each >= 1,550,000; the
-  // second window's baseline leaves out the first, a spike).
-  v.push_back(With(Llm(kT0 + 60 * kMinute + kMinute, 1599000, 1000), "session", "loud"));
-  v.push_back(With(Llm(kT0 + 65 * kMinute + kMinute, 1599000, 1000), "session", "loud"));
-  // 10:40, 30 minutes after the episode ended (> 15): a second episode.
-  v.push_back(With(Llm(kT0 + 100 * kMinute + kMinute, 1999000, 1000), "session", "other"));
+  // 11:00 and 11:05: 1.6M each from session "loud", each >= 1,575,000 (the
+  // second window's baseline leaves out the first, a spike, so it is the
+  // same 24 windows).
+  v.push_back(With(Llm(kAfter + kMinute, 1599000, 1000), "session", "loud"));
+  v.push_back(With(Llm(kAfter + 5 * kMinute + kMinute, 1599000, 1000), "session", "loud"));
+  // 11:40, 30 minutes after the episode ended (> 15): a second episode.
+  v.push_back(With(Llm(kAfter + 40 * kMinute + kMinute, 1999000, 1000), "session", "other"));
   std::vector<Finding> f = OfKind(BothWays(v), "spike");
   ASSERT_EQ(f.size(), 2u);
   // Sorted by tokens: the episode of 3.2M first.
   EXPECT_EQ(f[0].subject, "session loud");
   EXPECT_EQ(f[0].Key("session"), "loud");
-  EXPECT_EQ(f[0].time_ns, kT0 + 60 * kMinute);
-  EXPECT_EQ(f[0].end_ns, kT0 + 70 * kMinute);
+  EXPECT_EQ(f[0].time_ns, kAfter);
+  EXPECT_EQ(f[0].end_ns, kAfter + 10 * kMinute);
   EXPECT_EQ(f[0].Evidence("windows"), 2);
   EXPECT_EQ(f[0].Evidence("episode_tokens"), 3200000);
   EXPECT_EQ(f[0].Evidence("window_tokens"), 1600000);
-  EXPECT_DOUBLE_EQ(f[0].Evidence("baseline_p50"), 155000);
-  EXPECT_NEAR(f[0].Evidence("median_multiple"), 1600000.0 / 155000.0, 1e-9);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("baseline_p50"), 157500);
+  EXPECT_NEAR(f[0].Evidence("median_multiple"), 1600000.0 / 157500.0, 1e-9);
   EXPECT_EQ(f[1].subject, "session other");
   EXPECT_EQ(f[1].Evidence("windows"), 1);
 }
@@ -160,15 +200,15 @@ TEST(SpikeRuleTest, LiveAlertComesWithTheCrossingRequest) {
     e.Observe(o);
   }
   EXPECT_TRUE(alerts.empty());
-  // 10:00: 1.0M, then 0.6M more (1.6M >= 1.55M): the alert comes with the second.
-  for (int64_t t : {kT0 + 61 * kMinute, kT0 + 62 * kMinute}) {
-    UsageEvent ev = With(Llm(t, t == kT0 + 61 * kMinute ? 999000 : 599000, 1000), "session", "x");
+  // 11:00: 1.0M, then 0.6M more (1.6M >= 1.575M): the alert comes with the second.
+  for (int64_t t : {kAfter + kMinute, kAfter + 2 * kMinute}) {
+    UsageEvent ev = With(Llm(t, t == kAfter + kMinute ? 999000 : 599000, 1000), "session", "x");
     Observation o = FromEvent(ev);
     HashKeys(o);
     e.Observe(o);
   }
   ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0], "spike@" + std::to_string(kT0 + 62 * kMinute));
+  EXPECT_EQ(alerts[0], "spike@" + std::to_string(kAfter + 2 * kMinute));
 }
 
 // ---- retry_storm -------------------------------------------------------------
@@ -256,6 +296,38 @@ TEST(LoopRuleTest, RepeatsFarApartAreNotALoop) {
   EXPECT_TRUE(OfKind(BothWays(v), "loop").empty());
 }
 
+TEST(LoopRuleTest, ARepeatAmongManyOtherToolCallsIsNotALoop) {
+  std::vector<UsageEvent> v;
+  auto llm = [](int64_t t, std::string_view session, uint64_t fingerprint) {
+    UsageEvent e = With(Llm(t, 20000, 500), "session", session);
+    e.fingerprint = fingerprint;  // every model request differs
+    return e;
+  };
+  for (int i = 0; i < 5; ++i) {
+    const int64_t t = kT0 + i * 4 * kMinute;
+    // "coding": `git status`, then three other tool calls, each asked for by
+    // a model request. At the fifth status: 5 of 5 + 4 × 3 = 17 tool calls,
+    // 29 % < 1/3: a habit, not a loop.
+    v.push_back(With(Tool(t, "git_status", 0x60), "session", "coding"));
+    for (int k = 1; k <= 3; ++k) {
+      v.push_back(llm(t + k * 10 * kSecond, "coding", 0x1000 + i * 10 + k));
+      v.push_back(With(Tool(t + k * 10 * kSecond + kSecond, "edit", 0x2000 + i * 10 + k), "session",
+                       "coding"));
+    }
+    // "stuck": the same test, one other tool call between: at the fifth,
+    // 5 of 5 + 4 = 9 tool calls, 56 % >= 1/3. The model requests between
+    // (all different) are not tool calls and do not dilute it.
+    v.push_back(With(Tool(t, "run_tests", 0x70), "session", "stuck"));
+    v.push_back(llm(t + 10 * kSecond, "stuck", 0x3000 + i * 10));
+    v.push_back(With(Tool(t + 20 * kSecond, "edit", 0x4000 + i), "session", "stuck"));
+    v.push_back(llm(t + 30 * kSecond, "stuck", 0x3001 + i * 10));
+  }
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Key("session"), "stuck");
+  EXPECT_EQ(f[0].Evidence("repeats"), 5);
+}
+
 TEST(LoopRuleTest, RateLimitedRetriesAreNotLoops) {
   std::vector<UsageEvent> v;
   for (int i = 0; i < 8; ++i) v.push_back(RateLimited(kT0 + i * kMinute, "s1"));
@@ -305,59 +377,83 @@ TEST(LoopRuleTest, NearIdenticalTurnsSpacedOutAreNotALoop) {
 
 TEST(ContextBloatRuleTest, TurnInputGrowingTurnAfterTurn) {
   std::vector<UsageEvent> v;
-  const int64_t in[] = {20000, 35000, 50000, 65000, 80000, 100000};
-  for (int i = 0; i < 6; ++i) v.push_back(Turn(kT0 + i * kMinute, "grow", in[i], 500, 0));
-  // Slow natural growth: 20k to 64k over 12 turns, never 100k.
+  // Eight turns, every step up, none more than 40 % of the growth (largest
+  // 50k of 170k): median of the last three 140k >= 3 × median of the first
+  // three 30k, and the last turn's input 190k >= 180k.
+  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 140000, 190000};
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "grow", in[i], 500, 0));
+  // The same growth with one turn a little smaller than the one before: turn
+  // summaries must grow at every step (their sums move with the number of
+  // calls in a turn too).
+  const int64_t dip[] = {20000, 30000, 45000, 60000, 58000, 100000, 140000, 190000};
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "dip", dip[i], 500, 0));
+  // One large last turn: medians 22k and 32k, no 3x.
+  const int64_t jump[] = {20000, 22000, 24000, 26000, 28000, 30000, 32000, 200000};
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "jump", jump[i], 500, 0));
+  // Slow natural growth: 20k to 64k over 12 turns, never 180k.
   for (int i = 0; i < 12; ++i)
     v.push_back(Turn(kT0 + i * kMinute, "chat", 20000 + 4000 * i, 500, 0));
   std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].subject, "session grow");
+  EXPECT_EQ(f[0].time_ns, kT0);
   EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
-  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 100000);
-  EXPECT_EQ(f[0].Evidence("growth"), 5);
-  EXPECT_EQ(f[0].Evidence("steps"), 6);
-  // The growing prompts: 20 + 35 + 50 + 65 + 80 + 100 thousand.
-  EXPECT_EQ(f[0].tokens, 350000);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 190000);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("growth"), 9.5);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("median_growth"), 140000.0 / 30000.0);
+  EXPECT_EQ(f[0].Evidence("steps"), 8);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);  // 9.5x < 10x
+  // The growing prompts: 20 + 30 + 45 + 60 + 80 + 100 + 140 + 190 thousand.
+  EXPECT_EQ(f[0].tokens, 665000);
+}
+
+TEST(ContextBloatRuleTest, ATurnSummarysPointIsItsInputPerModelCall) {
+  std::vector<UsageEvent> v;
+  // Eight turns of 3 tool calls (4 model calls each): inputs 4 × the series
+  // above, so the points are the same and it fires; the last turn's input
+  // (760k) is past 180k.
+  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 140000, 190000};
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "tools", 4 * in[i], 500, 3));
+  // Input that grows only because each turn makes more calls (1, 2, …, 8
+  // tool calls of a steady 25k prompt): per call it is flat, no bloat.
+  for (int i = 0; i < 8; ++i)
+    v.push_back(Turn(kT0 + i * kMinute, "busier", 25000 * (i + 2), 500, i + 1));
+  std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session tools");
+  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 190000);
 }
 
 TEST(ContextBloatRuleTest, OnePointPerTurnForRequestsThatNameTheirTurn) {
   std::vector<UsageEvent> v;
-  // Six turns, each starting at 30k and growing to 150k inside the turn (tool
-  // results): the turns start flat, so no bloat.
-  for (int t = 0; t < 6; ++t) {
+  // Eight turns, each starting at 30k and growing to 150k inside the turn
+  // (tool results): the turns start flat, so no bloat.
+  for (int t = 0; t < 8; ++t) {
     for (int r = 0; r < 5; ++r) {
       UsageEvent e =
           With(Llm(kT0 + (t * 10 + r) * kMinute, 2000, 300, 28000 + 30000 * r), "session", "flat");
-      e.parent_id = t == 0   ? "t0"
-                    : t == 1 ? "t1"
-                    : t == 2 ? "t2"
-                    : t == 3 ? "t3"
-                    : t == 4 ? "t4"
-                             : "t5";
+      e.parent_id = Keep("t" + std::to_string(t));
       v.push_back(e);
     }
   }
-  // Six turns starting at 20k, 40k, …, 120k: 6x over 6 turn starts.
-  for (int t = 0; t < 6; ++t) {
+  // Eight turns starting at 25k, 50k, …, 200k (two requests each, the second
+  // 500 more): medians 50k and 175k, steps of 25k, last 200k.
+  for (int t = 0; t < 8; ++t) {
     for (int r = 0; r < 2; ++r) {
       UsageEvent e =
-          With(Llm(kT0 + (t * 10 + r) * kMinute, 1000, 300, 20000 * (t + 1) - 1000 + 500 * r),
+          With(Llm(kT0 + (t * 10 + r) * kMinute, 1000, 300, 25000 * (t + 1) - 1000 + 500 * r),
                "session", "bloat");
-      e.parent_id = t == 0   ? "u0"
-                    : t == 1 ? "u1"
-                    : t == 2 ? "u2"
-                    : t == 3 ? "u3"
-                    : t == 4 ? "u4"
-                             : "u5";
+      e.parent_id = Keep("u" + std::to_string(t));
       v.push_back(e);
     }
   }
   std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].subject, "session bloat");
-  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
-  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 120000);
+  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 25000);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 200000);
+  EXPECT_EQ(f[0].Evidence("steps"), 8);
 }
 
 TEST(ContextBloatRuleTest, ACompactionStartsTheCountAgain) {
@@ -365,7 +461,8 @@ TEST(ContextBloatRuleTest, ACompactionStartsTheCountAgain) {
   // 40k, 60k, then 20k (under half of 60k: compacted), then 30k … 90k.
   const int64_t in[] = {40000, 60000, 20000, 30000, 45000, 60000, 75000, 90000};
   for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "s", in[i], 500, 0));
-  EXPECT_TRUE(OfKind(BothWays(v), "context_bloat").empty());  // 90k < 100k since the reset
+  // Since the reset: 6 turns (< 8) and 90k (< 180k).
+  EXPECT_TRUE(OfKind(BothWays(v), "context_bloat").empty());
 }
 
 // ---- output_ratio_rise -----------------------------------------------------------
@@ -421,32 +518,53 @@ TEST(CacheMissRuleTest, FiveRequestsInARowWithoutACacheHit) {
 
 // ---- fanout ----------------------------------------------------------------------
 
-TEST(FanoutRuleTest, TwelveToolCallsUnderOneTurn) {
-  std::vector<UsageEvent> v;
-  for (int i = 0; i < 12; ++i) {
-    UsageEvent e = Tool(kT0 + i * kSecond, "search", uint64_t(i + 1));
+// Turns of tool spans under their turn's id, one turn a minute in session s.
+void AddToolTurn(std::vector<UsageEvent>* v, int turn, int tools, uint64_t fp) {
+  for (int i = 0; i < tools; ++i) {
+    UsageEvent e = Tool(kT0 + turn * kMinute + i * 100'000'000, "search", fp + i);
     e.trace_id = "t1";
-    e.parent_id = "turn1";
-    v.push_back(With(e, "session", "s"));
+    e.parent_id = Keep("turn" + std::to_string(turn));
+    v->push_back(With(e, "session", "s"));
   }
-  for (int i = 0; i < 3; ++i) {
-    UsageEvent e = Tool(kT0 + i * kSecond, "search", uint64_t(i + 100));
-    e.trace_id = "t1";
-    e.parent_id = "turn2";
-    v.push_back(With(e, "session", "s"));
-  }
-  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
-  ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].Evidence("tool_calls"), 12);
-  EXPECT_EQ(f[0].subject, "session s turn at 09:00:00 UTC");
 }
 
-TEST(FanoutRuleTest, TurnSummaryToolCalls) {
-  UsageEvent e = Turn(kT0, "sess", 1820, 420, 14);
-  std::vector<Finding> f = OfKind(BothWays({e}), "fanout");
+TEST(FanoutRuleTest, AgainstTheTurnsBefore) {
+  std::vector<UsageEvent> v;
+  // 30 turns of 1, 2, 3, 4, 5 tool calls (six each): p95 at rank
+  // 0.95 × 29 = 27.55 of the sorted counts is 5, so a turn fans out from
+  // max(25, 5 × 5) = 25 tool calls.
+  for (int turn = 0; turn < 30; ++turn) AddToolTurn(&v, turn, turn % 5 + 1, 1000 * turn);
+  AddToolTurn(&v, 30, 24, 100000);  // one short; it joins the history (p95 still 5)
+  AddToolTurn(&v, 31, 25, 200000);
+  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].Evidence("tool_calls"), 14);
-  EXPECT_EQ(f[0].subject, "session sess turn at 09:00:00 UTC");
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 25);
+  EXPECT_EQ(f[0].Evidence("usual_p95"), 5);
+  EXPECT_EQ(f[0].Evidence("threshold"), 25);
+  EXPECT_EQ(f[0].subject, "session s turn at 09:31:00 UTC");
+  EXPECT_EQ(f[0].time_ns, kT0 + 31 * kMinute);
+}
+
+TEST(FanoutRuleTest, AnAgentThatAlwaysFansOutIsNotFlagged) {
+  std::vector<UsageEvent> v;
+  // A coding agent: 30 turns of 20 tool calls (p95 20, threshold 100); a
+  // turn of 60 is its busy turn, not a fan-out.
+  for (int turn = 0; turn < 30; ++turn) AddToolTurn(&v, turn, 20, 1000 * turn);
+  AddToolTurn(&v, 30, 60, 100000);
+  EXPECT_TRUE(OfKind(BothWays(v), "fanout").empty());
+}
+
+TEST(FanoutRuleTest, TurnSummaryToolCallsWithLittleHistory) {
+  // With fewer than 30 turns to compare with, a turn fans out from
+  // max(50, 5 × p95): after one turn of 3, from 50; 49 is not enough.
+  std::vector<UsageEvent> v = {Turn(kT0, "sess", 1820, 420, 3),
+                               Turn(kT0 + kMinute, "other", 1820, 420, 49)};
+  EXPECT_TRUE(OfKind(BothWays(v), "fanout").empty());
+  v[1] = Turn(kT0 + kMinute, "sess", 1820, 420, 50);
+  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 50);
+  EXPECT_EQ(f[0].subject, "session sess turn at 09:01:00 UTC");
 }
 
 // ---- background ------------------------------------------------------------------
@@ -454,25 +572,35 @@ TEST(FanoutRuleTest, TurnSummaryToolCalls) {
 TEST(BackgroundRuleTest, NamesTheCronJobAndTheHeartbeatSession) {
   std::vector<UsageEvent> v;
   v.push_back(With(Llm(At("2026-11-23T10:05:00Z"), 90000, 10000), "session", "human"));
-  for (int i = 0; i < 6; ++i)  // 03:xx, nobody else: 60,000 from heartbeat session "hb"
+  for (int i = 0; i < 6; ++i)  // 03:xx, nobody else: 150,000 from heartbeat session "hb"
     v.push_back(With(
-        With(Llm(At("2026-11-23T03:00:00Z") + i * 5 * kMinute, 9000, 1000), "heartbeat", "true"),
+        With(Llm(At("2026-11-23T03:00:00Z") + i * 5 * kMinute, 24000, 1000), "heartbeat", "true"),
         "session", "hb"));
-  for (int i = 0; i < 6; ++i)  // 04:xx: 60,000 from cron job "nightly"
+  for (int i = 0; i < 6; ++i)  // 04:xx: 120,000 from cron job "nightly"
     v.push_back(
-        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 9000, 1000), "job", "nightly"));
+        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 19000, 1000), "job", "nightly"));
+  for (int h = 0; h < 3; ++h)  // 00:xx-02:xx: a light poll, 3 × 6 × 6,000 = 108,000
+    for (int i = 0; i < 6; ++i)
+      v.push_back(
+          With(With(Llm(At("2026-11-23T00:00:00Z") + (h * 60 + i * 10) * kMinute, 5500, 500),
+                    "heartbeat", "true"),
+               "session", "poll"));
   v.push_back(With(Llm(At("2026-11-23T10:30:00Z"), 9000, 1000), "job", "digest"));  // busy hour
-  // All: 100,000 + 60,000 + 60,000 + 10,000 = 230,000; idle background
-  // 120,000 = 52 % >= 5 %; each source 60,000 >= 50,000.
+  // All: 100,000 + 150,000 + 120,000 + 108,000 + 10,000 = 488,000. "hb"
+  // 150,000 (30.7 %) in one idle hour and "nightly" 120,000 (24.6 %) in one:
+  // each >= 100,000, >= 5 %, >= 40,000 an hour. "poll" 108,000 (22.1 %) is
+  // 36,000 an hour: a heartbeat doing its job. "digest" ran in a busy hour.
   std::vector<Finding> f = OfKind(BothWays(v), "background");
   ASSERT_EQ(f.size(), 2u);
-  EXPECT_EQ(f[0].subject, "heartbeat session hb");  // equal tokens: by subject
+  EXPECT_EQ(f[0].subject, "heartbeat session hb");
   EXPECT_EQ(f[0].Key("session"), "hb");
+  EXPECT_EQ(f[0].tokens, 150000);
   EXPECT_EQ(f[1].subject, "job nightly");
   EXPECT_EQ(f[1].Key("job"), "nightly");
-  EXPECT_EQ(f[1].Evidence("idle_tokens"), 60000);
+  EXPECT_EQ(f[1].Evidence("idle_tokens"), 120000);
   EXPECT_EQ(f[1].Evidence("idle_hours"), 1);
-  EXPECT_NEAR(f[1].Evidence("idle_share"), 60000.0 / 230000.0, 1e-12);
+  EXPECT_EQ(f[1].Evidence("tokens_per_idle_hour"), 120000);
+  EXPECT_NEAR(f[1].Evidence("idle_share"), 120000.0 / 488000.0, 1e-12);
 }
 
 TEST(BackgroundRuleTest, JobsRunningAlongsideInteractiveUseAreFine) {
@@ -488,7 +616,7 @@ TEST(BackgroundRuleTest, LiveAlertWhenTheIdleHourIsOver) {
   e.OnAlert([&](const Finding& f, const Observation*) { alerts.push_back(f.subject); });
   for (int i = 0; i < 6; ++i) {
     UsageEvent ev =
-        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 9000, 1000), "job", "nightly");
+        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 19000, 1000), "job", "nightly");
     Observation o = FromEvent(ev);
     HashKeys(o);
     e.Observe(o);
