@@ -128,6 +128,7 @@ json::object AlertJson(const ::tokmeter::Finding& f, int64_t t_ns, const std::st
   o["type"] = "alert";
   o["time"] = IsoTz(t_ns, tz);
   o["rule"] = f.kind;
+  o["kind"] = f.kind;  // as in the finding object
   o["severity"] = fo["severity"];
   o["subject"] = f.subject;
   o["keys"] = fo["keys"];
