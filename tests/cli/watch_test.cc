@@ -159,6 +159,19 @@ TEST(WatchTest, TableReplayShowsBudgetsAndAlerts) {
   EXPECT_EQ(r.out.find("\x1b["), std::string::npos);
 }
 
+TEST(WatchTest, WithoutFromStartWatchingStartsAtTheEndOfTheFiles) {
+  auto r = Tokmeter({"watch", "--exit-at-eof", "--format", "json", "--budget", "total=1",
+                     Data("watch/agent.jsonl"), Data("watch/turns.jsonl")});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<json::object> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 1u) << r.out;  // no alert: nothing was appended
+  EXPECT_EQ(lines[0].at("type"), "summary");
+  EXPECT_EQ(lines[0].at("lines").as_int64(), 0);
+  EXPECT_EQ(lines[0].at("events").as_int64(), 0);
+  EXPECT_EQ(lines[0].at("alerts").as_int64(), 0);
+  EXPECT_TRUE(lines[0].at("latest_event").is_null());
+}
+
 TEST(WatchTest, BadFlagsExit2NamingTheFlag) {
   struct Case {
     std::vector<std::string> args;
