@@ -153,7 +153,7 @@ class WatchLiveTest(unittest.TestCase):
         r = subprocess.run([BIN, "watch", "--budget", "total=lots", self.dir],
                            capture_output=True, text=True, timeout=DEADLINE_S)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("--budget 'total=lots'", r.stderr)
+        self.assertIn("--budget: budget 'total=lots'", r.stderr)
 
 
 if __name__ == "__main__":

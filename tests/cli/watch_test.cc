@@ -132,6 +132,25 @@ TEST(WatchTest, RunningAgainOverTheSameLogsGivesTheSameAlerts) {
   EXPECT_EQ(seen.size(), 8u);
 }
 
+// A budget per a tag that is not one of the rules' dimensions (tag.NAME;
+// agent.jsonl's trace tags team=core): 300 at 09:00 (≥ 250), 650 at 09:02
+// (≥ 400, ≥ 500).
+TEST(WatchTest, ReplayBudgetPerAnyTag) {
+  auto r = Tokmeter(Replay({"--budget", "tag.team=500"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<std::pair<std::string, double>> got;
+  for (const json::object& l : Lines(r.out))
+    if (l.at("type") == "alert" && l.at("rule") == "budget") {
+      EXPECT_EQ(l.at("scope").as_string(), "team:core");
+      got.emplace_back(std::string(l.at("time").as_string()),
+                       l.at("threshold").to_number<double>());
+    }
+  const std::vector<std::pair<std::string, double>> want = {{"2026-11-23T09:00:00+00:00", 0.5},
+                                                            {"2026-11-23T09:02:00+00:00", 0.8},
+                                                            {"2026-11-23T09:02:00+00:00", 1.0}};
+  EXPECT_EQ(got, want) << r.out;
+}
+
 TEST(WatchTest, TimesInTheZoneGiven) {
   auto r = Tokmeter(Replay({"--budget", "total=2k", "--tz", "Europe/Paris"}));
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -178,9 +197,9 @@ TEST(WatchTest, BadFlagsExit2NamingTheFlag) {
     const char* says;
   };
   const std::vector<Case> cases = {
-      {{"--budget", "total=abc"}, "--budget 'total=abc'"},
-      {{"--budget", "nolimit"}, "--budget 'nolimit'"},
-      {{"--budget", "total=2M/fortnight"}, "--budget 'total=2M/fortnight'"},
+      {{"--budget", "total=abc"}, "--budget: budget 'total=abc'"},
+      {{"--budget", "nolimit"}, "--budget: budget 'nolimit'"},
+      {{"--budget", "total=2M/fortnight"}, "--budget: budget 'total=2M/fortnight'"},
       {{"--window", "0s"}, "--window"},
       {{"--window", "soon"}, "--window"},
       {{"--interval", "fast"}, "--interval"},

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <limits>
@@ -157,6 +158,7 @@ struct Options {
   bool from_start = false, exit_at_eof = false;
   int64_t window_ns = 0, interval_ns = 0;
   std::vector<BudgetSpec> budgets;
+  std::string path_tags;
 };
 
 class Watch {
@@ -177,26 +179,46 @@ class Watch {
 
   int Run() {
     analysis::FollowOptions fo;
-    fo.read.path_tags = path_tags_;
+    fo.read.path_tags = opts_.path_tags;
     fo.from_start = opts_.from_start;
     analysis::Follower follower(l_.inputs, fo);
     // What the files hold: read first, then fed in event time (files are
     // read one after another; the budgets' calendar periods and the
     // per-session rules want time order). The store keeps them compact
     // (strings interned) until they are sorted and fed, then goes.
+    // Budgets kept per a tag the store does not keep (not a rules
+    // dimension) get its values on the side, by the order events were added.
+    std::vector<std::string> keys;
+    for (const BudgetSpec& b : opts_.budgets) {
+      const std::optional<rules::Dim> d = rules::ParseDim(b.key);
+      if (!b.key.empty() && !(d && b.key == rules::DimName(*d)) &&
+          std::find(keys.begin(), keys.end(), b.key) == keys.end())
+        keys.push_back(b.key);
+    }
+    std::vector<std::vector<std::string>> values(keys.size());
     analysis::EventStore& store = *l_.store;
-    auto hold = [&store](const UsageEvent& e) { store.Add(e); };
+    auto hold = [&](const UsageEvent& e) {
+      store.Add(e);
+      for (size_t i = 0; i < keys.size(); ++i) values[i].emplace_back(e.tag(keys[i]));
+    };
     Check(follower.Poll(hold));
     if (opts_.exit_at_eof) follower.ReleaseHeld(hold);
     store.Finish();
+    UsageEvent tags;  // the side values of one event, for Observation::tag
     for (const analysis::StoredEvent& r : store.Range(0, 0)) {
       rules::Observation o = analysis::ToObservation(r, store);
       // Keys as the events that follow get them (HashKeys): by name.
       for (rules::Key& k : o.dims) k.id = rules::HashName(k.name);
       if (r.span) o.turn.id = rules::HashName(store.IdText(r.span));
       if (r.parent) o.parent.id = rules::HashName(store.IdText(r.parent));
+      if (!keys.empty()) {
+        tags = UsageEvent{};
+        for (size_t i = 0; i < keys.size(); ++i) tags.SetTag(keys[i], values[i][r.seq]);
+        o.event = &tags;
+      }
       Feed(o);
     }
+    values = {};
     l_.store.reset();
     Advance();
     Warnings(follower);
@@ -215,8 +237,6 @@ class Watch {
     }
     return kExitOk;
   }
-
-  std::string path_tags_;
 
  private:
   static rules::RuleOptions RuleOpts(const Options& o) {
@@ -483,15 +503,14 @@ int Run(const std::vector<std::string>& args, Io& io) {
   if (o.interval_ns == 0) throw UsageError{"--interval: must be a duration (e.g. 1s, 250ms)"};
   for (const std::string& b : budgets) {
     auto spec = ParseBudget(b);
-    if (!spec.ok()) throw UsageError{absl::StrCat("--budget '", b, "': ", spec.status().message())};
+    if (!spec.ok()) throw UsageError{absl::StrCat("--budget: ", spec.status().message())};
     o.budgets.push_back(std::move(*spec));
   }
   for (const std::string& in : c.inputs)
     if (in == "-") throw UsageError{"watch: follows files and directories, not stdin (-)"};
   Loaded l = Prepare(c, io);
-  Watch w(o, l, out, io);
-  w.path_tags_ = c.path_tags;
-  return w.Run();
+  o.path_tags = c.path_tags;
+  return Watch(o, l, out, io).Run();
 }
 
 }  // namespace
