@@ -48,7 +48,7 @@ RULES = {
     # context_bloat: over <= max_steps consecutive turns, the median of the
     # last three prompts >= growth x the median of the first three, >=
     # increasing_share of steps increasing, no step more than max_step_share
-    # of the growth, ending >= min_last.
+    # of the growth, the last two prompts >= min_last.
     "context_bloat": {"growth": 3.0, "max_steps": 40, "min_steps": 8, "increasing_share": 0.8,
                       "max_step_share": 0.4, "min_last": 180_000},
     # retry_storm: >= min_429 HTTP 429s within within_s.
@@ -87,7 +87,7 @@ STRENGTHS = {
              "between": RULES["loop"]["repeats"] + 1,
              "documented": RULES["loop"]["near_identical"] + 2},
     # growth over the bloat steps, and the steps.
-    "context_bloat": {"below": 2.2, "documented": 5.0, "steps": 10},
+    "context_bloat": {"below": 2.2, "documented": 6.0, "steps": 10},
     "retry_storm": {"below": RULES["retry_storm"]["min_429"] - 2,
                     "documented": RULES["retry_storm"]["min_429"] + 4},
     # x the documented minimum (max of min_tool_calls and p95_multiple x p95).

@@ -94,8 +94,11 @@ inline constexpr int kFanoutShortHistoryMin = 50;
 // summaries: their sums also move with the number of calls in a turn) and
 // no single step more than
 // kBloatMaxStepShare of the growth (one large tool result is not bloat) —
-// and ends >= kBloatMinLastPrompt tokens, past where agents compact their
-// history. A prompt below kBloatResetShare of the one before it (a
+// and its last two prompts are >= kBloatMinLastPrompt tokens: past where
+// agents compact their history, and staying there (the request that
+// compacts sends the whole history once). Among the session's last prompts
+// the longest such run counts, so earlier turns of another pace do not hide
+// it. A prompt below kBloatResetShare of the one before it (a
 // compaction or a new conversation) starts the count again. The pace does
 // not matter (kBloatMaxSteps only bounds the memory a session keeps): a
 // prompt that grows steadily past kBloatMinLastPrompt without compaction is

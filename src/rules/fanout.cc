@@ -83,7 +83,12 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     // The session moved on from its previous turn: that one is over.
     uint64_t& cur = current_[o.thread().id];
     if (cur != 0 && cur != key) {
-      if (auto prev = turns_.find(cur); prev != turns_.end()) Done(prev->second);
+      if (auto prev = turns_.find(cur); prev != turns_.end()) {
+        Done(prev->second);
+        // Its count is in the history: only a turn that fired is kept (for
+        // its finding), so memory grows with fan-outs, not with turns.
+        if (!prev->second.fired) turns_.erase(prev);
+      }
     }
     cur = key;
   }
@@ -94,7 +99,10 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     t.calls += o.tool_calls;
   }
   Check(t, o, alert);
-  if (o.turn_level) Done(t);
+  if (o.turn_level) {
+    Done(t);
+    if (!t.fired) turns_.erase(it);
+  }
 }
 
 void FanoutRule::Check(Turn& t, const Observation& o, const AlertFn* alert) {

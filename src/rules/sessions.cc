@@ -165,6 +165,7 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     t.bloat = Run{};
     t.prompts.clear();
     t.prompt_times.clear();
+    t.prev_raw = 0;
   }
   t.prompts.push_back(p);
   t.prompt_times.push_back(o.time_ns);
@@ -172,6 +173,8 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     t.prompts.pop_front();
     t.prompt_times.pop_front();
   }
+  const int64_t prev_raw = t.prev_raw;
+  t.prev_raw = raw;
   if (t.bloat.open) {
     // The episode goes on while the prompt keeps its size.
     Extend(t.bloat.tokens_end, t.bloat.last_ns, t.bloat.count, o, t.tokens);
@@ -179,38 +182,53 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     return;
   }
   const int n = int(t.prompts.size());
-  if (n < thresholds::kBloatMinRequests || raw < thresholds::kBloatMinLastPrompt) return;
+  // Past where agents compact, and staying there: one large prompt (the
+  // compaction request itself sends the whole history) is not enough.
+  if (n < thresholds::kBloatMinRequests || raw < thresholds::kBloatMinLastPrompt ||
+      prev_raw < thresholds::kBloatMinLastPrompt)
+    return;
   auto median3 = [](int64_t a, int64_t b, int64_t c) {
     return std::max(std::min(a, b), std::min(std::max(a, b), c));
   };
-  const int64_t first = t.prompts.front();
-  const int64_t head = median3(t.prompts[0], t.prompts[1], t.prompts[2]);
-  const int64_t tail = median3(t.prompts[n - 3], t.prompts[n - 2], t.prompts[n - 1]);
-  if (double(tail) < thresholds::kBloatGrowthFactor * double(std::max<int64_t>(1, head))) return;
+  const std::deque<int64_t>& v = t.prompts;
+  const int64_t tail = median3(v[n - 3], v[n - 2], v[n - 1]);
+  // The longest run of the last prompts (>= kBloatMinRequests of them) that
+  // grew steadily: earlier turns of another pace must not hide it.
+  const double need = o.turn_level ? 1.0 : thresholds::kBloatIncreasingShare;
   int increases = 0;
   int64_t largest_step = 0;
-  for (int i = 1; i < n; ++i) {
-    increases += t.prompts[i] > t.prompts[i - 1];
-    largest_step = std::max(largest_step, t.prompts[i] - t.prompts[i - 1]);
+  auto add_step = [&](int i) {  // the step from v[i - 1] to v[i]
+    increases += v[i] > v[i - 1];
+    largest_step = std::max(largest_step, v[i] - v[i - 1]);
+  };
+  const int shortest = n - thresholds::kBloatMinRequests;
+  for (int i = shortest + 2; i < n; ++i) add_step(i);
+  int from = -1;
+  int64_t from_head = 0;
+  for (int s = shortest; s >= 0; --s) {
+    add_step(s + 1);
+    const int64_t head = median3(v[s], v[s + 1], v[s + 2]);
+    if (double(tail) >= thresholds::kBloatGrowthFactor * double(std::max<int64_t>(1, head)) &&
+        double(increases) >= need * double(n - 1 - s) &&
+        double(largest_step) <= thresholds::kBloatMaxStepShare * double(p - v[s])) {
+      from = s;
+      from_head = head;
+    }
   }
-  const double need = o.turn_level ? 1.0 : thresholds::kBloatIncreasingShare;
-  if (double(increases) < need * double(n - 1)) return;
-  // Steady growth, not one large tool result.
-  if (double(largest_step) > thresholds::kBloatMaxStepShare * double(p - first)) return;
+  if (from < 0) return;
   t.bloat = Run{};
   t.bloat.open = true;
-  t.bloat.first_ns = t.prompt_times.front();
+  t.bloat.first_ns = t.prompt_times[from];
   t.bloat.last_ns = o.time_ns;
-  t.bloat.count = n;
-  t.bloat.tokens_before = t.tokens;  // the tokens of the growing prompts, summed below
-  t.bloat.tokens_end = t.tokens;
-  t.bloat_first = first;
+  t.bloat.count = n - from;
+  t.bloat_first = v[from];
   t.bloat_last = p;
-  t.bloat_points = n;
-  t.bloat_growth = double(tail) / double(std::max<int64_t>(1, head));
+  t.bloat_points = n - from;
+  t.bloat_growth = double(tail) / double(std::max<int64_t>(1, from_head));
   int64_t sum = 0;
-  for (int64_t x : t.prompts) sum += x;
+  for (int i = from; i < n; ++i) sum += v[i];
   t.bloat.tokens_before = t.tokens - sum;
+  t.bloat.tokens_end = t.tokens;
   Raise(alert, BloatFinding(t), &o);
 }
 
@@ -359,11 +377,11 @@ Finding SessionRules::BloatFinding(const Thread& t) const {
                 {"steps", double(t.bloat_points)},
                 {"tokens", double(f.tokens)}};
   f.rule = absl::StrFormat(
-      "the prompt grows >= %.0fx (median of the last three vs the first three) within %d "
+      "the prompt grows >= %.0fx (median of the last three vs the first three) over >= %d "
       "consecutive turns or requests, steadily (>= %.0f%% of the steps increasing, none more "
-      "than %.0f%% of the growth), to >= %s tokens (input growing turn after turn without "
-      "compaction)",
-      thresholds::kBloatGrowthFactor, thresholds::kBloatMaxSteps,
+      "than %.0f%% of the growth), and stays >= %s tokens (input growing turn after turn "
+      "without compaction)",
+      thresholds::kBloatGrowthFactor, thresholds::kBloatMinRequests,
       thresholds::kBloatIncreasingShare * 100, thresholds::kBloatMaxStepShare * 100,
       Tokens(double(thresholds::kBloatMinLastPrompt)));
   f.recommendation =

@@ -377,19 +377,24 @@ TEST(LoopRuleTest, NearIdenticalTurnsSpacedOutAreNotALoop) {
 
 TEST(ContextBloatRuleTest, TurnInputGrowingTurnAfterTurn) {
   std::vector<UsageEvent> v;
-  // Eight turns, every step up, none more than 40 % of the growth (largest
-  // 50k of 170k): median of the last three 140k >= 3 × median of the first
-  // three 30k, and the last turn's input 190k >= 180k.
-  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 140000, 190000};
-  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "grow", in[i], 500, 0));
+  // Nine turns, every step up, none more than 40 % of the growth (largest
+  // 45k of 170k): median of the last three 180k >= 3 × median of the first
+  // three 30k, and the last two turns' inputs (180k, 190k) >= 180k.
+  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 135000, 180000, 190000};
+  for (int i = 0; i < 9; ++i) v.push_back(Turn(kT0 + i * kMinute, "grow", in[i], 500, 0));
   // The same growth with one turn a little smaller than the one before: turn
-  // summaries must grow at every step (their sums move with the number of
-  // calls in a turn too).
-  const int64_t dip[] = {20000, 30000, 45000, 60000, 58000, 100000, 140000, 190000};
-  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "dip", dip[i], 500, 0));
-  // One large last turn: medians 22k and 32k, no 3x.
-  const int64_t jump[] = {20000, 22000, 24000, 26000, 28000, 30000, 32000, 200000};
-  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "jump", jump[i], 500, 0));
+  // summaries must grow at every step (their sums also move with the number
+  // of calls in a turn).
+  const int64_t dip[] = {20000, 30000, 45000, 60000, 58000, 100000, 135000, 180000, 190000};
+  for (int i = 0; i < 9; ++i) v.push_back(Turn(kT0 + i * kMinute, "dip", dip[i], 500, 0));
+  // Two large last turns: the step to 190k is 158k, more than 40 % of the
+  // growth (0.4 × 180k = 72k): one large tool result, not steady growth.
+  const int64_t jump[] = {20000, 22000, 24000, 26000, 28000, 30000, 32000, 190000, 200000};
+  for (int i = 0; i < 9; ++i) v.push_back(Turn(kT0 + i * kMinute, "jump", jump[i], 500, 0));
+  // Steady growth to one prompt past 180k, then a compaction: the request
+  // that compacts sends the whole history once; that is not staying there.
+  const int64_t once[] = {20000, 30000, 45000, 60000, 80000, 100000, 135000, 160000, 185000, 15000};
+  for (int i = 0; i < 10; ++i) v.push_back(Turn(kT0 + i * kMinute, "once", once[i], 500, 0));
   // Slow natural growth: 20k to 64k over 12 turns, never 180k.
   for (int i = 0; i < 12; ++i)
     v.push_back(Turn(kT0 + i * kMinute, "chat", 20000 + 4000 * i, 500, 0));
@@ -400,23 +405,37 @@ TEST(ContextBloatRuleTest, TurnInputGrowingTurnAfterTurn) {
   EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
   EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 190000);
   EXPECT_DOUBLE_EQ(f[0].Evidence("growth"), 9.5);
-  EXPECT_DOUBLE_EQ(f[0].Evidence("median_growth"), 140000.0 / 30000.0);
-  EXPECT_EQ(f[0].Evidence("steps"), 8);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("median_growth"), 6.0);
+  EXPECT_EQ(f[0].Evidence("steps"), 9);
   EXPECT_EQ(f[0].severity, Severity::kWarning);  // 9.5x < 10x
-  // The growing prompts: 20 + 30 + 45 + 60 + 80 + 100 + 140 + 190 thousand.
-  EXPECT_EQ(f[0].tokens, 665000);
+  // The growing prompts: 20 + 30 + 45 + 60 + 80 + 100 + 135 + 180 + 190 thousand.
+  EXPECT_EQ(f[0].tokens, 840000);
+}
+
+TEST(ContextBloatRuleTest, EarlierTurnsOfAnotherPaceDoNotHideTheGrowth) {
+  std::vector<UsageEvent> v;
+  // Two turns up and down, then eight turns of steady growth: the last eight
+  // are the run (every step up, as turn summaries must), from 40k.
+  const int64_t in[] = {30000, 25000, 40000, 55000, 75000, 100000, 125000, 150000, 185000, 200000};
+  for (int i = 0; i < 10; ++i) v.push_back(Turn(kT0 + i * kMinute, "late", in[i], 500, 0));
+  std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
+  ASSERT_EQ(f.size(), 1u);
+  // From 25k (the step 25k -> 40k is up): nine points; medians 40k and 185k.
+  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 25000);
+  EXPECT_EQ(f[0].Evidence("steps"), 9);
+  EXPECT_EQ(f[0].time_ns, kT0 + kMinute);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("median_growth"), 185000.0 / 40000.0);
 }
 
 TEST(ContextBloatRuleTest, ATurnSummarysPointIsItsInputPerModelCall) {
   std::vector<UsageEvent> v;
-  // Eight turns of 3 tool calls (4 model calls each): inputs 4 × the series
-  // above, so the points are the same and it fires; the last turn's input
-  // (760k) is past 180k.
-  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 140000, 190000};
-  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "tools", 4 * in[i], 500, 3));
-  // Input that grows only because each turn makes more calls (1, 2, …, 8
+  // Nine turns of 3 tool calls (4 model calls each): inputs 4 × the series
+  // above, so the points are the same and it fires.
+  const int64_t in[] = {20000, 30000, 45000, 60000, 80000, 100000, 135000, 180000, 190000};
+  for (int i = 0; i < 9; ++i) v.push_back(Turn(kT0 + i * kMinute, "tools", 4 * in[i], 500, 3));
+  // Input that grows only because each turn makes more calls (1, 2, …, 9
   // tool calls of a steady 25k prompt): per call it is flat, no bloat.
-  for (int i = 0; i < 8; ++i)
+  for (int i = 0; i < 9; ++i)
     v.push_back(Turn(kT0 + i * kMinute, "busier", 25000 * (i + 2), 500, i + 1));
   std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
   ASSERT_EQ(f.size(), 1u);
@@ -427,9 +446,9 @@ TEST(ContextBloatRuleTest, ATurnSummarysPointIsItsInputPerModelCall) {
 
 TEST(ContextBloatRuleTest, OnePointPerTurnForRequestsThatNameTheirTurn) {
   std::vector<UsageEvent> v;
-  // Eight turns, each starting at 30k and growing to 150k inside the turn
+  // Nine turns, each starting at 30k and growing to 150k inside the turn
   // (tool results): the turns start flat, so no bloat.
-  for (int t = 0; t < 8; ++t) {
+  for (int t = 0; t < 9; ++t) {
     for (int r = 0; r < 5; ++r) {
       UsageEvent e =
           With(Llm(kT0 + (t * 10 + r) * kMinute, 2000, 300, 28000 + 30000 * r), "session", "flat");
@@ -437,9 +456,9 @@ TEST(ContextBloatRuleTest, OnePointPerTurnForRequestsThatNameTheirTurn) {
       v.push_back(e);
     }
   }
-  // Eight turns starting at 25k, 50k, …, 200k (two requests each, the second
-  // 500 more): medians 50k and 175k, steps of 25k, last 200k.
-  for (int t = 0; t < 8; ++t) {
+  // Nine turns starting at 25k, 50k, …, 225k (two requests each, the second
+  // 500 more): medians 50k and 200k, steps of 25k, the last two 200k, 225k.
+  for (int t = 0; t < 9; ++t) {
     for (int r = 0; r < 2; ++r) {
       UsageEvent e =
           With(Llm(kT0 + (t * 10 + r) * kMinute, 1000, 300, 25000 * (t + 1) - 1000 + 500 * r),
@@ -452,8 +471,8 @@ TEST(ContextBloatRuleTest, OnePointPerTurnForRequestsThatNameTheirTurn) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].subject, "session bloat");
   EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 25000);
-  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 200000);
-  EXPECT_EQ(f[0].Evidence("steps"), 8);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 225000);
+  EXPECT_EQ(f[0].Evidence("steps"), 9);
 }
 
 TEST(ContextBloatRuleTest, ACompactionStartsTheCountAgain) {
