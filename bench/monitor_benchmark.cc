@@ -38,7 +38,7 @@ const std::vector<std::string>& TenBudgets() {
   static const auto* b = new std::vector<std::string>{
       "total=300M/month", "total=20M/day",
       "cost=500/day",     "cost=5000/month",
-      "session=2M,hard",  "session=500k/day",
+      "session=2M,hard",  "session=1M/day",
       "job=1M/day",       "job:heartbeat=200k/day",
       "model=100M/month", "model:claude-opus-4=10M/day",
   };
@@ -226,7 +226,8 @@ BENCHMARK(BM_GuardSession)->Setup(SetupGuardDenied)->Teardown(TeardownGuard)->Ar
 
 // Batches as the flusher hands them over: 2,048 spans, one every 100 µs of
 // event time (10,000 spans/s of agent traffic). 64 sessions live at once,
-// each replaced by a new one after 512 of its spans; 3 models; every fourth
+// each replaced by a new one after 128 of its spans (~540k tokens: half
+// of its daily budget, an info alert each, no verdict); 3 models; every fourth
 // span a tool call with a fingerprint (repeats now and then), a job-tagged
 // heartbeat every 32nd, a 429 every 500th.
 class ProcessFeed {
@@ -241,7 +242,7 @@ class ProcessFeed {
                                                    "claude-haiku-4-5"};
     for (int i = 0; i < kBatch; ++i, ++n_) {
       const uint64_t slot = n_ % 64;
-      const uint64_t session = (n_ / (64 * 512)) * 64 + slot;
+      const uint64_t session = (n_ / (64 * 128)) * 64 + slot;
       tokmeter::SpanRecord& s = batch.spans.emplace_back();
       s.trace_id = {0x0123456789abcdefULL, session + 1};
       s.span_id = 0x1000000000000000ULL + n_ * 0x9e3779b97f4a7c15ULL;
