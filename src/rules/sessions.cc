@@ -46,14 +46,15 @@ void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
   if ((++observed_ % kSweepEvery) == 0 && opts_.retain_ns == 0) {
     for (auto it = threads_.begin(); it != threads_.end();) {
       auto cur = it++;
-      if (cur->second.touched + kIdleObservations < observed_) {
-        Close(cur->second);
+      if (cur->second->touched + kIdleObservations < observed_) {
+        Close(*cur->second);
         threads_.erase(cur);
       }
     }
   }
   auto [it, inserted] = threads_.try_emplace(k.id);
-  Thread& t = it->second;
+  if (inserted) it->second = std::make_unique<Thread>();
+  Thread& t = *it->second;
   if (inserted) {
     t.name = std::string(k.name);
     t.dim = o.thread_dim();
@@ -432,8 +433,8 @@ void SessionRules::Close(Thread& t) {
 void SessionRules::Forget(int64_t before_ns) {
   for (auto it = threads_.begin(); it != threads_.end();) {
     auto cur = it++;
-    if (cur->second.last_ns < before_ns) {
-      Close(cur->second);
+    if (cur->second->last_ns < before_ns) {
+      Close(*cur->second);
       threads_.erase(cur);
     }
   }
@@ -446,7 +447,8 @@ void SessionRules::Forget(int64_t before_ns) {
 
 void SessionRules::AppendFindings(std::vector<Finding>* out) const {
   out->insert(out->end(), closed_.begin(), closed_.end());
-  for (const auto& [k, t] : threads_) {
+  for (const auto& [k, thread] : threads_) {
+    const Thread& t = *thread;
     for (const Call& c : t.calls)
       if (c.run.open) out->push_back(LoopFinding(t, c));
     if (t.near.open) out->push_back(NearFinding(t));

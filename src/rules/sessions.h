@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -112,7 +113,9 @@ class SessionRules {
   Finding MissFinding(const Thread& t) const;
 
   RuleOptions opts_;
-  absl::flat_hash_map<uint64_t, Thread> threads_;
+  // By pointer: a Thread is ~600 bytes, and a flat table's empty slots
+  // would each take as much (tens of thousands of sessions at once).
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Thread>> threads_;
   std::vector<Finding> closed_;  // findings of episodes that ended
   uint64_t observed_ = 0;
 };
