@@ -49,7 +49,7 @@ RULES = {
     # last three prompts >= growth x the median of the first three, >=
     # increasing_share of steps increasing, no step more than max_step_share
     # of the growth, the last two prompts >= min_last.
-    "context_bloat": {"growth": 3.0, "max_steps": 40, "min_steps": 8, "increasing_share": 0.8,
+    "context_bloat": {"growth": 3.0, "max_steps": 24, "min_steps": 8, "increasing_share": 0.8,
                       "max_step_share": 0.4, "min_last": 180_000},
     # retry_storm: >= min_429 HTTP 429s within within_s.
     "retry_storm": {"min_429": 5, "within_s": 300},

@@ -102,9 +102,9 @@ inline constexpr int kFanoutShortHistoryMin = 50;
 // compaction or a new conversation) starts the count again. The pace does
 // not matter (kBloatMaxSteps only bounds the memory a session keeps): a
 // prompt that grows steadily past kBloatMinLastPrompt without compaction is
-// bloat whether it took ten turns or forty.
+// bloat whether it took ten turns or twenty.
 inline constexpr int kBloatMinRequests = 8;
-inline constexpr int kBloatMaxSteps = 40;
+inline constexpr int kBloatMaxSteps = 24;
 inline constexpr double kBloatGrowthFactor = 3.0;
 inline constexpr double kBloatIncreasingShare = 0.8;
 inline constexpr double kBloatMaxStepShare = 0.4;

@@ -316,7 +316,22 @@ std::string ScopeName(const BudgetSpec& b, const std::string& value) {
 
 BudgetTracker::BudgetTracker(std::vector<BudgetSpec> specs, absl::TimeZone tz, double warn_share,
                              int64_t retain_ns)
-    : specs_(std::move(specs)), tz_(tz), warn_share_(warn_share), retain_ns_(retain_ns) {}
+    : specs_(std::move(specs)), tz_(tz), warn_share_(warn_share), retain_ns_(retain_ns) {
+  for (const BudgetSpec& b : specs_) {
+    const std::optional<Dim> d = ParseDim(b.key);
+    dims_.push_back(d && b.key == DimName(*d) ? int(*d) : -1);
+    rolling_ |= b.period == BudgetPeriod::kRolling;
+  }
+}
+
+int64_t BudgetTracker::Due(const State& s, const BudgetSpec& b) const {
+  int64_t due = INT64_MAX;
+  if (b.period != BudgetPeriod::kLifetime && b.period != BudgetPeriod::kRolling)
+    due = s.period_end_ns != 0 ? s.period_end_ns : INT64_MIN;
+  if (retain_ns_ > 0 && s.verdict == Verdict::kAllow)
+    due = std::min(due, s.last_ns + retain_ns_ + 1);
+  return due;
+}
 
 double BudgetTracker::Amount(const BudgetSpec& b, const Observation& o, int64_t* unpriced) const {
   switch (b.unit) {
@@ -375,7 +390,9 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     const BudgetSpec& b = specs_[i];
     std::string_view value;
     if (!b.key.empty()) {
-      value = o.tag(b.key);
+      value = dims_[i] >= 0        ? o.dims[dims_[i]].name
+              : o.event != nullptr ? o.event->tag(b.key)
+                                   : std::string_view();
       if (value.empty() || (!b.value.empty() && value != b.value)) continue;
     }
     int64_t unpriced = 0;
@@ -390,6 +407,7 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     }
     s.last_ns = std::max(s.last_ns, o.time_ns);
     Roll(s, b, o.time_ns);
+    next_due_ = std::min(next_due_, Due(s, b));
     if (b.period != BudgetPeriod::kLifetime && b.period != BudgetPeriod::kRolling &&
         o.time_ns < s.period_start_ns)
       continue;  // late, from a period already over
@@ -402,6 +420,7 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     s.consumed += amount;
     s.unpriced_tokens += unpriced;
     Judge(s, b, &o, o.time_ns, alert);
+    next_due_ = std::min(next_due_, Due(s, b));
   }
 }
 
@@ -427,6 +446,11 @@ void BudgetTracker::Judge(State& s, const BudgetSpec& b, const Observation* caus
 }
 
 void BudgetTracker::Advance(int64_t now_ns) {
+  // Before next_due_ every calendar period is still running (Roll and Judge
+  // would change nothing: Observe judged each scope after its last change)
+  // and no scope is idle long enough to forget.
+  if (!rolling_ && now_ns < next_due_) return;
+  int64_t next = INT64_MAX;
   for (auto it = states_.begin(); it != states_.end();) {
     auto cur = it++;
     State& s = cur->second;
@@ -437,9 +461,13 @@ void BudgetTracker::Advance(int64_t now_ns) {
     }
     if (retain_ns_ > 0 && s.last_ns < now_ns - retain_ns_ && s.verdict == Verdict::kAllow &&
         (b.period == BudgetPeriod::kLifetime || b.period == BudgetPeriod::kRolling ||
-         s.period_end_ns <= now_ns))
+         s.period_end_ns <= now_ns)) {
       states_.erase(cur);
+    } else {
+      next = std::min(next, Due(s, b));
+    }
   }
+  next_due_ = next;
 }
 
 BudgetStatus BudgetTracker::Status(const State& s, int64_t now_ns) const {

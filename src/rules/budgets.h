@@ -103,6 +103,15 @@ class BudgetTracker {
   Finding MakeFinding(const State& s, double threshold, int64_t t_ns) const;
 
   std::vector<BudgetSpec> specs_;
+  // Per spec: the dimension its key names (Observation::tag without parsing
+  // the key on every record), -1 for another tag or none.
+  std::vector<int> dims_;
+  // Advance() has nothing to do before this event time (no calendar period
+  // ends, no idle scope can be forgotten) unless a budget is rolling: it
+  // skips the walk over every scope (thousands of sessions, each pass).
+  int64_t next_due_ = INT64_MIN;
+  bool rolling_ = false;
+  int64_t Due(const State& s, const BudgetSpec& b) const;
   absl::TimeZone tz_;
   double warn_share_;
   int64_t retain_ns_;

@@ -45,6 +45,8 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
         turns_.erase(cur);
       }
     }
+    absl::erase_if(
+        done_, [&](const auto& kv) { return kv.second.touched + kIdleObservations < observed_; });
   }
   const Key& turn = o.turn_level ? o.turn : o.parent;
   if (o.turn_level && !turn) {
@@ -68,6 +70,22 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     return;
   }
   const uint64_t key = absl::HashOf(o.thread().id, turn.id);
+  if (auto d = done_.find(key); d != done_.end()) {
+    // Done and not fired: only the times change (as they would on its Turn).
+    d->second.touched = observed_;
+    d->second.last_ns = std::max(d->second.last_ns, o.time_ns);
+    if (!o.turn_level) {
+      uint64_t& cur = current_[o.thread().id];
+      if (cur != 0 && cur != key) {
+        if (auto prev = turns_.find(cur); prev != turns_.end()) {
+          Done(prev->second);
+          Retire(cur);
+        }
+      }
+      cur = key;
+    }
+    return;
+  }
   auto [it, inserted] = turns_.try_emplace(key);
   Turn& t = it->second;
   if (inserted) {
@@ -85,9 +103,7 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     if (cur != 0 && cur != key) {
       if (auto prev = turns_.find(cur); prev != turns_.end()) {
         Done(prev->second);
-        // Its count is in the history: only a turn that fired is kept (for
-        // its finding), so memory grows with fan-outs, not with turns.
-        if (!prev->second.fired) turns_.erase(prev);
+        Retire(cur);
       }
     }
     cur = key;
@@ -101,8 +117,15 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
   Check(t, o, alert);
   if (o.turn_level) {
     Done(t);
-    if (!t.fired) turns_.erase(it);
+    Retire(key);
   }
+}
+
+void FanoutRule::Retire(uint64_t key) {
+  auto it = turns_.find(key);
+  if (it == turns_.end() || !it->second.done || it->second.fired) return;
+  done_[key] = DoneTurn{it->second.touched, it->second.last_ns};
+  turns_.erase(it);
 }
 
 void FanoutRule::Check(Turn& t, const Observation& o, const AlertFn* alert) {
@@ -151,6 +174,7 @@ void FanoutRule::Forget(int64_t before_ns) {
       turns_.erase(cur);
     }
   }
+  absl::erase_if(done_, [&](const auto& kv) { return kv.second.last_ns < before_ns; });
   closed_.erase(std::remove_if(closed_.begin(), closed_.end(),
                                [&](const Finding& f) { return f.end_ns < before_ns; }),
                 closed_.end());

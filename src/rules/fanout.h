@@ -55,7 +55,17 @@ class FanoutRule {
   absl::flat_hash_map<uint64_t, uint64_t> current_;  // thread → its turn being counted
 
   absl::flat_hash_map<uint64_t, Turn> turns_;  // by (session, turn) key
-  std::vector<Finding> closed_;                // fired turns forgotten since
+  // Turns done without firing: nothing more can come of them but their
+  // key (a later record of one must not count it again) and when they were
+  // last written to (when to forget them). Most turns end so; a Turn each
+  // (~150 bytes, strings) made memory grow with the tool calls.
+  struct DoneTurn {
+    uint64_t touched = 0;
+    int64_t last_ns = 0;
+  };
+  absl::flat_hash_map<uint64_t, DoneTurn> done_;
+  void Retire(uint64_t key);     // a done turn that did not fire: turns_ → done_
+  std::vector<Finding> closed_;  // fired turns forgotten since
   uint64_t observed_ = 0;
   int64_t retain_ns_;
 };

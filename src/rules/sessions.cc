@@ -46,14 +46,15 @@ void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
   if ((++observed_ % kSweepEvery) == 0 && opts_.retain_ns == 0) {
     for (auto it = threads_.begin(); it != threads_.end();) {
       auto cur = it++;
-      if (cur->second.touched + kIdleObservations < observed_) {
-        Close(cur->second);
+      if (cur->second->touched + kIdleObservations < observed_) {
+        Close(*cur->second);
         threads_.erase(cur);
       }
     }
   }
   auto [it, inserted] = threads_.try_emplace(k.id);
-  Thread& t = it->second;
+  if (inserted) it->second = std::make_unique<Thread>();
+  Thread& t = *it->second;
   if (inserted) {
     t.name = std::string(k.name);
     t.dim = o.thread_dim();
@@ -190,7 +191,7 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
   auto median3 = [](int64_t a, int64_t b, int64_t c) {
     return std::max(std::min(a, b), std::min(std::max(a, b), c));
   };
-  const std::deque<int64_t>& v = t.prompts;
+  const Steps& v = t.prompts;
   const int64_t tail = median3(v[n - 3], v[n - 2], v[n - 1]);
   // The longest run of the last prompts (>= kBloatMinRequests of them) that
   // grew steadily: earlier turns of another pace must not hide it.
@@ -451,8 +452,8 @@ void SessionRules::Close(Thread& t) {
 void SessionRules::Forget(int64_t before_ns) {
   for (auto it = threads_.begin(); it != threads_.end();) {
     auto cur = it++;
-    if (cur->second.last_ns < before_ns) {
-      Close(cur->second);
+    if (cur->second->last_ns < before_ns) {
+      Close(*cur->second);
       threads_.erase(cur);
     }
   }
@@ -465,7 +466,8 @@ void SessionRules::Forget(int64_t before_ns) {
 
 void SessionRules::AppendFindings(std::vector<Finding>* out) const {
   out->insert(out->end(), closed_.begin(), closed_.end());
-  for (const auto& [k, t] : threads_) {
+  for (const auto& [k, thread] : threads_) {
+    const Thread& t = *thread;
     for (const Call& c : t.calls)
       if (c.run.open) out->push_back(LoopFinding(t, c));
     if (t.near.open) out->push_back(NearFinding(t));

@@ -8,8 +8,11 @@
 #ifndef TOKMETER_RULES_SESSIONS_H_
 #define TOKMETER_RULES_SESSIONS_H_
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +46,29 @@ class SessionRules {
     int64_t calls_before = 0;  // the session's calls of its kind before the run started
     bool tool = false;         // a tool call (else a model request)
   };
+  // The last prompts of a session, in place: at most kBloatMaxSteps, plus
+  // the one pushed before the oldest is dropped. (A std::deque allocates
+  // ~600 bytes each: over a million sessions' worth of memory.)
+  class Steps {
+   public:
+    bool empty() const { return n_ == 0; }
+    size_t size() const { return n_; }
+    int64_t front() const { return v_[0]; }
+    int64_t back() const { return v_[n_ - 1]; }
+    int64_t operator[](size_t i) const { return v_[i]; }
+    const int64_t* begin() const { return v_.data(); }
+    const int64_t* end() const { return v_.data() + n_; }
+    void clear() { n_ = 0; }
+    void push_back(int64_t x) { v_[n_++] = x; }
+    void pop_front() {
+      std::copy(v_.begin() + 1, v_.begin() + n_, v_.begin());
+      --n_;
+    }
+
+   private:
+    std::array<int64_t, thresholds::kBloatMaxSteps + 1> v_{};
+    uint8_t n_ = 0;
+  };
   struct Thread {
     std::string name;
     Dim dim = Dim::kSession;
@@ -58,8 +84,8 @@ class SessionRules {
     Run near;
     int64_t prev_prompt = -1, prev_output = 0, prev_tools = 0, prev_ns = 0;
     // context growth: the last prompts (one per turn, or per request)
-    std::deque<int64_t> prompts;
-    std::deque<int64_t> prompt_times;
+    Steps prompts;
+    Steps prompt_times;
     uint64_t last_parent = 0;
     Run bloat;
     int64_t bloat_first = 0, bloat_last = 0, bloat_points = 0;
@@ -91,7 +117,9 @@ class SessionRules {
   Finding MissFinding(const Thread& t) const;
 
   RuleOptions opts_;
-  absl::flat_hash_map<uint64_t, Thread> threads_;
+  // By pointer: a Thread is ~600 bytes, and a flat table's empty slots
+  // would each take as much (tens of thousands of sessions at once).
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Thread>> threads_;
   std::vector<Finding> closed_;  // findings of episodes that ended
   uint64_t observed_ = 0;
 };
