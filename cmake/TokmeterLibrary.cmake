@@ -3,7 +3,9 @@
 # One component of tokmeter, one folder: the target tokmeter_<component> and
 # its alias tokmeter::<component>; public headers from include/ (installed),
 # internal headers by their path from the project root (build tree only);
-# the project's warnings; the component's install and export rules.
+# the project's warnings; the component's install and export rules (its own
+# export file, tokmeter_<component>Targets.cmake, loaded by the package
+# config when the component is asked for: cmake/tokmeterConfig.cmake.in).
 function(tokmeter_library component)
   cmake_parse_arguments(L "" "" "SOURCES;PUBLIC;PRIVATE" ${ARGN})
   set(t tokmeter_${component})
@@ -17,9 +19,52 @@ function(tokmeter_library component)
   target_link_libraries(${t} PUBLIC ${L_PUBLIC} PRIVATE ${L_PRIVATE})
   target_compile_options(${t} PRIVATE ${TOKMETER_WARNINGS})
   set_target_properties(${t} PROPERTIES EXPORT_NAME ${component})
-  if(TOKMETER_INSTALL)
-    install(TARGETS ${t} EXPORT tokmeterTargets
-      ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-      LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  tokmeter_install_component(${component} ${t})
+endfunction()
+
+# tokmeter_install_component(<component> <target>): installs <target> as
+# tokmeter::<component> in its own export file and lists the component in
+# the package config.
+function(tokmeter_install_component component target)
+  if(NOT TOKMETER_INSTALL)
+    return()
   endif()
+  install(TARGETS ${target} EXPORT tokmeter_${component}Targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(EXPORT tokmeter_${component}Targets NAMESPACE tokmeter::
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/tokmeter)
+  set_property(GLOBAL APPEND PROPERTY TOKMETER_INSTALLED_COMPONENTS ${component})
+endfunction()
+
+# tokmeter_public_headers(<component> <header>...): the headers of
+# src/<component>/ that are part of the installed API, published as
+# tokmeter/<component>/<header>. The copies are generated at configure time
+# into <build>/include/tokmeter/<component>/ with their includes of
+# "src/<component>/…" rewritten to "tokmeter/<component>/…", so in-tree code
+# and installed consumers include the same path; src/ stays the one source.
+# A header that includes another internal header (src/…) is refused.
+function(tokmeter_public_headers component)
+  foreach(h ${ARGN})
+    set(src ${PROJECT_SOURCE_DIR}/src/${component}/${h})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+    file(READ ${src} text)
+    string(REPLACE "#include \"src/${component}/" "#include \"tokmeter/${component}/" text "${text}")
+    if(text MATCHES "#include \"src/")
+      message(FATAL_ERROR "src/${component}/${h} is a public header (tokmeter_public_headers) "
+                          "but includes an internal header (\"src/...\"): make that one public "
+                          "too or drop the include")
+    endif()
+    set(text "// Generated from src/${component}/${h} by CMake (tokmeter_public_headers); edit that file.\n${text}")
+    set(out ${PROJECT_BINARY_DIR}/include/tokmeter/${component}/${h})
+    if(EXISTS ${out})
+      file(READ ${out} old)
+    else()
+      set(old "")
+    endif()
+    if(NOT old STREQUAL text)
+      file(WRITE ${out} "${text}")
+    endif()
+  endforeach()
 endfunction()
