@@ -47,10 +47,6 @@ struct OtlpOptions {
   // them; bounds the memory the exporter holds while the collector is slow
   // or down (~300 bytes a span). Default 65,536.
   size_t max_queue_spans = 65536;
-  // Write waits for room in the queue instead of dropping. For replaying
-  // logs (`tokmeter export`), never for a runtime's flusher, which must not
-  // wait for the network. Default off.
-  bool block_on_full_queue = false;
   // Retries of one request after a 429, 502, 503, 504 or a network error
   // (refused, reset, timed out). After the last one its spans are dropped
   // and counted. Default 5.
@@ -109,7 +105,7 @@ struct OtlpStats {
 //
 // Thread-safety: Write/Flush/Close follow the Sink contract (one caller at a
 // time); stats() and WaitIdle() may be called from any thread. Write never
-// blocks on the network (unless block_on_full_queue). Trace records give
+// blocks on the network. Trace records give
 // each span its trace's tags and key (gen_ai.conversation.id is the session
 // tag, else the key); drop records become one span "tokmeter.records_dropped"
 // per batch with an event per record; roll-ups are not exported (metrics

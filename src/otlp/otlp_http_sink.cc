@@ -40,7 +40,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
     absl::Status st;
     uint64_t dropped = 0;
     auto enqueue = [&](std::string chunk, size_t spans) {
-      absl::Status s = exporter_->Enqueue(std::move(chunk), spans, opts_.block_on_full_queue);
+      absl::Status s = exporter_->Enqueue(std::move(chunk), spans);
       if (s.code() == absl::StatusCode::kResourceExhausted) {
         dropped += spans;
       } else if (!s.ok() && st.ok()) {
