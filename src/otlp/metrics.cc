@@ -23,23 +23,6 @@ const std::array<double, kNumBounds> kTokenBounds = {
 const std::array<double, kNumBounds> kDurationBounds = {
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
 
-int TokenBucket(int64_t tokens) {
-  // Bounds 4^k: v in (4^(i-1), 4^i] is bucket i, i.e. i = ceil(log4(v)) =
-  // ceil(bit_width(v - 1) / 2) for v > 1.
-  if (tokens <= 1) return 0;
-  int i = (std::bit_width(uint64_t(tokens - 1)) + 1) / 2;
-  return i > kNumBounds ? kNumBounds : i;
-}
-
-int DurationBucket(int64_t duration_ns) {
-  // Bounds 10 ms · 2^k: v in (10 ms · 2^(i-1), 10 ms · 2^i] is bucket i,
-  // i = bit_width(ceil(v / 10 ms) - 1) for v > 10 ms.
-  constexpr int64_t kTenMs = 10'000'000;
-  if (duration_ns <= kTenMs) return 0;
-  int i = std::bit_width(uint64_t((duration_ns - 1) / kTenMs));
-  return i > kNumBounds ? kNumBounds : i;
-}
-
 void Histogram::Merge(const Histogram& o) {
   count += o.count;
   sum += o.sum;
@@ -128,6 +111,10 @@ absl::StatusOr<MetricsAggregator> MetricsAggregator::Make(
       {"gen_ai.conversation.id", Source::kConversationId},
   };
   MetricsAggregator m;
+  if (attributes.size() > size_t(kMaxAttrs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxAttrs, " metric attributes (got ", attributes.size(), ")"));
+  }
   for (const std::string& key : attributes) {
     Attribute a{key, Source::kTag, ""};
     bool known = false;
@@ -160,28 +147,74 @@ absl::StatusOr<MetricsAggregator> MetricsAggregator::Make(
   m.temporality_ = temporality;
   m.max_series_ = std::max<size_t>(max_series, 1);
   m.start_ns_ = start_unix_ns;
-  m.last_values_.resize(m.attrs_.size());
+  for (const Attribute& a : m.attrs_) {
+    m.uses_trace_key_ |= a.source == Source::kConversationId;
+    m.name_matters_ |= a.source == Source::kToolName || a.source == Source::kAgentName ||
+                       a.source == Source::kWorkflowName || a.source == Source::kConversationId;
+    m.tag_attrs_ += a.source == Source::kTag;
+  }
+  if (m.tag_attrs_ > Shape::kMaxTagAttrs) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", Shape::kMaxTagAttrs, " tokmeter.<tag> metric attributes"));
+  }
   return m;
 }
 
-MetricsAggregator::Series& MetricsAggregator::Find(std::string_view* values, int n) {
-  // The previous span's series, compared by content (views of earlier
-  // batches may point at reused memory, so never by address).
-  if (last_ >= 0 && !series_[size_t(last_)].overflow) {
-    const Series& s = series_[size_t(last_)];
+MetricsAggregator::Series& MetricsAggregator::Find(const std::string_view* values, int n,
+                                                   bool stable) {
+  // 1. The same strings (by address) as a recent span of this batch.
+  if (stable) {
+    for (int r = 0; r < recent_n_; ++r) {
+      const Recent& e = recent_[size_t(r)];
+      if (!e.views_valid) continue;
+      bool same = true;
+      for (int i = 0; i < n && same; ++i) {
+        same = e.views[size_t(i)].data() == values[i].data() &&
+               e.views[size_t(i)].size() == values[i].size();
+      }
+      if (same) return series_[size_t(e.series)];
+    }
+  }
+  // 2. The same contents as a recent series (views of earlier batches may
+  // point at reused memory, so those are compared by content).
+  for (Recent& e : recent_) {
+    if (e.series < 0 || series_[size_t(e.series)].overflow) continue;
+    const Series& s = series_[size_t(e.series)];
     bool same = true;
     for (int i = 0; i < n && same; ++i) same = s.values[size_t(i)] == values[i];
-    if (same) return series_[size_t(last_)];
+    if (!same) continue;
+    Remember(e, values, n, stable);
+    return series_[size_t(e.series)];
   }
+  // 3. The hash index, or a new series.
+  Series& s = Insert(values, n);
+  Recent& e = recent_[size_t(recent_next_)];
+  recent_next_ = (recent_next_ + 1) % kRecent;
+  e.series = int(&s - series_.data());
+  Remember(e, values, n, stable);
+  return s;
+}
+
+void MetricsAggregator::Remember(Recent& e, const std::string_view* values, int n, bool stable) {
+  e.views_valid = stable;
+  if (stable) {
+    for (int i = 0; i < n; ++i) e.views[size_t(i)] = values[i];
+    // Valid from this batch on: make sure it is among the first recent_n_.
+    int index = int(&e - recent_.data());
+    if (index >= recent_n_) {
+      std::swap(recent_[size_t(recent_n_)], e);
+      ++recent_n_;
+    }
+  }
+}
+
+MetricsAggregator::Series& MetricsAggregator::Insert(const std::string_view* values, int n) {
   key_scratch_.clear();
   for (int i = 0; i < n; ++i) {
     key_scratch_.append(values[i].data(), values[i].size());
     key_scratch_.push_back('\0');
   }
-  if (auto it = index_.find(key_scratch_); it != index_.end()) {
-    last_ = int(it->second);
-    return series_[it->second];
-  }
+  if (auto it = index_.find(key_scratch_); it != index_.end()) return series_[it->second];
   if (series_.size() >= max_series_ - (overflow_ >= 0 ? 0 : 1) && n > 0) {
     // Full: the overflow series (created once, counted toward the limit).
     ++spans_overflowed_;
@@ -191,15 +224,45 @@ MetricsAggregator::Series& MetricsAggregator::Find(std::string_view* values, int
       o.overflow = true;
       o.values.assign(size_t(n), "");
     }
-    last_ = overflow_;
     return series_[size_t(overflow_)];
   }
-  last_ = int(series_.size());
   index_.emplace(key_scratch_, uint32_t(series_.size()));
   Series& s = series_.emplace_back();
   s.values.reserve(size_t(n));
   for (int i = 0; i < n; ++i) s.values.emplace_back(values[i]);
   return s;
+}
+
+namespace {
+// The same string: by address, else by content.
+inline bool SameString(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         (a.data() == b.data() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+}  // namespace
+
+bool MetricsAggregator::TagValue::Same(const Tag* t) const {
+  if (t == nullptr) return !present;
+  return present && type == t->type && num == t->num && SameString(str, t->str);
+}
+
+bool MetricsAggregator::Matches(const Shape& m, const SpanRecord& s, const SpanTags& t,
+                                const Tag* const* tag_attrs, std::string_view trace_key) const {
+  if (!SameString(m.kind, s.kind) || m.is_trace_root != s.is_trace_root ||
+      m.error != (s.counters[Counter::kErrors] > 0) || m.trace_tags != s.trace_tags.data() ||
+      m.ntrace_tags != s.trace_tags.size() || !SameString(m.trace_key, trace_key) ||
+      (name_matters_ && !SameString(m.name, s.name))) {
+    return false;
+  }
+  if (!m.tags[0].Same(t.provider) || !m.tags[1].Same(t.model) ||
+      !m.tags[2].Same(t.response_model) || !m.tags[3].Same(t.status) ||
+      !m.tags[4].Same(t.error_type) || !m.tags[5].Same(t.tool)) {
+    return false;
+  }
+  for (int i = 0; i < tag_attrs_; ++i) {
+    if (!m.tag_attrs[i].Same(tag_attrs[i])) return false;
+  }
+  return true;
 }
 
 void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, double cost_usd) {
@@ -211,13 +274,118 @@ void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, 
       (1u << int(Counter::kCacheReadTokens)) | (1u << int(Counter::kCacheWriteTokens)) |
       (1u << int(Counter::kRateLimited)) | (1u << int(Counter::kRetries)) |
       (1u << int(Counter::kToolCalls)) | (1u << int(Counter::kErrors));
-  GenAiFacts f;
-  Describe(s, trace_key, f);
-  if (f.operation.empty() && (c.mask & kUsed) == 0 && std::isnan(cost_usd) && !f.error) return;
+  if (!uses_trace_key_) trace_key = {};
+  SpanTags tags;
+  ScanTags(s, tags);
+  const Tag* tag_attrs[Shape::kMaxTagAttrs];
+  for (int i = 0, k = 0; k < tag_attrs_; ++i) {
+    const Attribute& a = attrs_[size_t(i)];
+    if (a.source != Source::kTag) continue;
+    const Tag* found = FindTag(s.tags, a.tag);
+    tag_attrs[k++] = found != nullptr ? found : FindTag(s.trace_tags, a.tag);
+  }
+  // A span like a recent one of this batch (typically from the same call
+  // site) has its outcome: skip working it out.
+  const Shape* shape = nullptr;
+  for (int i = 0; i < shapes_n_; ++i) {
+    if (Matches(shapes_[size_t(i)], s, tags, tag_attrs, trace_key)) {
+      shape = &shapes_[size_t(i)];
+      break;
+    }
+  }
+  const bool relevant = (c.mask & kUsed) != 0 || !std::isnan(cost_usd);
+  Outcome o;
+  if (shape != nullptr) o = shape->outcome;
+  if (shape == nullptr || (o.series < 0 && relevant)) {
+    bool stable;
+    o = Resolve(s, tags, trace_key, relevant, &stable);
+    if (stable) {
+      Shape& m = shapes_[size_t(shapes_next_)];
+      shapes_next_ = (shapes_next_ + 1) % kShapes;
+      if (shapes_n_ < kShapes) ++shapes_n_;
+      m.kind = s.kind;
+      m.name = s.name;
+      m.trace_key = trace_key;
+      m.is_trace_root = s.is_trace_root;
+      m.error = c[Counter::kErrors] > 0;
+      m.trace_tags = s.trace_tags.data();
+      m.ntrace_tags = s.trace_tags.size();
+      m.tags[0].Set(tags.provider);
+      m.tags[1].Set(tags.model);
+      m.tags[2].Set(tags.response_model);
+      m.tags[3].Set(tags.status);
+      m.tags[4].Set(tags.error_type);
+      m.tags[5].Set(tags.tool);
+      for (int i = 0; i < tag_attrs_; ++i) m.tag_attrs[i].Set(tag_attrs[i]);
+      m.outcome = o;
+    }
+  }
+  if (o.series < 0) return;  // nothing to count
+  Series& series = series_[size_t(o.series)];
+  ++spans_recorded_;
+  dirty_ = true;
 
-  constexpr int kMaxAttrs = 32;
-  std::string_view values[kMaxAttrs];
-  char bufs[kMaxAttrs][24];
+  // gen_ai.client.token.usage: input counts cached input too (the GenAI
+  // convention), output is output tokens (reasoning included).
+  if (c.has(Counter::kInputTokens) || c.has(Counter::kCacheReadTokens) ||
+      c.has(Counter::kCacheWriteTokens)) {
+    int64_t in =
+        c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
+    series.input.Add(in, TokenBucket(in));
+  }
+  if (c.has(Counter::kOutputTokens)) {
+    int64_t out = c[Counter::kOutputTokens];
+    series.output.Add(out, TokenBucket(out));
+  }
+  if (o.genai) {
+    int64_t d = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
+    series.duration.Add(d, DurationBucket(d));
+  }
+  // tokmeter's counters: added whether set or not (an unset counter is 0),
+  // marked seen by the span's counter mask, without a branch per counter.
+  // As the OTLP JSON reader reads spans back: a 429 is one rate-limited
+  // request, a tool span one tool call and a failed span one error when the
+  // counters do not say.
+  const int64_t limited = c[Counter::kRateLimited];
+  const int64_t tools = c[Counter::kToolCalls];
+  const int64_t errors = c[Counter::kErrors];
+  const bool limited_429 = o.http_status == 429;
+  series.counters[kCacheRead] += c[Counter::kCacheReadTokens];
+  series.counters[kCacheWrite] += c[Counter::kCacheWriteTokens];
+  series.counters[kRateLimited] += limited == 0 && limited_429 ? 1 : limited;
+  series.counters[kRetries] += c[Counter::kRetries];
+  series.counters[kToolCalls] += tools == 0 && o.tool ? 1 : tools;
+  series.counters[kErrors] += errors == 0 && o.error ? 1 : errors;
+  auto bit = [&](Counter k, int i) { return ((c.mask >> int(k)) & 1u) << i; };
+  series.counters_seen |=
+      bit(Counter::kCacheReadTokens, kCacheRead) | bit(Counter::kCacheWriteTokens, kCacheWrite) |
+      bit(Counter::kRateLimited, kRateLimited) | (uint32_t(limited_429) << kRateLimited) |
+      bit(Counter::kRetries, kRetries) | bit(Counter::kToolCalls, kToolCalls) |
+      (uint32_t(o.tool) << kToolCalls) | bit(Counter::kErrors, kErrors) |
+      (uint32_t(o.error) << kErrors);
+  if (!std::isnan(cost_usd)) {
+    series.cost += cost_usd;
+    series.has_cost = true;
+  }
+}
+
+MetricsAggregator::Outcome MetricsAggregator::Resolve(const SpanRecord& s, const SpanTags& tags,
+                                                      std::string_view trace_key, bool relevant,
+                                                      bool* stable_out) {
+  GenAiFacts f;
+  Describe(s, tags, trace_key, f);
+  Outcome o;
+  o.genai = !f.operation.empty();
+  o.tool = f.operation == "execute_tool";
+  o.error = f.error;
+  o.http_status = f.http_status;
+  *stable_out = true;
+  if (!o.genai && !o.error && !relevant) return o;  // series -1: adds nothing
+  // Scratch kept in the aggregator: arrays on the stack would be zeroed on
+  // every call (a third of the time per span).
+  std::string_view* values = values_scratch_.data();
+  auto& bufs = bufs_scratch_;
+  bool stable = true;  // no value formatted into bufs
   const int n = std::min<int>(int(attrs_.size()), kMaxAttrs);
   for (int i = 0; i < n; ++i) {
     const Attribute& a = attrs_[size_t(i)];
@@ -261,52 +429,13 @@ void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, 
         break;
       }
     }
+    // A value formatted into a scratch buffer is not the span's own string.
+    if (!v.empty() && (v.data() == bufs[i] || v.data() == f.error_buf)) stable = false;
     values[i] = v;
   }
-  Series& series = Find(values, n);
-  ++spans_recorded_;
-  dirty_ = true;
-
-  // gen_ai.client.token.usage: input counts cached input too (the GenAI
-  // convention), output is output tokens (reasoning included).
-  if (c.has(Counter::kInputTokens) || c.has(Counter::kCacheReadTokens) ||
-      c.has(Counter::kCacheWriteTokens)) {
-    int64_t in =
-        c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
-    series.input.Add(double(in), TokenBucket(in));
-  }
-  if (c.has(Counter::kOutputTokens)) {
-    int64_t out = c[Counter::kOutputTokens];
-    series.output.Add(double(out), TokenBucket(out));
-  }
-  if (!f.operation.empty()) {
-    int64_t d = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
-    series.duration.Add(double(d) / 1e9, DurationBucket(d));
-  }
-  auto count = [&](int i, int64_t v, bool seen) {
-    if (!seen) return;
-    series.counters[size_t(i)] += v;
-    series.counters_seen |= 1u << i;
-  };
-  count(kCacheRead, c[Counter::kCacheReadTokens], c.has(Counter::kCacheReadTokens));
-  count(kCacheWrite, c[Counter::kCacheWriteTokens], c.has(Counter::kCacheWriteTokens));
-  // As the OTLP JSON reader reads spans back: a 429 is one rate-limited
-  // request and a tool span one tool call when the counters do not say.
-  int64_t limited = c[Counter::kRateLimited];
-  if (f.http_status == 429 && limited == 0) limited = 1;
-  count(kRateLimited, limited, c.has(Counter::kRateLimited) || f.http_status == 429);
-  count(kRetries, c[Counter::kRetries], c.has(Counter::kRetries));
-  int64_t tools = c[Counter::kToolCalls];
-  const bool is_tool = f.operation == "execute_tool";
-  if (is_tool && tools == 0) tools = 1;
-  count(kToolCalls, tools, c.has(Counter::kToolCalls) || is_tool);
-  int64_t errors = c[Counter::kErrors];
-  if (f.error && errors == 0) errors = 1;
-  count(kErrors, errors, c.has(Counter::kErrors) || f.error);
-  if (!std::isnan(cost_usd)) {
-    series.cost += cost_usd;
-    series.has_cost = true;
-  }
+  *stable_out = stable;
+  o.series = int(&Find(values, n, stable) - series_.data());
+  return o;
 }
 
 void MetricsAggregator::RecordDrops(uint64_t n) {
@@ -329,7 +458,7 @@ void MetricsAggregator::Merge(const MetricsAggregator& o) {
       dst = &series_[size_t(overflow_)];
     } else {
       values.assign(src.values.begin(), src.values.end());
-      dst = &Find(values.data(), int(values.size()));
+      dst = &Find(values.data(), int(values.size()), /*stable=*/false);
     }
     dst->input.Merge(src.input);
     dst->output.Merge(src.output);
@@ -374,7 +503,7 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
 
   auto histogram_metric = [&](std::string_view name, std::string_view unit,
                               std::string_view description, const std::array<double, 14>& bounds,
-                              auto&& each) {
+                              double scale, auto&& each) {
     size_t metric_pos = std::string::npos, hist_pos = 0;
     auto point = [&](const Series& s, const Histogram& h, std::string_view token_type) {
       if (h.count == 0) return;
@@ -389,7 +518,7 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
       PutFixed64Field(out, kHistStart, start);
       PutFixed64Field(out, kHistTime, time);
       PutFixed64Field(out, kHistCount, h.count);
-      PutDouble(out, kHistSum, h.sum);
+      PutDouble(out, kHistSum, double(h.sum) * scale);
       size_t packed = BeginMessage(out, kHistBucketCounts);
       for (uint64_t b : h.buckets) {
         char le[8];
@@ -409,8 +538,8 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
       AppendAttributes(out, kHistAttributes, s);
       if (!token_type.empty())
         PutStringAttribute(out, kHistAttributes, "gen_ai.token.type", token_type);
-      PutDouble(out, kHistMin, h.min);
-      PutDouble(out, kHistMax, h.max);
+      PutDouble(out, kHistMin, double(h.min) * scale);
+      PutDouble(out, kHistMax, double(h.max) * scale);
       EndLength(out, p);
       ++points;
     };
@@ -422,12 +551,12 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
     }
   };
   histogram_metric(kTokenUsageMetric, "{token}", "Number of input and output tokens used.",
-                   kTokenBounds, [](const Series& s, auto& point) {
+                   kTokenBounds, 1.0, [](const Series& s, auto& point) {
                      point(s, s.input, "input");
                      point(s, s.output, "output");
                    });
   histogram_metric(kOperationDurationMetric, "s", "GenAI operation duration.", kDurationBounds,
-                   [](const Series& s, auto& point) { point(s, s.duration, ""); });
+                   1e-9, [](const Series& s, auto& point) { point(s, s.duration, ""); });
 
   // Monotonic sums: one metric per counter, a point per series that has it.
   auto sum_metric = [&](std::string_view name, std::string_view unit, std::string_view description,
@@ -489,7 +618,9 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
     series_.clear();
     index_.clear();
     overflow_ = -1;
-    last_ = -1;
+    recent_ = {};
+    recent_n_ = 0;
+    shapes_n_ = 0;
     dropped_ = 0;
     dropped_seen_ = false;
     start_ns_ = time_unix_ns;

@@ -6,6 +6,7 @@
 #define TOKMETER_SRC_OTLP_METRICS_H_
 
 #include <array>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "src/otlp/otlp_encoder.h"
 #include "tokmeter/otlp.h"
 #include "tokmeter/record.h"
 
@@ -30,21 +32,35 @@ extern const std::array<double, kNumBounds> kTokenBounds;
 extern const std::array<double, kNumBounds> kDurationBounds;
 // The bucket (0 … kNumBounds) of a value: bucket i holds values v with
 // bounds[i-1] < v <= bounds[i] (the last bucket: v > bounds[13]).
-int TokenBucket(int64_t tokens);
-int DurationBucket(int64_t duration_ns);
+inline int TokenBucket(int64_t tokens) {
+  // Bounds 4^k: v in (4^(i-1), 4^i] is bucket i, i.e. i = ceil(log4(v)) =
+  // ceil(bit_width(v - 1) / 2) for v > 1.
+  if (tokens <= 1) return 0;
+  int i = (std::bit_width(uint64_t(tokens - 1)) + 1) / 2;
+  return i > kNumBounds ? kNumBounds : i;
+}
+inline int DurationBucket(int64_t duration_ns) {
+  // Bounds 10 ms · 2^k: v in (10 ms · 2^(i-1), 10 ms · 2^i] is bucket i,
+  // i = bit_width(ceil(v / 10 ms) - 1) for v > 10 ms.
+  constexpr int64_t kTenMs = 10'000'000;
+  if (duration_ns <= kTenMs) return 0;
+  int i = std::bit_width(uint64_t((duration_ns - 1) / kTenMs));
+  return i > kNumBounds ? kNumBounds : i;
+}
 
-// An explicit-bucket histogram.
+// An explicit-bucket histogram of integers (tokens, nanoseconds): integer
+// sums are exact and cost one add; Collect scales them (ns → s).
 struct Histogram {
   uint64_t count = 0;
-  double sum = 0;
-  double min = std::numeric_limits<double>::infinity();
-  double max = -std::numeric_limits<double>::infinity();
+  int64_t sum = 0;
+  int64_t min = std::numeric_limits<int64_t>::max();
+  int64_t max = std::numeric_limits<int64_t>::min();
   std::array<uint64_t, kNumBounds + 1> buckets{};
-  void Add(double v, int bucket) {
+  void Add(int64_t v, int bucket) {
     ++count;
     sum += v;
-    if (v < min) min = v;
-    if (v > max) max = v;
+    min = v < min ? v : min;
+    max = v > max ? v : max;
     ++buckets[size_t(bucket)];
   }
   void Merge(const Histogram& o);
@@ -60,10 +76,21 @@ class MetricsAggregator {
                                                 OtlpTemporality temporality, size_t max_series,
                                                 int64_t start_unix_ns);
 
+  // Starts a batch: the strings of the spans recorded until the next
+  // BeginBatch stay valid and unchanged, so a span whose attribute values
+  // are the very strings of a recent span's (literals, as the ring hands
+  // them over) finds its series by address. Call it whenever earlier views
+  // may have died (every Sink::Write; every event of a reader).
+  void BeginBatch() {
+    recent_n_ = 0;
+    shapes_n_ = 0;
+  }
   // Adds one span. `trace_key` as for AppendOtlpSpan; `cost_usd` the span's
   // cost, NaN when unknown (tokmeter.cost then gets no point from it).
   void Record(const SpanRecord& s, std::string_view trace_key,
               double cost_usd = std::numeric_limits<double>::quiet_NaN());
+  // Whether an attribute is the conversation (Record then needs trace_key).
+  bool uses_trace_key() const { return uses_trace_key_; }
   // Adds records lost to full rings (tokmeter.records.dropped).
   void RecordDrops(uint64_t n);
   // Adds everything `o` holds (same attribute list): `tokmeter export`
@@ -120,8 +147,60 @@ class MetricsAggregator {
     bool has_cost = false;
   };
 
+  static constexpr int kMaxAttrs = 32;
   MetricsAggregator() = default;
-  Series& Find(std::string_view* values, int n);
+  // The series of `values`; `stable`: the views stay valid until the next
+  // BeginBatch (not formatted into a scratch buffer).
+  Series& Find(const std::string_view* values, int n, bool stable);
+  Series& Insert(const std::string_view* values, int n);
+  struct Recent;
+  void Remember(Recent& e, const std::string_view* values, int n, bool stable);
+  // What a span's attributes and tags decide: its series (-1: it adds
+  // nothing) and the facts the counts need.
+  struct Outcome {
+    int series = -1;
+    bool genai = false;  // a GenAI operation: recorded in the duration histogram
+    bool tool = false;   // execute_tool: one tool call when the counter is unset
+    bool error = false;
+    int64_t http_status = 0;
+  };
+  // Works the outcome out (GenAI facts, attribute values, series);
+  // `relevant`: the span has counters or a cost to add. *stable: every
+  // value is one of the span's own strings.
+  Outcome Resolve(const SpanRecord& s, const SpanTags& t, std::string_view trace_key, bool relevant,
+                  bool* stable);
+  // A tag as the outcome sees it: absent, or its type and value.
+  struct TagValue {
+    bool present = false;
+    TagType type = TagType::kString;
+    std::string_view str;
+    int64_t num = 0;
+    void Set(const Tag* t) {
+      present = t != nullptr;
+      if (present) {
+        type = t->type;
+        str = t->str;
+        num = t->num;
+      }
+    }
+    bool Same(const Tag* t) const;
+  };
+  // A recent span of this batch: what decided its outcome. Only what the
+  // outcome reads is compared (a request_id tag unique to every span does
+  // not make spans different); strings by address first, then by content
+  // (the views stay valid within the batch).
+  struct Shape {
+    static constexpr int kMaxTagAttrs = 8;
+    std::string_view kind, name, trace_key;
+    bool is_trace_root = false, error = false;
+    const Tag* trace_tags = nullptr;
+    size_t ntrace_tags = 0;
+    TagValue tags[6];                  // SpanTags' slots, in order
+    TagValue tag_attrs[kMaxTagAttrs];  // the tokmeter.<tag> attributes' tags
+    Outcome outcome;
+  };
+  bool Matches(const Shape& m, const SpanRecord& s, const SpanTags& t, const Tag* const* tag_attrs,
+               std::string_view trace_key) const;
   void AppendAttributes(std::string& out, uint32_t field, const Series& s) const;
 
   std::vector<Attribute> attrs_;
@@ -131,11 +210,28 @@ class MetricsAggregator {
   std::vector<Series> series_;
   absl::flat_hash_map<std::string, uint32_t> index_;  // joined values → series_
   int overflow_ = -1;                                 // index of the overflow series
-  // The previous span's values and series: the common case of a run of
-  // spans with the same attributes skips the hash lookup.
-  std::vector<std::string_view> last_values_;
-  int last_ = -1;
+  // Recently used series with the views they were last found by (valid
+  // within the current batch): spans with the same attribute strings skip
+  // the comparison of contents and the hash lookup.
+  struct Recent {
+    std::array<std::string_view, kMaxAttrs> views;
+    bool views_valid = false;
+    int series = -1;
+  };
+  static constexpr int kRecent = 4;
+  std::array<Recent, kRecent> recent_;
+  int recent_n_ = 0;     // entries whose views are valid in this batch
+  int recent_next_ = 0;  // round-robin slot to replace
+  static constexpr int kShapes = 4;
+  std::array<Shape, kShapes> shapes_;
+  int shapes_n_ = 0;     // valid entries in this batch
+  int shapes_next_ = 0;  // round-robin slot to replace
   std::string key_scratch_;
+  std::array<std::string_view, kMaxAttrs> values_scratch_;  // Record only
+  char bufs_scratch_[kMaxAttrs][24];                        // Record only
+  bool uses_trace_key_ = false;
+  bool name_matters_ = false;  // an attribute reads the span's name
+  int tag_attrs_ = 0;          // tokmeter.<tag> attributes
   uint64_t dropped_ = 0;
   bool dropped_seen_ = false;
   bool dirty_ = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "src/model/proto_wire.h"
 #include "src/model/utf8.h"
@@ -78,14 +79,26 @@ class Attributes {
 thread_local std::string Attributes::arena_storage_;
 thread_local std::vector<std::pair<uint32_t, uint32_t>> Attributes::used_storage_;
 
+// `key` is the literal `lit`, for a key whose size is already known to be
+// N - 1.
+template <size_t N>
+inline bool Is(std::string_view key, const char (&lit)[N]) {
+  return std::memcmp(key.data(), lit, N - 1) == 0;
+}
+// `s` equals the literal.
+template <size_t N>
+inline bool Eq(std::string_view s, const char (&lit)[N]) {
+  return s.size() == N - 1 && Is(s, lit);
+}
+
 std::string_view OperationName(const SpanRecord& s) {
   std::string_view k = s.kind;
-  if (k == "llm" || k == "chat") return "chat";
-  if (k == "embedding" || k == "embeddings") return "embeddings";
-  if (k == "retrieval") return "retrieval";
-  if (k == "tool") return "execute_tool";
-  if (k == "workflow") return "invoke_workflow";
-  if (k == "agent" || k == "subagent" || k == "turn" || k == "session" || s.is_trace_root) {
+  if (Eq(k, "llm") || Eq(k, "chat")) return "chat";
+  if (Eq(k, "tool")) return "execute_tool";
+  if (Eq(k, "embedding") || Eq(k, "embeddings")) return "embeddings";
+  if (Eq(k, "retrieval")) return "retrieval";
+  if (Eq(k, "workflow")) return "invoke_workflow";
+  if (Eq(k, "agent") || Eq(k, "subagent") || Eq(k, "turn") || Eq(k, "session") || s.is_trace_root) {
     return "invoke_agent";
   }
   return {};
@@ -167,63 +180,78 @@ void PutTagAttribute(std::string& out, uint32_t field, std::string_view key, con
   }
 }
 
-void Describe(const SpanRecord& s, std::string_view trace_key, GenAiFacts& f) {
-  f.operation = OperationName(s);
-  f.provider = f.model = f.response_model = f.session = f.agent = nullptr;
-  const Tag* tool = nullptr;
-  const Tag* status = nullptr;
-  const Tag* error_type = nullptr;
-  const Tag* workflow = nullptr;
+void ScanTags(const SpanRecord& s, SpanTags& t) {
+  t = SpanTags{};
   // One pass over the tags (the last value of a key wins), keys told apart
-  // by their length first.
-  for (const Tag& t : s.tags) {
-    switch (t.key.size()) {
+  // by their length, then by bytes (Is: a memcmp of a constant size, which
+  // the compiler inlines).
+  for (const Tag& g : s.tags) {
+    switch (g.key.size()) {
       case 4:
-        if (t.key == "tool") tool = &t;
+        if (Is(g.key, "tool")) t.tool = &g;
         break;
       case 5:
-        if (t.key == "model") f.model = &t;
+        if (Is(g.key, "model")) t.model = &g;
         break;
       case 6:
-        if (t.key == "status") status = &t;
+        if (Is(g.key, "status")) t.status = &g;
         break;
       case 8:
-        if (t.key == "provider") f.provider = &t;
+        if (Is(g.key, "provider")) t.provider = &g;
         break;
       case 10:
-        if (t.key == "error_type") error_type = &t;
+        if (Is(g.key, "error_type")) t.error_type = &g;
         break;
       case 14:
-        if (t.key == "response_model") f.response_model = &t;
+        if (Is(g.key, "response_model")) t.response_model = &g;
         break;
       default:
         break;
     }
   }
-  for (const Tag& t : s.trace_tags) {
-    switch (t.key.size()) {
+}
+
+void Describe(const SpanRecord& s, std::string_view trace_key, GenAiFacts& f) {
+  SpanTags t;
+  ScanTags(s, t);
+  Describe(s, t, trace_key, f);
+}
+
+void Describe(const SpanRecord& s, const SpanTags& t, std::string_view trace_key, GenAiFacts& f) {
+  f.operation = OperationName(s);
+  f.provider = t.provider;
+  f.model = t.model;
+  f.response_model = t.response_model;
+  f.session = f.agent = nullptr;
+  const Tag* tool = t.tool;
+  const Tag* status = t.status;
+  const Tag* error_type = t.error_type;
+  const Tag* workflow = nullptr;
+  for (const Tag& g : s.trace_tags) {
+    switch (g.key.size()) {
       case 5:
-        if (t.key == "agent") f.agent = &t;
+        if (Is(g.key, "agent")) f.agent = &g;
         break;
       case 7:
-        if (t.key == "session") f.session = &t;
+        if (Is(g.key, "session")) f.session = &g;
         break;
       case 8:
-        if (t.key == "workflow") workflow = &t;
+        if (Is(g.key, "workflow")) workflow = &g;
         break;
       default:
         break;
     }
   }
-  const bool is_tool = s.kind == "tool";
+  const bool is_tool = Eq(s.kind, "tool");
   f.tool_name = StringOf(tool);
   if (f.tool_name.empty() && is_tool) f.tool_name = s.name;
   f.agent_name = {};
   f.workflow_name = {};
-  if (f.operation == "invoke_agent") {
-    f.agent_name =
-        (s.kind == "agent" || s.kind == "subagent") && !s.name.empty() ? s.name : StringOf(f.agent);
-  } else if (f.operation == "invoke_workflow") {
+  if (Eq(f.operation, "invoke_agent")) {
+    f.agent_name = (Eq(s.kind, "agent") || Eq(s.kind, "subagent")) && !s.name.empty()
+                       ? s.name
+                       : StringOf(f.agent);
+  } else if (Eq(f.operation, "invoke_workflow")) {
     f.workflow_name = StringOf(workflow);
     if (f.workflow_name.empty()) f.workflow_name = s.name;
   }

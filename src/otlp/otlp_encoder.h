@@ -56,6 +56,20 @@ struct GenAiFacts {
 };
 void Describe(const SpanRecord& s, std::string_view trace_key, GenAiFacts& f);
 
+// The span tags the GenAI facts read (the last value of each key), found in
+// one pass; null when absent.
+struct SpanTags {
+  const Tag* provider = nullptr;
+  const Tag* model = nullptr;
+  const Tag* response_model = nullptr;
+  const Tag* status = nullptr;
+  const Tag* error_type = nullptr;
+  const Tag* tool = nullptr;
+};
+void ScanTags(const SpanRecord& s, SpanTags& t);
+// Describe with the span's tags already scanned.
+void Describe(const SpanRecord& s, const SpanTags& t, std::string_view trace_key, GenAiFacts& f);
+
 // The key of each trace (the id given to tokmeter::Trace), remembered from a
 // sink's batches: TraceRecords add, trace roll-ups (the trace is over)
 // remove. Bounded: when more than `max_traces` are open, the oldest half is

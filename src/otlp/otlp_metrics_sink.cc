@@ -39,14 +39,19 @@ class OtlpMetricsSinkImpl : public OtlpMetricsSink {
 
   absl::Status Write(const Batch& batch) override {
     std::string failure = exporter_->TakeFailure();
-    keys_.Add(batch);
-    for (const SpanRecord& s : batch.spans) {
-      agg_.Record(s, s.is_trace_root ? std::string_view() : keys_.Find(s.trace_id));
+    agg_.BeginBatch();
+    if (agg_.uses_trace_key()) {
+      keys_.Add(batch);
+      for (const SpanRecord& s : batch.spans) {
+        agg_.Record(s, s.is_trace_root ? std::string_view() : keys_.Find(s.trace_id));
+      }
+      keys_.Retire(batch);
+    } else {
+      for (const SpanRecord& s : batch.spans) agg_.Record(s, {});
     }
     uint64_t dropped = 0;
     for (const DropRecord& d : batch.drops) dropped += d.dropped;
     if (!batch.drops.empty()) agg_.RecordDrops(dropped);
-    keys_.Retire(batch);
     Publish();
     absl::Status st;
     if (Clock::now() - last_export_ >= opts_.export_interval) st = Export();

@@ -429,6 +429,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
         if (priced) {
           if (std::optional<double> c = l.prices->Cost(e)) cost = *c;
         }
+        it->second.BeginBatch();  // the event's views die after this callback
         it->second.Record(span, trace_key, cost);
       }
     }
