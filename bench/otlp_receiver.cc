@@ -4,6 +4,8 @@
 // until stdin closes; then prints the requests and bytes it received on
 // stderr. What a Collector costs is not measured: only what `tokmeter
 // export` sends.
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdio>
 #include <iostream>
@@ -56,6 +58,8 @@ int main() {
   std::string line;
   while (std::getline(std::cin, line)) {
   }
+  // Wake the blocking accept (closing the socket alone does not).
+  ::shutdown(acceptor.native_handle(), SHUT_RDWR);
   boost::system::error_code ec;
   acceptor.close(ec);
   accept.join();

@@ -162,6 +162,8 @@ absl::StatusOr<MetricsAggregator> MetricsAggregator::Make(
 
 MetricsAggregator::Series& MetricsAggregator::Find(const std::string_view* values, int n,
                                                    bool stable) {
+  if (!cache_) return Insert(values, n);
+  std::array<Recent, kRecent>& recent_ = cache_->recent;
   // 1. The same strings (by address) as a recent span of this batch.
   if (stable) {
     for (int r = 0; r < recent_n_; ++r) {
@@ -196,6 +198,7 @@ MetricsAggregator::Series& MetricsAggregator::Find(const std::string_view* value
 }
 
 void MetricsAggregator::Remember(Recent& e, const std::string_view* values, int n, bool stable) {
+  std::array<Recent, kRecent>& recent_ = cache_->recent;
   e.views_valid = stable;
   if (stable) {
     for (int i = 0; i < n; ++i) e.views[size_t(i)] = values[i];
@@ -265,15 +268,78 @@ bool MetricsAggregator::Matches(const Shape& m, const SpanRecord& s, const SpanT
   return true;
 }
 
+namespace {
+// The counters the metrics read; a span with none of them and no GenAI
+// operation adds nothing.
+constexpr uint32_t kUsedCounters =
+    (1u << int(Counter::kInputTokens)) | (1u << int(Counter::kOutputTokens)) |
+    (1u << int(Counter::kCacheReadTokens)) | (1u << int(Counter::kCacheWriteTokens)) |
+    (1u << int(Counter::kRateLimited)) | (1u << int(Counter::kRetries)) |
+    (1u << int(Counter::kToolCalls)) | (1u << int(Counter::kErrors));
+
+inline bool SameView(std::string_view a, std::string_view b) {
+  return a.data() == b.data() && a.size() == b.size();
+}
+}  // namespace
+
+bool MetricsAggregator::SameAsPrevious(const SpanRecord& a, const SpanRecord& b) const {
+  // Everything the outcome may read, compared by address (both spans are of
+  // this batch): the common case is a run of spans from one call site.
+  if (!SameView(a.kind, b.kind) || a.is_trace_root != b.is_trace_root ||
+      (a.counters[Counter::kErrors] > 0) != (b.counters[Counter::kErrors] > 0) ||
+      a.tags.size() != b.tags.size() || a.trace_tags.data() != b.trace_tags.data() ||
+      a.trace_tags.size() != b.trace_tags.size() || (name_matters_ && !SameView(a.name, b.name))) {
+    return false;
+  }
+  for (size_t i = 0; i < a.tags.size(); ++i) {
+    const Tag& x = a.tags[i];
+    const Tag& y = b.tags[i];
+    if (!SameView(x.key, y.key) || x.type != y.type || !SameView(x.str, y.str) || x.num != y.num) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void MetricsAggregator::set_batch_cache(bool on) {
+  if (!on) {
+    cache_.reset();
+  } else if (!cache_) {
+    cache_ = std::make_unique<BatchCache>();
+  }
+  recent_n_ = 0;
+  shapes_n_ = 0;
+}
+
+void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
+  BeginBatch();
+  const double no_cost = std::numeric_limits<double>::quiet_NaN();
+  const SpanRecord* prev = nullptr;
+  Outcome prev_o;
+  for (const SpanRecord& s : spans) {
+    const bool relevant = (s.counters.mask & kUsedCounters) != 0;
+    Outcome o;
+    if (prev != nullptr && !uses_trace_key_ && SameAsPrevious(*prev, s) &&
+        !(prev_o.series < 0 && relevant)) {
+      o = prev_o;
+    } else {
+      o = Lookup(s, {}, relevant);
+      prev = &s;
+      prev_o = o;
+    }
+    if (o.series >= 0) Accumulate(s, o, no_cost);
+  }
+}
+
 void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, double cost_usd) {
+  const bool relevant = (s.counters.mask & kUsedCounters) != 0 || !std::isnan(cost_usd);
+  Outcome o = Lookup(s, trace_key, relevant);
+  if (o.series >= 0) Accumulate(s, o, cost_usd);
+}
+
+MetricsAggregator::Outcome MetricsAggregator::Lookup(const SpanRecord& s,
+                                                     std::string_view trace_key, bool relevant) {
   const Counters& c = s.counters;
-  // The counters the metrics read; a span with none of them and no GenAI
-  // operation adds nothing.
-  constexpr uint32_t kUsed =
-      (1u << int(Counter::kInputTokens)) | (1u << int(Counter::kOutputTokens)) |
-      (1u << int(Counter::kCacheReadTokens)) | (1u << int(Counter::kCacheWriteTokens)) |
-      (1u << int(Counter::kRateLimited)) | (1u << int(Counter::kRetries)) |
-      (1u << int(Counter::kToolCalls)) | (1u << int(Counter::kErrors));
   if (!uses_trace_key_) trace_key = {};
   SpanTags tags;
   ScanTags(s, tags);
@@ -287,20 +353,19 @@ void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, 
   // A span like a recent one of this batch (typically from the same call
   // site) has its outcome: skip working it out.
   const Shape* shape = nullptr;
-  for (int i = 0; i < shapes_n_; ++i) {
-    if (Matches(shapes_[size_t(i)], s, tags, tag_attrs, trace_key)) {
-      shape = &shapes_[size_t(i)];
+  for (int i = 0; cache_ && i < shapes_n_; ++i) {
+    if (Matches(cache_->shapes[size_t(i)], s, tags, tag_attrs, trace_key)) {
+      shape = &cache_->shapes[size_t(i)];
       break;
     }
   }
-  const bool relevant = (c.mask & kUsed) != 0 || !std::isnan(cost_usd);
   Outcome o;
   if (shape != nullptr) o = shape->outcome;
   if (shape == nullptr || (o.series < 0 && relevant)) {
     bool stable;
     o = Resolve(s, tags, trace_key, relevant, &stable);
-    if (stable) {
-      Shape& m = shapes_[size_t(shapes_next_)];
+    if (stable && cache_) {
+      Shape& m = cache_->shapes[size_t(shapes_next_)];
       shapes_next_ = (shapes_next_ + 1) % kShapes;
       if (shapes_n_ < kShapes) ++shapes_n_;
       m.kind = s.kind;
@@ -320,7 +385,11 @@ void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, 
       m.outcome = o;
     }
   }
-  if (o.series < 0) return;  // nothing to count
+  return o;
+}
+
+void MetricsAggregator::Accumulate(const SpanRecord& s, const Outcome& o, double cost_usd) {
+  const Counters& c = s.counters;
   Series& series = series_[size_t(o.series)];
   ++spans_recorded_;
   dirty_ = true;
@@ -381,10 +450,11 @@ MetricsAggregator::Outcome MetricsAggregator::Resolve(const SpanRecord& s, const
   o.http_status = f.http_status;
   *stable_out = true;
   if (!o.genai && !o.error && !relevant) return o;  // series -1: adds nothing
-  // Scratch kept in the aggregator: arrays on the stack would be zeroed on
-  // every call (a third of the time per span).
-  std::string_view* values = values_scratch_.data();
-  auto& bufs = bufs_scratch_;
+  // Scratch of this thread: arrays on the stack would be zeroed on every
+  // call (a third of the time per span).
+  static thread_local std::array<std::string_view, kMaxAttrs> values_scratch;
+  static thread_local char bufs[kMaxAttrs][24];
+  std::string_view* values = values_scratch.data();
   bool stable = true;  // no value formatted into bufs
   const int n = std::min<int>(int(attrs_.size()), kMaxAttrs);
   for (int i = 0; i < n; ++i) {
@@ -618,7 +688,7 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
     series_.clear();
     index_.clear();
     overflow_ = -1;
-    recent_ = {};
+    if (cache_) cache_->recent = {};
     recent_n_ = 0;
     shapes_n_ = 0;
     dropped_ = 0;

@@ -9,6 +9,8 @@
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,6 +91,15 @@ class MetricsAggregator {
   // cost, NaN when unknown (tokmeter.cost then gets no point from it).
   void Record(const SpanRecord& s, std::string_view trace_key,
               double cost_usd = std::numeric_limits<double>::quiet_NaN());
+  // Adds a batch's spans (BeginBatch included), without trace keys or
+  // costs: what the metrics sink does per Write when no attribute is the
+  // conversation. A span like the one before it (the same strings, as
+  // spans from one call site are) reuses its outcome.
+  void RecordSpans(std::span<const SpanRecord> spans);
+  // Without the batch cache, every span's series is looked up by its
+  // attribute values: for an aggregator fed one event at a time (each a
+  // batch of its own), which then holds no cache memory. Default on.
+  void set_batch_cache(bool on);
   // Whether an attribute is the conversation (Record then needs trace_key).
   bool uses_trace_key() const { return uses_trace_key_; }
   // Adds records lost to full rings (tokmeter.records.dropped).
@@ -169,6 +180,11 @@ class MetricsAggregator {
   // value is one of the span's own strings.
   Outcome Resolve(const SpanRecord& s, const SpanTags& t, std::string_view trace_key, bool relevant,
                   bool* stable);
+  // The outcome of a span: from a recent shape of this batch, or Resolve.
+  Outcome Lookup(const SpanRecord& s, std::string_view trace_key, bool relevant);
+  // Adds a span to its series (o.series >= 0).
+  void Accumulate(const SpanRecord& s, const Outcome& o, double cost_usd);
+  bool SameAsPrevious(const SpanRecord& a, const SpanRecord& b) const;
   // A tag as the outcome sees it: absent, or its type and value.
   struct TagValue {
     bool present = false;
@@ -219,16 +235,19 @@ class MetricsAggregator {
     int series = -1;
   };
   static constexpr int kRecent = 4;
-  std::array<Recent, kRecent> recent_;
   int recent_n_ = 0;     // entries whose views are valid in this batch
   int recent_next_ = 0;  // round-robin slot to replace
   static constexpr int kShapes = 4;
-  std::array<Shape, kShapes> shapes_;
+  // The batch caches (a few KiB): on the heap, and not at all for an
+  // aggregator whose every span is a batch of its own (set_batch_cache).
+  struct BatchCache {
+    std::array<Recent, kRecent> recent;
+    std::array<Shape, kShapes> shapes;
+  };
+  std::unique_ptr<BatchCache> cache_ = std::make_unique<BatchCache>();
   int shapes_n_ = 0;     // valid entries in this batch
   int shapes_next_ = 0;  // round-robin slot to replace
   std::string key_scratch_;
-  std::array<std::string_view, kMaxAttrs> values_scratch_;  // Record only
-  char bufs_scratch_[kMaxAttrs][24];                        // Record only
   bool uses_trace_key_ = false;
   bool name_matters_ = false;  // an attribute reads the span's name
   int tag_attrs_ = 0;          // tokmeter.<tag> attributes

@@ -39,15 +39,15 @@ class OtlpMetricsSinkImpl : public OtlpMetricsSink {
 
   absl::Status Write(const Batch& batch) override {
     std::string failure = exporter_->TakeFailure();
-    agg_.BeginBatch();
     if (agg_.uses_trace_key()) {
+      agg_.BeginBatch();
       keys_.Add(batch);
       for (const SpanRecord& s : batch.spans) {
         agg_.Record(s, s.is_trace_root ? std::string_view() : keys_.Find(s.trace_id));
       }
       keys_.Retire(batch);
     } else {
-      for (const SpanRecord& s : batch.spans) agg_.Record(s, {});
+      agg_.RecordSpans(batch.spans);
     }
     uint64_t dropped = 0;
     for (const DropRecord& d : batch.drops) dropped += d.dropped;

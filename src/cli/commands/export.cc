@@ -423,13 +423,13 @@ int Run(const std::vector<std::string>& args, Io& io) {
         if (it == windows.end()) {
           auto agg = otlp::MetricsAggregator::Make(metric_attrs, OtlpTemporality::kDelta,
                                                    size_t(f.max_series), start);
+          agg->set_batch_cache(false);  // one event at a time: no batch to cache
           it = windows.emplace(start, *std::move(agg)).first;
         }
         double cost = std::numeric_limits<double>::quiet_NaN();
         if (priced) {
           if (std::optional<double> c = l.prices->Cost(e)) cost = *c;
         }
-        it->second.BeginBatch();  // the event's views die after this callback
         it->second.Record(span, trace_key, cost);
       }
     }
