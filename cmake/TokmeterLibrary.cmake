@@ -19,16 +19,25 @@ function(tokmeter_library component)
   target_link_libraries(${t} PUBLIC ${L_PUBLIC} PRIVATE ${L_PRIVATE})
   target_compile_options(${t} PRIVATE ${TOKMETER_WARNINGS})
   set_target_properties(${t} PROPERTIES EXPORT_NAME ${component})
-  tokmeter_install_component(${component} ${t})
+  # The other components it links, for the package config.
+  set(needs "")
+  foreach(dep ${L_PUBLIC} ${L_PRIVATE})
+    if(dep MATCHES "^tokmeter(::|_)(.+)$")
+      list(APPEND needs ${CMAKE_MATCH_2})
+    endif()
+  endforeach()
+  tokmeter_install_component(${component} ${t} NEEDS ${needs})
 endfunction()
 
-# tokmeter_install_component(<component> <target>): installs <target> as
-# tokmeter::<component> in its own export file and lists the component in
-# the package config.
+# tokmeter_install_component(<component> <target> [NEEDS <component>...]):
+# installs <target> as tokmeter::<component> in its own export file and
+# lists the component, with the components it links, in the package config.
 function(tokmeter_install_component component target)
+  cmake_parse_arguments(I "" "" "NEEDS" ${ARGN})
   if(NOT TOKMETER_INSTALL)
     return()
   endif()
+  set_property(GLOBAL PROPERTY TOKMETER_NEEDS_${component} "${I_NEEDS}")
   install(TARGETS ${target} EXPORT tokmeter_${component}Targets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
