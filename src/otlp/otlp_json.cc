@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "src/model/proto_wire.h"
+#include "src/model/utf8.h"
 
 namespace tokmeter::otlp {
 namespace {
@@ -201,6 +202,13 @@ struct Entry {
 };
 
 void AppendJsonString(std::string& out, std::string_view s) {
+  // JSON text is UTF-8: invalid sequences (never from tokmeter's encoders,
+  // which repair them) become U+FFFD.
+  std::string repaired;
+  if (model::Utf8ValidPrefix(s) != s.size()) {
+    repaired = model::Utf8Repaired(s);
+    s = repaired;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t run = 0;

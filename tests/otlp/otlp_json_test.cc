@@ -13,6 +13,7 @@
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
+#include "src/model/proto_wire.h"
 #include "src/otlp/metrics.h"
 #include "src/otlp/otlp_encoder.h"
 #include "tests/proto/sample_batch.h"
@@ -108,6 +109,28 @@ TEST(OtlpJsonTest, MetricsRequestMatchesTheProtobuf) {
   google::protobuf::util::MessageDifferencer d;
   d.ReportDifferencesToString(&diff);
   EXPECT_TRUE(d.Compare(want, got)) << diff;
+}
+
+// JSON is UTF-8: a string field with invalid bytes (which tokmeter's
+// encoders never write) comes out repaired, U+FFFD for each bad byte.
+TEST(OtlpJsonTest, InvalidUtf8IsRepaired) {
+  using model::wire::PutBytesField;
+  std::string any, kv, resource, resource_spans, request;
+  PutBytesField(any, 1,
+                "a\xff"
+                "b");              // AnyValue.string_value
+  PutBytesField(kv, 1, "k");       // KeyValue.key
+  PutBytesField(kv, 2, any);       // KeyValue.value
+  PutBytesField(resource, 1, kv);  // Resource.attributes
+  PutBytesField(resource_spans, 1, resource);
+  PutBytesField(request, 1, resource_spans);
+  std::string json;
+  ASSERT_TRUE(otlp::AppendOtlpJson(otlp::OtlpSignal::kTraces, request, json).ok());
+  EXPECT_EQ(json,
+            "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"k\",\"value\":"
+            "{\"stringValue\":\"a\xef\xbf\xbd"
+            "b\"}}]}}]}");
+  EXPECT_TRUE(boost::json::parse(json).is_object());
 }
 
 TEST(OtlpJsonTest, MalformedBytesAreRefused) {
