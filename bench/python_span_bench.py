@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 import timeit
+import warnings
 
 import tokmeter
 
@@ -34,6 +35,7 @@ def main():
         "    s.add('input_tokens', 10); s.add('output_tokens', 20)\n"
         "    s.add('cache_read_tokens', 30); s.add('tool_calls', 1)\n"
     )
+    warnings.simplefilter("ignore", tokmeter.TokmeterWarning)  # not recording, on purpose
     bench("not recording: span + 4 counters", span_4, g)
     path = os.path.join(tempfile.mkdtemp(), "bench.jsonl")
     # Default 1 MiB ring: the flusher is woken at half full; drops are reported.

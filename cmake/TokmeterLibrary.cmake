@@ -51,20 +51,30 @@ endfunction()
 # src/<component>/ that are part of the installed API, published as
 # tokmeter/<component>/<header>. The copies are generated at configure time
 # into <build>/include/tokmeter/<component>/ with their includes of
-# "src/<component>/…" rewritten to "tokmeter/<component>/…", so in-tree code
-# and installed consumers include the same path; src/ stays the one source.
-# A header that includes another internal header (src/…) is refused.
+# "src/<c>/…" rewritten to "tokmeter/<c>/…", so in-tree code and installed
+# consumers include the same path; src/ stays the one source. A header may
+# include another component's header only if that one is published too
+# (earlier: components are added in dependency order); an include of an
+# unpublished internal header is refused.
 function(tokmeter_public_headers component)
+  foreach(h ${ARGN})
+    set_property(GLOBAL APPEND PROPERTY TOKMETER_PUBLISHED_HEADERS ${component}/${h})
+  endforeach()
+  get_property(published GLOBAL PROPERTY TOKMETER_PUBLISHED_HEADERS)
   foreach(h ${ARGN})
     set(src ${PROJECT_SOURCE_DIR}/src/${component}/${h})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
     file(READ ${src} text)
-    string(REPLACE "#include \"src/${component}/" "#include \"tokmeter/${component}/" text "${text}")
-    if(text MATCHES "#include \"src/")
-      message(FATAL_ERROR "src/${component}/${h} is a public header (tokmeter_public_headers) "
-                          "but includes an internal header (\"src/...\"): make that one public "
-                          "too or drop the include")
-    endif()
+    string(REGEX MATCHALL "#include \"src/[^\"]+\"" includes "${text}")
+    foreach(inc ${includes})
+      string(REGEX REPLACE "^#include \"src/([^\"]+)\"$" "\\1" path "${inc}")
+      if(NOT path IN_LIST published)
+        message(FATAL_ERROR "src/${component}/${h} is a public header (tokmeter_public_headers) "
+                            "but includes the internal header src/${path}: publish that one "
+                            "too (its component's tokmeter_public_headers) or drop the include")
+      endif()
+    endforeach()
+    string(REPLACE "#include \"src/" "#include \"tokmeter/" text "${text}")
     set(text "// Generated from src/${component}/${h} by CMake (tokmeter_public_headers); edit that file.\n${text}")
     set(out ${PROJECT_BINARY_DIR}/include/tokmeter/${component}/${h})
     if(EXISTS ${out})

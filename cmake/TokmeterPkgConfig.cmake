@@ -1,8 +1,9 @@
 # pkg-config files for programs built without CMake:
 #   c++ -std=c++20 app.cc $(pkg-config --cflags --libs tokmeter)
-# tokmeter.pc is the capture library (core + sinks); tokmeter-<component>.pc
-# the other components (usage, proto, otlp, analysis), each requiring what it
-# links. The libraries are static, so every dependency is on the Libs line.
+# tokmeter.pc is the capture library (core + sinks + monitor, with the rules
+# and pricing the monitor runs); tokmeter-<component>.pc the other components
+# (usage, proto, otlp, analysis), each requiring what it links. The libraries
+# are static, so every dependency is on the Libs line.
 
 # tokmeter_pkg_config(<name> <description> REQUIRES <pc>... LIBS <flag>...)
 function(tokmeter_pkg_config name description)
@@ -35,10 +36,12 @@ if(NOT TOKMETER_ENABLED)
   set(_tokmeter_cflags -DTOKMETER_ENABLED=0)
 endif()
 set(_tokmeter_absl absl_status absl_statusor absl_strings absl_str_format absl_time
-    absl_flat_hash_map absl_flat_hash_set absl_hash absl_function_ref)
-tokmeter_pkg_config(tokmeter "tokmeter capture library: spans, traces, the flusher, JSONL sinks"
+    absl_flat_hash_map absl_flat_hash_set absl_btree absl_hash absl_function_ref)
+tokmeter_pkg_config(tokmeter
+  "tokmeter capture library: spans, traces, the flusher, JSONL sinks, the live monitor"
   REQUIRES ${_tokmeter_absl} libxxhash
-  LIBS -ltokmeter_sinks -ltokmeter_core -ltokmeter_model -pthread
+  LIBS -ltokmeter_monitor -ltokmeter_sinks -ltokmeter_core -ltokmeter_rules -ltokmeter_pricing
+       -ltokmeter_model -lboost_json -pthread
   CFLAGS ${_tokmeter_cflags})
 tokmeter_pkg_config(tokmeter-usage "tokmeter: usage from provider response bodies and SSE streams"
   REQUIRES tokmeter LIBS -ltokmeter_usage -lboost_json)
@@ -51,7 +54,8 @@ if(TARGET tokmeter_otlp)
     REQUIRES tokmeter zlib openssl LIBS -ltokmeter_otlp)
 endif()
 if(TARGET tokmeter_analysis)
-  tokmeter_pkg_config(tokmeter-analysis "tokmeter: usage log readers, aggregation, detectors, pricing"
-    REQUIRES ${_tokmeter_absl} zlib libzstd simdjson
-    LIBS -ltokmeter_analysis -ltokmeter_model -lboost_json -pthread)
+  tokmeter_pkg_config(tokmeter-analysis "tokmeter: usage log readers, aggregation, detect, quota"
+    REQUIRES ${_tokmeter_absl} libxxhash zlib libzstd simdjson
+    LIBS -ltokmeter_analysis -ltokmeter_rules -ltokmeter_pricing -ltokmeter_model -lboost_json
+         -pthread)
 endif()

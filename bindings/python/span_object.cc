@@ -1,21 +1,28 @@
 #include "bindings/python/span_object.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <new>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "bindings/python/span_shim.h"
 #include "tokmeter/counters.h"
 #include "tokmeter/record.h"
+#include "tokmeter/runtime.h"
 
 namespace tokmeter::python {
 namespace {
 
 PyObject* g_current_var = nullptr;        // ContextVar: the current Span of this task/thread
 PyObject* g_counter_names[kNumCounters];  // interned "input_tokens", ...
+PyObject* g_user_counters = nullptr;      // set of str: counters declared by define_counter()
+PyObject* g_warning = nullptr;            // tokmeter.TokmeterWarning
 int64_t g_closed_elsewhere = 0;           // guarded by the GIL
+bool g_warned_not_recording = false;      // guarded by the GIL
 
 struct SpanObject {
   PyObject_HEAD DetachedSpan span;
@@ -53,13 +60,30 @@ bool View(PyObject* o, std::string_view* out) {
   return false;
 }
 
-// Tags one value (bool, int, str/bytes, anything else by str()) on the span
-// or, with `on_trace`, on its trace.
+// Tag values are str, int, bool or float: anything else (a dict, None, bytes)
+// is refused with a TypeError naming the key, rather than stored as its repr.
+bool CheckTag(PyObject* key, PyObject* value) {
+  if (!PyUnicode_Check(key)) {
+    PyErr_Format(PyExc_TypeError, "tag keys are str, got %.100s", Py_TYPE(key)->tp_name);
+    return false;
+  }
+  if (PyUnicode_Check(value) || PyLong_Check(value) || PyFloat_Check(value)) return true;
+  PyErr_Format(PyExc_TypeError,
+               "tag '%U': a %.100s is not a tag value; tag values are str, int, bool or float "
+               "(pass json.dumps(value) or str(value) to store text)",
+               key, Py_TYPE(value)->tp_name);
+  return false;
+}
+
+// Tags one value on the span or, with `on_trace`, on its trace. bool and
+// int (int64) keep their type; floats and larger ints are stored as their
+// shortest decimal text.
 bool TagValue(SpanObject* self, PyObject* key, PyObject* value, bool on_trace) {
+  if (!CheckTag(key, value)) return false;
   Span* s = self->span.native();
+  if (s == nullptr) return true;
   std::string_view k;
   if (!View(key, &k)) return false;
-  if (s == nullptr) return true;
   Trace* t = on_trace ? self->span.trace() : nullptr;
   if (PyBool_Check(value)) {
     bool b = value == Py_True;
@@ -89,10 +113,10 @@ bool TagValue(SpanObject* self, PyObject* key, PyObject* value, bool on_trace) {
   }
   PyObject* str = nullptr;
   std::string_view v;
-  if (PyUnicode_Check(value) || PyBytes_Check(value)) {
+  if (PyUnicode_Check(value)) {
     if (!View(value, &v)) return false;
   } else {
-    str = PyObject_Str(value);
+    str = PyObject_Str(value);  // float: repr, the shortest round-trip text
     if (str == nullptr || !View(str, &v)) {
       Py_XDECREF(str);
       return false;
@@ -168,6 +192,8 @@ PyObject* SpanEnter(PyObject* o, PyObject*) {
     }
     Py_XDECREF(cur);
   }
+  if (!self->span.recording() && !WarnNotRecording(self->is_trace ? "trace" : "span"))
+    return nullptr;
   self->token = PyContextVar_Set(g_current_var, o);
   if (self->token == nullptr) return nullptr;
   if (self->pending_tags != nullptr) {
@@ -194,6 +220,7 @@ PyObject* SpanExit(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
       const char* dot = strrchr(tp, '.');
       self->span.native()->Tag("exception", dot != nullptr ? dot + 1 : tp);
     }
+    self->span.native()->Add(Counter::kErrors, 1);
   }
   if (!self->span.Close()) ++g_closed_elsewhere;
   Py_RETURN_FALSE;
@@ -206,6 +233,62 @@ std::optional<Counter> FastCounter(PyObject* name) {
   return std::nullopt;
 }
 
+// Edit distance, for "did you mean" on an unknown counter (short names only).
+size_t Distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+void UnknownCounter(PyObject* name, std::string_view n) {
+  std::string names, near;
+  size_t best = 3;  // suggest only names within 2 edits
+  for (int i = 0; i < kNumCounters; ++i) {
+    if (!names.empty()) names += ", ";
+    names += kCounterNames[i];
+    size_t d = Distance(n, kCounterNames[i]);
+    if (d < best) {
+      best = d;
+      near = kCounterNames[i];
+    }
+  }
+  std::string hint = near.empty() ? "" : " (did you mean '" + near + "'?)";
+  PyErr_Format(PyExc_ValueError,
+               "unknown counter %R%s: the built-in counters are %s; declare a counter of your "
+               "own once with tokmeter.define_counter(%R)",
+               name, hint.c_str(), names.c_str(), name);
+}
+
+// The counter `name` names: a built-in one (set) or a declared user counter
+// (unset, *user true). False with ValueError / TypeError set otherwise.
+bool ResolveCounter(PyObject* name, std::optional<Counter>* builtin, std::string_view* user) {
+  if ((*builtin = FastCounter(name))) return true;
+  std::string_view n;
+  if (!PyUnicode_Check(name)) {
+    PyErr_Format(PyExc_TypeError, "counter names are str, got %.100s", Py_TYPE(name)->tp_name);
+    return false;
+  }
+  if (!View(name, &n)) return false;
+  if ((*builtin = CounterFromName(n))) return true;
+  int known = PySet_Contains(g_user_counters, name);
+  if (known < 0) return false;
+  if (known == 0) {
+    UnknownCounter(name, n);
+    return false;
+  }
+  *user = n;
+  return true;
+}
+
 PyObject* SpanAdd(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   auto* self = reinterpret_cast<SpanObject*>(o);
   if (nargs < 1 || nargs > 2) {
@@ -216,18 +299,20 @@ PyObject* SpanAdd(PyObject* o, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs == 2) {
     value = PyLong_AsLongLong(args[1]);
     if (value == -1 && PyErr_Occurred()) return nullptr;
+    if (value < 0) {
+      PyErr_Format(PyExc_ValueError, "add(%R, %lld): counters count things and never go down",
+                   args[0], static_cast<long long>(value));
+      return nullptr;
+    }
   }
+  std::optional<Counter> c;
+  std::string_view user;
+  if (!ResolveCounter(args[0], &c, &user)) return nullptr;
   if (Span* s = self->span.native()) {
-    if (std::optional<Counter> c = FastCounter(args[0])) {
+    if (c) {
       s->Add(*c, value);
     } else {
-      std::string_view name;
-      if (!View(args[0], &name)) return nullptr;
-      if (std::optional<Counter> named = CounterFromName(name)) {
-        s->Add(*named, value);
-      } else {
-        s->Add(name, value);
-      }
+      s->Add(user, value);
     }
   }
   Py_INCREF(o);
@@ -360,6 +445,10 @@ PyObject* MakeSpanOrTrace(bool is_trace, PyObject* const* args, Py_ssize_t nargs
         parent = value;
         continue;
       }
+      if (!CheckTag(key, value)) {
+        Py_DECREF(self);
+        return nullptr;
+      }
       if (self->pending_tags == nullptr && (self->pending_tags = PyDict_New()) == nullptr) {
         Py_DECREF(self);
         return nullptr;
@@ -400,6 +489,26 @@ PyObject* ModCurrent(PyObject*, PyObject*) {
 PyObject* ModClosedElsewhere(PyObject*, PyObject*) {
   return PyLong_FromLongLong(g_closed_elsewhere);
 }
+// define_counter(*names): user counters span.add() then accepts.
+PyObject* ModDefineCounter(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  for (Py_ssize_t i = 0; i < nargs; ++i) {
+    std::string_view n;
+    if (!PyUnicode_Check(args[i])) {
+      PyErr_Format(PyExc_TypeError, "counter names are str, got %.100s", Py_TYPE(args[i])->tp_name);
+      return nullptr;
+    }
+    if (!View(args[i], &n)) return nullptr;
+    if (n.empty() || n.size() > internal::kMaxKeyLen) {
+      PyErr_Format(PyExc_ValueError, "counter names are 1 to %d bytes long: %R",
+                   static_cast<int>(internal::kMaxKeyLen), args[i]);
+      return nullptr;
+    }
+    if (CounterFromName(n)) continue;  // built in already
+    if (PySet_Add(g_user_counters, args[i]) < 0) return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+PyObject* ModUserCounters(PyObject*, PyObject*) { return PySequence_List(g_user_counters); }
 
 PyMethodDef kModuleFunctions[] = {
     {"span", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ModSpan)),
@@ -408,8 +517,14 @@ PyMethodDef kModuleFunctions[] = {
      "of this task/thread, or of `parent` (a Span or Context)."},
     {"trace", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ModTrace)),
      METH_FASTCALL | METH_KEYWORDS,
-     "trace(kind, id, **tags): a new trace (context manager); keywords are trace tags."},
+     "trace(kind, id, **tags): a new trace (context manager); keywords are trace tags. The id "
+     "is also the trace's `session` tag unless session=... is given."},
     {"_current", ModCurrent, METH_NOARGS, "The current Span of this context, or None."},
+    {"define_counter",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(ModDefineCounter)), METH_FASTCALL,
+     "define_counter(*names): declares counters of your own; span.add() refuses other names that "
+     "are not built in (a typo of input_tokens would otherwise become a new counter)."},
+    {"user_counters", ModUserCounters, METH_NOARGS, "The counters declared by define_counter()."},
     {"spans_closed_on_wrong_thread", ModClosedElsewhere, METH_NOARGS,
      "Spans dropped because they were closed on another thread than they were opened on."},
     {nullptr, nullptr, 0, nullptr}};
@@ -429,6 +544,16 @@ bool AddSpanType(PyObject* module) {
   Py_INCREF(&SpanType);
   if (PyModule_AddObject(module, "Span", reinterpret_cast<PyObject*>(&SpanType)) < 0) return false;
 
+  g_warning = PyErr_NewExceptionWithDoc(
+      "tokmeter.TokmeterWarning",
+      "Something recorded was lost or not recorded: a span while no runtime runs, a sink error.",
+      PyExc_RuntimeWarning, nullptr);
+  if (g_warning == nullptr) return false;
+  Py_INCREF(g_warning);
+  if (PyModule_AddObject(module, "TokmeterWarning", g_warning) < 0) return false;
+  g_user_counters = PySet_New(nullptr);
+  if (g_user_counters == nullptr) return false;
+
   g_current_var = PyContextVar_New("tokmeter_current_span", nullptr);
   if (g_current_var == nullptr) return false;
   Py_INCREF(g_current_var);
@@ -440,5 +565,30 @@ bool AddSpanType(PyObject* module) {
   }
   return PyModule_AddFunctions(module, kModuleFunctions) == 0;
 }
+
+Context CurrentPythonContext() {
+  PyObject* cur = nullptr;
+  if (PyContextVar_Get(g_current_var, nullptr, &cur) < 0) {
+    PyErr_Clear();
+    return Context{};
+  }
+  Context c;
+  if (cur != nullptr && Py_IS_TYPE(cur, &SpanType)) {
+    c = reinterpret_cast<SpanObject*>(cur)->span.child_context();
+  }
+  Py_XDECREF(cur);
+  return c;
+}
+
+bool WarnNotRecording(const char* what) {
+  if (g_warned_not_recording || IsRecording()) return true;
+  g_warned_not_recording = true;
+  return PyErr_WarnFormat(g_warning, 1,
+                          "tokmeter: a %s was not recorded because no runtime runs; call "
+                          "tokmeter.start(...) first (this warning is shown once)",
+                          what) == 0;
+}
+
+void ResetNotRecordingWarning() { g_warned_not_recording = false; }
 
 }  // namespace tokmeter::python

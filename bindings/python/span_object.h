@@ -16,10 +16,10 @@ struct TraceContextRef {
   Context ctx;
 };
 
-// Creates the Span type, the context variable holding the current span, and
-// the functions span(), trace(), _current() and
-// spans_closed_on_wrong_thread() in `module`. Returns false with a Python
-// error set on failure.
+// Creates the Span type, the TokmeterWarning category, the context variable
+// holding the current span, and the functions span(), trace(), _current(),
+// define_counter() and spans_closed_on_wrong_thread() in `module`. Returns
+// false with a Python error set on failure.
 bool AddSpanType(PyObject* module);
 
 // Implemented by the module: converts a pybind11 Context / Usage argument.
@@ -27,6 +27,16 @@ bool AddSpanType(PyObject* module);
 const TraceContextRef* AsTraceContext(PyObject* o);
 bool RecordUsageFromPython(Span& span, PyObject* usage);
 PyObject* NewTraceContext(const Context& ctx);
+
+// The context a span opened now from Python gets as its parent: the current
+// span of this task/thread (contextvars), invalid when there is none.
+Context CurrentPythonContext();
+
+// Issues a tokmeter.TokmeterWarning saying `what` is not recorded because no
+// runtime runs: once, until ResetNotRecordingWarning() (start() calls it).
+// Returns false with a Python error set when warnings are errors.
+bool WarnNotRecording(const char* what);
+void ResetNotRecordingWarning();
 
 }  // namespace tokmeter::python
 

@@ -2,14 +2,16 @@
 //
 // Runtime control (start/flush/shutdown, GIL released while draining), spans
 // and traces whose parent is carried by a contextvars.ContextVar (so asyncio
-// tasks and threads keep their trace), usage extraction, and the analysis
-// command line.
+// tasks and threads keep their trace, span_object.cc), the sinks and the
+// mailbox to Python (sinks.cc), usage extraction, the httpx transport's
+// recorder (provider_call.cc), and the analysis command line.
 #include <Python.h>
 #include <pthread.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include "bindings/python/provider_call.h"
+#include "bindings/python/sinks.h"
 #include "bindings/python/span_object.h"
 #include "tokmeter/tokmeter.h"
 #include "tokmeter/usage.h"
@@ -37,7 +41,7 @@ namespace {
 struct RuntimeHolder {
   std::mutex mu;
   std::unique_ptr<Runtime> runtime;  // kept (stopped) after shutdown so memory() still reads
-  MemorySink* memory = nullptr;      // owned by `runtime`
+  BuiltSinks built;                  // views into `runtime`'s sinks
 };
 // Leaked on purpose: no static destructor runs after the interpreter is gone.
 RuntimeHolder& Holder() {
@@ -45,33 +49,22 @@ RuntimeHolder& Holder() {
   return *h;
 }
 
-void ThrowIfError(const absl::Status& s) {
-  if (s.ok()) return;
-  if (s.code() == absl::StatusCode::kInvalidArgument)
-    throw py::value_error(std::string(s.message()));
-  throw std::runtime_error(std::string(s.ToString()));
-}
-
-void PyStart(std::optional<std::string> jsonl, bool memory, double flush_interval,
-             size_t ring_bytes, bool block_when_full) {
+void PyStart(py::list sinks, double flush_interval, size_t ring_bytes, double high_water,
+             bool block_when_full) {
   Options opts;
-  if (flush_interval <= 0) throw py::value_error("flush_interval must be positive (seconds)");
+  if (!(flush_interval > 0)) throw py::value_error("flush_interval must be positive (seconds)");
+  if (!(high_water > 0 && high_water <= 1))
+    throw py::value_error("high_water is a fraction of the ring: 0 < high_water <= 1");
   opts.flush_interval =
       std::chrono::milliseconds(std::max<int64_t>(1, static_cast<int64_t>(flush_interval * 1000)));
   opts.ring_bytes = ring_bytes;
+  opts.high_water = high_water;
   opts.full_ring = block_when_full ? FullRingPolicy::kBlock : FullRingPolicy::kDrop;
-  MemorySink* mem = nullptr;
-  if (jsonl) {
-    absl::StatusOr<std::unique_ptr<Sink>> s = MakeJsonlSink({.path = *jsonl});
-    ThrowIfError(s.status());
-    opts.sinks.push_back(std::move(*s));
-  }
-  if (memory) {
-    auto m = std::make_unique<MemorySink>();
-    mem = m.get();
-    opts.sinks.push_back(std::move(m));
-  }
   RuntimeHolder& h = Holder();
+  // Refused before any sink opens a file or starts a thread.
+  if (IsRecording()) throw std::runtime_error("tokmeter is already running; call shutdown() first");
+  ResetMailbox();
+  BuiltSinks built = BuildSinks(sinks, opts);
   absl::Status status;
   {
     // The GIL is never taken while h.mu is held (other threads wait on h.mu
@@ -81,18 +74,19 @@ void PyStart(std::optional<std::string> jsonl, bool memory, double flush_interva
     if (h.runtime != nullptr && IsRecording()) {
       status = absl::FailedPreconditionError("tokmeter is already running; call shutdown() first");
     } else {
-      h.memory = nullptr;
+      h.built = {};
       h.runtime.reset();  // the previous, stopped runtime: releases its sinks
       absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Start(std::move(opts));
       if (rt.ok()) {
         h.runtime = std::move(*rt);
-        h.memory = mem;
+        h.built = built;
       } else {
         status = rt.status();
       }
     }
   }
   ThrowIfError(status);
+  ResetNotRecordingWarning();
   // Registered after the core's own fork handlers, so that at fork time this
   // prepare handler runs first: no thread is inside Flush/Shutdown holding
   // h.mu when the process forks, and the child can use h.mu.
@@ -103,26 +97,20 @@ void PyStart(std::optional<std::string> jsonl, bool memory, double flush_interva
   });
 }
 
+// Sink errors are not raised here: each one was posted to the mailbox,
+// which Python delivers to on_error (or as a warning) right after.
 void PyFlush() {
-  absl::Status s;
-  {
-    py::gil_scoped_release nogil;
-    RuntimeHolder& h = Holder();
-    std::lock_guard<std::mutex> lock(h.mu);
-    if (h.runtime != nullptr) s = h.runtime->Flush();
-  }
-  ThrowIfError(s);
+  py::gil_scoped_release nogil;
+  RuntimeHolder& h = Holder();
+  std::lock_guard<std::mutex> lock(h.mu);
+  if (h.runtime != nullptr) (void)h.runtime->Flush();
 }
 
 void PyShutdown() {
-  absl::Status s;
-  {
-    py::gil_scoped_release nogil;
-    RuntimeHolder& h = Holder();
-    std::lock_guard<std::mutex> lock(h.mu);
-    if (h.runtime != nullptr) s = h.runtime->Shutdown();
-  }
-  ThrowIfError(s);
+  py::gil_scoped_release nogil;
+  RuntimeHolder& h = Holder();
+  std::lock_guard<std::mutex> lock(h.mu);
+  if (h.runtime != nullptr) (void)h.runtime->Shutdown();
 }
 
 py::dict StatsDict() {
@@ -143,6 +131,13 @@ py::dict StatsDict() {
   d["sink_errors"] = st.sink_errors;
   d["bytes_drained"] = st.bytes_drained;
   d["flusher_buffer_bytes"] = st.flusher_buffer_bytes;
+  OtlpHttpSink* otlp;
+  {
+    RuntimeHolder& h = Holder();
+    std::lock_guard<std::mutex> lock(h.mu);
+    otlp = h.built.otlp;
+  }
+  if (otlp != nullptr) d["otlp"] = OtlpStatsDict(otlp);
   return d;
 }
 
@@ -192,10 +187,10 @@ py::list MemorySpans() {
   {
     RuntimeHolder& h = Holder();
     std::lock_guard<std::mutex> lock(h.mu);
-    if (h.memory == nullptr) {
+    if (h.built.memory == nullptr) {
       throw std::runtime_error("no memory sink: start(memory=True)");
     }
-    spans = h.memory->spans();
+    spans = h.built.memory->spans();
   }
   py::list out;
   for (const OwnedSpan& s : spans) out.append(SpanDict(s));
@@ -221,17 +216,6 @@ std::string_view ViewOf(const py::handle& o, const char* what) {
 }
 
 // ------------------------------------------------------------------- usage
-
-Provider ProviderFromString(const std::optional<std::string>& s) {
-  if (!s || s->empty()) return Provider::kUnknown;
-  const std::string& p = *s;
-  if (p == "anthropic" || p == "messages") return Provider::kAnthropic;
-  if (p == "openai" || p == "chat" || p == "openai-chat" || p == "chat.completions")
-    return Provider::kOpenAIChat;
-  if (p == "responses" || p == "openai-responses") return Provider::kOpenAIResponses;
-  if (p == "gemini" || p == "google") return Provider::kGemini;
-  throw py::value_error("unknown provider '" + p + "' (anthropic, openai, responses, gemini)");
-}
 
 py::object Opt(const std::optional<int64_t>& v) {
   return v ? py::object(py::int_(*v)) : py::object(py::none());
@@ -399,6 +383,22 @@ py::tuple RunCli(const std::vector<std::string>& args) {
 #endif
 }
 
+// The command exactly as the `tokmeter` executable runs it: on the process's
+// own stdout and stderr, so a terminal gets tables (and whatever else the
+// command does on a terminal).
+int RunCliStdio(const std::vector<std::string>& args) {
+#ifdef TOKMETER_PYTHON_HAVE_CLI
+  py::gil_scoped_release nogil;
+  int code = tokmeter::cli::Run(args, std::cout, std::cerr);
+  std::cout.flush();
+  std::cerr.flush();
+  return code;
+#else
+  (void)args;
+  throw std::runtime_error("this _tokmeter was built without the tokmeter command (tokmeter_cli)");
+#endif
+}
+
 }  // namespace
 
 const TraceContextRef* AsTraceContext(PyObject* o) {
@@ -447,10 +447,10 @@ PYBIND11_MODULE(_tokmeter, m) {
   m.attr("has_cli") = false;
 #endif
 
-  m.def("start", &PyStart, py::arg("jsonl") = py::none(), py::arg("memory") = false,
-        py::arg("flush_interval") = 0.2, py::arg("ring_bytes") = size_t{1} << 20,
+  m.def("start", &PyStart, py::arg("sinks"), py::arg("flush_interval") = 0.2,
+        py::arg("ring_bytes") = size_t{1} << 20, py::arg("high_water") = 0.25,
         py::arg("block_when_full") = false,
-        "Starts recording to a JSONL file and/or a memory sink.");
+        "Starts recording to the sinks: a list of (kind, options dict) (use tokmeter.start).");
   m.def("flush", &PyFlush, "Drains every ring into the sinks (GIL released).");
   m.def("shutdown", &PyShutdown,
         "Stops recording, drains, closes sinks. Idempotent (GIL released).");
@@ -512,4 +512,14 @@ PYBIND11_MODULE(_tokmeter, m) {
 
   m.def("run_cli", &RunCli, py::arg("args"),
         "Runs the tokmeter command line; returns (exit code, stdout bytes, stderr bytes).");
+  m.def("run_cli_stdio", &RunCliStdio, py::arg("args"),
+        "Runs the tokmeter command line on the process's stdout/stderr; returns the exit code.");
+  m.def(
+      "warn_not_recording",
+      [](const char* what) {
+        if (!WarnNotRecording(what)) throw py::error_already_set();
+      },
+      py::arg("what"), "Warns once (until the next start) that `what` was not recorded.");
+  AddMailboxFunctions(m);
+  AddProviderCall(m);
 }

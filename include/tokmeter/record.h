@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tokmeter/counters.h"
+#include "tokmeter/finding.h"
 
 namespace tokmeter {
 
@@ -103,6 +104,16 @@ struct DropRecord {
   uint64_t total_dropped = 0;  // since the thread registered
 };
 
+// A rule that fired in the live monitor (tokmeter/monitor.h): a budget
+// threshold crossed, a loop, a retry storm, a spike… with the record that
+// made it fire.
+struct AlertRecord {
+  int64_t time_unix_ns = 0;  // the event time of the record that made it fire
+  Finding finding;
+  TraceId trace_id;  // that record's trace and span (zero when time passing made it fire)
+  uint64_t span_id = 0;
+};
+
 // What one flusher pass hands to each sink. Views point into storage owned
 // by the flusher and are valid only during Sink::Write.
 struct Batch {
@@ -110,8 +121,13 @@ struct Batch {
   std::vector<SpanRecord> spans;
   std::vector<RollupRecord> rollups;
   std::vector<DropRecord> drops;
-  bool empty() const { return traces.empty() && spans.empty() && rollups.empty() && drops.empty(); }
-  size_t size() const { return traces.size() + spans.size() + rollups.size() + drops.size(); }
+  std::vector<AlertRecord> alerts;  // from the monitor, when one runs
+  bool empty() const {
+    return traces.empty() && spans.empty() && rollups.empty() && drops.empty() && alerts.empty();
+  }
+  size_t size() const {
+    return traces.size() + spans.size() + rollups.size() + drops.size() + alerts.size();
+  }
 };
 
 // Owning copies of records, for code that keeps them past Sink::Write (the

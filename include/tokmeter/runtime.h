@@ -41,6 +41,9 @@ struct Options {
   double high_water = 0.25;
   // What a thread does when its ring is full.
   FullRingPolicy full_ring = FullRingPolicy::kDrop;
+  // The live monitor (tokmeter/monitor.h: Monitor::Create), or any other
+  // processor that sees each batch before the sinks. Optional.
+  std::shared_ptr<BatchProcessor> monitor;
   // Called on the flusher thread for every sink error (sink name, error).
   // Must not call back into the runtime. Exceptions it throws are swallowed.
   std::function<void(std::string_view sink, const absl::Status& error)> on_error;

@@ -31,6 +31,20 @@ class Sink {
   virtual absl::Status Close() { return Flush(); }
 };
 
+// Sees each batch on the flusher thread before the sinks, and may add alert
+// records to it (the live monitor, tokmeter/monitor.h, is one). Called under
+// the pass lock like the sinks; an exception it throws is reported through
+// Options::on_error and the batch still reaches the sinks.
+class BatchProcessor {
+ public:
+  virtual ~BatchProcessor() = default;
+  virtual void Process(Batch& batch) = 0;
+  // The runtime started / is stopping with this processor (after its last
+  // pass).
+  virtual void OnStart() {}
+  virtual void OnStop() {}
+};
+
 }  // namespace tokmeter
 
 #endif  // TOKMETER_SINK_H_

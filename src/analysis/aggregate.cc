@@ -11,16 +11,6 @@
 
 namespace tokmeter::analysis {
 
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  double rank = std::clamp(q, 0.0, 1.0) * double(values.size() - 1);
-  size_t lo = static_cast<size_t>(std::floor(rank));
-  size_t hi = std::min(lo + 1, values.size() - 1);
-  double frac = rank - double(lo);
-  return values[lo] + (values[hi] - values[lo]) * frac;
-}
-
 Distribution Distribute(const std::vector<double>& values) {
   Distribution d;
   d.count = static_cast<int64_t>(values.size());
@@ -106,6 +96,12 @@ std::vector<Group> Grouper::Take() {
   std::vector<Group> out;
   out.reserve(by_id_.size() + by_key_.size());
   auto take = [&](Slot& s) {
+    // Records without the tag that carry nothing (a trace's root span, a
+    // session marker) would only add an empty "(untagged)" row.
+    const Agg& a = s.group.agg;
+    if (s.group.key.empty() && a.total() == 0 && a.requests == 0 && a.tool_calls == 0 &&
+        a.rate_limited == 0 && a.retries == 0 && a.errors == 0)
+      return;
     s.group.runs = static_cast<int64_t>(s.runs.size());
     for (const auto& [model, agg] : s.by_model) s.group.by_model[store_->str(model)] = agg;
     out.push_back(std::move(s.group));
@@ -181,12 +177,6 @@ Distribution WindowDistribution(const std::vector<Window>& windows) {
   return Distribute(v);
 }
 
-bool IsSpike(double window_tokens, const Distribution& dist) {
-  return dist.count >= thresholds::kSpikeMinWindows &&
-         window_tokens >= double(thresholds::kSpikeMinTokens) &&
-         window_tokens >= thresholds::kSpikeMedianMultiple * dist.p50 && window_tokens > dist.p95;
-}
-
 namespace {
 
 int64_t TopValue(const StoredEvent& r, Dim dim) {
@@ -217,62 +207,6 @@ std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
     sums[r.dim(dim)] += TopValue(r, dim);
   }
   return Largest(store, sums, n);
-}
-
-std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
-                                                       std::span<const StoredEvent> recs) {
-  return TopKeys(store, recs, Dim::kRun, -1);
-}
-
-struct SpikeFinder::Slot {
-  Agg agg;
-  absl::flat_hash_map<uint32_t, int64_t> sums[3];  // session, job, tool
-};
-namespace {
-constexpr Dim kSpikeDims[3] = {Dim::kSession, Dim::kJob, Dim::kTool};
-}  // namespace
-
-SpikeFinder::SpikeFinder(const EventStore& store, int64_t width_ns)
-    : store_(&store), width_ns_(width_ns) {}
-SpikeFinder::~SpikeFinder() = default;
-
-void SpikeFinder::Add(const StoredEvent& r) {
-  if (r.rollup) return;
-  std::unique_ptr<Slot>& slot = windows_[WindowStart(r.time_ns, width_ns_)];
-  if (!slot) slot = std::make_unique<Slot>();
-  slot->agg.Add(r);
-  for (int i = 0; i < 3; ++i) {
-    const uint32_t k = r.dim(kSpikeDims[i]);
-    if (k != 0) slot->sums[i][k] += TopValue(r, kSpikeDims[i]);
-  }
-}
-
-SpikeReport SpikeFinder::Take() {
-  SpikeReport rep;
-  rep.width_ns = width_ns_;
-  rep.windows.reserve(windows_.size());
-  for (const auto& [start, slot] : windows_) rep.windows.push_back(Window{start, slot->agg});
-  rep.dist = WindowDistribution(rep.windows);
-  for (const auto& [start, slot] : windows_) {
-    const double t = double(slot->agg.total());
-    if (!IsSpike(t, rep.dist)) continue;
-    Spike s;
-    s.window = Window{start, slot->agg};
-    s.median_multiple = rep.dist.p50 > 0 ? t / rep.dist.p50 : 0;
-    s.top_sessions = Largest(*store_, slot->sums[0], thresholds::kSpikeTopContributors);
-    s.top_jobs = Largest(*store_, slot->sums[1], thresholds::kSpikeTopContributors);
-    s.top_tools = Largest(*store_, slot->sums[2], thresholds::kSpikeTopContributors);
-    rep.spikes.push_back(std::move(s));
-  }
-  windows_.clear();
-  return rep;
-}
-
-SpikeReport FindSpikes(const EventStore& store, std::span<const StoredEvent> recs,
-                       int64_t width_ns) {
-  SpikeFinder f(store, width_ns);
-  for (const StoredEvent& r : recs) f.Add(r);
-  return f.Take();
 }
 
 absl::Time StartOfDay(absl::Time t, const absl::TimeZone& tz) {

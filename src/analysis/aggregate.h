@@ -1,7 +1,6 @@
 // src/analysis/aggregate.h — grouping by tag, calendar buckets in a time
 // zone, fixed windows with percentiles (tokens per 5 minutes, p95 and max),
-// per-workflow overview and period trends. Pure functions of records: the live
-// monitor reuses Percentile() and the window rules.
+// per-workflow overview and period trends. Pure functions of records.
 #ifndef TOKMETER_ANALYSIS_AGGREGATE_H_
 #define TOKMETER_ANALYSIS_AGGREGATE_H_
 
@@ -16,13 +15,12 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/time.h"
 #include "src/analysis/store.h"
+#include "src/rules/stats.h"
 
 namespace tokmeter::analysis {
 
-// Linear-interpolation percentile (numpy's default, "type 7"): sort, take
-// rank q × (n − 1) and interpolate between its neighbours. `values` need not
-// be sorted. 0 for an empty input. q in [0, 1].
-double Percentile(std::vector<double> values, double q);
+// The percentile of the rules (src/rules/stats.h), used by every view.
+using ::tokmeter::rules::Percentile;
 
 struct Distribution {
   int64_t count = 0;
@@ -103,51 +101,11 @@ std::vector<Window> Windows(std::span<const StoredEvent> recs, int64_t width_ns)
 // Distribution of total tokens over `windows`.
 Distribution WindowDistribution(const std::vector<Window>& windows);
 
-// A window that breaks thresholds::kSpike*: its tokens, the median it is
-// compared with, and its top contributors (key, tokens).
-struct Spike {
-  Window window;
-  double median_multiple = 0;
-  std::vector<std::pair<std::string, int64_t>> top_sessions, top_jobs, top_tools;
-};
-struct SpikeReport {
-  int64_t width_ns = 0;
-  std::vector<Window> windows;
-  Distribution dist;
-  std::vector<Spike> spikes;
-};
-// The spike rule (rules.h), written once for the `spikes` command, the
-// detector and the live monitor.
-bool IsSpike(double window_tokens, const Distribution& dist);
-SpikeReport FindSpikes(const EventStore& store, std::span<const StoredEvent> recs,
-                       int64_t width_ns);
-
-// FindSpikes one record at a time (the `spikes` command streams): per window
-// its sums and the token (tool call) totals of its sessions, jobs and tools.
-class SpikeFinder {
- public:
-  SpikeFinder(const EventStore& store, int64_t width_ns);
-  SpikeFinder(SpikeFinder&&) = default;
-  ~SpikeFinder();
-  void Add(const StoredEvent& r);
-  SpikeReport Take();
-
- private:
-  struct Slot;
-  const EventStore* store_;
-  int64_t width_ns_;
-  std::map<int64_t, std::unique_ptr<Slot>> windows_;
-};
-
 // The largest `n` values of `dim` inside `recs` by total tokens; for
 // Dim::kTool by tool calls (tool spans carry no tokens). n < 0: all.
 std::vector<std::pair<std::string, int64_t>> TopKeys(const EventStore& store,
                                                      std::span<const StoredEvent> recs, Dim dim,
                                                      int n);
-
-// Per-run totals (Dim::kRun) of `recs`, largest first.
-std::vector<std::pair<std::string, int64_t>> RunTotals(const EventStore& store,
-                                                       std::span<const StoredEvent> recs);
 
 // One row of a trend table: a group's figures now and in the previous
 // period. `growth` = (now − before) / before; 0 when before is 0.

@@ -12,22 +12,21 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "src/analysis/store.h"
+#include "src/rules/budgets.h"
+#include "tokmeter/budget.h"
 
 namespace tokmeter::analysis {
 
-// "300M", "4.6M", "1.5G", "500k", "250000" → tokens. InvalidArgument otherwise.
-absl::StatusOr<int64_t> ParseTokenCount(std::string_view s);
+// Token counts, levels and runs left are the budget rule's (src/rules/budgets.h).
+using ::tokmeter::ParseTokenCount;
+using ::tokmeter::rules::ForecastLevel;
+using ::tokmeter::rules::LevelRank;
+using ::tokmeter::rules::OptimizationLevel;
+using ::tokmeter::rules::RunsLeft;
 
 enum class QuotaPeriod { kDay, kWeek, kMonth };
 absl::StatusOr<QuotaPeriod> ParseQuotaPeriod(std::string_view s);  // day|week|month
 std::string_view QuotaPeriodName(QuotaPeriod p);
-
-// levels by share of quota left (thresholds.h kLevel*).
-std::string_view OptimizationLevel(double share_left);
-
-// Runs that fit in `tokens_left` at `tokens_per_run` each: floor(left / per
-// run); -1 when the per-run mean is unknown (0 runs measured).
-int64_t RunsLeft(int64_t tokens_left, double tokens_per_run);
 
 struct QuotaOptions {
   int64_t limit = 0;  // tokens per period
@@ -64,15 +63,6 @@ struct QuotaStatus {
   std::string level;
   std::string level_basis;  // "share_left" or "forecast": which one set `level`
 };
-
-// The level a forecast asks for: minimal while it stays within the limit;
-// up to kForecastBalancedUpTo × the limit balanced, up to
-// kForecastAggressiveUpTo aggressive, beyond that emergency.
-inline constexpr double kForecastBalancedUpTo = 1.10;
-inline constexpr double kForecastAggressiveUpTo = 1.50;
-std::string_view ForecastLevel(double forecast_share);
-// 0 (minimal) … 3 (emergency); -1 for an unknown name.
-int LevelRank(std::string_view level);
 
 // The earliest event time ComputeQuota reads for `o`: the period start or
 // two 7-day windows before as_of, whichever is earlier (a store may drop

@@ -53,104 +53,32 @@ struct Chunk {
   size_t len = 0;
   bool last_of_input = false;
   bool first_of_input = false;
-  int64_t extra_bad = 0;  // over-long or undecodable data found while reading
-  // Parse results.
+  // Parse results (block.extra_bad: over-long or undecodable data found
+  // while reading).
   Arena arena;
-  std::vector<ParsedRecord> records;
-  int64_t lines = 0;
-  int64_t content_lines = 0;  // non-blank
-  int64_t bad_count = 0;
-  std::vector<int64_t> bad_lines;  // relative, up to 5
-  int first_format = -1;
+  reader_internal::ParsedBlock block;
   // A whole-file format (FileFormats()): the chunk holds the input's first
   // bytes and owns the rest of its source; Parse reads it all.
-  int file_format = -1;
   std::unique_ptr<ByteSource> source;
   int64_t source_bytes = 0;
 
   void Clear() {
-    file_format = -1;
     source.reset();
     source_bytes = 0;
     len = 0;
     last_of_input = first_of_input = false;
-    extra_bad = 0;
     arena.Reset();
-    records.clear();
-    lines = content_lines = bad_count = 0;
-    bad_lines.clear();
-    first_format = -1;
+    block.Clear();
   }
 };
 
-// "runs/{workflow}/{run}/*" against path components: literal components must
-// match, {name} captures one component, * matches one (a trailing * matches
-// the rest, at least one), ** matches any number. The pattern may start at
-// any component of the path; the first match wins.
-class PathPattern {
- public:
-  explicit PathPattern(std::string_view pattern) {
-    for (std::string_view c : reader_internal::SplitPath(pattern)) parts_.emplace_back(c);
-  }
-  bool empty() const { return parts_.empty(); }
-  bool Match(std::string_view path, std::vector<std::pair<std::string, std::string>>* tags) const {
-    std::vector<std::string_view> comps = reader_internal::SplitPath(path);
-    for (size_t start = 0; start < comps.size(); ++start) {
-      tags->clear();
-      if (MatchAt(comps, start, 0, tags)) return true;
-    }
-    tags->clear();
-    return false;
-  }
-
- private:
-  bool MatchAt(const std::vector<std::string_view>& comps, size_t ci, size_t pi,
-               std::vector<std::pair<std::string, std::string>>* tags) const {
-    if (pi == parts_.size()) return true;
-    const std::string& p = parts_[pi];
-    bool last = pi + 1 == parts_.size();
-    if (p == "**") {
-      for (size_t k = ci; k <= comps.size(); ++k) {
-        size_t keep = tags->size();
-        if (MatchAt(comps, k, pi + 1, tags)) return true;
-        tags->resize(keep);
-      }
-      return false;
-    }
-    if (ci >= comps.size()) return false;
-    if (p == "*") return last ? true : MatchAt(comps, ci + 1, pi + 1, tags);
-    if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
-      tags->emplace_back(p.substr(1, p.size() - 2), std::string(comps[ci]));
-      if (MatchAt(comps, ci + 1, pi + 1, tags)) return true;
-      tags->pop_back();
-      return false;
-    }
-    return p == comps[ci] && MatchAt(comps, ci + 1, pi + 1, tags);
-  }
-  std::vector<std::string> parts_;
-};
-
-struct InputState {
-  InputSummary summary;
-  std::vector<std::pair<std::string, std::string>> path_tags;
-  bool usage_seen = false;
-  int64_t line_offset = 0;
-  int64_t content_lines = 0;
-};
-
-class Reader final : public reader_internal::EmitSink {
+class Reader final {
  public:
   Reader(std::vector<std::string> files, const ReadOptions& o, const EventFn& fn,
          reader_internal::OpenFn open)
-      : files_(std::move(files)), opts_(o), fn_(fn), open_(std::move(open)), pattern_(o.path_tags) {
-    inputs_.resize(files_.size());
-    for (int f = 0; f < kNumSourceFormats; ++f) {
-      states_.push_back(reader_internal::NewFormatState(SourceFormat(f)));
-    }
-    for (size_t i = 0; i < files_.size(); ++i) {
-      inputs_[i].summary.path = files_[i];
-      if (!pattern_.empty()) pattern_.Match(files_[i], &inputs_[i].path_tags);
-    }
+      : files_(std::move(files)), opts_(o), open_(std::move(open)), emitter_(o, false) {
+    emitter_.SetCallback(&fn);
+    for (const std::string& f : files_) emitter_.AddInput(f);
   }
 
   absl::StatusOr<ReadResult> Run() {
@@ -166,16 +94,9 @@ class Reader final : public reader_internal::EmitSink {
       for (auto& t : pool) t.join();
     }
     if (!error_.ok()) return error_;
-    for (auto& state : states_) {
-      if (state != nullptr) state->Finish(*this);
-    }
+    emitter_.Finish();
     ReadResult result;
-    for (InputState& st : inputs_) {
-      InputSummary& s = st.summary;
-      if (s.format.empty()) s.format = st.content_lines == 0 ? "empty" : "unknown";
-      s.empty = !st.usage_seen && s.dropped_records == 0;
-      result.inputs.push_back(std::move(s));
-    }
+    for (int i = 0; i < emitter_.num_inputs(); ++i) result.inputs.push_back(emitter_.Summary(i));
     return result;
   }
 
@@ -223,7 +144,7 @@ class Reader final : public reader_internal::EmitSink {
       const auto& ff = reader_internal::FileFormats();
       for (int i = 0; i < int(ff.size()) && !failed; ++i) {
         if (ff[i].sniff(head)) {
-          c->file_format = i;
+          c->block.file_format = i;
           c->len = got;
           c->source = std::move(source_);
           c->last_of_input = true;
@@ -231,7 +152,7 @@ class Reader final : public reader_internal::EmitSink {
         }
       }
       carry_.assign(head);  // not a whole-file format: these bytes start the lines
-      if (failed) c->extra_bad = 1;
+      if (failed) c->block.extra_bad = 1;
     }
     // Buffers hold 2 * kChunk: the carried tail plus about kChunk of new bytes.
     if (c->cap < carry_.size() + kChunk) Grow(c, std::max(2 * kChunk, carry_.size() * 2));
@@ -246,7 +167,7 @@ class Reader final : public reader_internal::EmitSink {
         if (!r.ok()) {
           // Corrupt or truncated compressed data: keep what was decoded, count
           // one bad line, end this input.
-          ++c->extra_bad;
+          ++c->block.extra_bad;
           eof = true;
           break;
         }
@@ -277,7 +198,7 @@ class Reader final : public reader_internal::EmitSink {
       scan_from = c->len;
       if (c->cap >= kMaxLine) {
         // One line longer than kMaxLine: skip it.
-        ++c->extra_bad;
+        ++c->block.extra_bad;
         c->len = 0;
         scan_from = 0;
         skip_to_newline_ = true;
@@ -348,46 +269,21 @@ class Reader final : public reader_internal::EmitSink {
   };
 
   static void Parse(Chunk* c) {
-    ParseContext ctx{&c->arena,    &c->records,           0,
+    ParseContext ctx{&c->arena,    &c->block.records,     0,
                      c->buf.get(), c->buf.get() + c->len, c->buf.get() + c->cap};
-    if (c->file_format >= 0) {
-      const reader_internal::FileFormat& f = reader_internal::FileFormats()[c->file_format];
+    if (c->block.file_format >= 0) {
+      const reader_internal::FileFormat& f =
+          reader_internal::FileFormats()[size_t(c->block.file_format)];
       CountingSource counting(*c->source, &c->source_bytes);
       int64_t bad = 0;
       absl::Status s = f.read(std::string_view(c->buf.get(), c->len), counting, ctx, &bad);
       if (!s.ok()) ++bad;  // unreadable rest (corrupt compression, newer schema)
-      c->bad_count = bad;
+      c->block.bad_count = bad;
       c->source.reset();
       return;
     }
     int hint = -1;
-    const char* p = c->buf.get();
-    const char* end = p + c->len;
-    int64_t ln = 0;
-    while (p < end) {
-      const char* nl = static_cast<const char*>(std::memchr(p, '\n', size_t(end - p)));
-      const char* le = nl ? nl : end;
-      ++ln;
-      std::string_view line(p, size_t(le - p));
-      p = le + 1;
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (line.empty() || ((line[0] == ' ' || line[0] == '\t') &&
-                           line.find_first_not_of(" \t\r\f\v") == std::string_view::npos)) {
-        continue;  // blank line
-      }
-      ++c->content_lines;
-      ctx.line = ln;
-      int fi = hint;
-      LineResult r = reader_internal::ParseLine(line, ctx, hint, &fi);
-      if (r == LineResult::kBad) {
-        ++c->bad_count;
-        if (c->bad_lines.size() < 5) c->bad_lines.push_back(ln);
-      } else {
-        hint = fi;
-        if (c->first_format < 0) c->first_format = fi;
-      }
-    }
-    c->lines = ln;
+    reader_internal::ParseLines(std::string_view(c->buf.get(), c->len), ctx, &hint, &c->block);
   }
 
   void Work() {
@@ -427,79 +323,13 @@ class Reader final : public reader_internal::EmitSink {
   }
 
   void Emit(Chunk* c) {
-    InputState& st = inputs_[c->input];
-    InputSummary& s = st.summary;
-    s.bytes += int64_t(c->len) + c->source_bytes;
-    if (c->file_format >= 0 && s.format.empty()) {
-      s.format =
-          std::string(SourceFormatName(reader_internal::FileFormats()[c->file_format].format));
-    }
-    for (int64_t b : c->bad_lines) {
-      if (s.first_bad_lines.size() < 5) s.first_bad_lines.push_back(b + st.line_offset);
-    }
-    s.skipped_lines += c->bad_count + c->extra_bad;
-    if (c->extra_bad && s.first_bad_lines.size() < 5) {
-      s.first_bad_lines.push_back(st.line_offset + c->lines + 1);
-    }
-    if (s.format.empty() && c->first_format >= 0) {
-      s.format =
-          std::string(SourceFormatName(reader_internal::LineFormats()[c->first_format].format));
-    }
-    for (ParsedRecord& r : c->records) {
-      r.ev.line = r.line + st.line_offset;
-      r.ev.input_index = c->input;
-      reader_internal::FormatState* state = states_[size_t(r.ev.format)].get();
-      if (state != nullptr) {
-        state->Add(c->input, r, *this);
-      } else if (r.type == ParsedRecordType::kEvent) {
-        Deliver(c->input, r.ev, nullptr);
-      }
-    }
-    st.line_offset += c->lines;
-    st.content_lines += c->content_lines;
-    s.lines = st.line_offset;
-  }
-
-  bool InRange(int64_t t) const {
-    if (opts_.since_unix_ns == 0 && opts_.until_unix_ns == 0) return true;
-    if (t == 0) return false;
-    if (opts_.since_unix_ns != 0 && t < opts_.since_unix_ns) return false;
-    if (opts_.until_unix_ns != 0 && t >= opts_.until_unix_ns) return false;
-    return true;
-  }
-
-  // reader_internal::EmitSink: the time range, then the merged tags (the
-  // event's own win over the format's extra tags — a trace's — which win
-  // over path tags), then fn. Tags are merged in place: the event's own
-  // first, then the missing extra and path tags.
-  void Deliver(int input, UsageEvent& ev, const Tags* extra_tags) override {
-    InputState& st = inputs_[size_t(input)];
-    st.usage_seen = true;
-    if (!InRange(ev.time_unix_ns)) return;
-    ++st.summary.records;
-    if (extra_tags != nullptr) AddMissingTags(ev, *extra_tags);
-    AddMissingTags(ev, st.path_tags);
-    fn_(ev);
-  }
-  void Duplicate(int input, int64_t n) override { inputs_[size_t(input)].summary.duplicates += n; }
-  void Dropped(int input, int64_t n) override {
-    inputs_[size_t(input)].summary.dropped_records += n;
-  }
-  void UsageSeen(int input) override { inputs_[size_t(input)].usage_seen = true; }
-
-  static void AddMissingTags(UsageEvent& ev, const Tags& tags) {
-    for (const auto& [k, v] : tags) {
-      bool present = false;
-      for (int i = 0; i < ev.num_tags && !present; ++i) present = ev.tags[i].first == k;
-      if (!present && ev.num_tags < UsageEvent::kMaxTags) ev.tags[ev.num_tags++] = {k, v};
-    }
+    c->block.bytes = int64_t(c->len) + c->source_bytes;
+    emitter_.Emit(c->input, c->block);
   }
 
   const std::vector<std::string> files_;
   const ReadOptions& opts_;
-  const EventFn& fn_;
   reader_internal::OpenFn open_;
-  PathPattern pattern_;
   int max_in_flight_ = 2;
 
   // Read stage, guarded by read_mu_.
@@ -523,9 +353,7 @@ class Reader final : public reader_internal::EmitSink {
   absl::Status error_;
 
   // Emit stage: touched only by the one emitting thread (or after join).
-  std::vector<InputState> inputs_;
-  // The formats' stateful rules, by SourceFormat.
-  std::vector<std::unique_ptr<reader_internal::FormatState>> states_;
+  reader_internal::Emitter emitter_;
 };
 
 // Expands directories (recursively, sorted, WantedInDirectory) and checks

@@ -43,13 +43,8 @@ struct ReadResult {
   std::vector<InputSummary> inputs;
 };
 
-// Events made from tokmeter `turn_summary` lines (docs/FORMAT.md) carry this
-// kind. Their counters repeat what the span lines of the same trace already
-// hold: per-turn views may use them, totals must skip them (IsRollup).
-// Agent runtimes' own turn_summary lines (the turn-summary format) are
-// different: they are the only record of their turns, have kind
-// "turn_summary" and count toward totals.
-inline constexpr std::string_view kTurnSummaryRollupKind = "turn_summary_rollup";
+// Roll-ups (tokmeter `turn_summary` lines): see kTurnSummaryRollupKind.
+using ::tokmeter::kTurnSummaryRollupKind;
 inline bool IsRollup(const UsageEvent& e) { return e.kind == kTurnSummaryRollupKind; }
 
 using EventFn = std::function<void(const UsageEvent&)>;

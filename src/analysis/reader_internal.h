@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "src/analysis/event.h"
 #include "src/analysis/json_capture.h"
@@ -84,6 +85,7 @@ enum class ParsedRecordType : uint8_t {
   kTrace,         // tokmeter trace line: ev.trace_id + ev.tags
   kDrops,         // tokmeter drops line: `count`
   kClaude,        // Claude Code candidate: ev + dedup fields below
+  kClaudePrompt,  // Claude Code user prompt: ev.trace_id (session), ev.span_id (uuid), agent
   kCodexContext,  // Codex turn_context: ev.model
   kCodexSession,  // Codex session_meta: ev.trace_id (id), ev.tag("project"), codex_parent
   kCodexTokens,   // Codex token_count: codex_last / codex_total
@@ -112,6 +114,9 @@ struct ParsedRecord {
   // kClaude
   std::string_view dedup_key;  // message.id; empty = no dedup
   bool sidechain = false;      // also kCodexSession: a sub-agent's session (thread_spawn)
+  // kClaude: the message's tool_use blocks in this line, packed as pairs of
+  // uint64 (the block's id hash, the hash of its name and input), in order.
+  std::string_view claude_tools;
   // kCodexSession: the thread this one was forked from (forked_from_id)
   std::string_view codex_forked_from;
   std::string_view codex_spawned_by;  // thread_spawn.parent_thread_id
@@ -149,6 +154,10 @@ class EmitSink {
   using Tags = std::vector<std::pair<std::string, std::string>>;
   // An event of input `input` (time range, then tags, then the callback).
   virtual void Deliver(int input, UsageEvent& ev, const Tags* extra_tags = nullptr) = 0;
+  // An event that adds to one already delivered (following: the growth of a
+  // Claude Code message released before its last snapshot): delivered like
+  // Deliver, not counted as a record.
+  virtual void DeliverUpdate(int input, UsageEvent& ev) = 0;
   // `n` records of `input` dropped as copies of records counted elsewhere.
   virtual void Duplicate(int input, int64_t n = 1) = 0;
   // Records the writer of `input` lost (tokmeter `drops`).
@@ -161,14 +170,20 @@ class EmitSink {
 };
 
 // A format's rules that span lines or inputs: one instance per ReadInputs
-// call, called on the emit thread only, with the format's records in input
-// order (line numbers absolute, ev.input_index set).
+// call (or Follower), called on the emit thread only, with the format's
+// records in input order (line numbers absolute, ev.input_index set).
 class FormatState {
  public:
   virtual ~FormatState() = default;
   virtual void Add(int input, ParsedRecord& r, EmitSink& out) = 0;
   // After the last input: events held back until every input was read.
   virtual void Finish(EmitSink& out) {}
+  // Following only (a state made with following = true):
+  // `input` did not grow for FollowOptions::settle_polls Polls, or ended
+  // (deleted, replaced, truncated): what it holds back may be delivered.
+  virtual void Idle(int input, EmitSink& out) {}
+  // The end of a Poll: every input's new bytes were read.
+  virtual void EndOfPass(EmitSink& out) {}
 };
 
 // ---------------------------------------------------------------------------
@@ -190,10 +205,27 @@ struct LineFormat {
   LineResult (*parse)(std::string_view line, ParseContext& ctx);
 };
 // The FormatState of `format`, or nullptr when it has none (its records
-// are complete events).
-std::unique_ptr<FormatState> NewFormatState(SourceFormat format);
+// are complete events). `following`: the rules for growing files (Follower;
+// docs/READERS.md "Following files"): events are released as the files
+// grow rather than after the last input, and state kept across lines is
+// bounded.
+std::unique_ptr<FormatState> NewFormatState(SourceFormat format, bool following = false);
 // In priority order; the first whose sniff accepts the line parses it.
 const std::vector<LineFormat>& LineFormats();
+
+// Decodes a whole-file format incrementally, for files that grow
+// (Follower). One per file; not thread-safe.
+class FileFeeder {
+ public:
+  virtual ~FileFeeder() = default;
+  // `data` is the file's bytes after those already consumed. Decodes the
+  // complete records at its start and appends them to ctx.out, stopping
+  // after the first one that produced records (their views may point into
+  // the feeder's state until the next call); returns the bytes consumed
+  // (0: nothing complete yet). Bad records are counted in *bad; an error
+  // means the rest of the file cannot be read.
+  virtual absl::StatusOr<size_t> Feed(std::string_view data, ParseContext& ctx, int64_t* bad) = 0;
+};
 
 struct FileFormat {
   SourceFormat format;
@@ -203,6 +235,12 @@ struct FileFormat {
   // appends records to ctx.out; records carry ev.line = 0. Bad records are
   // counted in *bad. Called on one thread.
   absl::Status (*read)(std::string_view head, ByteSource& rest, ParseContext& ctx, int64_t* bad);
+  // Whether `head` (the first bytes of a file, possibly fewer than the
+  // format's marker) may still turn out to be this format as the file grows.
+  bool (*maybe)(std::string_view head) = nullptr;
+  // An incremental decoder for a file that grows, or nullptr when the
+  // format's framing does not allow one.
+  std::unique_ptr<FileFeeder> (*follow)() = nullptr;
 };
 const std::vector<FileFormat>& FileFormats();
 
@@ -215,6 +253,89 @@ bool WantedInDirectory(std::string_view filename);
 // (unchanged when no format recognises the line) and whether it was bad.
 // `hint` is the format of the previous line of the same input (tried first).
 LineResult ParseLine(std::string_view line, ParseContext& ctx, int hint, int* format_index);
+
+// What parsing a run of whole lines (or a whole-file format's records)
+// gives the emit stage.
+struct ParsedBlock {
+  std::vector<ParsedRecord> records;
+  int64_t bytes = 0;          // input bytes the block covers
+  int64_t lines = 0;          // lines, blank ones included
+  int64_t content_lines = 0;  // non-blank lines
+  int64_t bad_count = 0;
+  std::vector<int64_t> bad_lines;  // 1-based within the block, up to 5
+  // Undecodable data found while reading: counted as bad lines, the first
+  // at the line after the block.
+  int64_t extra_bad = 0;
+  int first_format = -1;  // LineFormats() index of the first line recognised
+  int file_format = -1;   // FileFormats() index, for a whole-file format
+  void Clear() {
+    records.clear();
+    bytes = lines = content_lines = bad_count = extra_bad = 0;
+    bad_lines.clear();
+    first_format = file_format = -1;
+  }
+};
+
+// The one line loop (ReadInputs and Follower): splits `text` into lines
+// (the last one may lack its '\n'; a '\r' before '\n' is dropped), skips
+// blank lines, parses the others with ParseLine and counts them into *out
+// (lines, content_lines, bad_count, bad_lines, first_format; records into
+// ctx.out). *hint carries the format of the previous line across calls.
+// ctx.line is set to each line's number within `text`.
+void ParseLines(std::string_view text, ParseContext& ctx, int* hint, ParsedBlock* out);
+
+// The emit stage, shared by ReadInputs and Follower: per-input summaries,
+// the formats' stateful rules (FormatState), the time range, path tags and
+// the callback. Not thread-safe: one thread at a time.
+class Emitter final : public EmitSink {
+ public:
+  Emitter(const ReadOptions& options, bool following);
+  // A new input (a file; for Follower, each file generation); its index.
+  int AddInput(const std::string& path);
+  // Where events go; must outlive the calls that emit.
+  void SetCallback(const EventFn* fn) { fn_ = fn; }
+  // An input whose events are not delivered (nor counted): it is read only
+  // for the state later lines need (Follower, from_start = false).
+  void SetQuiet(int input, bool quiet) { inputs_[size_t(input)].quiet = quiet; }
+  // One block of `input`, in order: counts, then records to their formats.
+  void Emit(int input, ParsedBlock& block);
+  // After the last input (ReadInputs).
+  void Finish();
+  // Following: FormatState::Idle / EndOfPass of every format.
+  void Idle(int input);
+  void EndOfPass();
+  int num_inputs() const { return int(inputs_.size()); }
+  // The summary of `input` so far (format and empty resolved).
+  InputSummary Summary(int input) const;
+
+  // EmitSink: the time range, then the merged tags (the event's own win
+  // over the format's extra tags — a trace's — which win over path tags),
+  // then the callback.
+  void Deliver(int input, UsageEvent& ev, const Tags* extra_tags = nullptr) override;
+  void DeliverUpdate(int input, UsageEvent& ev) override;
+  void Duplicate(int input, int64_t n = 1) override;
+  void Dropped(int input, int64_t n) override;
+  void UsageSeen(int input) override { inputs_[size_t(input)].usage_seen = true; }
+
+ private:
+  struct InputState {
+    InputSummary summary;
+    Tags path_tags;
+    bool usage_seen = false;
+    bool quiet = false;
+    int64_t line_offset = 0;
+    int64_t content_lines = 0;
+  };
+  bool InRange(int64_t t) const;
+  bool Send(InputState& st, UsageEvent& ev, const Tags* extra_tags);
+
+  const ReadOptions& opts_;
+  std::vector<std::string> pattern_;  // path_tags, split into components
+  const EventFn* fn_ = nullptr;
+  std::vector<InputState> inputs_;
+  // The formats' stateful rules, by SourceFormat.
+  std::vector<std::unique_ptr<FormatState>> states_;
+};
 
 // ---------------------------------------------------------------------------
 // Helpers shared by the format parsers.
@@ -259,6 +380,32 @@ inline bool Contains(std::string_view hay, std::string_view needle) {
 // Given s[open] == '{' or '[', the index just past the matching close
 // bracket, skipping strings (escapes honoured); npos if unbalanced.
 size_t SkipBalanced(std::string_view s, size_t open);
+// Given s[open] == '"', the index just past the closing quote (escapes
+// honoured); npos if the string does not end.
+size_t SkipString(std::string_view s, size_t open);
+// Given the start of a JSON value, the index just past it (strings, objects
+// and arrays matched; scalars up to the next ',', '}', ']' or blank); npos
+// when it does not end. Values are not validated.
+size_t SkipValue(std::string_view s, size_t pos);
+
+// The UTF-8 byte-order mark some editors and Windows tools write at the
+// start of a file: not part of the first line.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+// Whether a line's first member is written with blanks around ':' or after
+// '{' ({ "a": 1, "b": 2 }, as Python's json.dumps does): O(1), looks at the
+// head only. Such lines are read through CompactJson.
+bool LooksSpaced(std::string_view line);
+// The JSON text without the blanks outside strings (the same value, in the
+// compact form the sniffers and fast paths look for): `line` itself when it
+// has none, else a copy in *buf.
+std::string_view CompactJson(std::string_view line, std::string* buf);
+// Calls fn(key, value) for each member of the JSON object starting at
+// s[open] == '{' (key raw, without quotes; value raw, trailing blanks
+// removed). Does not validate beyond the structure; false when malformed or
+// when fn returns false. *end (when given) is set past the closing '}'.
+bool ForEachMember(std::string_view s, size_t open,
+                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn,
+                   size_t* end = nullptr);
 
 }  // namespace tokmeter::analysis::reader_internal
 

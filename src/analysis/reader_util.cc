@@ -230,6 +230,116 @@ size_t SkipBalanced(std::string_view s, size_t open) {
   return npos;
 }
 
+size_t SkipString(std::string_view s, size_t open) {
+  const char* d = s.data();
+  const size_t n = s.size();
+  size_t j = open + 1;
+  for (;;) {
+    const void* q = j < n ? std::memchr(d + j, '"', n - j) : nullptr;
+    if (!q) return std::string_view::npos;
+    size_t k = size_t(static_cast<const char*>(q) - d);
+    size_t b = k;
+    while (b > open + 1 && d[b - 1] == '\\') --b;
+    if (((k - b) & 1) == 0) return k + 1;  // an even run of backslashes: not escaped
+    j = k + 1;
+  }
+}
+
+namespace {
+inline bool Blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+size_t SkipBlanks(std::string_view s, size_t i) {
+  while (i < s.size() && Blank(s[i])) ++i;
+  return i;
+}
+}  // namespace
+
+size_t SkipValue(std::string_view s, size_t pos) {
+  constexpr size_t npos = std::string_view::npos;
+  if (pos >= s.size()) return npos;
+  const char c = s[pos];
+  if (c == '"') return SkipString(s, pos);
+  if (c == '{' || c == '[') return SkipBalanced(s, pos);
+  size_t i = pos;
+  while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' && !Blank(s[i])) ++i;
+  return i > pos ? i : npos;
+}
+
+bool LooksSpaced(std::string_view line) {
+  size_t i = SkipBlanks(line, 0);
+  if (i >= line.size() || line[i] != '{') return false;
+  ++i;
+  if (i < line.size() && Blank(line[i])) return true;  // "{ "
+  if (i >= line.size() || line[i] != '"') return false;
+  // The first key is short: look for its end within the head only.
+  const size_t end = SkipString(line.substr(0, std::min<size_t>(line.size(), 512)), i);
+  if (end == std::string_view::npos || end >= line.size()) return false;
+  if (Blank(line[end])) return true;                                         // "key" :
+  return line[end] == ':' && end + 1 < line.size() && Blank(line[end + 1]);  // "key": v
+}
+
+std::string_view CompactJson(std::string_view line, std::string* buf) {
+  const char* d = line.data();
+  const size_t n = line.size();
+  size_t i = 0;
+  bool copying = false;
+  size_t run = 0;  // start of the bytes not yet copied
+  while (i < n) {
+    const char c = d[i];
+    if (c == '"') {
+      size_t e = SkipString(line, i);
+      i = e == std::string_view::npos ? n : e;  // an unterminated string: kept as it is
+      continue;
+    }
+    if (Blank(c)) {
+      if (!copying) {
+        buf->clear();
+        buf->reserve(n);
+        copying = true;
+      }
+      buf->append(d + run, i - run);
+      while (i < n && Blank(d[i])) ++i;
+      run = i;
+      continue;
+    }
+    ++i;
+  }
+  if (!copying) return line;
+  buf->append(d + run, n - run);
+  return *buf;
+}
+
+bool ForEachMember(std::string_view s, size_t open,
+                   absl::FunctionRef<bool(std::string_view, std::string_view)> fn, size_t* end) {
+  constexpr size_t npos = std::string_view::npos;
+  if (open >= s.size() || s[open] != '{') return false;
+  size_t i = SkipBlanks(s, open + 1);
+  if (i < s.size() && s[i] == '}') {
+    if (end) *end = i + 1;
+    return true;
+  }
+  while (i < s.size()) {
+    if (s[i] != '"') return false;
+    const size_t kend = SkipString(s, i);
+    if (kend == npos) return false;
+    std::string_view key = s.substr(i + 1, kend - i - 2);
+    i = SkipBlanks(s, kend);
+    if (i >= s.size() || s[i] != ':') return false;
+    i = SkipBlanks(s, i + 1);
+    const size_t vend = SkipValue(s, i);
+    if (vend == npos) return false;
+    if (!fn(key, s.substr(i, vend - i))) return false;
+    i = SkipBlanks(s, vend);
+    if (i >= s.size()) return false;
+    if (s[i] == '}') {
+      if (end) *end = i + 1;
+      return true;
+    }
+    if (s[i] != ',') return false;
+    i = SkipBlanks(s, i + 1);
+  }
+  return false;
+}
+
 uint64_t ParseHex64(std::string_view s) {
   // A table, not branches: fingerprints are random hex, and a per-digit
   // digit-or-letter branch mispredicts half the time.

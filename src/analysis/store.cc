@@ -4,31 +4,11 @@
 #include <algorithm>
 #include <limits>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
 
 namespace tokmeter::analysis {
-namespace {
-
-constexpr std::string_view kDimNames[kNumDims] = {
-    "session", "job", "tool", "model", "workflow", "user", "channel", "agent", "provider", "run"};
-
-}  // namespace
-
-std::string_view DimName(Dim d) { return kDimNames[static_cast<int>(d)]; }
-
-std::optional<Dim> ParseDim(std::string_view name) {
-  if (name.size() > 1 && name.back() == 's') {
-    for (int i = 0; i < kNumDims; ++i)
-      if (name.substr(0, name.size() - 1) == kDimNames[i]) return static_cast<Dim>(i);
-  }
-  for (int i = 0; i < kNumDims; ++i)
-    if (name == kDimNames[i]) return static_cast<Dim>(i);
-  return std::nullopt;
-}
-
 void Agg::Add(const StoredEvent& r) {
   if (r.rollup) return;
   if (events == 0 || r.time_ns < first_ns) first_ns = r.time_ns;
@@ -144,64 +124,41 @@ void EventStore::Prune() {
 }
 
 StoredEvent EventStore::Make(const UsageEvent& e) {
+  // What the record holds is what the rules observe (one mapping, in
+  // src/rules/observation.cc); the store interns its strings.
+  const rules::Observation o = rules::FromEvent(e);
   StoredEvent r;
-  r.time_ns = e.time_unix_ns;
-  r.duration_ns = e.duration_ns;
-  r.tokens = e.tokens;
-  r.retry_wait_ms = e.retry_wait_ms;
-  r.fingerprint = e.fingerprint;
-  r.requests = static_cast<int32_t>(e.requests);
-  r.tool_calls = static_cast<int32_t>(e.tool_calls);
-  r.retries = static_cast<int32_t>(e.retries);
-  r.rate_limited = static_cast<int32_t>(e.rate_limited);
-  r.errors = static_cast<int32_t>(e.errors);
-  r.status = static_cast<int32_t>(e.status);
+  r.time_ns = o.time_ns;
+  r.duration_ns = o.duration_ns;
+  r.tokens = o.tokens;
+  r.retry_wait_ms = o.retry_wait_ms;
+  r.fingerprint = o.fingerprint;
+  r.requests = static_cast<int32_t>(o.requests);
+  r.tool_calls = static_cast<int32_t>(o.tool_calls);
+  r.retries = static_cast<int32_t>(o.retries);
+  r.rate_limited = static_cast<int32_t>(o.rate_limited);
+  r.errors = static_cast<int32_t>(o.errors);
+  r.status = static_cast<int32_t>(o.status);
   r.input_index = e.input_index;
-  if (e.kind == "llm" && r.requests == 0) r.requests = 1;
-  if (e.kind == "tool" && r.tool_calls == 0) r.tool_calls = 1;
-  if (e.status == 429 && r.rate_limited == 0) r.rate_limited = 1;
-  r.rollup = IsRollup(e);
-  // Only per-turn roll-ups say how many tool calls one turn made; a whole
-  // trace's roll-up would look like fan-out.
-  if (r.rollup && e.tag("turn_kind") != "turn") r.tool_calls = 0;
-  r.kind = Intern(e.kind);
-  r.name = Intern(e.name);
-  r.trace = Intern(e.trace_id);
+  r.rollup = o.rollup;
+  r.background = o.background;
+  r.heartbeat = o.heartbeat;
+  r.turn_level = o.turn_level;
+  r.cache_reported = o.cache_reported;
+  r.kind = Intern(o.kind);
+  r.name = Intern(o.name);
+  r.trace = Intern(o.trace_id);
   // Span ids are unique per event: interning every one would make the store
-  // grow by a string per line. Only the detectors use them — the fanout
-  // rule a turn's own id and a tool call's parent, the loop rule the tool
-  // arguments — so only those are kept, and none for commands that only
-  // group (WithoutDetectorFields).
+  // grow by a string per line. Only the rules use them — a turn's own id and
+  // the turn a request or tool call belongs to — so only those are kept, 16
+  // hex digits without a string, and none for commands that only group
+  // (WithoutDetectorFields).
   if (detector_fields_) {
-    const bool turn_level = r.rollup || e.kind == "turn_summary" || e.kind == "turn";
-    r.span = turn_level ? IdKey(e.span_id) : 0;
-    r.parent = r.tool_calls > 0 ? IdKey(e.parent_id) : 0;
-    const std::string_view args = e.tag("args");
-    r.args = args.empty() ? 0 : absl::Hash<absl::string_view>{}(ToAbsl(args)) | 1;
+    r.span = IdKey(o.turn.name);
+    r.parent = IdKey(o.parent.name);
+    r.args = o.args;
   }
-
-  auto set = [&r](Dim d, uint32_t id) { r.dims[static_cast<int>(d)] = id; };
-  std::string_view session = e.tag("session");
-  if (session.empty()) session = e.trace_id;
-  set(Dim::kSession, Intern(session));
-  std::string_view heartbeat = e.tag("heartbeat");
-  std::string_view job = e.tag("job");
-  r.background = !job.empty() || heartbeat == "true";
-  if (job.empty() && heartbeat == "true") job = "heartbeat";
-  set(Dim::kJob, Intern(job));
-  std::string_view tool = e.tag("tool");
-  if (tool.empty() && e.kind == "tool") tool = e.name;
-  set(Dim::kTool, Intern(tool));
-  set(Dim::kModel, Intern(e.model));
-  set(Dim::kWorkflow, Intern(e.tag("workflow")));
-  set(Dim::kUser, Intern(e.tag("user")));
-  set(Dim::kChannel, Intern(e.tag("channel")));
-  set(Dim::kAgent, Intern(e.tag("agent")));
-  set(Dim::kProvider, Intern(e.provider));
-  std::string_view run = e.tag("run");
-  if (run.empty()) run = e.trace_id;
-  if (run.empty()) run = session;
-  set(Dim::kRun, Intern(run));
+  for (int d = 0; d < kNumDims; ++d) r.dims[d] = Intern(o.dims[d].name);
 
   if (e.tokens.total() == 0) {
     r.cost = 0;

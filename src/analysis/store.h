@@ -32,26 +32,15 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "src/analysis/event.h"
+#include "src/rules/observation.h"
 
 namespace tokmeter::analysis {
 
-// The tags a view can group by. kRun is the unit "runs" are counted in.
-enum class Dim : uint8_t {
-  kSession,
-  kJob,
-  kTool,
-  kModel,
-  kWorkflow,
-  kUser,
-  kChannel,
-  kAgent,
-  kProvider,
-  kRun,
-};
-inline constexpr int kNumDims = 10;
-std::string_view DimName(Dim d);
-// "session", "job", … (also "sessions"); nullopt when unknown.
-std::optional<Dim> ParseDim(std::string_view name);
+// The tags a view can group by (the rules' dimensions).
+using ::tokmeter::rules::Dim;
+using ::tokmeter::rules::DimName;
+using ::tokmeter::rules::kNumDims;
+using ::tokmeter::rules::ParseDim;
 
 // Debian's abseil is built with its own absl::string_view (not an alias of
 // std::string_view); convert at the boundary.
@@ -75,20 +64,23 @@ struct StoredEvent {
   int32_t status = 0;
   int32_t input_index = 0;
   uint32_t kind = 0, name = 0, trace = 0;
-  // Detector fields (EventStore::WithoutDetectorFields leaves them 0). None
+  // Rule fields (EventStore::WithoutDetectorFields leaves them 0). None
   // keeps a string per event: args is a hash of the `args` tag, span and
   // parent are EventStore::IdKey()s.
   uint64_t args = 0;
-  uint64_t span = 0;    // turn-level events (turn, turn_summary, roll-ups) only
-  uint64_t parent = 0;  // events with tool calls only
+  uint64_t span = 0;    // turn-level events: the turn's own id
+  uint64_t parent = 0;  // other events: the turn (or span) they belong to
   uint32_t dims[kNumDims] = {};
   uint32_t seq = 0;  // order of EventStore::Add (ties in time keep it)
-  // Background work: tagged `job` or `heartbeat=true`.
+  // The flags of rules::Observation (src/rules/observation.h): background
+  // work (tagged `job` or `heartbeat=true`), a roll-up (never summed into
+  // totals, only used per turn), a turn-level record, and whether the source
+  // reports cache fields.
   bool background = false;
-  // A roll-up of other events (reader.h IsRollup: tokmeter `turn_summary`
-  // lines, whose counters duplicate the span lines): never summed into
-  // totals, only used for per-turn figures (fanout).
+  bool heartbeat = false;
   bool rollup = false;
+  bool turn_level = false;
+  bool cache_reported = true;
 
   uint32_t dim(Dim d) const { return dims[static_cast<int>(d)]; }
   bool priced() const { return !std::isnan(cost); }

@@ -353,14 +353,14 @@ Loaded PrepareCommon(const CommonFlags& c) {
     l.fixed_source = NowSource::kClock;
   }
   if (!c.pricing.empty()) {
-    auto t = analysis::PriceTable::LoadFile(c.pricing);
+    auto t = PriceTable::LoadFile(c.pricing);
     if (!t.ok()) throw UsageError{absl::StrCat("--pricing: ", t.status().message())};
     l.user_prices = std::move(*t);
     l.prices = &*l.user_prices;
   } else {
-    l.prices = &analysis::PriceTable::Builtin();
+    l.prices = &PriceTable::Builtin();
   }
-  const analysis::PriceTable* prices = l.prices;
+  const PriceTable* prices = l.prices;
   l.store = std::make_unique<analysis::EventStore>(
       [prices](const analysis::UsageEvent& e) { return prices->Cost(e); });
   return l;
@@ -494,6 +494,9 @@ json::object FindingJson(const analysis::Finding& f) {
   o["kind"] = f.kind;
   o["severity"] = std::string(analysis::SeverityName(f.severity));
   o["subject"] = f.subject;
+  json::object keys;
+  for (const auto& [k, v] : f.keys) keys[k] = v;
+  o["keys"] = std::move(keys);
   json::object ev;
   for (const auto& [k, v] : f.evidence) {
     if (k == "fingerprint") {
@@ -506,6 +509,7 @@ json::object FindingJson(const analysis::Finding& f) {
   o["rule"] = f.rule;
   o["recommendation"] = f.recommendation;
   o["time"] = f.time_ns ? json::value(Iso(f.time_ns)) : json::value(nullptr);
+  o["end"] = f.end_ns ? json::value(Iso(f.end_ns)) : json::value(nullptr);
   o["tokens"] = f.tokens;
   return o;
 }

@@ -24,12 +24,12 @@
 #include "boost/json.hpp"
 #include "boost/program_options.hpp"
 #include "src/analysis/aggregate.h"
-#include "src/analysis/detectors.h"
-#include "src/analysis/pricing.h"
+#include "src/analysis/detect.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/store.h"
 #include "src/cli/page.h"
 #include "src/cli/render.h"
+#include "src/pricing/pricing.h"
 
 namespace tokmeter::cli {
 
@@ -144,8 +144,8 @@ enum class NowSource { kLatestEvent, kFlag, kClock, kClockNoEvents };
 std::string_view NowSourceName(NowSource s);  // latest-event | as-of | clock | clock-no-events
 
 struct Loaded {
-  std::optional<analysis::PriceTable> user_prices;
-  const analysis::PriceTable* prices = nullptr;
+  std::optional<PriceTable> user_prices;
+  const PriceTable* prices = nullptr;
   std::unique_ptr<analysis::EventStore> store;
   analysis::ReadResult read;
   absl::TimeZone tz;

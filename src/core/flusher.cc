@@ -141,6 +141,17 @@ void SetTag(std::vector<OwnedTag>& tags, OwnedTag t) {
   tags.push_back(std::move(t));
 }
 
+// A trace's id is also its `session` tag when none is given, so every view
+// names the session by the key people chose (not the 32-hex trace id). A
+// `session` tag set on the trace, before or after, wins.
+void AddDefaultSessionTag(internal::TraceState& t) {
+  if (t.name.empty()) return;
+  for (const OwnedTag& e : t.tags) {
+    if (e.key == "session") return;
+  }
+  t.tags.push_back(OwnedTag{"session", TagType::kString, t.name, 0});
+}
+
 std::vector<Tag> ViewsOf(const std::vector<OwnedTag>& tags) {
   std::vector<Tag> v;
   v.reserve(tags.size());
@@ -207,12 +218,13 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
           t.start_unix_ns = clock.ToUnixNs(w->start);
           t.started = true;
           traces.fetch_add(1, std::memory_order_relaxed);
+          AddDefaultSessionTag(t);
         } else {
           for (const Tag& tag : tags) {
             SetTag(t.tags, ToOwned(tag));
           }
-          t.tag_views = ViewsOf(t.tags);
         }
+        t.tag_views = ViewsOf(t.tags);
         ++t.version;
         break;
       }
@@ -430,6 +442,17 @@ void Runtime::Impl::Pass() {
     if (t != state.traces.end()) s.trace_tags = t->second.tag_views;
   }
 
+  // In time order: each ring's spans are, but the pass took the rings one
+  // after another, and a session whose tools ran on worker threads would
+  // reach the sinks (and the live rules) in blocks per thread. Files then
+  // read in order, and rules that follow a session see it as it happened.
+  // (One thread, or rings that did not overlap in time: already sorted.)
+  auto by_end = [](const SpanRecord& a, const SpanRecord& b) {
+    return a.end_unix_ns < b.end_unix_ns;
+  };
+  if (!std::is_sorted(batch.spans.begin(), batch.spans.end(), by_end))
+    std::stable_sort(batch.spans.begin(), batch.spans.end(), by_end);
+
   // Trace records: every trace whose identity or tags changed.
   for (auto& [id, t] : state.traces) {
     if (t.started && t.version != t.emitted_version) {
@@ -511,6 +534,18 @@ void Runtime::Impl::Pass() {
     reported_unregistered = unreg;
   }
 
+  batch.alerts.clear();
+  // Every pass, empty ones too: time passing ends budget periods and idle
+  // hours even when nothing is recorded (a denied agent records nothing).
+  if (opts.monitor != nullptr) {
+    try {
+      opts.monitor->Process(batch);
+    } catch (const std::exception& e) {
+      ReportError("monitor", absl::InternalError(absl::StrCat("monitor threw: ", e.what())));
+    } catch (...) {
+      ReportError("monitor", absl::InternalError("monitor threw a non-standard exception"));
+    }
+  }
   if (!batch.empty()) {
     ForEachSink([this](Sink& sink) { return sink.Write(batch); }).IgnoreError();
   }
@@ -567,7 +602,14 @@ void Runtime::Impl::TrimBuffers(size_t decoded) {
       std::memory_order_relaxed);
 }
 
+void Runtime::Impl::StartFlusher() {
+  running.store(false, std::memory_order_relaxed);
+  flusher = new std::thread(&Runtime::Impl::Run, this);
+  while (!running.load(std::memory_order_acquire)) std::this_thread::yield();
+}
+
 void Runtime::Impl::Run() {
+  running.store(true, std::memory_order_release);
   const int64_t interval_ns = std::max<int64_t>(
       1000000, std::chrono::duration_cast<std::chrono::nanoseconds>(opts.flush_interval).count());
   while (!stop.load(std::memory_order_acquire)) {

@@ -71,7 +71,7 @@ void AtForkChild() {
     bool running = !i->shut_down;
     i->pass_mu.unlock();
     i->control_mu.unlock();
-    if (running) i->flusher = new std::thread(&Runtime::Impl::Run, i);  // the old one is gone
+    if (running) i->StartFlusher();  // the old one is gone
   }
   StartMutex().unlock();
 }
@@ -132,9 +132,10 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Start(Options options) {
   g_impl.store(raw, std::memory_order_release);
   // Release: a thread that sees the epoch sees the geometry and the runtime.
   internal::g_active_epoch.store(raw->epoch, std::memory_order_release);
+  if (raw->opts.monitor != nullptr) raw->opts.monitor->OnStart();
   {
     std::lock_guard<std::mutex> control(raw->control_mu);
-    raw->flusher = new std::thread(&Impl::Run, raw);
+    raw->StartFlusher();
   }
   return std::unique_ptr<Runtime>(new Runtime(std::move(impl)));
 }
@@ -173,6 +174,7 @@ absl::Status Runtime::Impl::ShutdownLocked() {
     Pass();
     Pass();
     result = ForEachSink([](Sink& sink) { return sink.Close(); });
+    if (opts.monitor != nullptr) opts.monitor->OnStop();
   }
   g_ring_capacity.store(0, std::memory_order_relaxed);
   if (g_impl.load(std::memory_order_acquire) == this) {

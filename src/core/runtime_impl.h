@@ -23,11 +23,12 @@ struct Runtime::Impl {
   uint32_t epoch = 0;
 
   // Lock order: control_mu, then pass_mu, then the registry's mu.
-  std::mutex control_mu;           // Flush, Shutdown, fork
-  std::mutex pass_mu;              // one flusher pass at a time; sinks are called under it
-  std::thread* flusher = nullptr;  // guarded by control_mu; leaked in a fork child
-  std::atomic<bool> stop{false};   // release by Shutdown, acquire by the flusher
-  bool shut_down = false;          // guarded by control_mu
+  std::mutex control_mu;             // Flush, Shutdown, fork
+  std::mutex pass_mu;                // one flusher pass at a time; sinks are called under it
+  std::thread* flusher = nullptr;    // guarded by control_mu; leaked in a fork child
+  std::atomic<bool> stop{false};     // release by Shutdown, acquire by the flusher
+  std::atomic<bool> running{false};  // set by the flusher on entering Run
+  bool shut_down = false;            // guarded by control_mu
 
   // Guarded by pass_mu.
   internal::TickClock clock;
@@ -61,6 +62,11 @@ struct Runtime::Impl {
   int small_passes = 0;  // passes in a row that used little of the buffers (TrimBuffers)
 
   void Run();
+  // Starts the flusher thread and returns once it runs its loop. Waiting
+  // means no thread of ours is still inside the C library's or a sanitizer's
+  // thread start-up (which allocates) when Start returns, so a fork right
+  // after Start cannot copy a half-taken allocator lock into the child.
+  void StartFlusher();
   void Pass();
   absl::Status FlushAll();
   absl::Status ShutdownLocked();  // caller holds StartMutex()

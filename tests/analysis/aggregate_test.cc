@@ -33,37 +33,6 @@ TEST(PercentileTest, TwelveQuietWindowsAndOneSpike) {
   EXPECT_DOUBLE_EQ(Percentile({7}, 0.95), 7.0);
 }
 
-TEST(SpikeTest, OneWindowOfFiftyThousandAmongTwelveOfOneThousand) {
-  EventStore store;
-  const int64_t t0 = At("2026-11-23T09:00:00Z");
-  // Windows 0..11: one request of 1,000 tokens (600 in + 400 out) each.
-  for (int i = 0; i < 12; ++i)
-    store.Add(With(Llm(t0 + i * 5 * kMinute + kMinute, 600, 400), "session", "quiet"));
-  // Window 12: 50,000 tokens, two sessions (40,000 + 10,000).
-  store.Add(With(Llm(t0 + 60 * kMinute + kMinute, 39000, 1000), "session", "loud"));
-  store.Add(With(Llm(t0 + 60 * kMinute + 2 * kMinute, 9000, 1000), "session", "quiet"));
-  store.Finish();
-  SpikeReport rep = FindSpikes(store, store.records(), 5 * kMinute);
-  ASSERT_EQ(rep.windows.size(), 13u);
-  EXPECT_DOUBLE_EQ(rep.dist.p50, 1000.0);
-  EXPECT_NEAR(rep.dist.p95, 20600.0, 1e-6);
-  EXPECT_DOUBLE_EQ(rep.dist.max, 50000.0);
-  ASSERT_EQ(rep.spikes.size(), 1u);  // 50,000 >= 5 × 1,000 and >= 10,000
-  EXPECT_EQ(rep.spikes[0].window.start_ns, t0 + 60 * kMinute);
-  EXPECT_DOUBLE_EQ(rep.spikes[0].median_multiple, 50.0);
-  ASSERT_EQ(rep.spikes[0].top_sessions.size(), 2u);
-  EXPECT_EQ(rep.spikes[0].top_sessions[0].first, "loud");
-  EXPECT_EQ(rep.spikes[0].top_sessions[0].second, 40000);
-}
-
-TEST(SpikeTest, NoSpikeBelowMinimumTokens) {
-  // 4 windows of 100 and one of 5,000: 50× the median but < 10,000 tokens.
-  // p95: rank 0.95 × 4 = 3.8 → 100 + 0.8 × 4,900 = 4,020; 10,000 is above.
-  Distribution d = Distribute({100, 100, 100, 100, 5000});
-  EXPECT_FALSE(IsSpike(5000, d));
-  EXPECT_TRUE(IsSpike(10000, d));
-}
-
 TEST(GroupByTest, SumsTokensRequestsRunsAndModels) {
   EventStore store;
   const int64_t t = At("2026-11-23T09:00:00Z");
@@ -86,6 +55,36 @@ TEST(GroupByTest, SumsTokensRequestsRunsAndModels) {
   EXPECT_EQ(g[0].by_model["claude-haiku-4-5"].total(), 220);
   EXPECT_EQ(g[1].key, "other");
   EXPECT_EQ(g[1].agg.total(), 10);
+}
+
+TEST(GroupByTest, UntaggedRecordsThatCarryNothingMakeNoRow) {
+  const int64_t t = At("2026-11-23T09:00:00Z");
+  UsageEvent root;  // a trace's root span: no model, no tokens, no requests
+  root.time_unix_ns = t;
+  root.kind = "session";
+  root.name = "s-42";
+  EventStore store;
+  store.Add(Llm(t, 812, 96));  // claude-sonnet-4-5
+  store.Add(root);
+  store.Finish();
+  std::vector<Group> g = GroupBy(store, store.records(), Dim::kModel);
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].key, "claude-sonnet-4-5");
+
+  UsageEvent failed = root;  // no model either, but a 429: that is worth a row
+  failed.kind = "llm";
+  failed.requests = 1;
+  failed.rate_limited = 1;
+  failed.status = 429;
+  EventStore with_429;
+  with_429.Add(Llm(t, 812, 96));
+  with_429.Add(root);
+  with_429.Add(failed);
+  with_429.Finish();
+  g = GroupBy(with_429, with_429.records(), Dim::kModel);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[1].key, "");
+  EXPECT_EQ(g[1].agg.rate_limited, 1);
 }
 
 TEST(GroupByTest, TurnSummaryRollupsAreNotCountedTwice) {

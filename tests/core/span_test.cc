@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -206,6 +208,47 @@ TEST(SpanTest, TraceTagsAreStoredOnceAndResolvedOnEverySpan) {
     EXPECT_EQ(s.trace_tag("user"), "ann");
     EXPECT_TRUE(s.tags.empty());  // not copied into the span's own tags
   }
+}
+
+TEST(SpanTest, TraceIdIsTheSessionTagUnlessOneIsGiven) {
+  // Trace records as the sinks get them: the latest `session` tag per trace.
+  std::vector<std::pair<std::string, std::string>> trace_sessions;  // (trace name, session)
+  Options opts;
+  opts.sinks.push_back(std::make_unique<CallbackSink>([&](const Batch& b) {
+    for (const TraceRecord& t : b.traces) {
+      std::string session = "(none)";
+      for (const Tag& tag : t.tags)
+        if (tag.key == "session") session = std::string(tag.str);
+      trace_sessions.emplace_back(std::string(t.name), session);
+    }
+  }));
+  auto m = StartMemory(std::move(opts));
+  {
+    TOK_TRACE("session", "s-42");  // no session tag: the id is the session
+    TOK_SPAN("llm", "in-s-42");
+  }
+  {
+    TOK_TRACE_NAMED(t, "turn", "turn-7");
+    t.Tag("session", "s-43");  // given: it wins
+    TOK_SPAN("llm", "in-turn-7");
+  }
+  {
+    TOK_TRACE_NAMED(t, "job", "nightly");
+    TOK_SPAN_NAMED(s, "llm", "in-nightly");
+    s.TraceTag("session", "s-44");  // given later, from a span: it wins too
+  }
+  ASSERT_TRUE(m.runtime->Shutdown().ok());  // no flusher pass runs after: trace_sessions is ours
+  const auto spans = m.sink->spans();
+  EXPECT_EQ(Find(spans, "in-s-42")->trace_tag("session"), "s-42");
+  EXPECT_EQ(Find(spans, "s-42")->trace_tag("session"), "s-42");  // the root too
+  EXPECT_EQ(Find(spans, "in-turn-7")->trace_tag("session"), "s-43");
+  EXPECT_EQ(Find(spans, "in-nightly")->trace_tag("session"), "s-44");
+  // The last trace record of each trace (what a reader keeps) says the same.
+  std::map<std::string, std::string> last;
+  for (const auto& [name, session] : trace_sessions) last[name] = session;
+  EXPECT_EQ(last["s-42"], "s-42");
+  EXPECT_EQ(last["turn-7"], "s-43");
+  EXPECT_EQ(last["nightly"], "s-44");
 }
 
 TEST(SpanTest, FanOutKeepsTraceAndRollsUpAcrossThreads) {

@@ -2,7 +2,8 @@
 # fresh prefix, then, with nothing but -DCMAKE_PREFIX_PATH=<prefix>,
 # configures and builds one consumer per component
 # (tests/install/consumers/) and runs each; runs the installed command; and
-# builds the capture example again through pkg-config.
+# builds the capture example and the monitor consumer again through
+# pkg-config.
 file(REMOVE_RECURSE ${WORK_DIR})
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -27,6 +28,7 @@ string(FIND "${content}" "\"name\":\"installed\"" pos)
 if(pos EQUAL -1)
   message(FATAL_ERROR "consumer wrote no span: ${content}")
 endif()
+run(${bin}/monitor/monitor_consumer)
 run(${bin}/usage/usage_consumer)
 run(${bin}/proto/proto_consumer ${WORK_DIR}/proto.jsonl ${WORK_DIR}/proto.pb)
 run(${bin}/otlp/otlp_consumer)
@@ -52,5 +54,9 @@ if(PKG_CONFIG)
   run(${CXX} -std=c++20 -O1 ${SOURCE_DIR}/examples/consumer/main.cc ${flags}
       -o ${WORK_DIR}/pkg_config_consumer)
   run(${WORK_DIR}/pkg_config_consumer ${WORK_DIR}/pkg_config.jsonl)
+  # The monitor is part of tokmeter.pc too.
+  run(${CXX} -std=c++20 -O1 ${SOURCE_DIR}/tests/install/consumers/monitor/main.cc ${flags}
+      -o ${WORK_DIR}/pkg_config_monitor_consumer)
+  run(${WORK_DIR}/pkg_config_monitor_consumer)
 endif()
 message(STATUS "every component's consumer built against the installed package and ran")

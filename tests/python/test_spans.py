@@ -5,6 +5,7 @@ import asyncio
 import os
 import threading
 import unittest
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import tokmeter
@@ -13,6 +14,7 @@ from _util import RuntimeTestCase, read_jsonl, spans_of
 
 class SpanTest(RuntimeTestCase):
     def test_jsonl_round_trip(self):
+        tokmeter.define_counter("my_counter")
         with tokmeter.trace("turn", "t-1", channel="discord") as t:
             with tokmeter.span("llm", "claude", provider="anthropic") as s:
                 s.add("input_tokens", 812).add("output_tokens", 40)
@@ -27,7 +29,8 @@ class SpanTest(RuntimeTestCase):
         # The latest trace line of a trace holds its tags (docs/FORMAT.md): a
         # flush between the trace's start and its tag writes a first line
         # without them.
-        self.assertEqual(traces[-1]["tags"], {"channel": "discord"})
+        # The trace's key is its session unless a session tag is given.
+        self.assertEqual(traces[-1]["tags"], {"session": "t-1", "channel": "discord"})
         by_name = {r["name"]: r for r in spans_of(records)}
         llm = by_name["claude"]
         self.assertEqual(llm["span_id"], llm_id)
@@ -60,11 +63,13 @@ class SpanTest(RuntimeTestCase):
         self.assertEqual(self.span_named("inner")["counters"], {"tool_calls": 1})
         self.assertEqual(self.span_named("inner")["parent_id"], self.span_named("outer")["span_id"])
 
-    def test_exception_is_tagged_and_span_closed(self):
+    def test_exception_is_tagged_counted_and_span_closed(self):
         with self.assertRaises(KeyError):
             with tokmeter.span("tool", "boom"):
                 raise KeyError("x")
-        self.assertEqual(self.span_named("boom")["tags"]["exception"], "KeyError")
+        boom = self.span_named("boom")
+        self.assertEqual(boom["tags"]["exception"], "KeyError")
+        self.assertEqual(boom["counters"]["errors"], 1)
         self.assertIsNone(tokmeter.context())
 
     def test_decorators(self):
@@ -118,11 +123,60 @@ class SpanTest(RuntimeTestCase):
             with s:
                 pass
 
-    def test_not_recording_is_a_no_op(self):
+    def test_not_recording_is_a_no_op_with_one_warning(self):
         tokmeter.shutdown()
-        with tokmeter.span("tool", "off") as s:
-            s.add("input_tokens", 1).tag("a", "b")
-            self.assertFalse(s.recording)
+        with self.assertWarnsRegex(tokmeter.TokmeterWarning, "no runtime runs.*tokmeter.start"):
+            with tokmeter.span("tool", "off") as s:
+                s.add("input_tokens", 1).tag("a", "b")
+                self.assertFalse(s.recording)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a second one would raise
+            with tokmeter.trace("session", "off-too"):
+                pass
+        # A new runtime, a new mistake: warned again.
+        tokmeter.start(memory=True)
+        tokmeter.shutdown()
+        with self.assertWarns(tokmeter.TokmeterWarning):
+            with tokmeter.span("tool", "off-again"):
+                pass
+
+
+class MisuseTest(RuntimeTestCase):
+    def test_unknown_counter_is_refused_with_a_suggestion(self):
+        with tokmeter.span("llm", "typo") as s:
+            with self.assertRaisesRegex(ValueError, r"'input_tokenz'.*did you mean 'input_tokens'"):
+                s.add("input_tokenz", 5)
+            tokmeter.define_counter("web_searches")
+            s.add("web_searches", 2).add("input_tokens", 5)
+            with self.assertRaises(TypeError):
+                s.add(3, 1)
+        span = self.span_named("typo")
+        self.assertEqual(span["counters"], {"input_tokens": 5, "web_searches": 2})
+        self.assertIn("web_searches", tokmeter._tokmeter.user_counters())
+
+    def test_negative_counts_are_refused(self):
+        with tokmeter.span("llm", "neg") as s:
+            with self.assertRaisesRegex(ValueError, "never go down"):
+                s.add("output_tokens", -5)
+            s.add("output_tokens", 0)
+        self.assertEqual(self.span_named("neg")["counters"], {"output_tokens": 0})
+
+    def test_tag_values_are_str_int_bool_or_float(self):
+        with tokmeter.span("llm", "tags", attempt=2) as s:
+            s.tag("temperature", 0.7).tag("ok", True).tag("who", "ann")
+            with self.assertRaisesRegex(TypeError, r"tag 'payload': a dict is not a tag value"):
+                s.tag("payload", {"a": 1})
+            with self.assertRaisesRegex(TypeError, "a NoneType is not a tag value"):
+                s.tag("nothing", None)
+            with self.assertRaises(TypeError):
+                s.tag("raw", b"bytes")
+            with self.assertRaises(TypeError):
+                s.trace_tag("list", [1])
+        with self.assertRaisesRegex(TypeError, "tag 'meta'"):
+            tokmeter.span("llm", "kw", meta={"x": 1})
+        tags = self.span_named("tags")["tags"]
+        # A float is kept as its shortest text; int and bool keep their type.
+        self.assertEqual(tags, {"attempt": 2, "temperature": "0.7", "ok": True, "who": "ann"})
 
 
 class ConcurrencyTest(RuntimeTestCase):

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "src/analysis/pricing.h"
+#include "src/pricing/pricing.h"
 #include "tests/readers/test_util.h"
 
 namespace tokmeter::analysis {

@@ -1,6 +1,6 @@
 // Pricing: the shipped table, model-name variants (dated, Bedrock, Vertex, ...),
 // long context (pitfall 11), unknown models, user tables.
-#include "src/analysis/pricing.h"
+#include "src/pricing/pricing.h"
 
 #include <fstream>
 #include <sstream>

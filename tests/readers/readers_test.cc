@@ -11,9 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "src/analysis/pricing.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
+#include "src/pricing/pricing.h"
 #include "tests/readers/test_util.h"
 
 namespace tokmeter::analysis {

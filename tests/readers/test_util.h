@@ -71,25 +71,31 @@ struct Collected {
   }
 };
 
+// An event copied out of the callback (its views are valid only there).
+inline Ev CopyEvent(const UsageEvent& e) {
+  Ev ev;
+  ev.e = e;
+  ev.kind = std::string(e.kind);
+  ev.name = std::string(e.name);
+  ev.provider = std::string(e.provider);
+  ev.model = std::string(e.model);
+  ev.trace_id = std::string(e.trace_id);
+  ev.span_id = std::string(e.span_id);
+  ev.parent_id = std::string(e.parent_id);
+  for (int i = 0; i < e.num_tags; ++i) {
+    ev.tags[std::string(e.tags[i].first)] = std::string(e.tags[i].second);
+  }
+  // Views must not be used after the callback: clear them in the copy.
+  ev.e.num_tags = 0;
+  ev.e.kind = ev.e.name = ev.e.provider = ev.e.model = {};
+  ev.e.trace_id = ev.e.span_id = ev.e.parent_id = {};
+  return ev;
+}
+
 inline Collected ReadAll(const std::vector<std::string>& inputs, ReadOptions opts = {}) {
   Collected c;
   auto r = ReadInputs(inputs, opts, [&](const UsageEvent& e) {
-    Ev ev;
-    ev.e = e;
-    ev.kind = std::string(e.kind);
-    ev.name = std::string(e.name);
-    ev.provider = std::string(e.provider);
-    ev.model = std::string(e.model);
-    ev.trace_id = std::string(e.trace_id);
-    ev.span_id = std::string(e.span_id);
-    ev.parent_id = std::string(e.parent_id);
-    for (int i = 0; i < e.num_tags; ++i) {
-      ev.tags[std::string(e.tags[i].first)] = std::string(e.tags[i].second);
-    }
-    // Views must not be used after the callback: clear them in the copy.
-    ev.e.num_tags = 0;
-    ev.e.kind = ev.e.name = ev.e.provider = ev.e.model = {};
-    ev.e.trace_id = ev.e.span_id = ev.e.parent_id = {};
+    Ev ev = CopyEvent(e);
     if (!IsRollup(e)) {
       c.totals.Add(e.tokens);
       c.requests += e.requests;

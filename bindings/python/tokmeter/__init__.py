@@ -2,92 +2,70 @@
 
 Quickstart::
 
-    import tokmeter
-    tokmeter.start("usage.jsonl")                 # flushed and closed at exit
+    import anthropic, tokmeter
+    tokmeter.start("usage.jsonl")                   # flushed and closed at exit
+    client = tokmeter.instrument(anthropic.Anthropic())   # every call: one `llm` span
     with tokmeter.trace("session", "s-42", channel="discord"):
-        with tokmeter.span("llm", "claude-sonnet-4-5") as s:
-            resp = client.messages.create(...)
-            s.record_usage(tokmeter.usage(resp))    # buckets, model, request id
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=[...])
         with tokmeter.span("tool", "web_search") as s:
             s.add("tool_calls", 1).tag("query_len", 42)
+    print(tokmeter.report("usage.jsonl")["totals"])
 
 Spans opened in asyncio tasks, and in threads started with ``tokmeter.bind``
 (or any copied ``contextvars`` context), stay in the trace that was current
-where they were started.
+where they were started. Sinks: :class:`JsonlSink`, :class:`ProtobufSink`,
+:class:`OtlpSink`, :class:`MemorySink`, :class:`CallbackSink`. Every
+``tokmeter`` command has a function returning its JSON document as a dict.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import functools
 import inspect
-import json
-from typing import Any, Callable, Iterable, Optional, Sequence
+import sys
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 from tokmeter import _tokmeter
+from tokmeter._analysis import (
+    TokmeterError,
+    convert,
+    daily,
+    detect,
+    monthly,
+    quota,
+    report,
+    run,
+    session,
+    spikes,
+    top,
+)
+from tokmeter._runtime import flush, memory_spans, shutdown, start, stats
+from tokmeter._sinks import CallbackSink, JsonlSink, MemorySink, OtlpSink, ProtobufSink
 from tokmeter._tokmeter import (  # noqa: F401  (re-exported)
     Context,
     Span,
+    TokmeterWarning,
     Usage,
     UsageStream,
-    flush,
+    define_counter,
     is_recording,
-    memory_spans,
     span,
-    stats,
     trace,
 )
 
 __all__ = [
-    "Context", "Span", "Usage", "UsageStream", "TokmeterError",
+    "Context", "Span", "Usage", "UsageStream", "TokmeterError", "TokmeterWarning",
+    "JsonlSink", "ProtobufSink", "OtlpSink", "MemorySink", "CallbackSink",
     "start", "shutdown", "flush", "is_recording", "stats", "memory_spans",
-    "trace", "span", "current", "context", "instrument", "bind",
+    "trace", "span", "current", "context", "instrument", "bind", "define_counter",
     "usage", "usage_from_stream",
-    "run", "report", "top", "detect", "quota",
+    "httpx_transport", "async_httpx_transport", "httpx_client", "async_httpx_client",
+    "run", "report", "top", "detect", "quota", "spikes", "daily", "monthly", "session",
+    "convert",
 ]
 
 __version__ = "0.1.0"
-
-
-class TokmeterError(RuntimeError):
-    """The tokmeter command failed (exit code and stderr attached)."""
-
-    def __init__(self, code: int, stderr: str):
-        super().__init__(f"tokmeter exited with {code}: {stderr.strip()}")
-        self.code = code
-        self.stderr = stderr
-
-
-# ---------------------------------------------------------------- runtime
-
-_atexit_registered = False
-
-
-def start(jsonl: Optional[str] = None, *, memory: bool = False, flush_interval: float = 0.2,
-          ring_bytes: int = 1 << 20, block_when_full: bool = False) -> None:
-    """Starts recording to a JSONL file and/or an in-memory sink.
-
-    flush_interval is in seconds; ring_bytes is the per-thread ring size.
-    The runtime is shut down (everything flushed) at interpreter exit.
-    """
-    global _atexit_registered
-    _tokmeter.start(jsonl, memory, flush_interval, ring_bytes, block_when_full)
-    if not _atexit_registered:
-        atexit.register(_shutdown_at_exit)
-        _atexit_registered = True
-
-
-def shutdown() -> None:
-    """Stops recording, drains every thread's records, closes the sinks."""
-    _tokmeter.shutdown()
-
-
-def _shutdown_at_exit() -> None:
-    try:
-        _tokmeter.shutdown()
-    except Exception:  # noqa: BLE001 - never fail interpreter exit
-        pass
 
 
 # ------------------------------------------------------------------ spans
@@ -108,15 +86,38 @@ def context() -> Optional[Context]:
     return None if cur is None else cur.context
 
 
-def instrument(kind: Any = "function", name: Optional[str] = None, **tags: Any):
-    """Decorator: run each call of a plain or async function inside a span.
+def _is_http_client(obj: Any) -> bool:
+    if "httpx" not in sys.modules:
+        return False
+    import httpx
+    kinds = (httpx.Client, httpx.AsyncClient)
+    return isinstance(obj, kinds) or isinstance(getattr(obj, "_client", None), kinds)
 
-    ``@tokmeter.instrument``, ``@tokmeter.instrument("tool")`` or
-    ``@tokmeter.instrument("tool", "search", source="web")``. The span name
-    defaults to the function's qualified name.
+
+def instrument(kind: Any = "function", name: Optional[str] = None, **tags: Any):
+    """Two uses.
+
+    On a client: ``tokmeter.instrument(anthropic.Anthropic())``,
+    ``tokmeter.instrument(openai.AsyncOpenAI())`` or
+    ``tokmeter.instrument(httpx.Client(), providers={...})`` wraps the client's
+    httpx transport in place (see :func:`httpx_transport`) and returns the
+    client: each provider request becomes one `llm` span.
+
+    On a function: ``@tokmeter.instrument``, ``@tokmeter.instrument("tool")``
+    or ``@tokmeter.instrument("tool", "search", source="web")`` runs each call
+    of a plain or async function inside a span named after the function.
     """
+    if not isinstance(kind, str) and not callable(kind) and _is_http_client(kind):
+        from tokmeter._transport import instrument_client
+        unknown = set(tags) - {"providers"}
+        if name is not None or unknown:
+            raise TypeError("instrument(client, providers=None) takes no other arguments")
+        return instrument_client(kind, tags.get("providers"))
     if callable(kind):  # bare @instrument
         return instrument()(kind)
+    if not isinstance(kind, str):
+        raise TypeError(f"instrument() takes a span kind, a function or an httpx/SDK client, "
+                        f"got {type(kind).__name__}")
 
     def decorate(fn: Callable):
         span_name = name or getattr(fn, "__qualname__", getattr(fn, "__name__", "call"))
@@ -156,6 +157,49 @@ def bind(fn: Callable) -> Callable:
     return bound
 
 
+# ------------------------------------------------------------- transport
+
+def httpx_transport(transport: Any = None, *, providers: Optional[Mapping[str, str]] = None,
+                    **kwargs: Any):
+    """An ``httpx.BaseTransport`` that records every provider request as one
+    `llm` span (provider, model, status, 429s, retries, request id, streaming,
+    the request's max_tokens, rate-limit headers, usage from the body or the
+    SSE stream) and passes everything through untouched.
+
+    Give it to any httpx client or SDK:
+    ``anthropic.Anthropic(http_client=httpx.Client(transport=tokmeter.httpx_transport()))``.
+    ``transport`` is the one to wrap (default ``httpx.HTTPTransport(**kwargs)``);
+    ``providers`` adds gateways: ``{"https://openrouter.ai/api/v1": "openai"}``.
+    Needs httpx.
+    """
+    from tokmeter._transport import Transport
+    return Transport(transport, providers=providers, **kwargs)
+
+
+def async_httpx_transport(transport: Any = None, *,
+                          providers: Optional[Mapping[str, str]] = None, **kwargs: Any):
+    """The asyncio twin of :func:`httpx_transport` (for ``httpx.AsyncClient``)."""
+    from tokmeter._transport import AsyncTransport
+    return AsyncTransport(transport, providers=providers, **kwargs)
+
+
+def httpx_client(*, providers: Optional[Mapping[str, str]] = None, **kwargs: Any):
+    """``httpx.Client(**kwargs)`` with its transport instrumented, for an SDK's
+    ``http_client=`` (google-genai: ``http_options={"httpx_client": ...}``)."""
+    import httpx
+
+    from tokmeter._transport import instrument_client
+    return instrument_client(httpx.Client(**kwargs), providers)
+
+
+def async_httpx_client(*, providers: Optional[Mapping[str, str]] = None, **kwargs: Any):
+    """``httpx.AsyncClient(**kwargs)`` with its transport instrumented."""
+    import httpx
+
+    from tokmeter._transport import instrument_client
+    return instrument_client(httpx.AsyncClient(**kwargs), providers)
+
+
 # ------------------------------------------------------------------ usage
 
 def _as_body(response: Any) -> Any:
@@ -186,54 +230,3 @@ def usage_from_stream(chunks: Iterable[Any], *, provider: Optional[str] = None,
     for chunk in chunks:
         stream.feed(chunk)
     return stream.finish(status, headers)
-
-
-# --------------------------------------------------------------- analysis
-
-def run(args: Sequence[str]) -> tuple[int, str, str]:
-    """Runs the tokmeter command line in-process: (exit code, stdout, stderr)."""
-    code, out, err = _tokmeter.run_cli([str(a) for a in args])
-    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
-
-
-def _options(opts: dict) -> list[str]:
-    out: list[str] = []
-    for key, value in opts.items():
-        flag = "--" + key.replace("_", "-")
-        if value is None or value is False:
-            continue
-        if value is True:
-            out.append(flag)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                out += [flag, str(v)]
-        else:
-            out += [flag, str(value)]
-    return out
-
-
-def _json_command(command: str, paths: Sequence[str], opts: dict) -> Any:
-    code, out, err = run([command, *map(str, paths), *_options(opts), "--format", "json"])
-    if code != 0:
-        raise TokmeterError(code, err)
-    return json.loads(out)
-
-
-def report(*paths: str, **options: Any) -> dict:
-    """`tokmeter report PATHS --format json` as a dict (options become --flags)."""
-    return _json_command("report", paths, options)
-
-
-def top(*paths: str, **options: Any) -> dict:
-    """`tokmeter top PATHS --format json` as a dict."""
-    return _json_command("top", paths, options)
-
-
-def detect(*paths: str, **options: Any) -> dict:
-    """`tokmeter detect PATHS --format json` as a dict."""
-    return _json_command("detect", paths, options)
-
-
-def quota(*paths: str, **options: Any) -> dict:
-    """`tokmeter quota PATHS --format json` as a dict."""
-    return _json_command("quota", paths, options)

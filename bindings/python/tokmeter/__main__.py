@@ -1,4 +1,6 @@
-"""`python -m tokmeter ARGS`: the tokmeter command line, in-process."""
+"""`python -m tokmeter ARGS`: the tokmeter command line, exactly as the
+`tokmeter` executable runs it (on this process's stdout and stderr, so a
+terminal gets tables), in-process."""
 
 import sys
 
@@ -7,13 +9,10 @@ from tokmeter import _tokmeter
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
-    code, out, err = _tokmeter.run_cli(args)
+    # Python's buffered output first, then the command writes to the same fds.
     sys.stdout.flush()
-    sys.stdout.buffer.write(out)
-    sys.stdout.buffer.flush()
-    sys.stderr.buffer.write(err)
-    sys.stderr.buffer.flush()
-    return code
+    sys.stderr.flush()
+    return _tokmeter.run_cli_stdio(args)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,14 @@ class CodexState final : public FormatState {
   // follows a model round trip.
   static constexpr int64_t kReplayGapNs = 1'000'000'000;
 
+  explicit CodexState(bool following) : following_(following) {}
+
   void Add(int input, ParsedRecord& r, EmitSink& out) override;
   // Counts the forked threads (after the last input).
   void Finish(EmitSink& out) override;
+  // Following: counts what the forked threads wrote, at the end of each
+  // Poll (their parent's log, when followed, was read by then).
+  void EndOfPass(EmitSink& out) override { Finish(out); }
 
  private:
   struct Item {  // a record of a forked thread, kept until Finish
@@ -55,6 +60,12 @@ class CodexState final : public FormatState {
     bool has_prev = false;
     CodexUsage prev;  // the totals last seen
     std::vector<Item> items;
+    // Replay's progress through a forked thread's items (following replays
+    // them as they arrive).
+    bool replaying = false;
+    size_t cursor = 0;
+    bool copying = true;
+    int64_t prev_time = 0;
   };
   // What a thread's log says over time: its totals and models, for the
   // threads forked from it.
@@ -69,6 +80,7 @@ class CodexState final : public FormatState {
   void Count(int input, Thread& t, const Item& item, EmitSink& out);
   void Replay(int input, Thread& t, EmitSink& out);
 
+  const bool following_;
   std::vector<Thread> threads_;  // by input index
   absl::flat_hash_map<std::string, History> history_;
 };
@@ -128,13 +140,20 @@ LineResult ParseCodex(std::string_view line, ParseContext& ctx) {
   const bool tokens = Contains(line.substr(0, 4096), "\"token_count\"");
   const bool context = Contains(h, "\"type\":\"turn_context\"");
   const bool session = Contains(h, "\"type\":\"session_meta\"");
-  if (!tokens && !context && !session) {
-    return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
-  }
-  JsonCapture& cap = Capture();
   // session_meta: payload.source.subagent.thread_spawn.parent_thread_id is
   // five objects deep.
-  if (!cap.Parse(line, session ? 5 : 4)) return LineResult::kBad;
+  int depth = session ? 5 : 4;
+  if (!tokens && !context && !session) {
+    // Codex writes "type" second; in another key order (or with the count
+    // past 4 KiB) the markers are elsewhere, and the parsed type decides.
+    if (!Contains(line, "\"token_count\"") && !Contains(line, "\"turn_context\"") &&
+        !Contains(line, "\"session_meta\"")) {
+      return LooksLikeObject(line) ? LineResult::kOk : LineResult::kBad;
+    }
+    depth = 5;
+  }
+  JsonCapture& cap = Capture();
+  if (!cap.Parse(line, depth)) return LineResult::kBad;
   ParsedRecord rec;
   rec.line = ctx.line;
   UsageEvent& ev = rec.ev;
@@ -315,13 +334,19 @@ void CodexState::Replay(int input, Thread& t, EmitSink& out) {
   size_t limit = 0;  // the parent's totals written at or before the fork
   if (h != nullptr) {
     while (limit < h->totals.size() && h->totals[limit].first <= t.fork_ns) ++limit;
-    for (const auto& [time, model] : h->models) {
-      if (time <= t.fork_ns) t.model = model;  // until the copy's turn_context says
+  }
+  if (!t.replaying) {
+    t.replaying = true;
+    t.prev_time = t.fork_ns;
+    if (h != nullptr) {
+      for (const auto& [time, model] : h->models) {
+        if (time <= t.fork_ns) t.model = model;  // until the copy's turn_context says
+      }
     }
   }
-  size_t cursor = 0;  // copies come in the parent's order
-  bool copying = true;
-  int64_t prev_time = t.fork_ns;
+  size_t& cursor = t.cursor;  // copies come in the parent's order
+  bool& copying = t.copying;
+  int64_t& prev_time = t.prev_time;
   for (const Item& item : t.items) {
     if (copying && item.type == ParsedRecordType::kCodexTokens) {
       bool copied = false;
@@ -356,17 +381,19 @@ void CodexState::Replay(int input, Thread& t, EmitSink& out) {
     Apply(input, t, item, out);
   }
   t.items.clear();
-  t.items.shrink_to_fit();
+  if (!following_) t.items.shrink_to_fit();
 }
 
 void CodexState::Finish(EmitSink& out) {
   for (size_t i = 0; i < threads_.size(); ++i) {
-    if (threads_[i].forked) Replay(int(i), threads_[i], out);
+    if (threads_[i].forked && !threads_[i].items.empty()) Replay(int(i), threads_[i], out);
   }
 }
 
 }  // namespace
 
-std::unique_ptr<FormatState> NewCodexState() { return std::make_unique<CodexState>(); }
+std::unique_ptr<FormatState> NewCodexState(bool following) {
+  return std::make_unique<CodexState>(following);
+}
 
 }  // namespace tokmeter::analysis::reader_internal

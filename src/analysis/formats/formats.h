@@ -19,8 +19,9 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx);
 // tokmeter protobuf files (tokmeter_proto.cc), a whole-file format.
 FileFormat TokmeterProtoFileFormat();
 // Both tokmeter formats (tokmeter_state.cc): a trace's latest tags applied
-// to its later spans; drops counted per input.
-std::unique_ptr<FormatState> NewTokmeterState();
+// to its later spans; drops counted per input. Following, the trace tags
+// kept are bounded (the traces used most recently).
+std::unique_ptr<FormatState> NewTokmeterState(bool following = false);
 
 // API-proxy token-usage.jsonl (token_usage.cc).
 bool SniffTokenUsage(std::string_view line);
@@ -37,13 +38,17 @@ LineResult ParseClaude(std::string_view line, ParseContext& ctx);
 // Whether a line has a raw `"usage":{` (Claude Code usage lines whose
 // markers are not near the start).
 bool HasClaudeUsage(std::string_view line);
-std::unique_ptr<FormatState> NewClaudeState();
+// Following: a message is released when its agent's next message arrives in
+// the same file or its file idles; later copies are deduplicated against the
+// recent messages (docs/READERS.md "Following files").
+std::unique_ptr<FormatState> NewClaudeState(bool following = false);
 
 // Codex CLI session logs (codex.cc): each request once, by the movement of
 // its thread's totals; forked threads' copies of their parent not counted.
 bool SniffCodex(std::string_view line);
 LineResult ParseCodex(std::string_view line, ParseContext& ctx);
-std::unique_ptr<FormatState> NewCodexState();
+// Following: forked threads are counted at the end of each Poll.
+std::unique_ptr<FormatState> NewCodexState(bool following = false);
 
 // OTLP JSON (otlp_json.cc).
 bool SniffOtlp(std::string_view line);

@@ -11,9 +11,12 @@ namespace tokmeter::analysis::reader_internal {
 bool SniffTokenUsage(std::string_view line) {
   if (Contains(Head(line, 128), "\"_schema\":\"token-usage")) return true;
   std::string_view h = Head(line, 8192);
-  return Contains(h, "\"event\":\"token_usage\"") ||
-         (Contains(h, "\"input_tokens\":") && Contains(h, "\"provider\":") &&
-          Contains(h, "\"output_tokens\":"));
+  if (Contains(h, "\"event\":\"token_usage\"")) return true;
+  // Counters and a provider, but not a tokmeter span or summary whose
+  // "type" is not first (those carry the same field names).
+  return Contains(h, "\"input_tokens\":") && Contains(h, "\"provider\":") &&
+         Contains(h, "\"output_tokens\":") && !Contains(h, "\"type\":\"span\"") &&
+         !Contains(h, "\"type\":\"turn_summary\"");
 }
 
 LineResult ParseTokenUsage(std::string_view line, ParseContext& ctx) {

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/analysis/formats/formats.h"
 #include "src/model/proto_file.h"
+#include "src/model/proto_wire.h"
 
 namespace tokmeter::analysis::reader_internal {
 namespace {
@@ -180,10 +181,91 @@ absl::Status ReadTokmeterProto(std::string_view head, ByteSource& rest, ParseCon
   return absl::OkStatus();
 }
 
+bool MaybeTokmeterProto(std::string_view head) {
+  return head.size() < pf::kFileMagic.size() && pf::kFileMagic.starts_with(head);
+}
+
+// A protobuf file that grows: its framing (a varint length before every
+// record) lets whole records be decoded as they arrive; a record cut at the
+// end waits for its remaining bytes. The decoder's string table carries
+// over between calls.
+class TokmeterProtoFeeder final : public FileFeeder {
+ public:
+  absl::StatusOr<size_t> Feed(std::string_view data, ParseContext& ctx, int64_t* bad) override {
+    const char* const begin = data.data();
+    const char* p = begin;
+    const char* const end = begin + data.size();
+    if (!magic_) {
+      if (data.size() < pf::kFileMagic.size()) return 0;
+      if (!pf::HasMagic(data)) {
+        return absl::FailedPreconditionError("not a tokmeter protobuf file");
+      }
+      p += pf::kFileMagic.size();
+      magic_ = true;
+    }
+    const size_t before = ctx.out->size();
+    std::string_view frame;
+    Mapper mapper{ctx};
+    while (p < end && ctx.out->size() == before) {
+      if (!pf::NextFrame(p, end, &frame)) {
+        // Incomplete, unless its length cannot be one (then nothing after it
+        // can be found: the rest of the file is unreadable).
+        const char* q = p;
+        uint64_t len = 0;
+        const bool varint = model::wire::ReadVarint(q, end, len);
+        if ((varint && len > (uint64_t{1} << 31)) || (!varint && end - p >= 10)) {
+          return absl::DataLossError("corrupt record length");
+        }
+        break;
+      }
+      if (!header_) {
+        pf::FileHeader header;
+        if (!pf::DecodeFileHeader(frame, &header)) {
+          return absl::DataLossError("corrupt file header");
+        }
+        if (header.schema_version > pf::kSchemaVersion) {
+          return absl::FailedPreconditionError(absl::StrCat("tokmeter protobuf schema version ",
+                                                            header.schema_version,
+                                                            " is newer than this reader's"));
+        }
+        header_ = true;
+        continue;
+      }
+      // Views into the decoder's strings stay valid until its next table;
+      // Feed returns after the first record that produced records, so
+      // they are emitted before that.
+      if (!decoder_.Decode(frame, &record_)) {
+        ++*bad;
+        continue;
+      }
+      if (record_.type == pf::FileRecordType::kJsonlLine) {
+        int index = hint_;
+        if (ParseLine(record_.jsonl_line, ctx, hint_, &index) == LineResult::kBad) ++*bad;
+        hint_ = index;
+        continue;
+      }
+      mapper.Add(record_);
+    }
+    return size_t(p - begin);
+  }
+
+ private:
+  bool magic_ = false;
+  bool header_ = false;
+  int hint_ = -1;
+  pf::FileRecordDecoder decoder_;
+  pf::FileRecord record_;
+};
+
+std::unique_ptr<FileFeeder> FollowTokmeterProto() {
+  return std::make_unique<TokmeterProtoFeeder>();
+}
+
 }  // namespace
 
 FileFormat TokmeterProtoFileFormat() {
-  return FileFormat{SourceFormat::kTokmeterProto, SniffTokmeterProto, ReadTokmeterProto};
+  return FileFormat{SourceFormat::kTokmeterProto, SniffTokmeterProto, ReadTokmeterProto,
+                    MaybeTokmeterProto, FollowTokmeterProto};
 }
 
 }  // namespace tokmeter::analysis::reader_internal

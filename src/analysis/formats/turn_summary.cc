@@ -16,6 +16,7 @@ LineResult ParseTurnSummary(std::string_view line, ParseContext& ctx) {
   UsageEvent& ev = rec.ev;
   ev.format = SourceFormat::kTurnSummary;
   ev.kind = "turn_summary";
+  ev.cache_reported = false;  // unless the line has cache fields
   bool has_requests = false;
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path;
@@ -45,9 +46,10 @@ LineResult ParseTurnSummary(std::string_view line, ParseContext& ctx) {
       ev.tokens.input = Count(f);
     else if (p == "tokens_out")
       ev.tokens.output = Count(f);
-    else if (p == "cache_read_tokens")
+    else if (p == "cache_read_tokens") {
       ev.tokens.cache_read = Count(f);
-    else if (p == "cache_write_tokens") {
+      ev.cache_reported = true;
+    } else if (p == "cache_write_tokens") {
       ev.tokens.cache_write_5m = Count(f);
       ev.ttl_unknown = Count(f) > 0;
     } else if (p == "tool_calls" || p == "tool_calls_total")

@@ -50,16 +50,24 @@ int Run(const std::vector<std::string>& args, Io& io) {
   const int64_t w = ParseDurationFlag("window", window);
   if (w == 0) throw UsageError{"--window: must be a duration"};
   Loaded l = Prepare(c, io);
+  // Streams: each record goes through the rules and is not kept, so memory
+  // grows with the sessions, windows and groups, not with the events.
+  analysis::Summary sum;
+  rules::RuleOptions ro;
+  ro.window_ns = w;
+  rules::RuleEngine engine(ro);
+  l.store->StreamTo([&](const StoredEvent& r) {
+    sum.Add(r);
+    engine.Observe(analysis::ToObservation(r, *l.store));
+  });
   Read(l, c, true, io);
-  std::span<const StoredEvent> recs = l.Select(l.since_ns, l.until_ns);
-  json::object doc = BaseDoc("detect", l, recs, l.since_ns, l.until_ns);
-  analysis::DetectInput in;
-  in.store = l.store.get();
-  in.recs = recs;
-  in.inputs = &l.read.inputs;
-  in.window_ns = w;
+  json::object doc = BaseDoc("detect", l, sum, l.since_ns, l.until_ns);
+  std::vector<analysis::Finding> all = engine.Findings();
+  std::vector<analysis::Finding> gaps = analysis::DataGapFindings(l.read.inputs);
+  all.insert(all.end(), gaps.begin(), gaps.end());
+  rules::SortFindings(all);
   json::array findings;
-  for (const analysis::Finding& f : analysis::Detect(in)) findings.push_back(FindingJson(f));
+  for (const analysis::Finding& f : all) findings.push_back(FindingJson(f));
   doc["findings"] = std::move(findings);
   Emit(io, doc, out, Render);
   return kExitOk;
@@ -70,8 +78,8 @@ int Run(const std::vector<std::string>& args, Io& io) {
 void Register(CommandList& list) {
   list.push_back({"detect",
                   "findings: spike loop fanout context_bloat retry_storm background "
-                  "high_io_ratio no_cache low_cache large_run many_small_requests increasing "
-                  "data_gap",
+                  "output_ratio_rise cache_miss_streak high_io_ratio no_cache low_cache "
+                  "large_run many_small_requests increasing data_gap",
                   40, &Run});
 }
 

@@ -1,5 +1,6 @@
-// `tokmeter spikes`: tokens per fixed window, their distribution, and the
-// windows far above it with their top sources. Streams while reading.
+// `tokmeter spikes`: tokens per fixed window, each judged by the spike rule
+// against the windows before it, and the spike episodes with their top
+// sources. Streams while reading.
 #include <string>
 #include <vector>
 
@@ -54,7 +55,8 @@ void Render(const json::object& doc, Page& p) {
   p.AddChart(std::move(c));
   p.Heading("Spikes");
   Table t;
-  t.cols = {{"Window start (UTC)", false, false, 0, "start"},
+  t.cols = {{"Start (UTC)", false, false, 0, "start"},
+            {"End", false, false, 3, "end"},
             {"Tokens", true, false, 0, "total_tokens"},
             {"× median", true, false, 0, "median_multiple"},
             {"Requests", true, false, 3, "requests"},
@@ -64,7 +66,7 @@ void Render(const json::object& doc, Page& p) {
             {"Top tools", false, true, 1, "top_tools"}};
   for (const auto& sv : Arr(doc, "spikes")) {
     const auto& s = sv.get_object();
-    t.Add({Cell(Str(s, "start")), NumCell(Get(s, "total_tokens")),
+    t.Add({Cell(Str(s, "start")), Cell(Str(s, "end")), NumCell(Get(s, "total_tokens")),
            Cell(absl::StrFormat("%.1f", Dbl(s, "median_multiple")), Raw(Get(s, "median_multiple"))),
            NumCell(Get(s, "requests")), NumCell(Get(s, "rate_limited")),
            Cell(Tops(Arr(s, "top_sessions"))), Cell(Tops(Arr(s, "top_jobs"))),
@@ -106,40 +108,57 @@ int Run(const std::vector<std::string>& args, Io& io) {
   Loaded l = Prepare(c, io);
   l.store->WithoutDetectorFields();  // groupings only
   analysis::Summary sum;
-  analysis::SpikeFinder finder(*l.store, w);
+  rules::RuleOptions ro;
+  ro.window_ns = w;
+  rules::SpikeRule rule(ro);  // the spike rule of `detect` and the live monitor
   l.store->StreamTo([&](const StoredEvent& r) {
     sum.Add(r);
-    finder.Add(r);
+    rule.Observe(analysis::ToObservation(r, *l.store), nullptr);
   });
   Read(l, c, true, io);
   json::object doc = BaseDoc("spikes", l, sum, l.since_ns, l.until_ns);
-  analysis::SpikeReport rep = finder.Take();
   doc["window"] = window;
   doc["window_seconds"] = w / kSecondNs;
-  doc["distribution"] = json::object{{"windows", rep.dist.count},
-                                     {"p50", Round(rep.dist.p50, 1)},
-                                     {"p95", Round(rep.dist.p95, 1)},
-                                     {"max", Round(rep.dist.max, 1)},
-                                     {"mean", Round(rep.dist.mean, 1)}};
+  std::vector<rules::WindowView> views = rule.Windows(0, 0);
+  std::vector<double> totals;
+  for (const auto& v : views) totals.push_back(double(v.tokens));
+  analysis::Distribution dist = analysis::Distribute(totals);
+  doc["distribution"] = json::object{{"windows", dist.count},
+                                     {"p50", Round(dist.p50, 1)},
+                                     {"p95", Round(dist.p95, 1)},
+                                     {"max", Round(dist.max, 1)},
+                                     {"mean", Round(dist.mean, 1)}};
   json::array windows;
-  for (const auto& win : rep.windows)
-    windows.push_back(
-        json::object{{"start", Iso(win.start_ns)},
-                     {"total_tokens", win.agg.total()},
-                     {"requests", win.agg.requests},
-                     {"rate_limited", win.agg.rate_limited},
-                     {"spike", analysis::IsSpike(double(win.agg.total()), rep.dist)}});
+  for (const auto& v : views) {
+    windows.push_back(json::object{
+        {"start", Iso(v.start_ns)},
+        {"total_tokens", v.tokens},
+        {"requests", v.requests},
+        {"rate_limited", v.rate_limited},
+        {"baseline_p50", Round(v.baseline.p50, 1)},
+        {"baseline_p95", Round(v.baseline.p95, 1)},
+        {"threshold", v.baseline.threshold == INT64_MAX ? json::value(nullptr)
+                                                        : json::value(v.baseline.threshold)},
+        {"spike", v.spike}});
+  }
   doc["windows"] = std::move(windows);
   json::array spikes;
-  for (const auto& s : rep.spikes)
-    spikes.push_back(json::object{{"start", Iso(s.window.start_ns)},
-                                  {"total_tokens", s.window.agg.total()},
-                                  {"median_multiple", Round(s.median_multiple, 2)},
-                                  {"requests", s.window.agg.requests},
-                                  {"rate_limited", s.window.agg.rate_limited},
-                                  {"top_sessions", TopKeysJson(s.top_sessions)},
-                                  {"top_jobs", TopKeysJson(s.top_jobs)},
-                                  {"top_tools", TopKeysJson(s.top_tools, "tool_calls")}});
+  for (const rules::SpikeEpisode& e : rule.Episodes()) {
+    spikes.push_back(
+        json::object{{"start", Iso(e.start_ns)},
+                     {"end", Iso(e.end_ns)},
+                     {"windows", e.windows},
+                     {"total_tokens", e.tokens},
+                     {"peak_window_tokens", e.peak_tokens},
+                     {"median_multiple",
+                      Round(e.baseline.p50 > 0 ? double(e.peak_tokens) / e.baseline.p50 : 0, 2)},
+                     {"requests", e.requests},
+                     {"rate_limited", e.rate_limited},
+                     {"top_sessions", TopKeysJson(e.top[0])},
+                     {"top_jobs", TopKeysJson(e.top[1])},
+                     {"top_tools", TopKeysJson(e.top[2], "tool_calls")},
+                     {"top_models", TopKeysJson(e.top[3])}});
+  }
   doc["spikes"] = std::move(spikes);
   Emit(io, doc, out, Render);
   return kExitOk;

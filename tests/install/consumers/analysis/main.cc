@@ -4,9 +4,9 @@
 #include <fstream>
 
 #include "tokmeter/analysis/aggregate.h"
-#include "tokmeter/analysis/pricing.h"
 #include "tokmeter/analysis/reader.h"
 #include "tokmeter/analysis/store.h"
+#include "tokmeter/pricing/pricing.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) {
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     }
   }
   namespace an = tokmeter::analysis;
-  const an::PriceTable& prices = an::PriceTable::Builtin();
+  const tokmeter::PriceTable& prices = tokmeter::PriceTable::Builtin();
   an::EventStore store([&](const an::UsageEvent& e) { return prices.Cost(e); });
   auto read = an::ReadInputs({argv[1]}, {}, [&](const an::UsageEvent& e) { store.Add(e); });
   if (!read.ok()) {

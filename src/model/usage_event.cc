@@ -1,7 +1,7 @@
 // Names of the source formats.
-#include "src/analysis/event.h"
+#include "src/model/usage_event.h"
 
-namespace tokmeter::analysis {
+namespace tokmeter {
 std::string_view SourceFormatName(SourceFormat f) {
   switch (f) {
     case SourceFormat::kTokmeterJsonl:
@@ -21,4 +21,4 @@ std::string_view SourceFormatName(SourceFormat f) {
   }
   return "unknown";
 }
-}  // namespace tokmeter::analysis
+}  // namespace tokmeter

@@ -1,4 +1,4 @@
-// src/analysis/pricing.h — model prices (data/pricing.json) and the cost of an event.
+// src/pricing/pricing.h — model prices (data/pricing.json) and the cost of an event.
 //
 // Table format (data/pricing.json, and --pricing FILE): one JSON object
 //   {"format": "tokmeter-pricing/1", "currency": "USD", "unit": "per million tokens",
@@ -23,8 +23,8 @@
 // alias that is a prefix of the name at a '-' boundary, unless the leftover
 // starts with a number that is not a date (8 digits, or YYYY-MM-DD): so
 // "claude-opus-4-1-20250805" never prices as "claude-opus-4".
-#ifndef TOKMETER_ANALYSIS_PRICING_H_
-#define TOKMETER_ANALYSIS_PRICING_H_
+#ifndef TOKMETER_PRICING_PRICING_H_
+#define TOKMETER_PRICING_PRICING_H_
 
 #include <memory>
 #include <optional>
@@ -33,9 +33,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "src/analysis/event.h"
+#include "src/model/usage_event.h"
+#include "tokmeter/buckets.h"
 
-namespace tokmeter::analysis {
+namespace tokmeter {
 
 // USD per million tokens, per token class.
 struct Rates {
@@ -92,6 +93,6 @@ class PriceTable {
   std::shared_ptr<Cache> cache_;  // logged name -> result of Find (thread-safe)
 };
 
-}  // namespace tokmeter::analysis
+}  // namespace tokmeter
 
-#endif  // TOKMETER_ANALYSIS_PRICING_H_
+#endif  // TOKMETER_PRICING_PRICING_H_

@@ -1,5 +1,5 @@
 // PriceTable: the pricing.json format and model-name matching (pricing.h).
-#include "src/analysis/pricing.h"
+#include "src/pricing/pricing.h"
 
 #include <algorithm>
 #include <boost/json/parse.hpp>
@@ -12,9 +12,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "src/analysis/reader_internal.h"
 
-namespace tokmeter::analysis {
+namespace tokmeter {
 namespace pricing_internal {
 extern const std::string_view kBuiltinPricingJson;
 }  // namespace pricing_internal
@@ -26,8 +25,6 @@ struct PriceTable::Cache {
 
 namespace {
 namespace bj = boost::json;
-using reader_internal::SvEndsWith;
-using reader_internal::SvStartsWith;
 
 // See pricing.h "Name matching".
 std::string Normalize(std::string_view name) {
@@ -38,13 +35,13 @@ std::string Normalize(std::string_view name) {
   size_t slash = s.rfind('/');
   if (slash != std::string::npos) s.erase(0, slash + 1);
   for (std::string_view p : {"us-gov.", "global.", "apac.", "us.", "eu.", "jp.", "au.", "ca."}) {
-    if (SvStartsWith(s, p)) {
+    if (std::string_view(s).starts_with(p)) {
       s.erase(0, p.size());
       break;
     }
   }
   for (std::string_view p : {"anthropic.", "openai.", "google.", "meta."}) {
-    if (SvStartsWith(s, p)) {
+    if (std::string_view(s).starts_with(p)) {
       s.erase(0, p.size());
       break;
     }
@@ -67,7 +64,7 @@ std::string Normalize(std::string_view name) {
   for (char& c : s) {
     if (c == '@' || c == '.' || c == '_' || c == ':') c = '-';
   }
-  if (SvEndsWith(s, "-fast")) s.resize(s.size() - 5);
+  if (std::string_view(s).ends_with("-fast")) s.resize(s.size() - 5);
   return s;
 }
 
@@ -250,7 +247,7 @@ const ModelPrice* PriceTable::Find(std::string_view model) const {
       best = &models_[index];
       break;
     }
-    if (key.size() > best_len && n.size() > key.size() && SvStartsWith(n, key) &&
+    if (key.size() > best_len && n.size() > key.size() && std::string_view(n).starts_with(key) &&
         LeftoverAllowed(std::string_view(n).substr(key.size()))) {
       best = &models_[index];
       best_len = key.size();
@@ -264,7 +261,7 @@ const ModelPrice* PriceTable::Find(std::string_view model) const {
 }
 
 namespace {
-bool FastModelName(std::string_view model) { return SvEndsWith(model, "-fast"); }
+bool FastModelName(std::string_view model) { return std::string_view(model).ends_with("-fast"); }
 }  // namespace
 
 std::optional<double> PriceTable::Cost(std::string_view model, const TokenBuckets& t) const {
@@ -290,4 +287,4 @@ std::optional<double> PriceTable::Cost(const UsageEvent& e) const {
   return fast * Apply(p->base, e.tokens);
 }
 
-}  // namespace tokmeter::analysis
+}  // namespace tokmeter

@@ -1,0 +1,65 @@
+// src/rules/fanout.h — fanout: one turn with many tool calls.
+//
+// A turn's tool calls are counted from the records that name it: tool spans
+// (and requests with tool calls) under the turn's id, or the turn's own
+// record (a turn summary, a roll-up) that says how many it made. It is
+// judged against the turns before it (thresholds.h: kFanout*): a turn is
+// done when its own record arrives or its session moves on to another turn,
+// and its count joins the history. A turn nobody has written to for a while
+// is forgotten.
+#ifndef TOKMETER_RULES_FANOUT_H_
+#define TOKMETER_RULES_FANOUT_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "src/rules/rule.h"
+
+namespace tokmeter::rules {
+
+class FanoutRule {
+ public:
+  explicit FanoutRule(const RuleOptions& o);
+  void Observe(const Observation& o, const AlertFn* alert);
+  void Forget(int64_t before_ns);
+  void AppendFindings(std::vector<Finding>* out) const;
+
+ private:
+  struct Turn {
+    int64_t calls = 0;    // tool calls under the turn
+    int64_t summary = 0;  // what the turn's own record says
+    int64_t first_ns = 0, last_ns = 0;
+    uint64_t touched = 0;
+    std::string session, name;
+    Dim dim = Dim::kSession;
+    bool fired = false;
+    bool done = false;        // in the history already
+    bool background = false;  // a cron job's or heartbeat's turn
+    double p95 = 0;           // the history when it fired
+    int64_t threshold = 0;
+    int64_t count() const { return calls > summary ? calls : summary; }
+  };
+  void Check(Turn& t, const Observation& o, const AlertFn* alert);
+  void Done(Turn& t);  // the turn is over: its count joins the history
+  Finding MakeFinding(const Turn& t) const;
+  // Per kind of turn: [0] interactive, [1] background work.
+  struct History {
+    std::deque<int64_t> turns;  // tool calls of the last finished turns
+    double p95 = 0;
+    int64_t threshold = thresholds::kFanoutShortHistoryMin;
+  };
+  History history_[2];
+  absl::flat_hash_map<uint64_t, uint64_t> current_;  // thread → its turn being counted
+
+  absl::flat_hash_map<uint64_t, Turn> turns_;  // by (session, turn) key
+  std::vector<Finding> closed_;                // fired turns forgotten since
+  uint64_t observed_ = 0;
+  int64_t retain_ns_;
+};
+
+}  // namespace tokmeter::rules
+
+#endif  // TOKMETER_RULES_FANOUT_H_

@@ -1,0 +1,68 @@
+// src/rules/groups.h — the rules over a whole group's totals: no_cache,
+// low_cache, high_io_ratio, many_small_requests, increasing,
+// output_ratio_rise (against the previous period) and large_run.
+//
+// A group is a value of the primary dimension: the workflow if any record
+// names one, else the agent, else the job, else the model (PrimaryDim). The
+// sums are kept for all four at once, so the choice is made at the end.
+#ifndef TOKMETER_RULES_GROUPS_H_
+#define TOKMETER_RULES_GROUPS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "src/rules/rule.h"
+
+namespace tokmeter::rules {
+
+// The dimensions groups can be made of, in the order PrimaryDim picks them.
+inline constexpr Dim kGroupDims[4] = {Dim::kWorkflow, Dim::kAgent, Dim::kJob, Dim::kModel};
+
+class GroupRules {
+ public:
+  explicit GroupRules(const RuleOptions& o);
+  void Observe(const Observation& o, const AlertFn* alert);
+  // The period before the one judged: `increasing` and the per-group
+  // output_ratio_rise compare with it.
+  void ObservePrevious(const Observation& o);
+  // Instead of observations of the previous period: its total tokens per
+  // group ("(untagged)" for records without the tag), e.g. from a previous
+  // report.
+  void SetPreviousTotals(std::map<std::string, int64_t> tokens_by_group);
+  void Forget(int64_t before_ns);
+  void AppendFindings(std::vector<Finding>* out) const;
+  // The dimension groups are made of.
+  Dim PrimaryDim() const;
+
+ private:
+  struct Agg {
+    std::string name;
+    TokenBuckets tokens;
+    TokenBuckets cache_tokens;  // of records whose source reports cache fields
+    int64_t requests = 0, cache_requests = 0;
+    absl::flat_hash_set<uint64_t> runs;
+  };
+  struct Run {
+    std::string name, session, workflow;
+    uint64_t group[4] = {};
+    int64_t tokens = 0, first_ns = 0, last_ns = 0;
+    bool alerted = false;
+  };
+  static void Add(Agg& a, const Observation& o, bool with_runs);
+  Finding RunFinding(const Run& r, double median, size_t runs_in_group, bool absolute) const;
+
+  absl::flat_hash_map<uint64_t, Agg> groups_[4], previous_[4];
+  bool seen_[4] = {};
+  bool has_previous_ = false;
+  std::map<std::string, int64_t> previous_totals_;
+  bool has_previous_totals_ = false;
+  absl::flat_hash_map<uint64_t, Run> runs_;
+};
+
+}  // namespace tokmeter::rules
+
+#endif  // TOKMETER_RULES_GROUPS_H_

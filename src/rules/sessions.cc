@@ -1,0 +1,459 @@
+// loop, context_bloat, output_ratio_rise, cache_miss_streak (sessions.h).
+#include "src/rules/sessions.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "src/rules/text.h"
+
+namespace tokmeter::rules {
+namespace {
+
+// Offline runs (no retain_ns) close a session not written to for this many
+// observations: memory follows the sessions active at once, not all of them.
+constexpr uint64_t kIdleObservations = uint64_t{1} << 20;
+constexpr uint64_t kSweepEvery = uint64_t{1} << 16;
+
+// The observations the sequence rules compare: one request or one turn,
+// that counts, with a prompt, that was not a 429.
+bool IsStep(const Observation& o) {
+  return o.counted() && o.rate_limited == 0 && (o.requests > 0 || o.turn_level) &&
+         o.tokens.prompt() > 0;
+}
+
+bool Near(int64_t a, int64_t b, double tolerance, int64_t slack) {
+  const int64_t d = std::llabs(a - b);
+  return d <= slack || double(d) <= tolerance * double(std::max(a, b));
+}
+
+void Extend(int64_t& tokens_end, int64_t& last_ns, int64_t& count, const Observation& o,
+            int64_t tokens) {
+  tokens_end = tokens;
+  last_ns = std::max(last_ns, o.time_ns);
+  ++count;
+}
+
+}  // namespace
+
+SessionRules::SessionRules(const RuleOptions& o) : opts_(o) {}
+
+void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
+  const Key& k = o.thread();
+  if (!k) return;
+  if ((++observed_ % kSweepEvery) == 0 && opts_.retain_ns == 0) {
+    for (auto it = threads_.begin(); it != threads_.end();) {
+      auto cur = it++;
+      if (cur->second.touched + kIdleObservations < observed_) {
+        Close(cur->second);
+        threads_.erase(cur);
+      }
+    }
+  }
+  auto [it, inserted] = threads_.try_emplace(k.id);
+  Thread& t = it->second;
+  if (inserted) {
+    t.name = std::string(k.name);
+    t.dim = o.thread_dim();
+  }
+  if (t.workflow.empty() && o.dim(Dim::kWorkflow))
+    t.workflow = std::string(o.dim(Dim::kWorkflow).name);
+  t.touched = observed_;
+  t.last_ns = std::max(t.last_ns, o.time_ns);
+  if (o.counted()) t.tokens += o.tokens.total();
+  if (!o.counted() || o.rate_limited > 0) return;
+  if (o.fingerprint != 0 || (o.args != 0 && o.dim(Dim::kTool))) {
+    ObserveCall(t, o, alert);
+  } else if (IsStep(o)) {
+    ObserveNear(t, o, alert);
+  }
+  if (IsStep(o)) {
+    ObserveGrowth(t, o, alert);
+    ObserveRatio(t, o, alert);
+    ObserveMisses(t, o, alert);
+  }
+}
+
+// ---- loop: the same call ---------------------------------------------------------
+
+void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* alert) {
+  const uint64_t key = o.fingerprint != 0 ? o.fingerprint : (o.args ^ o.dim(Dim::kTool).id) | 1;
+  auto it =
+      std::find_if(t.calls.begin(), t.calls.end(), [&](const Call& c) { return c.key == key; });
+  if (it != t.calls.end() && o.time_ns - it->run.last_ns > thresholds::kLoopHorizonNs) {
+    // Too long since the last repeat: a new run of this call.
+    if (it->run.open) closed_.push_back(LoopFinding(t, *it));
+    it->run = Run{};
+  }
+  if (it == t.calls.end()) {
+    if (t.calls.size() >= kMaxCalls) {
+      // Forget the least recently used call (its episode, if any, ends).
+      if (t.calls.front().run.open) closed_.push_back(LoopFinding(t, t.calls.front()));
+      t.calls.erase(t.calls.begin());
+    }
+    t.calls.push_back(Call{key, {}, {}});
+    it = t.calls.end() - 1;
+  } else {
+    std::rotate(it, it + 1, t.calls.end());  // most recently used last
+    it = t.calls.end() - 1;
+  }
+  Call& c = *it;
+  ++t.keyed_calls;
+  if (c.run.count == 0) {
+    c.run.first_ns = c.run.last_ns = o.time_ns;
+    c.run.tokens_before = t.tokens - o.tokens.total();
+    c.calls_before = t.keyed_calls - 1;
+  }
+  if (c.what.empty() && c.run.count >= 1) {
+    c.what = o.dim(Dim::kTool) ? absl::StrCat("tool ", std::string(o.dim(Dim::kTool).name))
+                               : absl::StrCat(std::string(o.kind), " ", std::string(o.name));
+  }
+  Extend(c.run.tokens_end, c.run.last_ns, c.run.count, o, t.tokens);
+  const double share = double(c.run.count) / double(t.keyed_calls - c.calls_before);
+  if (!c.run.open && c.run.count >= opts_.loop_repeats && share >= thresholds::kLoopMinShare) {
+    c.run.open = true;
+    Raise(alert, LoopFinding(t, c), &o);
+  }
+}
+
+void SessionRules::ObserveNear(Thread& t, const Observation& o, const AlertFn* alert) {
+  const int64_t prompt = o.tokens.prompt(), output = o.tokens.output;
+  const bool near =
+      t.prev_prompt >= 0 && o.time_ns - t.prev_ns <= thresholds::kNearMaxGapNs &&
+      o.time_ns >= t.prev_ns && o.tool_calls == t.prev_tools &&
+      Near(prompt, t.prev_prompt, thresholds::kNearPromptTolerance, thresholds::kNearPromptSlack) &&
+      Near(output, t.prev_output, thresholds::kNearOutputTolerance, thresholds::kNearOutputSlack);
+  t.prev_prompt = prompt;
+  t.prev_output = output;
+  t.prev_tools = o.tool_calls;
+  t.prev_ns = o.time_ns;
+  if (!near) {
+    if (t.near.open) closed_.push_back(NearFinding(t));
+    t.near = Run{};
+    t.near.first_ns = t.near.last_ns = o.time_ns;
+    t.near.tokens_before = t.tokens - o.tokens.total();
+  }
+  Extend(t.near.tokens_end, t.near.last_ns, t.near.count, o, t.tokens);
+  if (!t.near.open && t.near.count >= thresholds::kNearMinStreak) {
+    t.near.open = true;
+    Raise(alert, NearFinding(t), &o);
+  }
+}
+
+// ---- context_bloat ---------------------------------------------------------------
+
+void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn* alert) {
+  if (o.rollup) return;
+  // One point per turn (the turn's first request) when requests name their
+  // turn; every request or turn summary otherwise.
+  if (!o.turn_level && o.parent) {
+    if (o.parent.id == t.last_parent) return;
+    t.last_parent = o.parent.id;
+  }
+  // A turn summary sums its model calls: their average prompt is the point.
+  const int64_t raw = o.tokens.prompt();
+  const int64_t calls = !o.turn_level    ? 1
+                        : o.requests > 0 ? o.requests
+                                         : 1 + std::max<int64_t>(0, o.tool_calls);
+  const int64_t p = raw / std::max<int64_t>(1, calls);
+  if (!t.prompts.empty() && double(p) < thresholds::kBloatResetShare * double(t.prompts.back())) {
+    // A compaction or a new conversation: growth counts from here.
+    if (t.bloat.open) closed_.push_back(BloatFinding(t));
+    t.bloat = Run{};
+    t.prompts.clear();
+    t.prompt_times.clear();
+  }
+  t.prompts.push_back(p);
+  t.prompt_times.push_back(o.time_ns);
+  if (int(t.prompts.size()) > thresholds::kBloatMaxSteps) {
+    t.prompts.pop_front();
+    t.prompt_times.pop_front();
+  }
+  if (t.bloat.open) {
+    // The episode goes on while the prompt keeps its size.
+    Extend(t.bloat.tokens_end, t.bloat.last_ns, t.bloat.count, o, t.tokens);
+    t.bloat_last = p;
+    return;
+  }
+  const int n = int(t.prompts.size());
+  if (n < thresholds::kBloatMinRequests || raw < thresholds::kBloatMinLastPrompt) return;
+  auto median3 = [](int64_t a, int64_t b, int64_t c) {
+    return std::max(std::min(a, b), std::min(std::max(a, b), c));
+  };
+  const int64_t first = t.prompts.front();
+  const int64_t head = median3(t.prompts[0], t.prompts[1], t.prompts[2]);
+  const int64_t tail = median3(t.prompts[n - 3], t.prompts[n - 2], t.prompts[n - 1]);
+  if (double(tail) < thresholds::kBloatGrowthFactor * double(std::max<int64_t>(1, head))) return;
+  int increases = 0;
+  int64_t largest_step = 0;
+  for (int i = 1; i < n; ++i) {
+    increases += t.prompts[i] > t.prompts[i - 1];
+    largest_step = std::max(largest_step, t.prompts[i] - t.prompts[i - 1]);
+  }
+  const double need = o.turn_level ? 1.0 : thresholds::kBloatIncreasingShare;
+  if (double(increases) < need * double(n - 1)) return;
+  // Steady growth, not one large tool result.
+  if (double(largest_step) > thresholds::kBloatMaxStepShare * double(p - first)) return;
+  t.bloat = Run{};
+  t.bloat.open = true;
+  t.bloat.first_ns = t.prompt_times.front();
+  t.bloat.last_ns = o.time_ns;
+  t.bloat.count = n;
+  t.bloat.tokens_before = t.tokens;  // the tokens of the growing prompts, summed below
+  t.bloat.tokens_end = t.tokens;
+  t.bloat_first = first;
+  t.bloat_last = p;
+  t.bloat_points = n;
+  t.bloat_growth = double(tail) / double(std::max<int64_t>(1, head));
+  int64_t sum = 0;
+  for (int64_t x : t.prompts) sum += x;
+  t.bloat.tokens_before = t.tokens - sum;
+  Raise(alert, BloatFinding(t), &o);
+}
+
+// ---- output_ratio_rise -----------------------------------------------------------
+
+void SessionRules::ObserveRatio(Thread& t, const Observation& o, const AlertFn* alert) {
+  if (o.rollup) return;
+  const double ratio = double(o.tokens.output) / double(o.tokens.prompt());
+  if (t.ratio_baseline < 0) {
+    t.ratio_seed.push_back(ratio);
+    if (int(t.ratio_seed.size()) >= thresholds::kRatioBaselineRequests) {
+      std::vector<double> v = t.ratio_seed;
+      std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+      t.ratio_baseline = v[v.size() / 2];
+      t.ratio_seed = {};
+    }
+    return;
+  }
+  const bool high = t.ratio_baseline > 0 &&
+                    ratio >= thresholds::kRatioRiseMultiple * t.ratio_baseline &&
+                    o.tokens.output >= thresholds::kRatioMinOutput;
+  if (!high) {
+    if (t.ratio.open) closed_.push_back(RatioFinding(t));
+    t.ratio = Run{};
+    t.ratio_max = 0;
+    return;
+  }
+  if (t.ratio.count == 0) {
+    t.ratio.first_ns = o.time_ns;
+    t.ratio.tokens_before = t.tokens - o.tokens.total();
+  }
+  Extend(t.ratio.tokens_end, t.ratio.last_ns, t.ratio.count, o, t.tokens);
+  t.ratio_max = std::max(t.ratio_max, ratio);
+  if (!t.ratio.open && t.ratio.count >= thresholds::kRatioMinStreak) {
+    t.ratio.open = true;
+    Raise(alert, RatioFinding(t), &o);
+  }
+}
+
+// ---- cache_miss_streak -----------------------------------------------------------
+
+void SessionRules::ObserveMisses(Thread& t, const Observation& o, const AlertFn* alert) {
+  if (o.rollup || !o.cache_reported) return;
+  const bool warm = t.last_request_ns != INT64_MIN && o.time_ns >= t.last_request_ns &&
+                    o.time_ns - t.last_request_ns <= thresholds::kCacheTtlNs;
+  t.last_request_ns = o.time_ns;
+  if (o.tokens.prompt() < thresholds::kCacheMissMinPrompt) return;
+  // After a pause longer than the cache lives, a miss is expected: it
+  // neither counts nor breaks the streak.
+  if (o.tokens.cache_read == 0 && !warm) return;
+  if (o.tokens.cache_read > 0) {
+    if (t.misses.open) closed_.push_back(MissFinding(t));
+    t.misses = Run{};
+    return;
+  }
+  if (t.misses.count == 0) {
+    t.misses.first_ns = o.time_ns;
+    t.misses.tokens_before = t.tokens - o.tokens.total();
+  }
+  Extend(t.misses.tokens_end, t.misses.last_ns, t.misses.count, o, t.tokens);
+  if (!t.misses.open && t.misses.count >= thresholds::kCacheMissStreak) {
+    t.misses.open = true;
+    Raise(alert, MissFinding(t), &o);
+  }
+}
+
+// ---- findings --------------------------------------------------------------------
+
+Finding SessionRules::Subject(const Thread& t, std::string kind) const {
+  Finding f;
+  f.kind = std::move(kind);
+  if (t.dim == Dim::kRun && !t.workflow.empty()) {
+    f.subject = absl::StrCat("workflow ", t.workflow, " run ", t.name);
+    f.keys = {{"workflow", t.workflow}, {"run", t.name}};
+  } else {
+    f.subject = absl::StrCat(std::string(DimName(t.dim)), " ", t.name);
+    f.keys = {{std::string(DimName(t.dim)), t.name}};
+  }
+  return f;
+}
+
+Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
+  Finding f = Subject(t, "loop");
+  const std::string what = c.what.empty() ? std::string("one call") : c.what;
+  absl::StrAppend(&f.subject, ": ", what);
+  f.time_ns = c.run.first_ns;
+  f.end_ns = c.run.last_ns;
+  f.tokens = c.run.tokens_end - c.run.tokens_before;
+  f.severity =
+      f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
+  f.evidence = {{"repeats", double(c.run.count)},
+                {"tokens", double(f.tokens)},
+                {"seconds", double(c.run.last_ns - c.run.first_ns) / 1e9}};
+  f.rule = absl::StrFormat(
+      "the same call (fingerprint, or tool + args) >= %d times in one session, each within %s of "
+      "the previous, and >= %.0f%% of its calls meanwhile (a hidden loop)",
+      opts_.loop_repeats, Minutes(thresholds::kLoopHorizonNs), thresholds::kLoopMinShare * 100);
+  f.recommendation = absl::StrCat(
+      "Loop rule: ", what, " was called ", c.run.count, " times with identical arguments in ",
+      Minutes(c.run.last_ns - c.run.first_ns), "; the session spent ", Tokens(double(f.tokens)),
+      " tokens meanwhile. Make success detection explicit, cache the result, or cap repeats of "
+      "identical calls.");
+  return f;
+}
+
+Finding SessionRules::NearFinding(const Thread& t) const {
+  Finding f = Subject(t, "loop");
+  absl::StrAppend(&f.subject, ": near-identical requests");
+  f.time_ns = t.near.first_ns;
+  f.end_ns = t.near.last_ns;
+  f.tokens = t.near.tokens_end - t.near.tokens_before;
+  f.severity =
+      f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
+  f.evidence = {{"repeats", double(t.near.count)},
+                {"tokens", double(f.tokens)},
+                {"seconds", double(t.near.last_ns - t.near.first_ns) / 1e9},
+                {"prompt_tokens", double(t.prev_prompt)},
+                {"output_tokens", double(t.prev_output)},
+                {"tool_calls", double(t.prev_tools)}};
+  f.rule = absl::StrFormat(
+      ">= %d consecutive requests or turns in one session, each within %.0f s of the previous, "
+      "with the same tool calls and prompt and output within %.0f%% and %.0f%% (repeated "
+      "near-identical prompts)",
+      thresholds::kNearMinStreak, double(thresholds::kNearMaxGapNs) / 1e9,
+      thresholds::kNearPromptTolerance * 100, thresholds::kNearOutputTolerance * 100);
+  f.recommendation = absl::StrCat(
+      "Loop rule: ", t.near.count, " near-identical requests (prompt ~",
+      Tokens(double(t.prev_prompt)), ", output ~", Tokens(double(t.prev_output)), ") in ",
+      Minutes(t.near.last_ns - t.near.first_ns), ", ", Tokens(double(f.tokens)),
+      " tokens. Something re-runs the same step: make success detection explicit or cap "
+      "retries of a step.");
+  return f;
+}
+
+Finding SessionRules::BloatFinding(const Thread& t) const {
+  Finding f = Subject(t, "context_bloat");
+  f.time_ns = t.bloat.first_ns;
+  f.end_ns = t.bloat.last_ns;
+  f.tokens = t.bloat.tokens_end - t.bloat.tokens_before;
+  const double growth = double(t.bloat_last) / double(std::max<int64_t>(1, t.bloat_first));
+  f.severity = growth >= 10 ? Severity::kCritical : Severity::kWarning;
+  f.evidence = {{"first_prompt_tokens", double(t.bloat_first)},
+                {"last_prompt_tokens", double(t.bloat_last)},
+                {"growth", growth},
+                {"median_growth", t.bloat_growth},
+                {"steps", double(t.bloat_points)},
+                {"tokens", double(f.tokens)}};
+  f.rule = absl::StrFormat(
+      "the prompt grows >= %.0fx (median of the last three vs the first three) within %d "
+      "consecutive turns or requests, steadily (>= %.0f%% of the steps increasing, none more "
+      "than %.0f%% of the growth), to >= %s tokens (input growing turn after turn without "
+      "compaction)",
+      thresholds::kBloatGrowthFactor, thresholds::kBloatMaxSteps,
+      thresholds::kBloatIncreasingShare * 100, thresholds::kBloatMaxStepShare * 100,
+      Tokens(double(thresholds::kBloatMinLastPrompt)));
+  f.recommendation =
+      absl::StrCat("Context-bloat rule: the prompt grew from ", Tokens(double(t.bloat_first)),
+                   " to ", Tokens(double(t.bloat_last)), " tokens (",
+                   absl::StrFormat("%.1f", growth), "x) in ", t.bloat_points,
+                   " steps. Prune or summarise history, send snapshots instead of "
+                   "full history, avoid re-sending large blobs.");
+  return f;
+}
+
+Finding SessionRules::RatioFinding(const Thread& t) const {
+  Finding f = Subject(t, "output_ratio_rise");
+  f.time_ns = t.ratio.first_ns;
+  f.end_ns = t.ratio.last_ns;
+  f.tokens = t.ratio.tokens_end - t.ratio.tokens_before;
+  f.severity = Severity::kWarning;
+  f.evidence = {{"baseline_ratio", t.ratio_baseline},
+                {"max_ratio", t.ratio_max},
+                {"requests", double(t.ratio.count)},
+                {"tokens", double(f.tokens)}};
+  f.rule = absl::StrFormat(
+      "%d requests in a row with output/prompt >= %.0fx the session's own baseline (the median "
+      "of its first %d) and >= %s output tokens each",
+      thresholds::kRatioMinStreak, thresholds::kRatioRiseMultiple,
+      thresholds::kRatioBaselineRequests, Tokens(double(thresholds::kRatioMinOutput)));
+  f.recommendation = absl::StrCat(
+      "Output-ratio rule: output/prompt rose from ", absl::StrFormat("%.3f", t.ratio_baseline),
+      " to ", absl::StrFormat("%.3f", t.ratio_max), " over ", t.ratio.count,
+      " requests. Set max_tokens, constrain the answer format, check for a retry loop that "
+      "regenerates long outputs.");
+  return f;
+}
+
+Finding SessionRules::MissFinding(const Thread& t) const {
+  Finding f = Subject(t, "cache_miss_streak");
+  f.time_ns = t.misses.first_ns;
+  f.end_ns = t.misses.last_ns;
+  f.tokens = t.misses.tokens_end - t.misses.tokens_before;
+  f.severity = Severity::kWarning;
+  f.evidence = {{"requests", double(t.misses.count)}, {"tokens", double(f.tokens)}};
+  f.rule = absl::StrFormat(
+      "%d requests in a row, each within %s of the previous, with a prompt >= %s tokens and no "
+      "cache read (the cache is not being hit)",
+      thresholds::kCacheMissStreak, Minutes(thresholds::kCacheTtlNs),
+      Tokens(double(thresholds::kCacheMissMinPrompt)));
+  f.recommendation = absl::StrCat(
+      "Cache-miss rule: ", t.misses.count,
+      " requests in a row read nothing from the prompt "
+      "cache (",
+      Tokens(double(f.tokens)),
+      " tokens). Keep the prompt prefix stable (system "
+      "prompt and tools first, no timestamps or shuffled context in it) and within the cache "
+      "TTL.");
+  return f;
+}
+
+void SessionRules::Close(Thread& t) {
+  for (const Call& c : t.calls)
+    if (c.run.open) closed_.push_back(LoopFinding(t, c));
+  if (t.near.open) closed_.push_back(NearFinding(t));
+  if (t.bloat.open) closed_.push_back(BloatFinding(t));
+  if (t.ratio.open) closed_.push_back(RatioFinding(t));
+  if (t.misses.open) closed_.push_back(MissFinding(t));
+}
+
+void SessionRules::Forget(int64_t before_ns) {
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    auto cur = it++;
+    if (cur->second.last_ns < before_ns) {
+      Close(cur->second);
+      threads_.erase(cur);
+    }
+  }
+  // Findings of episodes that ended before the retained span go too.
+  closed_.erase(
+      std::remove_if(closed_.begin(), closed_.end(),
+                     [&](const Finding& f) { return std::max(f.time_ns, f.end_ns) < before_ns; }),
+      closed_.end());
+}
+
+void SessionRules::AppendFindings(std::vector<Finding>* out) const {
+  out->insert(out->end(), closed_.begin(), closed_.end());
+  for (const auto& [k, t] : threads_) {
+    for (const Call& c : t.calls)
+      if (c.run.open) out->push_back(LoopFinding(t, c));
+    if (t.near.open) out->push_back(NearFinding(t));
+    if (t.bloat.open) out->push_back(BloatFinding(t));
+    if (t.ratio.open) out->push_back(RatioFinding(t));
+    if (t.misses.open) out->push_back(MissFinding(t));
+  }
+}
+
+}  // namespace tokmeter::rules

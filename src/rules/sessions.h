@@ -1,0 +1,97 @@
+// src/rules/sessions.h — the rules that follow one session's records in
+// order: loop (the same call repeated; near-identical requests or turns),
+// context_bloat, output_ratio_rise and cache_miss_streak.
+//
+// State is per session (or per run when the source names no session), a few
+// hundred bytes each, and a session nobody has written to for a while is
+// closed: its open episodes become findings and its state is dropped.
+#ifndef TOKMETER_RULES_SESSIONS_H_
+#define TOKMETER_RULES_SESSIONS_H_
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "src/rules/rule.h"
+
+namespace tokmeter::rules {
+
+class SessionRules {
+ public:
+  explicit SessionRules(const RuleOptions& o);
+  void Observe(const Observation& o, const AlertFn* alert);
+  // Closes sessions with no record since `before_ns` (live use).
+  void Forget(int64_t before_ns);
+  void AppendFindings(std::vector<Finding>* out) const;
+  size_t sessions() const { return threads_.size(); }
+
+ private:
+  // A run of something in one session, from its first record to its last.
+  struct Run {
+    int64_t count = 0;
+    int64_t first_ns = 0, last_ns = 0;
+    int64_t tokens_before = 0;  // the session's tokens before the run started
+    int64_t tokens_end = 0;     // the session's tokens at its last record
+    bool open = false;          // the rule fired: an episode is going on
+  };
+  struct Call {  // one distinct call (fingerprint, or tool + args)
+    uint64_t key = 0;
+    std::string what;  // "tool read_file", "llm plan"
+    Run run;
+    int64_t calls_before = 0;  // the session's calls before the run started
+  };
+  struct Thread {
+    std::string name;
+    Dim dim = Dim::kSession;
+    std::string workflow;
+    int64_t last_ns = 0;
+    uint64_t touched = 0;     // observation count when last seen
+    int64_t tokens = 0;       // counted tokens so far
+    std::vector<Call> calls;  // most recently used last; at most kMaxCalls
+    int64_t keyed_calls = 0;  // calls with a fingerprint or tool + args so far
+    // near-identical requests or turns
+    Run near;
+    int64_t prev_prompt = -1, prev_output = 0, prev_tools = 0, prev_ns = 0;
+    // context growth: the last prompts (one per turn, or per request)
+    std::deque<int64_t> prompts;
+    std::deque<int64_t> prompt_times;
+    uint64_t last_parent = 0;
+    Run bloat;
+    int64_t bloat_first = 0, bloat_last = 0, bloat_points = 0;
+    double bloat_growth = 0;
+    // output/prompt ratio
+    std::vector<double> ratio_seed;  // the first requests' ratios
+    double ratio_baseline = -1;      // their median, once there are enough
+    Run ratio;
+    double ratio_max = 0;
+    // requests without a cache hit
+    Run misses;
+    int64_t last_request_ns = INT64_MIN;  // the previous request (cache TTL)
+  };
+  static constexpr size_t kMaxCalls = 8;
+
+  void ObserveCall(Thread& t, const Observation& o, const AlertFn* alert);
+  void ObserveNear(Thread& t, const Observation& o, const AlertFn* alert);
+  void ObserveGrowth(Thread& t, const Observation& o, const AlertFn* alert);
+  void ObserveRatio(Thread& t, const Observation& o, const AlertFn* alert);
+  void ObserveMisses(Thread& t, const Observation& o, const AlertFn* alert);
+  void Close(Thread& t);  // open episodes → findings
+
+  Finding Subject(const Thread& t, std::string kind) const;
+  Finding LoopFinding(const Thread& t, const Call& c) const;
+  Finding NearFinding(const Thread& t) const;
+  Finding BloatFinding(const Thread& t) const;
+  Finding RatioFinding(const Thread& t) const;
+  Finding MissFinding(const Thread& t) const;
+
+  RuleOptions opts_;
+  absl::flat_hash_map<uint64_t, Thread> threads_;
+  std::vector<Finding> closed_;  // findings of episodes that ended
+  uint64_t observed_ = 0;
+};
+
+}  // namespace tokmeter::rules
+
+#endif  // TOKMETER_RULES_SESSIONS_H_

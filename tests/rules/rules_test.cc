@@ -1,0 +1,593 @@
+// Every rule with hand-computed expectations (src/rules). Each case runs the
+// events two ways — the live path (one observation per event, keys hashed, as
+// the monitor and `watch` feed the rules) and the batch path (`detect`: an
+// event store, sorted, interned) — and expects the same findings from both.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "src/analysis/detect.h"
+#include "src/model/thresholds.h"
+#include "src/rules/engine.h"
+#include "tests/analysis/test_events.h"
+
+namespace tokmeter::rules {
+namespace {
+
+using analysis::EventStore;
+using analysis::SourceFormat;
+using analysis::UsageEvent;
+using analysis::testing::At;
+using analysis::testing::kMinute;
+using analysis::testing::Llm;
+using analysis::testing::Tool;
+using analysis::testing::With;
+
+constexpr int64_t kSecond = 1'000'000'000;
+const int64_t kT0 = At("2026-11-23T09:00:00Z");
+
+std::string Describe(const Finding& f) {
+  std::string s = f.kind + " | " + f.subject + " | " + std::string(SeverityName(f.severity)) +
+                  " | " + std::to_string(f.time_ns) + "-" + std::to_string(f.end_ns) + " | " +
+                  std::to_string(f.tokens);
+  for (const auto& [k, v] : f.keys) s += " | " + k + "=" + v;
+  for (const auto& [k, v] : f.evidence) s += " | " + k + ":" + std::to_string(v);
+  return s;
+}
+
+// The findings of both paths, checked equal; returns them.
+std::vector<Finding> BothWays(const std::vector<UsageEvent>& events,
+                              const std::vector<UsageEvent>& previous = {}) {
+  RuleEngine live;
+  for (const UsageEvent& e : previous) {
+    Observation o = FromEvent(e);
+    HashKeys(o);
+    live.ObservePrevious(o);
+  }
+  for (const UsageEvent& e : events) {
+    Observation o = FromEvent(e);
+    HashKeys(o);
+    live.Observe(o);
+  }
+  std::vector<Finding> a = live.Findings();
+
+  EventStore store;
+  for (const UsageEvent& e : previous) store.Add(e);
+  for (const UsageEvent& e : events) store.Add(e);
+  store.Finish();
+  analysis::DetectInput in;
+  in.store = &store;
+  if (!previous.empty()) {
+    const int64_t split = events.front().time_unix_ns;
+    in.recs = store.Range(split, 0);
+    in.previous = store.Range(0, split);
+    in.has_previous = true;
+  } else {
+    in.recs = store.records();
+  }
+  std::vector<Finding> b = analysis::Detect(in);
+  EXPECT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    EXPECT_EQ(Describe(a[i]), Describe(b[i]));
+  return a;
+}
+
+std::vector<Finding> OfKind(const std::vector<Finding>& all, std::string_view kind) {
+  std::vector<Finding> out;
+  for (const Finding& f : all)
+    if (f.kind == kind) out.push_back(f);
+  return out;
+}
+
+UsageEvent Turn(int64_t t, std::string_view session, int64_t in, int64_t out, int tools) {
+  UsageEvent e;
+  e.time_unix_ns = t;
+  e.kind = "turn_summary";
+  e.format = SourceFormat::kTurnSummary;
+  e.cache_reported = false;
+  e.trace_id = session;
+  e.model = "gpt-5";
+  e.tokens.input = in;
+  e.tokens.output = out;
+  e.tool_calls = tools;
+  return With(e, "session", session);
+}
+
+// ---- spike -------------------------------------------------------------------
+
+// Twelve windows of 100k, 110k, …, 210k tokens from 09:00, one request each.
+// Their p50 is 155,000 (ranks 5 and 6 of 12: 150k and 160k) and their p95
+// 204,500 (rank 0.95 × 11 = 10.45: 200k + 0.45 × 10k), so a window is a spike
+// from max(200,000, 10 × 155,000, 3 × 204,500) = 1,550,000 tokens.
+std::vector<UsageEvent> BaselineTraffic() {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 12; ++i)
+    v.push_back(With(Llm(kT0 + i * 5 * kMinute + kMinute, 100000 + 10000 * i - 1000, 1000),
+                     "session", "steady"));
+  return v;
+}
+
+TEST(SpikeRuleTest, BaselineIsTheTrailingWindows) {
+  Baseline b = MakeBaseline({100000, 110000, 120000, 130000, 140000, 150000, 160000, 170000, 180000,
+                             190000, 200000, 210000});
+  EXPECT_EQ(b.windows, 12);
+  EXPECT_DOUBLE_EQ(b.p50, 155000);
+  EXPECT_NEAR(b.p95, 204500, 1e-6);
+  EXPECT_EQ(b.threshold, 1550000);
+  // Eleven windows are too few to judge.
+  EXPECT_EQ(MakeBaseline(std::vector<int64_t>(11, 1000)).threshold, INT64_MAX);
+}
+
+TEST(SpikeRuleTest, SixTimesTheMedianIsOrdinaryTraffic) {
+  std::vector<UsageEvent> v = BaselineTraffic();
+  v.push_back(With(Llm(kT0 + 60 * kMinute + kMinute, 929000, 1000), "session", "busy"));  // 6x
+  EXPECT_TRUE(OfKind(BothWays(v), "spike").empty());
+}
+
+TEST(SpikeRuleTest, AdjacentSpikeWindowsAreOneEpisode) {
+  std::vector<UsageEvent> v = BaselineTraffic();
+  // 10:00 and 10:05: 1.6M each from session "loud" (each >= 1,550,000; the
+  // second window's baseline leaves out the first, a spike).
+  v.push_back(With(Llm(kT0 + 60 * kMinute + kMinute, 1599000, 1000), "session", "loud"));
+  v.push_back(With(Llm(kT0 + 65 * kMinute + kMinute, 1599000, 1000), "session", "loud"));
+  // 10:40, 30 minutes after the episode ended (> 15): a second episode.
+  v.push_back(With(Llm(kT0 + 100 * kMinute + kMinute, 1999000, 1000), "session", "other"));
+  std::vector<Finding> f = OfKind(BothWays(v), "spike");
+  ASSERT_EQ(f.size(), 2u);
+  // Sorted by tokens: the episode of 3.2M first.
+  EXPECT_EQ(f[0].subject, "session loud");
+  EXPECT_EQ(f[0].Key("session"), "loud");
+  EXPECT_EQ(f[0].time_ns, kT0 + 60 * kMinute);
+  EXPECT_EQ(f[0].end_ns, kT0 + 70 * kMinute);
+  EXPECT_EQ(f[0].Evidence("windows"), 2);
+  EXPECT_EQ(f[0].Evidence("episode_tokens"), 3200000);
+  EXPECT_EQ(f[0].Evidence("window_tokens"), 1600000);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("baseline_p50"), 155000);
+  EXPECT_NEAR(f[0].Evidence("median_multiple"), 1600000.0 / 155000.0, 1e-9);
+  EXPECT_EQ(f[1].subject, "session other");
+  EXPECT_EQ(f[1].Evidence("windows"), 1);
+}
+
+TEST(SpikeRuleTest, LiveAlertComesWithTheCrossingRequest) {
+  RuleEngine e;
+  std::vector<std::string> alerts;
+  e.OnAlert([&](const Finding& f, const Observation* o) {
+    if (f.kind == "spike") alerts.push_back(f.kind + "@" + std::to_string(o ? o->time_ns : 0));
+  });
+  for (const UsageEvent& ev : BaselineTraffic()) {
+    Observation o = FromEvent(ev);
+    HashKeys(o);
+    e.Observe(o);
+  }
+  EXPECT_TRUE(alerts.empty());
+  // 10:00: 1.0M, then 0.6M more (1.6M >= 1.55M): the alert comes with the second.
+  for (int64_t t : {kT0 + 61 * kMinute, kT0 + 62 * kMinute}) {
+    UsageEvent ev = With(Llm(t, t == kT0 + 61 * kMinute ? 999000 : 599000, 1000), "session", "x");
+    Observation o = FromEvent(ev);
+    HashKeys(o);
+    e.Observe(o);
+  }
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0], "spike@" + std::to_string(kT0 + 62 * kMinute));
+}
+
+// ---- retry_storm -------------------------------------------------------------
+
+UsageEvent RateLimited(int64_t t, std::string_view session) {
+  UsageEvent e = With(Llm(t, 0, 0), "session", session);
+  e.status = 429;
+  e.retries = 1;
+  e.retry_wait_ms = 1000;
+  e.fingerprint = 0x55;
+  return e;
+}
+
+TEST(RetryStormRuleTest, SixRateLimitsInFourMinutes) {
+  std::vector<UsageEvent> v;
+  // 429s at +0, 40, 80, 120, 160, 200 s: minutes 0, 0, 1, 2, 2, 3.
+  for (int i = 0; i < 6; ++i) v.push_back(RateLimited(kT0 + i * 40 * kSecond, "s9"));
+  v.push_back(With(Llm(kT0 + 270 * kSecond, 1000, 100), "session", "s9"));
+  std::vector<Finding> f = OfKind(BothWays(v), "retry_storm");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session s9");
+  EXPECT_EQ(f[0].time_ns, kT0);
+  EXPECT_EQ(f[0].end_ns, kT0 + 4 * kMinute);
+  EXPECT_EQ(f[0].Evidence("rate_limited"), 6);
+  EXPECT_EQ(f[0].Evidence("retries"), 6);
+  EXPECT_EQ(f[0].Evidence("retry_wait_ms"), 6000);
+  EXPECT_EQ(f[0].Evidence("identical_requests"), 6);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);  // 6 < 4 x 5
+}
+
+TEST(RetryStormRuleTest, ABurstAcrossAWindowEdgeStillCounts) {
+  std::vector<UsageEvent> v;
+  // 3 at 09:03 and 3 at 09:06: 3 + 3 in fixed 5-minute windows, but 6 within
+  // the 5 minutes 09:02–09:06.
+  for (int i = 0; i < 3; ++i) v.push_back(RateLimited(kT0 + 3 * kMinute + i * kSecond, "a"));
+  for (int i = 0; i < 3; ++i) v.push_back(RateLimited(kT0 + 6 * kMinute + i * kSecond, "a"));
+  EXPECT_EQ(OfKind(BothWays(v), "retry_storm").size(), 1u);
+}
+
+TEST(RetryStormRuleTest, FourRateLimitsAreNotAStorm) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 4; ++i) v.push_back(RateLimited(kT0 + i * kMinute, "a"));
+  EXPECT_TRUE(OfKind(BothWays(v), "retry_storm").empty());
+}
+
+// ---- loop ------------------------------------------------------------------------
+
+TEST(LoopRuleTest, SameFingerprintSixTimesInOneSession) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 6; ++i)
+    v.push_back(With(Tool(kT0 + i * 10 * kSecond, "grep", 0xabc), "session", "s1"));
+  // Another session: 4 times, one short of the rule.
+  for (int i = 0; i < 4; ++i)
+    v.push_back(With(Tool(kT0 + i * 10 * kSecond, "grep", 0xabc), "session", "s2"));
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session s1: tool grep");
+  EXPECT_EQ(f[0].Key("session"), "s1");
+  EXPECT_EQ(f[0].Evidence("repeats"), 6);
+  EXPECT_EQ(f[0].Evidence("seconds"), 50);
+  // Tool calls carry no tokens and nothing else ran: not critical.
+  EXPECT_EQ(f[0].tokens, 0);
+  EXPECT_EQ(f[0].severity, Severity::kWarning);
+}
+
+TEST(LoopRuleTest, TokensSpentWhileTheLoopRanMakeItCritical) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 5; ++i) {
+    v.push_back(With(Tool(kT0 + i * kMinute, "grep", 0xabc), "session", "s"));
+    // Between repeats the session's model calls: 300,000 tokens each.
+    v.push_back(With(Llm(kT0 + i * kMinute + 10 * kSecond, 290000, 10000), "session", "s"));
+  }
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  // From before the first repeat to the fifth: the 4 requests in between
+  // (the fifth request comes after the last repeat).
+  EXPECT_EQ(f[0].tokens, 1200000);
+  EXPECT_EQ(f[0].severity, Severity::kCritical);
+}
+
+TEST(LoopRuleTest, RepeatsFarApartAreNotALoop) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 6; ++i)
+    v.push_back(With(Tool(kT0 + i * 40 * kMinute, "poll", 0x1), "session", "s"));
+  EXPECT_TRUE(OfKind(BothWays(v), "loop").empty());
+}
+
+TEST(LoopRuleTest, RateLimitedRetriesAreNotLoops) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 8; ++i) v.push_back(RateLimited(kT0 + i * kMinute, "s1"));
+  EXPECT_TRUE(OfKind(BothWays(v), "loop").empty());
+}
+
+TEST(LoopRuleTest, SameToolAndArgsWithoutFingerprint) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 5; ++i)
+    v.push_back(
+        With(With(Tool(kT0 + i * kMinute, "fetch", 0), "args", "{\"url\":\"x\"}"), "session", "s"));
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("repeats"), 5);
+}
+
+TEST(LoopRuleTest, NearIdenticalTurnsWithoutFingerprints) {
+  std::vector<UsageEvent> v;
+  // 8 turns a minute apart: input 20,000 ± 100 (within 3 %), output 500 ± 10
+  // (within 10 %), 2 tool calls each.
+  for (int i = 0; i < 8; ++i)
+    v.push_back(Turn(kT0 + i * kMinute, "agent:hb", 20000 + (i % 2 ? 100 : -100),
+                     500 + (i % 2 ? 10 : 0), 2));
+  // Another session: 7 such turns, one short.
+  for (int i = 0; i < 7; ++i) v.push_back(Turn(kT0 + i * kMinute, "agent:b", 20000, 500, 2));
+  // Another: 8 turns whose outputs differ (a conversation, not a loop).
+  for (int i = 0; i < 8; ++i)
+    v.push_back(Turn(kT0 + i * kMinute, "agent:c", 20000, 300 + 200 * i, 2));
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session agent:hb: near-identical requests");
+  EXPECT_EQ(f[0].Evidence("repeats"), 8);
+  EXPECT_EQ(f[0].Evidence("seconds"), 420);
+  // 8 × (20,000 ± 100 + 500 or 510): 4 × 19,900 + 4 × 20,100 + 4 × 500 + 4 × 510.
+  EXPECT_EQ(f[0].tokens, 164040);
+}
+
+TEST(LoopRuleTest, NearIdenticalTurnsSpacedOutAreNotALoop) {
+  std::vector<UsageEvent> v;
+  // A heartbeat every 30 minutes looks the same each time: that is the
+  // background rule's business, not a loop.
+  for (int i = 0; i < 10; ++i) v.push_back(Turn(kT0 + i * 30 * kMinute, "hb", 20000, 500, 0));
+  EXPECT_TRUE(OfKind(BothWays(v), "loop").empty());
+}
+
+// ---- context_bloat ---------------------------------------------------------------
+
+TEST(ContextBloatRuleTest, TurnInputGrowingTurnAfterTurn) {
+  std::vector<UsageEvent> v;
+  const int64_t in[] = {20000, 35000, 50000, 65000, 80000, 100000};
+  for (int i = 0; i < 6; ++i) v.push_back(Turn(kT0 + i * kMinute, "grow", in[i], 500, 0));
+  // Slow natural growth: 20k to 64k over 12 turns, never 100k.
+  for (int i = 0; i < 12; ++i)
+    v.push_back(Turn(kT0 + i * kMinute, "chat", 20000 + 4000 * i, 500, 0));
+  std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session grow");
+  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 100000);
+  EXPECT_EQ(f[0].Evidence("growth"), 5);
+  EXPECT_EQ(f[0].Evidence("steps"), 6);
+  // The growing prompts: 20 + 35 + 50 + 65 + 80 + 100 thousand.
+  EXPECT_EQ(f[0].tokens, 350000);
+}
+
+TEST(ContextBloatRuleTest, OnePointPerTurnForRequestsThatNameTheirTurn) {
+  std::vector<UsageEvent> v;
+  // Six turns, each starting at 30k and growing to 150k inside the turn (tool
+  // results): the turns start flat, so no bloat.
+  for (int t = 0; t < 6; ++t) {
+    for (int r = 0; r < 5; ++r) {
+      UsageEvent e =
+          With(Llm(kT0 + (t * 10 + r) * kMinute, 2000, 300, 28000 + 30000 * r), "session", "flat");
+      e.parent_id = t == 0   ? "t0"
+                    : t == 1 ? "t1"
+                    : t == 2 ? "t2"
+                    : t == 3 ? "t3"
+                    : t == 4 ? "t4"
+                             : "t5";
+      v.push_back(e);
+    }
+  }
+  // Six turns starting at 20k, 40k, …, 120k: 6x over 6 turn starts.
+  for (int t = 0; t < 6; ++t) {
+    for (int r = 0; r < 2; ++r) {
+      UsageEvent e =
+          With(Llm(kT0 + (t * 10 + r) * kMinute, 1000, 300, 20000 * (t + 1) - 1000 + 500 * r),
+               "session", "bloat");
+      e.parent_id = t == 0   ? "u0"
+                    : t == 1 ? "u1"
+                    : t == 2 ? "u2"
+                    : t == 3 ? "u3"
+                    : t == 4 ? "u4"
+                             : "u5";
+      v.push_back(e);
+    }
+  }
+  std::vector<Finding> f = OfKind(BothWays(v), "context_bloat");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session bloat");
+  EXPECT_EQ(f[0].Evidence("first_prompt_tokens"), 20000);
+  EXPECT_EQ(f[0].Evidence("last_prompt_tokens"), 120000);
+}
+
+TEST(ContextBloatRuleTest, ACompactionStartsTheCountAgain) {
+  std::vector<UsageEvent> v;
+  // 40k, 60k, then 20k (under half of 60k: compacted), then 30k … 90k.
+  const int64_t in[] = {40000, 60000, 20000, 30000, 45000, 60000, 75000, 90000};
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "s", in[i], 500, 0));
+  EXPECT_TRUE(OfKind(BothWays(v), "context_bloat").empty());  // 90k < 100k since the reset
+}
+
+// ---- output_ratio_rise -----------------------------------------------------------
+
+TEST(OutputRatioRuleTest, OutputFiveTimesTheSessionsOwnBaseline) {
+  std::vector<UsageEvent> v;
+  // Baseline: 8 requests of 10,000 prompt and 500 output (ratio 0.05).
+  for (int i = 0; i < 8; ++i) v.push_back(With(Llm(kT0 + i * kMinute, 10000, 500), "session", "s"));
+  // Then 5 of 10,000 and 2,500 (0.25 = 5x >= 4x; >= 2,000 output).
+  for (int i = 8; i < 13; ++i)
+    v.push_back(With(Llm(kT0 + i * kMinute, 10000, 2500), "session", "s"));
+  // Another session: only 4 such requests.
+  for (int i = 0; i < 8; ++i) v.push_back(With(Llm(kT0 + i * kMinute, 10000, 500), "session", "t"));
+  for (int i = 8; i < 12; ++i)
+    v.push_back(With(Llm(kT0 + i * kMinute, 10000, 2500), "session", "t"));
+  std::vector<Finding> f = OfKind(BothWays(v), "output_ratio_rise");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session s");
+  EXPECT_DOUBLE_EQ(f[0].Evidence("baseline_ratio"), 0.05);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("max_ratio"), 0.25);
+  EXPECT_EQ(f[0].Evidence("requests"), 5);
+  EXPECT_EQ(f[0].tokens, 5 * 12500);
+}
+
+TEST(OutputRatioRuleTest, AgainstThePreviousPeriodPerGroup) {
+  const int64_t day = 24 * 60 * kMinute;
+  // Before: 1,000,000 prompt, 50,000 output (0.05). Now: 500,000 and 60,000
+  // (0.12 = 2.4x >= 2x).
+  std::vector<UsageEvent> before = {With(Llm(kT0 - day, 950000, 50000, 50000), "workflow", "w")};
+  std::vector<UsageEvent> now = {With(Llm(kT0, 450000, 60000, 50000), "workflow", "w")};
+  std::vector<Finding> f = OfKind(BothWays(now, before), "output_ratio_rise");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "workflow w");
+  EXPECT_DOUBLE_EQ(f[0].Evidence("previous_output_prompt_ratio"), 0.05);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("output_prompt_ratio"), 0.12);
+}
+
+// ---- cache_miss_streak -----------------------------------------------------------
+
+TEST(CacheMissRuleTest, FiveRequestsInARowWithoutACacheHit) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 3; ++i)
+    v.push_back(With(Llm(kT0 + i * kMinute, 5000, 300, 15000), "session", "s"));
+  for (int i = 3; i < 8; ++i) v.push_back(With(Llm(kT0 + i * kMinute, 20000, 300), "session", "s"));
+  // Turn summaries say nothing about the cache: never a streak.
+  for (int i = 0; i < 8; ++i) v.push_back(Turn(kT0 + i * kMinute, "ts", 20000, 300, 0));
+  std::vector<Finding> f = OfKind(BothWays(v), "cache_miss_streak");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session s");
+  EXPECT_EQ(f[0].Evidence("requests"), 5);
+  EXPECT_EQ(f[0].time_ns, kT0 + 3 * kMinute);
+}
+
+// ---- fanout ----------------------------------------------------------------------
+
+TEST(FanoutRuleTest, TwelveToolCallsUnderOneTurn) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 12; ++i) {
+    UsageEvent e = Tool(kT0 + i * kSecond, "search", uint64_t(i + 1));
+    e.trace_id = "t1";
+    e.parent_id = "turn1";
+    v.push_back(With(e, "session", "s"));
+  }
+  for (int i = 0; i < 3; ++i) {
+    UsageEvent e = Tool(kT0 + i * kSecond, "search", uint64_t(i + 100));
+    e.trace_id = "t1";
+    e.parent_id = "turn2";
+    v.push_back(With(e, "session", "s"));
+  }
+  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 12);
+  EXPECT_EQ(f[0].subject, "session s turn at 09:00:00 UTC");
+}
+
+TEST(FanoutRuleTest, TurnSummaryToolCalls) {
+  UsageEvent e = Turn(kT0, "sess", 1820, 420, 14);
+  std::vector<Finding> f = OfKind(BothWays({e}), "fanout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 14);
+  EXPECT_EQ(f[0].subject, "session sess turn at 09:00:00 UTC");
+}
+
+// ---- background ------------------------------------------------------------------
+
+TEST(BackgroundRuleTest, NamesTheCronJobAndTheHeartbeatSession) {
+  std::vector<UsageEvent> v;
+  v.push_back(With(Llm(At("2026-11-23T10:05:00Z"), 90000, 10000), "session", "human"));
+  for (int i = 0; i < 6; ++i)  // 03:xx, nobody else: 60,000 from heartbeat session "hb"
+    v.push_back(With(
+        With(Llm(At("2026-11-23T03:00:00Z") + i * 5 * kMinute, 9000, 1000), "heartbeat", "true"),
+        "session", "hb"));
+  for (int i = 0; i < 6; ++i)  // 04:xx: 60,000 from cron job "nightly"
+    v.push_back(
+        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 9000, 1000), "job", "nightly"));
+  v.push_back(With(Llm(At("2026-11-23T10:30:00Z"), 9000, 1000), "job", "digest"));  // busy hour
+  // All: 100,000 + 60,000 + 60,000 + 10,000 = 230,000; idle background
+  // 120,000 = 52 % >= 5 %; each source 60,000 >= 50,000.
+  std::vector<Finding> f = OfKind(BothWays(v), "background");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].subject, "heartbeat session hb");  // equal tokens: by subject
+  EXPECT_EQ(f[0].Key("session"), "hb");
+  EXPECT_EQ(f[1].subject, "job nightly");
+  EXPECT_EQ(f[1].Key("job"), "nightly");
+  EXPECT_EQ(f[1].Evidence("idle_tokens"), 60000);
+  EXPECT_EQ(f[1].Evidence("idle_hours"), 1);
+  EXPECT_NEAR(f[1].Evidence("idle_share"), 60000.0 / 230000.0, 1e-12);
+}
+
+TEST(BackgroundRuleTest, JobsRunningAlongsideInteractiveUseAreFine) {
+  std::vector<UsageEvent> v;
+  v.push_back(With(Llm(At("2026-11-23T10:05:00Z"), 90000, 10000), "session", "human"));
+  v.push_back(With(Llm(At("2026-11-23T10:30:00Z"), 90000, 10000), "job", "digest"));
+  EXPECT_TRUE(OfKind(BothWays(v), "background").empty());
+}
+
+TEST(BackgroundRuleTest, LiveAlertWhenTheIdleHourIsOver) {
+  RuleEngine e;
+  std::vector<std::string> alerts;
+  e.OnAlert([&](const Finding& f, const Observation*) { alerts.push_back(f.subject); });
+  for (int i = 0; i < 6; ++i) {
+    UsageEvent ev =
+        With(Llm(At("2026-11-23T04:00:00Z") + i * 5 * kMinute, 9000, 1000), "job", "nightly");
+    Observation o = FromEvent(ev);
+    HashKeys(o);
+    e.Observe(o);
+  }
+  e.Advance(At("2026-11-23T04:59:00Z"));  // the hour is not over
+  EXPECT_TRUE(alerts.empty());
+  e.Advance(At("2026-11-23T05:00:00Z"));
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0], "job nightly");
+  e.Advance(At("2026-11-23T06:00:00Z"));  // once
+  EXPECT_EQ(alerts.size(), 1u);
+}
+
+// ---- groups and runs --------------------------------------------------------------
+
+TEST(GroupRulesTest, RecommendationRules) {
+  std::vector<UsageEvent> v;
+  // "nocache": 100,000 input, 500 output, no cache reads: no_cache; input/
+  // output = 200 > 100: high_io_ratio.
+  v.push_back(With(With(Llm(kT0, 100000, 500), "workflow", "nocache"), "run", "n1"));
+  // "good": hit rate 0.99, ratio 100 (not > 100): nothing.
+  v.push_back(With(With(Llm(kT0, 1000, 1000, 99000), "workflow", "good"), "run", "g1"));
+  // "lowcache": 50,000 input, 50,000 cache read: hit rate 0.5 < 0.9.
+  v.push_back(With(With(Llm(kT0, 50000, 2000, 50000), "workflow", "lowcache"), "run", "l1"));
+  // "chatty": 25 requests of 400 tokens in one run: many_small_requests.
+  for (int i = 0; i < 25; ++i)
+    v.push_back(With(With(Llm(kT0 + i, 300, 100), "workflow", "chatty"), "run", "c1"));
+  // "turns": turn summaries that say nothing of the cache: no cache finding.
+  for (int i = 0; i < 3; ++i)
+    v.push_back(With(Turn(kT0 + i * kMinute, "x", 20000, 1000, 0), "workflow", "turns"));
+  std::vector<Finding> f = BothWays(v);
+  auto has = [&](std::string_view kind, std::string_view subject) {
+    for (const Finding& x : f)
+      if (x.kind == kind && x.subject == subject) return true;
+    return false;
+  };
+  EXPECT_TRUE(has("no_cache", "workflow nocache"));
+  EXPECT_TRUE(has("high_io_ratio", "workflow nocache"));
+  EXPECT_TRUE(has("low_cache", "workflow lowcache"));
+  EXPECT_TRUE(has("many_small_requests", "workflow chatty"));
+  EXPECT_FALSE(has("no_cache", "workflow good"));
+  EXPECT_FALSE(has("high_io_ratio", "workflow good"));
+  EXPECT_FALSE(has("low_cache", "workflow good"));
+  EXPECT_FALSE(has("no_cache", "workflow turns"));
+  EXPECT_FALSE(has("low_cache", "workflow turns"));
+  EXPECT_FALSE(has("no_cache", "workflow chatty"));  // 7,500 prompt tokens: not judged
+  for (const Finding& x : f) {
+    if (x.kind == "high_io_ratio") EXPECT_DOUBLE_EQ(x.Evidence("input_output_ratio"), 200.0);
+    if (x.kind == "low_cache") EXPECT_DOUBLE_EQ(x.Evidence("cache_hit_rate"), 0.5);
+  }
+}
+
+TEST(GroupRulesTest, IncreasingAgainstThePreviousPeriod) {
+  const int64_t day = 24 * 60 * kMinute;
+  std::vector<Finding> f = OfKind(BothWays({With(Llm(kT0, 135000, 15000), "workflow", "w")},
+                                           {With(Llm(kT0 - day, 90000, 10000), "workflow", "w")}),
+                                  "increasing");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_DOUBLE_EQ(f[0].Evidence("growth"), 0.5);
+  EXPECT_EQ(f[0].Evidence("previous_tokens"), 100000);
+}
+
+TEST(LargeRunRuleTest, NamedByTheSessionNotTheTraceId) {
+  // 326,432 + 48,366 + 4,234,687 + 28,413 = 4,637,898 > 3,000,000.
+  UsageEvent e = With(Llm(kT0, 326432, 48366, 4234687, 28413), "session", "agent:main:issue-35");
+  e.trace_id = "257f8ae8a1b2c3d4e5f60718293a4b5c";
+  std::vector<Finding> f = OfKind(BothWays({e}), "large_run");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session agent:main:issue-35");
+  EXPECT_EQ(f[0].Evidence("tokens"), 4637898);
+}
+
+TEST(LargeRunRuleTest, WorkflowRunByItsKey) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 4; ++i)
+    v.push_back(With(With(Llm(kT0 + i, 40000, 10000), "workflow", "smoke"), "run",
+                     std::string_view("abcd" + i, 1)));
+  v.push_back(With(With(Llm(kT0, 390000, 10000), "workflow", "smoke"), "run", "17"));
+  std::vector<Finding> f = OfKind(BothWays(v), "large_run");
+  ASSERT_EQ(f.size(), 1u);  // 400k >= 5 x the median run of 50k
+  EXPECT_EQ(f[0].subject, "workflow smoke run 17");
+  EXPECT_EQ(f[0].Key("run"), "17");
+  EXPECT_EQ(f[0].Evidence("median_run_tokens"), 50000);
+  EXPECT_EQ(f[0].severity, Severity::kInfo);
+}
+
+TEST(DetectTest, SortedBySeverityThenTokens) {
+  std::vector<UsageEvent> v;
+  for (int i = 0; i < 25; ++i) {  // 25 × 429 within 25 s: critical (>= 4 × 5)
+    UsageEvent e = Llm(kT0 + i * kSecond, 0, 0);
+    e.status = 429;
+    v.push_back(e);
+  }
+  v.push_back(With(Llm(kT0 + kMinute, 100000, 500), "workflow", "w"));  // no_cache (warning)
+  std::vector<Finding> f = BothWays(v);
+  ASSERT_GE(f.size(), 2u);
+  EXPECT_EQ(f[0].kind, "retry_storm");
+  EXPECT_EQ(f[0].severity, Severity::kCritical);
+}
+
+}  // namespace
+}  // namespace tokmeter::rules
