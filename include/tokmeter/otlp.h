@@ -108,8 +108,11 @@ struct OtlpStats {
 // blocks on the network. Trace records give
 // each span its trace's tags and key (gen_ai.conversation.id is the session
 // tag, else the key); drop records become one span "tokmeter.records_dropped"
-// per batch with an event per record; roll-ups are not exported (metrics
-// and backends aggregate spans themselves).
+// per batch with an event per record; the monitor's alerts
+// (tokmeter/monitor.h) each become a span "tokmeter.alert {rule}" under the
+// span that made it fire, with one event "tokmeter.alert" (rule, severity,
+// subject, scope, message, tokens: docs/OTLP.md); roll-ups are not exported
+// (metrics and backends aggregate spans themselves).
 class OtlpHttpSink : public Sink {
  public:
   virtual OtlpStats stats() const = 0;
@@ -135,6 +138,9 @@ enum class OtlpTemporality { kDelta, kCumulative };
 //   tokmeter.cache_read.tokens, tokmeter.cache_write.tokens   sums {token}
 //   tokmeter.rate_limited.requests, tokmeter.retries, tokmeter.tool.calls,
 //   tokmeter.errors, tokmeter.records.dropped                 sums
+//   tokmeter.alerts                   sum {alert}: the monitor's alerts, by
+//                                     tokmeter.alert.rule and
+//                                     tokmeter.alert.severity
 //   tokmeter.cost                     sum USD: only from `tokmeter export`,
 //                                     which knows prices (the capture library
 //                                     has none, so a runtime's sink omits it)

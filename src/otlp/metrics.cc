@@ -514,6 +514,11 @@ void MetricsAggregator::RecordDrops(uint64_t n) {
   dirty_ = true;
 }
 
+void MetricsAggregator::RecordAlert(std::string_view rule, Severity severity) {
+  ++alerts_[{std::string(rule), std::string(SeverityName(severity))}];
+  dirty_ = true;
+}
+
 void MetricsAggregator::Merge(const MetricsAggregator& o) {
   std::vector<std::string_view> values;
   for (const Series& src : o.series_) {
@@ -540,6 +545,7 @@ void MetricsAggregator::Merge(const MetricsAggregator& o) {
   }
   dropped_ += o.dropped_;
   dropped_seen_ |= o.dropped_seen_;
+  for (const auto& [k, n] : o.alerts_) alerts_[k] += n;
   spans_recorded_ += o.spans_recorded_;
   spans_overflowed_ += o.spans_overflowed_;
   dirty_ |= o.dirty_;
@@ -559,7 +565,7 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
                                   std::string& out) {
   const bool delta = temporality_ == OtlpTemporality::kDelta;
   if (delta && !dirty_) return 0;
-  if (series_.empty() && !dropped_seen_) return 0;
+  if (series_.empty() && !dropped_seen_ && alerts_.empty()) return 0;
   const uint64_t temporality = delta ? kTemporalityDelta : kTemporalityCumulative;
   const uint64_t start = uint64_t(start_ns_), time = uint64_t(time_unix_ns);
   const size_t out_size = out.size();
@@ -632,7 +638,8 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
   auto sum_metric = [&](std::string_view name, std::string_view unit, std::string_view description,
                         auto&& each) {
     size_t metric_pos = std::string::npos, sum_pos = 0;
-    auto point = [&](const Series* s, bool is_double, int64_t iv, double dv) {
+    auto point = [&](const Series* s, bool is_double, int64_t iv, double dv,
+                     const std::pair<std::string, std::string>* alert = nullptr) {
       if (metric_pos == std::string::npos) {
         metric_pos = BeginMessage(out, kScopeMetricsMetrics);
         PutBytesField(out, kMetricName, name);
@@ -649,6 +656,10 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
         PutFixed64Field(out, kNumberAsInt, uint64_t(iv));  // sfixed64
       }
       if (s != nullptr) AppendAttributes(out, kNumberAttributes, *s);
+      if (alert != nullptr) {
+        PutStringAttribute(out, kNumberAttributes, "tokmeter.alert.rule", alert->first);
+        PutStringAttribute(out, kNumberAttributes, "tokmeter.alert.severity", alert->second);
+      }
       EndLength(out, p);
       ++points;
     };
@@ -680,6 +691,11 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
              "Records a thread could not write because its ring was full.", [&](auto& point) {
                if (dropped_seen_) point(nullptr, false, int64_t(dropped_), 0);
              });
+  sum_metric("tokmeter.alerts", "{alert}",
+             "Alerts the live monitor raised (budget thresholds, rules), by rule and severity.",
+             [&](auto& point) {
+               for (const auto& [k, n] : alerts_) point(nullptr, false, n, 0, &k);
+             });
 
   EndLength(out, scope_pos);
   EndLength(out, request_pos);
@@ -693,6 +709,7 @@ size_t MetricsAggregator::Collect(std::string_view resource, int64_t time_unix_n
     shapes_n_ = 0;
     dropped_ = 0;
     dropped_seen_ = false;
+    alerts_.clear();
     start_ns_ = time_unix_ns;
   }
   dirty_ = false;

@@ -9,10 +9,12 @@
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -104,6 +106,9 @@ class MetricsAggregator {
   bool uses_trace_key() const { return uses_trace_key_; }
   // Adds records lost to full rings (tokmeter.records.dropped).
   void RecordDrops(uint64_t n);
+  // Adds one of the monitor's alerts (tokmeter.alerts, a point per rule and
+  // severity: bounded by the rules there are, not by the attribute list).
+  void RecordAlert(std::string_view rule, Severity severity);
   // Adds everything `o` holds (same attribute list): `tokmeter export`
   // builds one aggregator per time window and merges them in time order for
   // cumulative points.
@@ -253,6 +258,7 @@ class MetricsAggregator {
   int tag_attrs_ = 0;          // tokmeter.<tag> attributes
   uint64_t dropped_ = 0;
   bool dropped_seen_ = false;
+  std::map<std::pair<std::string, std::string>, int64_t> alerts_;  // (rule, severity) → count
   bool dirty_ = false;
   uint64_t spans_recorded_ = 0, spans_overflowed_ = 0;
 };

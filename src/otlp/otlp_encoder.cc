@@ -1,6 +1,7 @@
 #include "src/otlp/otlp_encoder.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cstring>
 
@@ -128,6 +129,14 @@ void PutIds(std::string& out, const TraceId& trace, uint64_t span, uint64_t pare
   }
 }
 
+// SplitMix64: ids for the spans tokmeter makes up (drops, alerts).
+uint64_t Mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 }  // namespace
 
 void PutStringField(std::string& out, uint32_t field, std::string_view v) {
@@ -153,6 +162,16 @@ void PutIntAttribute(std::string& out, uint32_t field, std::string_view key, int
   PutStringField(out, kKeyValueKey, key);
   size_t any = BeginMessage(out, kKeyValueValue);
   PutVarintField(out, kAnyInt, uint64_t(value));
+  EndLength(out, any);
+  EndLength(out, kv);
+}
+
+void PutDoubleAttribute(std::string& out, uint32_t field, std::string_view key, double value) {
+  constexpr uint32_t kAnyDouble = 4;
+  size_t kv = BeginMessage(out, field);
+  PutStringField(out, kKeyValueKey, key);
+  size_t any = BeginMessage(out, kKeyValueValue);
+  PutFixed64Field(out, kAnyDouble, std::bit_cast<uint64_t>(value));
   EndLength(out, any);
   EndLength(out, kv);
 }
@@ -426,16 +445,9 @@ bool AppendOtlpDropSpan(std::span<const DropRecord> drops, uint64_t seq, std::st
     last = std::max(last, d.time_unix_ns);
     dropped += d.dropped;
   }
-  // Ids: any value unique enough for a span of its own trace (SplitMix64 of
-  // the sequence number and the time).
-  auto mix = [](uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  TraceId trace{mix(seq ^ uint64_t(first)), mix(seq + 1)};
-  uint64_t span_id = mix(trace.lo ^ uint64_t(last)) | 1;
+  // Ids: any value unique enough for a span of its own trace.
+  TraceId trace{Mix(seq ^ uint64_t(first)), Mix(seq + 1)};
+  uint64_t span_id = Mix(trace.lo ^ uint64_t(last)) | 1;
   size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
   PutIds(out, trace, span_id, 0);
   PutStringField(out, kSpanName, "tokmeter.records_dropped");
@@ -462,6 +474,55 @@ bool AppendOtlpDropSpan(std::span<const DropRecord> drops, uint64_t seq, std::st
   PutFixed32Field(out, kSpanFlags, kFlags);
   EndLength(out, span);
   return true;
+}
+
+std::string AlertScope(const Finding& f) {
+  std::string scope;
+  for (const auto& [k, v] : f.keys) {
+    if (!scope.empty()) scope.push_back(',');
+    scope.append(k).append("=").append(v);
+  }
+  return scope;
+}
+
+void AppendOtlpAlertSpan(const AlertRecord& a, uint64_t seq, std::string& out) {
+  const Finding& f = a.finding;
+  const bool caused = a.trace_id.hi != 0 || a.trace_id.lo != 0;
+  // In the trace of the record that made it fire, under that record's span;
+  // an alert that time passing raised gets a trace of its own.
+  const TraceId trace =
+      caused ? a.trace_id : TraceId{Mix(seq ^ uint64_t(a.time_unix_ns)), Mix(seq + 2)};
+  const uint64_t span_id = Mix(trace.hi ^ Mix(trace.lo ^ a.span_id) ^ seq) | 1;
+  size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
+  PutIds(out, trace, span_id, caused ? a.span_id : 0);
+  thread_local std::string text;
+  text.assign("tokmeter.alert ").append(f.kind);
+  PutStringField(out, kSpanName, text);
+  PutVarintField(out, kSpanKind, kSpanKindInternal);
+  PutFixed64Field(out, kSpanStart, uint64_t(a.time_unix_ns));
+  PutFixed64Field(out, kSpanEnd, uint64_t(a.time_unix_ns));
+  size_t ev = BeginMessage(out, kSpanEvents);
+  PutFixed64Field(out, kEventTime, uint64_t(a.time_unix_ns));
+  PutStringField(out, kEventName, "tokmeter.alert");
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.rule", f.kind);
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.severity", SeverityName(f.severity));
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.subject", f.subject);
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.scope", AlertScope(f));
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.message", f.recommendation);
+  PutIntAttribute(out, kEventAttributes, "tokmeter.alert.tokens", f.tokens);
+  if (!f.rule.empty())
+    PutStringAttribute(out, kEventAttributes, "tokmeter.alert.condition", f.rule);
+  for (const auto& [k, v] : f.keys) {
+    text.assign("tokmeter.alert.key.").append(k);
+    PutStringAttribute(out, kEventAttributes, text, v);
+  }
+  for (const auto& [k, v] : f.evidence) {
+    text.assign("tokmeter.alert.evidence.").append(k);
+    PutDoubleAttribute(out, kEventAttributes, text, v);
+  }
+  EndLength(out, ev);
+  PutFixed32Field(out, kSpanFlags, kFlags);
+  EndLength(out, span);
 }
 
 std::string EncodeOtlpResource(std::string_view service_name,

@@ -117,6 +117,21 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out, std::string_view trac
 // drops. Returns whether a span was appended.
 bool AppendOtlpDropSpan(std::span<const DropRecord> drops, uint64_t seq, std::string& out);
 
+// Appends an alert (tokmeter/monitor.h) as one span entry (like
+// AppendOtlpSpan): a zero-length span "tokmeter.alert {rule}" at the alert's
+// time, in the trace of the record that made it fire and a child of that
+// record's span (an alert raised by time passing gets a trace of its own,
+// its ids derived from `seq` and the time), with one event "tokmeter.alert"
+// whose attributes are tokmeter.alert.rule (the finding's kind), .severity
+// (info | warning | critical), .subject, .scope (the finding's keys as
+// "k=v,k=v"; "" for all traffic), .message (the recommendation), .tokens,
+// .condition (the rule and its threshold), .key.<k> per key and
+// .evidence.<name> (double) per evidence value. No gen_ai.* or tokmeter.*
+// span attributes: readers of the spans do not take it for usage.
+void AppendOtlpAlertSpan(const AlertRecord& a, uint64_t seq, std::string& out);
+// The finding's keys as "k=v,k=v" ("" when it has none).
+std::string AlertScope(const Finding& f);
+
 // An encoded `Resource` message with service.name, telemetry.sdk.* and `attrs`.
 std::string EncodeOtlpResource(std::string_view service_name,
                                const std::vector<std::pair<std::string, std::string>>& attrs);
@@ -141,6 +156,7 @@ void PutStringAttribute(std::string& out, uint32_t field, std::string_view key,
                         std::string_view value);
 void PutIntAttribute(std::string& out, uint32_t field, std::string_view key, int64_t value);
 void PutBoolAttribute(std::string& out, uint32_t field, std::string_view key, bool value);
+void PutDoubleAttribute(std::string& out, uint32_t field, std::string_view key, double value);
 // A tag as a KeyValue: string, int or bool.
 void PutTagAttribute(std::string& out, uint32_t field, std::string_view key, const Tag& t);
 

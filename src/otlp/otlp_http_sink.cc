@@ -48,7 +48,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
       }
     };
     // Encode a request's worth of spans at a time, then queue them; the
-    // drop records' span rides with the last chunk.
+    // drop records' span and the alerts' spans ride with the last chunk.
     do {
       size_t take = std::min(n - i, opts_.max_batch_spans);
       std::string chunk;
@@ -63,6 +63,12 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
       if (i == n && otlp::AppendOtlpDropSpan(batch.drops, drop_seq_ + 1, chunk)) {
         ++drop_seq_;
         ++take;
+      }
+      if (i == n) {
+        for (const AlertRecord& a : batch.alerts) {
+          otlp::AppendOtlpAlertSpan(a, ++alert_seq_, chunk);
+          ++take;
+        }
       }
       if (take > 0) enqueue(std::move(chunk), take);
     } while (i < n);
@@ -111,6 +117,7 @@ class OtlpHttpSinkImpl : public OtlpHttpSink {
   std::unique_ptr<otlp::HttpExporter> exporter_;
   otlp::TraceKeys keys_;          // Write only
   uint64_t drop_seq_ = 0;         // Write only
+  uint64_t alert_seq_ = 0;        // Write only
   size_t span_bytes_hint_ = 512;  // Write only: recent encoded bytes per span
   std::mutex close_mu_;
   bool closed_ = false;  // guarded by close_mu_

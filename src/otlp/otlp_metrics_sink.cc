@@ -52,6 +52,7 @@ class OtlpMetricsSinkImpl : public OtlpMetricsSink {
     uint64_t dropped = 0;
     for (const DropRecord& d : batch.drops) dropped += d.dropped;
     if (!batch.drops.empty()) agg_.RecordDrops(dropped);
+    for (const AlertRecord& a : batch.alerts) agg_.RecordAlert(a.finding.kind, a.finding.severity);
     Publish();
     absl::Status st;
     if (Clock::now() - last_export_ >= opts_.export_interval) st = Export();

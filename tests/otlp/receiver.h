@@ -166,7 +166,7 @@ class Receiver {
   std::vector<Received> received_;
 };
 
-using AttrValue = std::variant<std::string, int64_t, bool>;
+using AttrValue = std::variant<std::string, int64_t, bool, double>;
 
 inline std::map<std::string, AttrValue> Attrs(
     const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& kvs) {
@@ -182,6 +182,9 @@ inline std::map<std::string, AttrValue> Attrs(
         break;
       case opentelemetry::proto::common::v1::AnyValue::kBoolValue:
         out[kv.key()] = kv.value().bool_value();
+        break;
+      case opentelemetry::proto::common::v1::AnyValue::kDoubleValue:
+        out[kv.key()] = kv.value().double_value();
         break;
       default:
         ADD_FAILURE() << "unexpected value type for " << kv.key();
