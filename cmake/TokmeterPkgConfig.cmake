@@ -50,8 +50,8 @@ if(TARGET tokmeter_proto)
     REQUIRES tokmeter LIBS -ltokmeter_proto -lboost_json)
 endif()
 if(TARGET tokmeter_otlp)
-  tokmeter_pkg_config(tokmeter-otlp "tokmeter: OTLP/HTTP span and metrics exporters"
-    REQUIRES tokmeter zlib openssl LIBS -ltokmeter_otlp)
+  tokmeter_pkg_config(tokmeter-otlp "tokmeter: OTLP/HTTP span and metrics exporters, webhook sink"
+    REQUIRES tokmeter zlib openssl LIBS -ltokmeter_otlp -lboost_json)
 endif()
 if(TARGET tokmeter_analysis)
   tokmeter_pkg_config(tokmeter-analysis "tokmeter: usage log readers, aggregation, detect, quota"

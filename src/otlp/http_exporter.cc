@@ -414,11 +414,11 @@ class HttpExporter::Impl {
         items_exported_.fetch_add(n, std::memory_order_relaxed);
         return;
       }
-      bool retryable =
-          r.status == 0 || r.status == 429 || r.status == 502 || r.status == 503 || r.status == 504;
-      last = r.status == 0
-                 ? r.error
-                 : absl::UnavailableError(absl::StrCat("HTTP ", r.status, " from ", opts_.url));
+      bool retryable = r.status == 0 || r.status == 429 || r.status == 502 || r.status == 503 ||
+                       r.status == 504 || (opts_.retry_server_errors && r.status >= 500);
+      // The exporter's name says where (not the URL: a webhook's holds its
+      // secret).
+      last = r.status == 0 ? r.error : absl::UnavailableError(absl::StrCat("HTTP ", r.status));
       if (!retryable || attempt >= opts_.max_retries) break;
       std::chrono::milliseconds wait;
       if (r.retry_after) {

@@ -44,7 +44,7 @@ std::vector<std::pair<std::string, std::string>> ParseKeyValueList(absl::string_
 // exporter's (include/tokmeter/otlp.h documents each).
 struct HttpExporterOptions {
   std::string url;   // the full URL posted to
-  std::string name;  // for messages: "otlp:http://localhost:4318/v1/traces"
+  std::string name;  // for messages: "otlp:http://localhost:4318/v1/traces" ("": the URL)
   std::string content_type = "application/x-protobuf";
   std::vector<std::pair<std::string, std::string>> headers;
   bool gzip = false;  // Content-Encoding: gzip
@@ -55,6 +55,9 @@ struct HttpExporterOptions {
   size_t max_queue_items = 65536;
   std::string item_noun = "items";  // "spans", in messages
   int max_retries = 5;
+  // Retry every 5xx, not only 502, 503 and 504 (webhook receivers answer
+  // 500 for passing trouble).
+  bool retry_server_errors = false;
   std::chrono::milliseconds initial_backoff{250};
   std::chrono::milliseconds max_backoff{8000};
   std::chrono::milliseconds max_retry_after{30000};
