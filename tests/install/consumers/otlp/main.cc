@@ -1,6 +1,7 @@
 // tokmeter::otlp: spans and metrics of a runtime exported to an OTLP/HTTP
 // receiver this program starts on 127.0.0.1 (plain sockets: it answers 200
-// to every POST and remembers the paths).
+// to every POST and remembers the paths), and the monitor's budget alerts
+// POSTed there by the webhook sink.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,8 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include "tokmeter/monitor.h"
 #include "tokmeter/otlp.h"
 #include "tokmeter/tokmeter.h"
+#include "tokmeter/webhook.h"
 
 class Receiver {
  public:
@@ -105,20 +108,27 @@ int main() {
   tokmeter::OtlpOptions otlp{.endpoint = rx.endpoint(), .service_name = "otlp-consumer"};
   auto spans = tokmeter::MakeOtlpHttpSink(otlp);
   auto metrics = tokmeter::MakeOtlpMetricsSink({.otlp = otlp});
-  if (!spans.ok() || !metrics.ok()) {
-    std::fprintf(stderr, "sink: %s %s\n", spans.status().ToString().c_str(),
-                 metrics.status().ToString().c_str());
+  auto hook = tokmeter::MakeWebhookSink({.url = rx.endpoint() + "/hook"});
+  auto monitor = tokmeter::Monitor::Create({.budgets = {"session=10"}, .rules = false});
+  if (!spans.ok() || !metrics.ok() || !hook.ok() || !monitor.ok()) {
+    std::fprintf(stderr, "sink: %s %s %s %s\n", spans.status().ToString().c_str(),
+                 metrics.status().ToString().c_str(), hook.status().ToString().c_str(),
+                 monitor.status().ToString().c_str());
     return 1;
   }
   tokmeter::OtlpHttpSink* span_sink = spans->get();
   tokmeter::OtlpMetricsSink* metric_sink = metrics->get();
+  tokmeter::WebhookSink* hook_sink = hook->get();
   tokmeter::Options options;
   options.sinks.push_back(std::move(*spans));
   options.sinks.push_back(std::move(*metrics));
+  options.sinks.push_back(std::move(*hook));
+  options.monitor = *monitor;
   auto runtime = tokmeter::Runtime::Start(std::move(options));
   if (!runtime.ok()) return 1;
   {
     TOK_TRACE_NAMED(session, "session", "s-1");
+    session.Tag("session", "s-1");
     TOK_SPAN_NAMED(llm, "llm", "messages");
     llm.Tag("provider", "anthropic").Tag("model", "claude-sonnet-4-5");
     llm.Add(tokmeter::Counter::kInputTokens, 12).Add(tokmeter::Counter::kOutputTokens, 30);
@@ -126,14 +136,24 @@ int main() {
   if (!(*runtime)->Shutdown().ok()) return 1;  // closes the sinks: everything is sent
   uint64_t exported_spans = span_sink->stats().spans_exported;
   uint64_t exported_points = metric_sink->stats().points_exported;
-  int traces = 0, metric_requests = 0;
+  const uint64_t alerts = (*monitor)->stats().alerts;
+  const uint64_t posted = hook_sink->stats().sent;
+  int traces = 0, metric_requests = 0, hooks = 0;
   for (const std::string& p : rx.paths()) {
     traces += p == "/v1/traces";
     metric_requests += p == "/v1/metrics";
+    hooks += p == "/hook";
   }
-  std::printf("otlp: %llu spans in %d trace requests, %llu data points in %d metric requests\n",
-              (unsigned long long)exported_spans, traces, (unsigned long long)exported_points,
-              metric_requests);
-  // The trace root and the llm span; metrics in one export at close.
-  return exported_spans == 2 && traces >= 1 && exported_points > 0 && metric_requests == 1 ? 0 : 1;
+  std::printf(
+      "otlp: %llu spans in %d trace requests, %llu data points in %d metric requests, %llu "
+      "alerts, %d webhook posts\n",
+      (unsigned long long)exported_spans, traces, (unsigned long long)exported_points,
+      metric_requests, (unsigned long long)alerts, hooks);
+  // The trace root, the llm span and a span per alert (42 tokens of a
+  // 10-token session budget: at least the 100 % alert); metrics in one
+  // export at close; one webhook post per alert.
+  return exported_spans == 2 + alerts && alerts >= 1 && traces >= 1 && exported_points > 0 &&
+                 metric_requests == 1 && posted == alerts && hooks == int(alerts)
+             ? 0
+             : 1;
 }
