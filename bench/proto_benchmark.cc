@@ -1,7 +1,9 @@
 // Protobuf files against JSONL for the same records (encode rate, sink
-// drain rate, bytes per span), OTLP encoding rate, and OTLP/HTTP export
-// throughput to a receiver on 127.0.0.1.
+// drain rate, bytes per span), OTLP encoding rate, OTLP/HTTP export
+// throughput to a receiver on 127.0.0.1, and what the OTLP metrics sink
+// adds to a flusher pass.
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,12 +17,14 @@
 #include "boost/asio.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "src/otlp/metrics.h"
 #include "src/otlp/otlp_encoder.h"
 #include "src/proto/records.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/otlp.h"
 #include "tokmeter/proto_sink.h"
 #include "tokmeter/sinks.h"
+#include "tokmeter/tokmeter.h"
 
 namespace tokmeter {
 namespace {
@@ -219,6 +223,230 @@ BENCHMARK(BM_OtlpExport)
     ->Args({8192, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+
+// ---- Metrics: what the OTLP metrics sink adds to a flusher pass ----------
+
+// The span of core_benchmark's drain benchmarks: 4 counters, 3 short tags.
+TOKMETER_INTERNAL_ALWAYS_INLINE void RecordLlmSpan(int64_t input) {
+  TOK_SPAN_NAMED(span, "llm", "messages");
+  span.Add(Counter::kInputTokens, input)
+      .Add(Counter::kOutputTokens, 230)
+      .Add(Counter::kCacheReadTokens, 40000)
+      .Add(Counter::kRequests, 1);
+  span.Tag("provider", "anthropic").Tag("model", "claude-sonnet-4-5").Tag("status", 200);
+}
+
+// Forwards to `sink` only while `on`: one runtime drains with and without
+// the metrics sink in alternate passes. Flush (an export) is forwarded
+// only with `flush`: the flusher's periodic passes call Write alone, and
+// the sink exports once per export_interval (60 s), so a pass without the
+// export is the steady state; one with it the worst case.
+class Switch : public Sink {
+ public:
+  Switch(std::unique_ptr<Sink> sink, const bool* on, bool flush)
+      : sink_(std::move(sink)), on_(on), flush_(flush) {}
+  std::string_view name() const override { return sink_->name(); }
+  absl::Status Write(const Batch& b) override {
+    if (!*on_) return absl::OkStatus();
+    double t0 = ThreadCpuNs();
+    absl::Status st = sink_->Write(b);
+    write_cpu_ns_ += ThreadCpuNs() - t0;
+    return st;
+  }
+  absl::Status Flush() override {
+    if (!*on_ || !flush_) return absl::OkStatus();
+    double t0 = ThreadCpuNs();
+    absl::Status st = sink_->Flush();
+    write_cpu_ns_ += ThreadCpuNs() - t0;
+    return st;
+  }
+  absl::Status Close() override { return sink_->Close(); }
+  // CPU time this thread spent in the sink's Write and Flush.
+  double write_cpu_ns() const { return write_cpu_ns_; }
+  static double ThreadCpuNs() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+  }
+
+ private:
+  std::unique_ptr<Sink> sink_;
+  const bool* on_;
+  bool flush_;
+  double write_cpu_ns_ = 0;
+};
+
+// Fills this thread's ring with state.range(0) spans of one trace while the
+// flusher sleeps, then times one Flush(): the drain (decode, trace tags,
+// roll-ups, the JSONL sink's formatting and write(2) with range(1) = 1, a
+// sink that discards with 0) alone in even passes, plus the metrics sink in
+// odd passes: its aggregation, and with range(2) = 1 also an export per pass
+// (one request encoded and queued, posted to a local receiver).
+// Counters: ns per span of each kind of pass, wall time and this thread's
+// CPU time (the pass runs on the thread calling Flush; CPU time leaves out
+// other processes on a shared machine and the sender and receiver threads,
+// which are not the flusher's), and the overhead in percent of each; and
+// the metrics sink's own CPU time per span measured inside the passes
+// (sink_cpu_ns_per_span) with its share of the drain without it
+// (sink_share_pct: the issue-15 target, <= 5 %).
+void BM_DrainMetricsOverhead(benchmark::State& state) {
+  const int spans = int(state.range(0));
+  const bool jsonl = state.range(1) != 0;
+  const bool export_each_pass = state.range(2) != 0;
+  SinkReceiver rx;
+  bool metrics_on = false;
+  OtlpMetricsOptions mo;
+  mo.otlp.endpoint = rx.endpoint();
+  auto metrics = MakeOtlpMetricsSink(mo);
+  std::string path = BenchPath("metrics_drain.jsonl");
+  absl::StatusOr<std::unique_ptr<Sink>> base =
+      jsonl ? MakeJsonlSink({.path = path, .max_bytes = uint64_t{256} << 20, .max_files = 1})
+            : absl::StatusOr<std::unique_ptr<Sink>>(
+                  std::make_unique<CallbackSink>([](const Batch&) {}));
+  if (!metrics.ok() || !base.ok()) {
+    state.SkipWithError("sink");
+    return;
+  }
+  OtlpMetricsSink* msink = metrics->get();
+  Options o;
+  o.sinks.push_back(std::move(*base));
+  auto sw = std::make_unique<Switch>(std::move(*metrics), &metrics_on, export_each_pass);
+  Switch* metrics_switch = sw.get();
+  o.sinks.push_back(std::move(sw));
+  o.flush_interval = std::chrono::hours(1);
+  o.ring_bytes = size_t{128} << 20;
+  o.high_water = 1.0;
+  auto rt = Runtime::Start(std::move(o));
+  if (!rt.ok()) {
+    state.SkipWithError(std::string(rt.status().message()).c_str());
+    return;
+  }
+  int64_t input = 812;
+  benchmark::DoNotOptimize(input);
+  {
+    TOK_TRACE_NAMED(trace, "session", "s-bench");
+    trace.Tag("session", "s-bench").Tag("channel", "cli");
+    // Untimed passes of the same size first (buffers grow once), with and
+    // without the metrics sink.
+    for (bool on : {false, true}) {
+      metrics_on = on;
+      for (int i = 0; i < spans; ++i) RecordLlmSpan(input);
+      (void)(*rt)->Flush();
+    }
+    auto cpu_now = [] { return Switch::ThreadCpuNs(); };
+    const double sink_ns0 = metrics_switch->write_cpu_ns();  // the untimed passes'
+    double wall[2] = {0, 0}, cpu[2] = {0, 0};
+    int64_t passes[2] = {0, 0};
+    for (auto _ : state) {
+      const int k = int(passes[0] + passes[1]) % 2;
+      metrics_on = k == 1;
+      for (int i = 0; i < spans; ++i) RecordLlmSpan(input);
+      double c0 = cpu_now();
+      auto t0 = std::chrono::steady_clock::now();
+      (void)(*rt)->Flush();
+      auto t1 = std::chrono::steady_clock::now();
+      double c1 = cpu_now();
+      double d = std::chrono::duration<double>(t1 - t0).count();
+      state.SetIterationTime(d);
+      wall[k] += d * 1e9;
+      cpu[k] += c1 - c0;
+      ++passes[k];
+    }
+    auto per_span = [&](const double* v, int k) {
+      return passes[k] ? v[k] / double(passes[k] * spans) : 0;
+    };
+    auto pct = [](double base, double with) { return base > 0 ? (with - base) / base * 100 : 0; };
+    state.counters["base_cpu_ns_per_span"] = per_span(cpu, 0);
+    state.counters["metrics_cpu_ns_per_span"] = per_span(cpu, 1);
+    state.counters["overhead_cpu_pct"] = pct(per_span(cpu, 0), per_span(cpu, 1));
+    state.counters["overhead_wall_pct"] = pct(per_span(wall, 0), per_span(wall, 1));
+    // The metrics sink's own time (Write, and Flush when forwarded), timed
+    // inside the pass: what it adds, without the noise of comparing passes.
+    const double sink_ns =
+        passes[1] ? (metrics_switch->write_cpu_ns() - sink_ns0) / double(passes[1] * spans) : 0;
+    state.counters["sink_cpu_ns_per_span"] = sink_ns;
+    state.counters["sink_share_pct"] = per_span(cpu, 0) > 0 ? sink_ns / per_span(cpu, 0) * 100 : 0;
+  }
+  state.SetItemsProcessed(state.iterations() * spans);
+  metrics_on = true;
+  (void)(*rt)->Shutdown();  // Close: the final export
+  state.counters["metric_exports"] = double(msink->stats().exports);
+  state.counters["spans_aggregated"] = double(msink->stats().spans_recorded);
+  std::filesystem::remove(path);
+  std::filesystem::remove(path + ".1");
+}
+// 2,048 spans per pass (a 2 ms flush at 1 M spans/s), 32,768, and 262,144
+// (the default 200 ms flush interval at ~1.3 M spans/s); JSONL and discard;
+// steady state and an export per pass.
+BENCHMARK(BM_DrainMetricsOverhead)
+    ->ArgNames({"spans", "jsonl", "export"})
+    ->Args({2048, 1, 0})
+    ->Args({2048, 1, 1})
+    ->Args({2048, 0, 0})
+    ->Args({1 << 15, 1, 0})
+    ->Args({1 << 15, 1, 1})
+    ->Args({1 << 15, 0, 0})
+    ->Args({1 << 18, 1, 0})
+    ->Args({1 << 18, 1, 1})
+    ->Iterations(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// The aggregation alone: Record of decoded spans (one series), per span.
+void BM_MetricsRecord(benchmark::State& state) {
+  testing::SampleBatch b(kPairs);
+  auto agg = otlp::MetricsAggregator::Make(OtlpMetricsOptions{}.attributes,
+                                           OtlpTemporality::kCumulative, 2000, 0);
+  for (auto _ : state) {
+    agg->BeginBatch();
+    for (const SpanRecord& s : b.batch.spans) agg->Record(s, "");
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(b.batch.spans.size()));
+}
+BENCHMARK(BM_MetricsRecord);
+
+// The drain benchmark's span decoded: 4 counters, 3 literal tags, trace tags.
+void BM_MetricsRecordLlm(benchmark::State& state) {
+  std::vector<Tag> tags = {{"provider", TagType::kString, "anthropic", 0},
+                           {"model", TagType::kString, "claude-sonnet-4-5", 0},
+                           {"status", TagType::kInt, "", 200}};
+  std::vector<Tag> trace_tags = {{"session", TagType::kString, "s-bench", 0},
+                                 {"channel", TagType::kString, "cli", 0}};
+  std::vector<SpanRecord> spans(2048);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    SpanRecord& s = spans[i];
+    s.trace_id = {1, 2};
+    s.span_id = 3 + i;
+    s.start_unix_ns = int64_t(i) * 1000;
+    s.end_unix_ns = s.start_unix_ns + 1733;
+    s.kind = "llm";
+    s.name = "messages";
+    s.counters.Add(Counter::kInputTokens, 812);
+    s.counters.Add(Counter::kOutputTokens, 230);
+    s.counters.Add(Counter::kCacheReadTokens, 40000);
+    s.counters.Add(Counter::kRequests, 1);
+    s.tags = tags;
+    s.trace_tags = trace_tags;
+  }
+  auto agg = otlp::MetricsAggregator::Make(OtlpMetricsOptions{}.attributes,
+                                           OtlpTemporality::kCumulative, 2000, 0);
+  if (state.range(0) == 1) {  // the GenAI facts alone
+    for (auto _ : state) {
+      for (const SpanRecord& s : spans) {
+        otlp::GenAiFacts f;
+        otlp::Describe(s, "", f);
+        benchmark::DoNotOptimize(f);
+      }
+    }
+  } else {
+    for (auto _ : state) {
+      agg->BeginBatch();
+      for (const SpanRecord& s : spans) agg->Record(s, "");
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * int64_t(spans.size()));
+}
+BENCHMARK(BM_MetricsRecordLlm)->Arg(0)->Arg(1);
 
 }  // namespace
 }  // namespace tokmeter

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "src/analysis/pricing.h"
+#include "src/pricing/pricing.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using tokmeter::analysis::PriceTable;
+  using tokmeter::PriceTable;
   std::string_view in(reinterpret_cast<const char*>(data), size);
   tokmeter::analysis::TokenBuckets t;
   t.input = 250000;

@@ -14,9 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "src/analysis/pricing.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
+#include "src/pricing/pricing.h"
 
 namespace tokmeter::analysis::fuzz {
 

@@ -1,5 +1,6 @@
-// tokmeter/otlp.h — exporting spans over OTLP/HTTP (protobuf) to an
-// OpenTelemetry Collector, with the GenAI semantic-convention attributes.
+// tokmeter/otlp.h — exporting spans and metrics over OTLP/HTTP (protobuf) to
+// an OpenTelemetry Collector (or any OTLP backend), with the GenAI semantic
+// conventions v1.41.0 (docs/OTLP.md).
 #ifndef TOKMETER_OTLP_H_
 #define TOKMETER_OTLP_H_
 
@@ -79,9 +80,12 @@ struct OtlpOptions {
   static OtlpOptions FromEnv(OtlpOptions base);
   static OtlpOptions FromEnv();  // FromEnv(OtlpOptions{})
 
-  // Internal: when set, the URL posted to (FromEnv's
+  // When set, the URL spans are posted to (FromEnv's
   // OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); otherwise {endpoint}/v1/traces.
   std::string traces_url;
+  // When set, the URL metrics are posted to (FromEnv's
+  // OTEL_EXPORTER_OTLP_METRICS_ENDPOINT); otherwise {endpoint}/v1/metrics.
+  std::string metrics_url;
 };
 
 // Counts since the exporter started. Thread-safe snapshot.
@@ -101,9 +105,14 @@ struct OtlpStats {
 //
 // Thread-safety: Write/Flush/Close follow the Sink contract (one caller at a
 // time); stats() and WaitIdle() may be called from any thread. Write never
-// blocks on the network. Roll-up, trace and drop records are not exported
-// (trace tags are applied to spans; drops are counted in stats of the
-// runtime).
+// blocks on the network. Trace records give
+// each span its trace's tags and key (gen_ai.conversation.id is the session
+// tag, else the key); drop records become one span "tokmeter.records_dropped"
+// per batch with an event per record; the monitor's alerts
+// (tokmeter/monitor.h) each become a span "tokmeter.alert {rule}" under the
+// span that made it fire, with one event "tokmeter.alert" (rule, severity,
+// subject, scope, message, tokens: docs/OTLP.md); roll-ups are not exported
+// (metrics and backends aggregate spans themselves).
 class OtlpHttpSink : public Sink {
  public:
   virtual OtlpStats stats() const = 0;
@@ -114,6 +123,92 @@ class OtlpHttpSink : public Sink {
 
 // Starts the sender thread. InvalidArgument for a bad endpoint URL.
 absl::StatusOr<std::unique_ptr<OtlpHttpSink>> MakeOtlpHttpSink(OtlpOptions options);
+
+// How metric data points relate across exports: each point holds what
+// happened since the previous export (delta), or since the exporter started
+// (cumulative; what Prometheus expects).
+enum class OtlpTemporality { kDelta, kCumulative };
+
+// The OTLP metrics exporter: spans are aggregated into
+//   gen_ai.client.token.usage         histogram {token}, by gen_ai.token.type
+//                                     (input: input + cache read + cache
+//                                     write; output)
+//   gen_ai.client.operation.duration  histogram s, spans with a GenAI
+//                                     operation (chat, execute_tool, ...)
+//   tokmeter.cache_read.tokens, tokmeter.cache_write.tokens   sums {token}
+//   tokmeter.rate_limited.requests, tokmeter.retries, tokmeter.tool.calls,
+//   tokmeter.errors, tokmeter.records.dropped                 sums
+//   tokmeter.alerts                   sum {alert}: the monitor's alerts, by
+//                                     tokmeter.alert.rule and
+//                                     tokmeter.alert.severity
+//   tokmeter.cost                     sum USD: only from `tokmeter export`,
+//                                     which knows prices (the capture library
+//                                     has none, so a runtime's sink omits it)
+// with the bucket boundaries the GenAI conventions advise, by the allow-
+// listed attributes (docs/OTLP.md), and posted to {endpoint}/v1/metrics on
+// the same HTTP client, queue and retry rules as spans.
+struct OtlpMetricsOptions {
+  // Endpoint, headers, resource, gzip, timeouts, retries, TLS, on_error and
+  // metrics_url as for spans (the span-only fields are ignored).
+  OtlpOptions otlp;
+  // Default cumulative (the OpenTelemetry SDK default).
+  OtlpTemporality temporality = OtlpTemporality::kCumulative;
+  // Write exports when this long has passed since the previous export;
+  // Flush and Close always export what changed. Default 60 s (the SDK's
+  // periodic reader).
+  std::chrono::milliseconds export_interval{60000};
+  // The attributes data points carry (bounded cardinality: every distinct
+  // combination of values is one series). Allowed keys:
+  //   gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model,
+  //   gen_ai.response.model, error.type (the default list),
+  //   gen_ai.agent.name, gen_ai.agent.id, gen_ai.tool.name,
+  //   gen_ai.workflow.name, gen_ai.conversation.id (one series per
+  //   conversation: use with care), and tokmeter.<tag> for a span or trace
+  //   tag. gen_ai.token.type is always on the token histogram. Any other key
+  //   is refused by MakeOtlpMetricsSink.
+  std::vector<std::string> attributes = {"gen_ai.operation.name", "gen_ai.provider.name",
+                                         "gen_ai.request.model", "gen_ai.response.model",
+                                         "error.type"};
+  // Series (attribute combinations) kept at most; spans of further
+  // combinations are counted in one series with the single attribute
+  // otel.metric.overflow=true (the SDK cardinality-limit convention).
+  // Default 2,000.
+  size_t max_series = 2000;
+
+  // `base` overridden by OTEL_EXPORTER_OTLP_METRICS_ENDPOINT (full URL),
+  // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE (cumulative | delta),
+  // OTEL_METRIC_EXPORT_INTERVAL (ms) and everything OtlpOptions::FromEnv
+  // reads.
+  static OtlpMetricsOptions FromEnv(OtlpMetricsOptions base);
+  static OtlpMetricsOptions FromEnv();
+};
+
+struct OtlpMetricsStats {
+  uint64_t spans_recorded = 0;    // spans aggregated
+  uint64_t spans_overflowed = 0;  // of which into the overflow series
+  uint64_t series = 0;            // series held now
+  uint64_t exports = 0;           // collections queued as requests
+  uint64_t points_exported = 0;   // data points in requests the backend accepted
+  uint64_t points_dropped = 0;    // not queued: the queue was full
+  uint64_t points_failed = 0;     // in requests given up on
+  uint64_t requests = 0;          // HTTP requests attempted
+  uint64_t retries = 0;           // of which retries
+  uint64_t bytes_sent = 0;        // request body bytes (after gzip)
+};
+
+// Thread-safety: as OtlpHttpSink. Write aggregates in memory (no encoding
+// per span); exports are encoded on the calling thread and sent by the
+// sink's sender thread.
+class OtlpMetricsSink : public Sink {
+ public:
+  virtual OtlpMetricsStats stats() const = 0;
+  // Waits until every export queued so far was sent or given up on.
+  virtual bool WaitIdle(std::chrono::milliseconds timeout) = 0;
+};
+
+// Starts the sender thread. InvalidArgument for a bad endpoint URL or an
+// attribute key that is not allowed (the message names it).
+absl::StatusOr<std::unique_ptr<OtlpMetricsSink>> MakeOtlpMetricsSink(OtlpMetricsOptions options);
 
 }  // namespace tokmeter
 

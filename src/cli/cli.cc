@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/cli/common.h"
 #include "src/cli/page.h"
+#include "tokmeter/version.h"
 
 namespace tokmeter::cli {
 namespace {
@@ -50,7 +51,8 @@ common options:
                       $COLUMNS or the terminal
   --path-tags PATTERN e.g. 'runs/{workflow}/{run}/*'
   --pricing FILE      price table (default: the built-in data/pricing.json)
-Run `tokmeter <command> --help` for the command's own options.
+Run `tokmeter <command> --help` for the command's own options;
+`tokmeter --version` prints the version.
 )");
   return s;
 }
@@ -64,6 +66,10 @@ int Dispatch(const std::vector<std::string>& args, Io& io) {
   std::vector<std::string> rest(args.begin() + 1, args.end());
   if (cmd == "-h" || cmd == "--help" || cmd == "help") {
     io.out << Usage();
+    return kExitOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    io.out << "tokmeter " << TOKMETER_VERSION_STRING << "\n";
     return kExitOk;
   }
   std::vector<std::string> names;

@@ -1,13 +1,16 @@
 #include "src/otlp/otlp_encoder.h"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
+#include <cstring>
 
 #include "src/model/proto_wire.h"
 #include "src/model/utf8.h"
+#include "tokmeter/version.h"
 
 namespace tokmeter::otlp {
 
-using model::wire::BeginLength;
 using model::wire::BeginMessage;
 using model::wire::EndLength;
 using model::wire::PutBytesField;
@@ -20,27 +23,16 @@ namespace {
 // opentelemetry.proto field numbers.
 constexpr uint32_t kSpanTraceId = 1, kSpanSpanId = 2, kSpanParentId = 4, kSpanFlags = 16,
                    kSpanName = 5, kSpanKind = 6, kSpanStart = 7, kSpanEnd = 8, kSpanAttributes = 9,
-                   kSpanStatus = 15;
+                   kSpanEvents = 11, kSpanStatus = 15;
+constexpr uint32_t kEventTime = 1, kEventName = 2, kEventAttributes = 3;
 constexpr uint32_t kKeyValueKey = 1, kKeyValueValue = 2;
 constexpr uint32_t kAnyString = 1, kAnyBool = 2, kAnyInt = 3;
 constexpr uint32_t kStatusMessage = 2, kStatusCode = 3;
 constexpr uint32_t kSpanKindInternal = 1, kSpanKindClient = 3;
 constexpr uint32_t kStatusCodeError = 2;
+constexpr uint32_t kScopeNameField = 1, kScopeVersion = 2;
 // W3C sampled, and "is_remote is known: not remote".
 constexpr uint32_t kFlags = 0x01 | 0x100;
-
-constexpr std::string_view kScopeName = "tokmeter";
-constexpr std::string_view kVersion = "0.1.0";
-
-// A protobuf `string` field: OTLP receivers reject invalid UTF-8, so
-// invalid sequences become U+FFFD (as in tokmeter's JSONL).
-void PutStringField(std::string& out, uint32_t field, std::string_view v) {
-  if (model::Utf8ValidPrefix(v) == v.size()) {
-    PutBytesField(out, field, v);
-  } else {
-    PutBytesField(out, field, model::Utf8Repaired(v));
-  }
-}
 
 // Attributes of one span, with unique keys (first one wins).
 class Attributes {
@@ -48,41 +40,16 @@ class Attributes {
   explicit Attributes(std::string& out) : out_(out) {}
 
   void Str(std::string_view key, std::string_view v) {
-    if (!Claim(key)) return;
-    size_t kv = Begin(key);
-    size_t any = BeginMessage(out_, kKeyValueValue);
-    PutStringField(out_, kAnyString, v);
-    EndLength(out_, any);
-    EndLength(out_, kv);
+    if (Claim(key)) PutStringAttribute(out_, kSpanAttributes, key, v);
   }
   void Int(std::string_view key, int64_t v) {
-    if (!Claim(key)) return;
-    size_t kv = Begin(key);
-    size_t any = BeginMessage(out_, kKeyValueValue);
-    PutVarintField(out_, kAnyInt, uint64_t(v));
-    EndLength(out_, any);
-    EndLength(out_, kv);
+    if (Claim(key)) PutIntAttribute(out_, kSpanAttributes, key, v);
   }
   void Bool(std::string_view key, bool v) {
-    if (!Claim(key)) return;
-    size_t kv = Begin(key);
-    size_t any = BeginMessage(out_, kKeyValueValue);
-    PutVarintField(out_, kAnyBool, v ? 1 : 0);
-    EndLength(out_, any);
-    EndLength(out_, kv);
+    if (Claim(key)) PutBoolAttribute(out_, kSpanAttributes, key, v);
   }
   void TagValue(std::string_view key, const Tag& t) {
-    switch (t.type) {
-      case TagType::kString:
-        Str(key, t.str);
-        break;
-      case TagType::kInt:
-        Int(key, t.num);
-        break;
-      case TagType::kBool:
-        Bool(key, t.num != 0);
-        break;
-    }
+    if (Claim(key)) PutTagAttribute(out_, kSpanAttributes, key, t);
   }
   // tokmeter.<key>
   std::string_view Prefixed(std::string_view key) {
@@ -101,11 +68,6 @@ class Attributes {
     arena_.append(key.data(), key.size());
     return true;
   }
-  size_t Begin(std::string_view key) {
-    size_t kv = BeginMessage(out_, kSpanAttributes);
-    PutStringField(out_, kKeyValueKey, key);
-    return kv;
-  }
 
   std::string& out_;
   // Keys emitted so far (thread-local buffers reused across spans).
@@ -118,23 +80,33 @@ class Attributes {
 thread_local std::string Attributes::arena_storage_;
 thread_local std::vector<std::pair<uint32_t, uint32_t>> Attributes::used_storage_;
 
-const Tag* FindTag(std::span<const Tag> tags, std::string_view key) {
-  const Tag* found = nullptr;
-  for (const Tag& t : tags) {
-    if (t.key == key) found = &t;  // last value wins
-  }
-  return found;
+// `key` is the literal `lit`, for a key whose size is already known to be
+// N - 1.
+template <size_t N>
+inline bool Is(std::string_view key, const char (&lit)[N]) {
+  return std::memcmp(key.data(), lit, N - 1) == 0;
+}
+// `s` equals the literal.
+template <size_t N>
+inline bool Eq(std::string_view s, const char (&lit)[N]) {
+  return s.size() == N - 1 && Is(s, lit);
 }
 
 std::string_view OperationName(const SpanRecord& s) {
   std::string_view k = s.kind;
-  if (k == "llm" || k == "chat") return "chat";
-  if (k == "embedding" || k == "embeddings") return "embeddings";
-  if (k == "tool") return "execute_tool";
-  if (k == "agent" || k == "subagent" || k == "turn" || k == "session" || s.is_trace_root) {
+  if (Eq(k, "llm") || Eq(k, "chat")) return "chat";
+  if (Eq(k, "tool")) return "execute_tool";
+  if (Eq(k, "embedding") || Eq(k, "embeddings")) return "embeddings";
+  if (Eq(k, "retrieval")) return "retrieval";
+  if (Eq(k, "workflow")) return "invoke_workflow";
+  if (Eq(k, "agent") || Eq(k, "subagent") || Eq(k, "turn") || Eq(k, "session") || s.is_trace_root) {
     return "invoke_agent";
   }
   return {};
+}
+
+std::string_view StringOf(const Tag* t) {
+  return t != nullptr && t->type == TagType::kString ? t->str : std::string_view();
 }
 
 void AppendHex16(std::string& out, uint64_t v) {
@@ -144,45 +116,231 @@ void AppendHex16(std::string& out, uint64_t v) {
   out.append(buf, 16);
 }
 
-}  // namespace
-
-void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
-  size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
+void PutIds(std::string& out, const TraceId& trace, uint64_t span, uint64_t parent) {
   char id[16];
-  model::wire::PutBigEndian64(id, s.trace_id.hi);
-  model::wire::PutBigEndian64(id + 8, s.trace_id.lo);
+  model::wire::PutBigEndian64(id, trace.hi);
+  model::wire::PutBigEndian64(id + 8, trace.lo);
   PutBytesField(out, kSpanTraceId, std::string_view(id, 16));
-  model::wire::PutBigEndian64(id, s.span_id);
+  model::wire::PutBigEndian64(id, span);
   PutBytesField(out, kSpanSpanId, std::string_view(id, 8));
-  if (s.parent_id != 0) {
-    model::wire::PutBigEndian64(id, s.parent_id);
+  if (parent != 0) {
+    model::wire::PutBigEndian64(id, parent);
     PutBytesField(out, kSpanParentId, std::string_view(id, 8));
   }
+}
 
-  const Tag* provider = FindTag(s.tags, "provider");
-  const Tag* model = FindTag(s.tags, "model");
-  const Tag* response_model = FindTag(s.tags, "response_model");
-  const Tag* tool = FindTag(s.tags, "tool");
-  const Tag* status = FindTag(s.tags, "status");
-  const Tag* error_type = FindTag(s.tags, "error_type");
-  std::string_view op = OperationName(s);
-  bool is_tool = s.kind == "tool";
-  std::string_view tool_name = tool != nullptr && tool->type == TagType::kString ? tool->str
-                               : is_tool                                         ? s.name
-                                         : std::string_view();
-  int64_t http_status = status != nullptr && status->type == TagType::kInt ? status->num : 0;
+// SplitMix64: ids for the spans tokmeter makes up (drops, alerts).
+uint64_t Mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
-  // Span name: "{operation} {model or tool}" per the GenAI conventions,
-  // else the tokmeter name.
+}  // namespace
+
+void PutStringField(std::string& out, uint32_t field, std::string_view v) {
+  if (model::Utf8ValidPrefix(v) == v.size()) {
+    PutBytesField(out, field, v);
+  } else {
+    PutBytesField(out, field, model::Utf8Repaired(v));
+  }
+}
+
+void PutStringAttribute(std::string& out, uint32_t field, std::string_view key,
+                        std::string_view value) {
+  size_t kv = BeginMessage(out, field);
+  PutStringField(out, kKeyValueKey, key);
+  size_t any = BeginMessage(out, kKeyValueValue);
+  PutStringField(out, kAnyString, value);
+  EndLength(out, any);
+  EndLength(out, kv);
+}
+
+void PutIntAttribute(std::string& out, uint32_t field, std::string_view key, int64_t value) {
+  size_t kv = BeginMessage(out, field);
+  PutStringField(out, kKeyValueKey, key);
+  size_t any = BeginMessage(out, kKeyValueValue);
+  PutVarintField(out, kAnyInt, uint64_t(value));
+  EndLength(out, any);
+  EndLength(out, kv);
+}
+
+void PutDoubleAttribute(std::string& out, uint32_t field, std::string_view key, double value) {
+  constexpr uint32_t kAnyDouble = 4;
+  size_t kv = BeginMessage(out, field);
+  PutStringField(out, kKeyValueKey, key);
+  size_t any = BeginMessage(out, kKeyValueValue);
+  PutFixed64Field(out, kAnyDouble, std::bit_cast<uint64_t>(value));
+  EndLength(out, any);
+  EndLength(out, kv);
+}
+
+void PutBoolAttribute(std::string& out, uint32_t field, std::string_view key, bool value) {
+  size_t kv = BeginMessage(out, field);
+  PutStringField(out, kKeyValueKey, key);
+  size_t any = BeginMessage(out, kKeyValueValue);
+  PutVarintField(out, kAnyBool, value ? 1 : 0);
+  EndLength(out, any);
+  EndLength(out, kv);
+}
+
+void PutTagAttribute(std::string& out, uint32_t field, std::string_view key, const Tag& t) {
+  switch (t.type) {
+    case TagType::kString:
+      PutStringAttribute(out, field, key, t.str);
+      break;
+    case TagType::kInt:
+      PutIntAttribute(out, field, key, t.num);
+      break;
+    case TagType::kBool:
+      PutBoolAttribute(out, field, key, t.num != 0);
+      break;
+  }
+}
+
+void ScanTags(const SpanRecord& s, SpanTags& t) {
+  t = SpanTags{};
+  // One pass over the tags (the last value of a key wins), keys told apart
+  // by their length, then by bytes (Is: a memcmp of a constant size, which
+  // the compiler inlines).
+  for (const Tag& g : s.tags) {
+    switch (g.key.size()) {
+      case 4:
+        if (Is(g.key, "tool")) t.tool = &g;
+        break;
+      case 5:
+        if (Is(g.key, "model")) t.model = &g;
+        break;
+      case 6:
+        if (Is(g.key, "status")) t.status = &g;
+        break;
+      case 8:
+        if (Is(g.key, "provider")) t.provider = &g;
+        break;
+      case 10:
+        if (Is(g.key, "error_type")) t.error_type = &g;
+        break;
+      case 14:
+        if (Is(g.key, "response_model")) t.response_model = &g;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Describe(const SpanRecord& s, std::string_view trace_key, GenAiFacts& f) {
+  SpanTags t;
+  ScanTags(s, t);
+  Describe(s, t, trace_key, f);
+}
+
+void Describe(const SpanRecord& s, const SpanTags& t, std::string_view trace_key, GenAiFacts& f) {
+  f.operation = OperationName(s);
+  f.provider = t.provider;
+  f.model = t.model;
+  f.response_model = t.response_model;
+  f.session = f.agent = nullptr;
+  const Tag* tool = t.tool;
+  const Tag* status = t.status;
+  const Tag* error_type = t.error_type;
+  const Tag* workflow = nullptr;
+  for (const Tag& g : s.trace_tags) {
+    switch (g.key.size()) {
+      case 5:
+        if (Is(g.key, "agent")) f.agent = &g;
+        break;
+      case 7:
+        if (Is(g.key, "session")) f.session = &g;
+        break;
+      case 8:
+        if (Is(g.key, "workflow")) workflow = &g;
+        break;
+      default:
+        break;
+    }
+  }
+  const bool is_tool = Eq(s.kind, "tool");
+  f.tool_name = StringOf(tool);
+  if (f.tool_name.empty() && is_tool) f.tool_name = s.name;
+  f.agent_name = {};
+  f.workflow_name = {};
+  if (Eq(f.operation, "invoke_agent")) {
+    f.agent_name = (Eq(s.kind, "agent") || Eq(s.kind, "subagent")) && !s.name.empty()
+                       ? s.name
+                       : StringOf(f.agent);
+  } else if (Eq(f.operation, "invoke_workflow")) {
+    f.workflow_name = StringOf(workflow);
+    if (f.workflow_name.empty()) f.workflow_name = s.name;
+  }
+  f.conversation_id = StringOf(f.session);
+  if (f.conversation_id.empty()) f.conversation_id = s.is_trace_root ? s.name : trace_key;
+  f.http_status = status != nullptr && status->type == TagType::kInt ? status->num : 0;
+  f.error = s.counters[Counter::kErrors] > 0 || f.http_status >= 400;
+  f.error_type = {};
+  if (f.error) {
+    if (f.http_status >= 400) {
+      auto r = std::to_chars(f.error_buf, f.error_buf + sizeof(f.error_buf), f.http_status);
+      f.error_type = std::string_view(f.error_buf, r.ptr - f.error_buf);
+    } else if (!StringOf(error_type).empty()) {
+      f.error_type = error_type->str;
+    } else {
+      f.error_type = "_OTHER";
+    }
+  }
+}
+
+void TraceKeys::Add(const Batch& batch) {
+  for (const TraceRecord& t : batch.traces) {
+    if (t.name.empty()) continue;
+    auto& [seq, key] = keys_[t.trace_id];
+    seq = ++seq_;
+    key.assign(t.name.data(), t.name.size());
+  }
+  if (keys_.size() > max_) {
+    // Forget the oldest half.
+    std::vector<uint64_t> seqs;
+    seqs.reserve(keys_.size());
+    for (const auto& [id, v] : keys_) seqs.push_back(v.first);
+    auto mid = seqs.begin() + seqs.size() / 2;
+    std::nth_element(seqs.begin(), mid, seqs.end());
+    uint64_t cut = *mid;
+    absl::erase_if(keys_, [cut](const auto& kv) { return kv.second.first < cut; });
+  }
+}
+
+void TraceKeys::Retire(const Batch& batch) {
+  for (const RollupRecord& r : batch.rollups) {
+    if (r.scope == "trace") keys_.erase(r.trace_id);
+  }
+}
+
+std::string_view TraceKeys::Find(const TraceId& id) const {
+  auto it = keys_.find(id);
+  return it == keys_.end() ? std::string_view() : std::string_view(it->second.second);
+}
+
+void AppendOtlpSpan(const SpanRecord& s, std::string& out, std::string_view trace_key) {
+  GenAiFacts f;
+  Describe(s, trace_key, f);
+  size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
+  PutIds(out, s.trace_id, s.span_id, s.parent_id);
+
+  // Span name per the GenAI conventions: "{operation} {target}", the target
+  // being the model (chat, embeddings), the tool, the agent or the workflow
+  // name; the operation alone when there is no target; else the tokmeter
+  // kind and name.
   {
     thread_local std::string name;
     name.clear();
+    const std::string_view op = f.operation;
     if (!op.empty()) {
       name.append(op);
-      std::string_view target = op == "execute_tool" ? tool_name
-                                : model != nullptr && model->type == TagType::kString
-                                    ? model->str
-                                    : (op == "invoke_agent" ? s.name : std::string_view());
+      std::string_view target = op == "execute_tool"      ? f.tool_name
+                                : op == "invoke_agent"    ? f.agent_name
+                                : op == "invoke_workflow" ? f.workflow_name
+                                                          : StringOf(f.model);
       if (!target.empty()) name.append(" ").append(target);
     } else {
       name.append(s.kind);
@@ -190,21 +348,22 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
     }
     PutStringField(out, kSpanName, name);
   }
-  PutVarintField(out, kSpanKind, s.kind == "llm" ? kSpanKindClient : kSpanKindInternal);
+  const bool client =
+      f.operation == "chat" || f.operation == "embeddings" || f.operation == "retrieval";
+  PutVarintField(out, kSpanKind, client ? kSpanKindClient : kSpanKindInternal);
   PutFixed64Field(out, kSpanStart, uint64_t(s.start_unix_ns));
   PutFixed64Field(out, kSpanEnd, uint64_t(s.end_unix_ns));
 
   const Counters& c = s.counters;
-  bool error = c[Counter::kErrors] > 0 || http_status >= 400;
   {
     Attributes a(out);
-    if (!op.empty()) a.Str("gen_ai.operation.name", op);
-    if (provider != nullptr) a.TagValue("gen_ai.provider.name", *provider);
-    if (model != nullptr) a.TagValue("gen_ai.request.model", *model);
-    if (response_model != nullptr) {
-      a.TagValue("gen_ai.response.model", *response_model);
-    } else if (model != nullptr) {
-      a.TagValue("gen_ai.response.model", *model);
+    if (!f.operation.empty()) a.Str("gen_ai.operation.name", f.operation);
+    if (f.provider != nullptr) a.TagValue("gen_ai.provider.name", *f.provider);
+    if (f.model != nullptr) a.TagValue("gen_ai.request.model", *f.model);
+    if (f.response_model != nullptr) {
+      a.TagValue("gen_ai.response.model", *f.response_model);
+    } else if (f.model != nullptr) {
+      a.TagValue("gen_ai.response.model", *f.model);
     }
     if (c.has(Counter::kInputTokens) || c.has(Counter::kCacheReadTokens) ||
         c.has(Counter::kCacheWriteTokens)) {
@@ -222,22 +381,16 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
     if (c.has(Counter::kReasoningTokens)) {
       a.Int("gen_ai.usage.reasoning.output_tokens", c[Counter::kReasoningTokens]);
     }
-    if (const Tag* session = FindTag(s.trace_tags, "session")) {
-      a.TagValue("gen_ai.conversation.id", *session);
+    if (f.session != nullptr) {
+      a.TagValue("gen_ai.conversation.id", *f.session);
+    } else if (!f.conversation_id.empty()) {
+      a.Str("gen_ai.conversation.id", f.conversation_id);
     }
-    if (const Tag* agent = FindTag(s.trace_tags, "agent")) a.TagValue("gen_ai.agent.id", *agent);
-    if (!tool_name.empty()) a.Str("gen_ai.tool.name", tool_name);
-    if (error) {
-      if (http_status >= 400) {
-        char buf[24];
-        auto r = std::to_chars(buf, buf + sizeof(buf), http_status);
-        a.Str("error.type", std::string_view(buf, r.ptr - buf));
-      } else if (error_type != nullptr && error_type->type == TagType::kString) {
-        a.Str("error.type", error_type->str);
-      } else {
-        a.Str("error.type", "_OTHER");
-      }
-    }
+    if (f.agent != nullptr) a.TagValue("gen_ai.agent.id", *f.agent);
+    if (!f.agent_name.empty()) a.Str("gen_ai.agent.name", f.agent_name);
+    if (!f.workflow_name.empty()) a.Str("gen_ai.workflow.name", f.workflow_name);
+    if (!f.tool_name.empty()) a.Str("gen_ai.tool.name", f.tool_name);
+    if (f.error) a.Str("error.type", f.error_type);
     // Everything else under tokmeter.*.
     a.Str("tokmeter.kind", s.kind);
     a.Str("tokmeter.name", s.name);
@@ -269,13 +422,11 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
       a.TagValue(a.Prefixed(t.key), t);
     }
   }
-  if (error) {
+  if (f.error) {
     size_t st = BeginMessage(out, kSpanStatus);
-    if (http_status >= 400) {
+    if (f.http_status >= 400) {
       std::string msg = "HTTP ";
-      char buf[24];
-      auto r = std::to_chars(buf, buf + sizeof(buf), http_status);
-      msg.append(buf, r.ptr);
+      msg.append(f.error_type);
       PutBytesField(out, kStatusMessage, msg);
     }
     PutVarintField(out, kStatusCode, kStatusCodeError);
@@ -285,36 +436,123 @@ void AppendOtlpSpan(const SpanRecord& s, std::string& out) {
   EndLength(out, span);
 }
 
+bool AppendOtlpDropSpan(std::span<const DropRecord> drops, uint64_t seq, std::string& out) {
+  if (drops.empty()) return false;
+  int64_t first = drops[0].time_unix_ns, last = first;
+  uint64_t dropped = 0;
+  for (const DropRecord& d : drops) {
+    first = std::min(first, d.time_unix_ns);
+    last = std::max(last, d.time_unix_ns);
+    dropped += d.dropped;
+  }
+  // Ids: any value unique enough for a span of its own trace.
+  TraceId trace{Mix(seq ^ uint64_t(first)), Mix(seq + 1)};
+  uint64_t span_id = Mix(trace.lo ^ uint64_t(last)) | 1;
+  size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
+  PutIds(out, trace, span_id, 0);
+  PutStringField(out, kSpanName, "tokmeter.records_dropped");
+  PutVarintField(out, kSpanKind, kSpanKindInternal);
+  PutFixed64Field(out, kSpanStart, uint64_t(first));
+  PutFixed64Field(out, kSpanEnd, uint64_t(last));
+  for (const DropRecord& d : drops) {
+    size_t ev = BeginMessage(out, kSpanEvents);
+    PutFixed64Field(out, kEventTime, uint64_t(d.time_unix_ns));
+    PutStringField(out, kEventName, "tokmeter.records_dropped");
+    PutIntAttribute(out, kEventAttributes, "thread.id", d.thread_id);
+    PutIntAttribute(out, kEventAttributes, "tokmeter.dropped", int64_t(d.dropped));
+    PutIntAttribute(out, kEventAttributes, "tokmeter.total_dropped", int64_t(d.total_dropped));
+    EndLength(out, ev);
+  }
+  size_t st = BeginMessage(out, kSpanStatus);
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), dropped);
+  std::string msg(buf, r.ptr);
+  msg.append(" records dropped: a thread's ring was full");
+  PutBytesField(out, kStatusMessage, msg);
+  PutVarintField(out, kStatusCode, kStatusCodeError);
+  EndLength(out, st);
+  PutFixed32Field(out, kSpanFlags, kFlags);
+  EndLength(out, span);
+  return true;
+}
+
+std::string AlertScope(const Finding& f) {
+  std::string scope;
+  for (const auto& [k, v] : f.keys) {
+    if (!scope.empty()) scope.push_back(',');
+    scope.append(k).append("=").append(v);
+  }
+  return scope;
+}
+
+void AppendOtlpAlertSpan(const AlertRecord& a, uint64_t seq, std::string& out) {
+  const Finding& f = a.finding;
+  const bool caused = a.trace_id.hi != 0 || a.trace_id.lo != 0;
+  // In the trace of the record that made it fire, under that record's span;
+  // an alert that time passing raised gets a trace of its own.
+  const TraceId trace =
+      caused ? a.trace_id : TraceId{Mix(seq ^ uint64_t(a.time_unix_ns)), Mix(seq + 2)};
+  const uint64_t span_id = Mix(trace.hi ^ Mix(trace.lo ^ a.span_id) ^ seq) | 1;
+  size_t span = BeginMessage(out, 2);  // ScopeSpans.spans
+  PutIds(out, trace, span_id, caused ? a.span_id : 0);
+  thread_local std::string text;
+  text.assign("tokmeter.alert ").append(f.kind);
+  PutStringField(out, kSpanName, text);
+  PutVarintField(out, kSpanKind, kSpanKindInternal);
+  PutFixed64Field(out, kSpanStart, uint64_t(a.time_unix_ns));
+  PutFixed64Field(out, kSpanEnd, uint64_t(a.time_unix_ns));
+  size_t ev = BeginMessage(out, kSpanEvents);
+  PutFixed64Field(out, kEventTime, uint64_t(a.time_unix_ns));
+  PutStringField(out, kEventName, "tokmeter.alert");
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.rule", f.kind);
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.severity", SeverityName(f.severity));
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.subject", f.subject);
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.scope", AlertScope(f));
+  PutStringAttribute(out, kEventAttributes, "tokmeter.alert.message", f.recommendation);
+  PutIntAttribute(out, kEventAttributes, "tokmeter.alert.tokens", f.tokens);
+  if (!f.rule.empty())
+    PutStringAttribute(out, kEventAttributes, "tokmeter.alert.condition", f.rule);
+  for (const auto& [k, v] : f.keys) {
+    text.assign("tokmeter.alert.key.").append(k);
+    PutStringAttribute(out, kEventAttributes, text, v);
+  }
+  for (const auto& [k, v] : f.evidence) {
+    text.assign("tokmeter.alert.evidence.").append(k);
+    PutDoubleAttribute(out, kEventAttributes, text, v);
+  }
+  EndLength(out, ev);
+  PutFixed32Field(out, kSpanFlags, kFlags);
+  EndLength(out, span);
+}
+
 std::string EncodeOtlpResource(std::string_view service_name,
                                const std::vector<std::pair<std::string, std::string>>& attrs) {
   std::string out;
-  auto kv = [&](std::string_view k, std::string_view v) {
-    size_t m = BeginMessage(out, 1);  // Resource.attributes
-    PutStringField(out, kKeyValueKey, k);
-    size_t any = BeginMessage(out, kKeyValueValue);
-    PutStringField(out, kAnyString, v);
-    EndLength(out, any);
-    EndLength(out, m);
-  };
-  kv("service.name", service_name);
-  kv("telemetry.sdk.name", "tokmeter");
-  kv("telemetry.sdk.language", "cpp");
-  kv("telemetry.sdk.version", kVersion);
+  constexpr uint32_t kResourceAttributes = 1;
+  PutStringAttribute(out, kResourceAttributes, "service.name", service_name);
+  PutStringAttribute(out, kResourceAttributes, "telemetry.sdk.name", "tokmeter");
+  PutStringAttribute(out, kResourceAttributes, "telemetry.sdk.language", "cpp");
+  PutStringAttribute(out, kResourceAttributes, "telemetry.sdk.version", kVersionString);
   for (const auto& [k, v] : attrs) {
     if (k == "service.name" || k.rfind("telemetry.sdk.", 0) == 0) continue;
-    kv(k, v);
+    PutStringAttribute(out, kResourceAttributes, k, v);
   }
   return out;
 }
 
-void AppendExportRequestHead(std::string_view resource, size_t spans_size, std::string& out) {
+std::string EncodeOtlpScope() {
   std::string scope;
-  PutBytesField(scope, 1, kScopeName);
-  PutBytesField(scope, 2, kVersion);
-  std::string scope_spans_head;  // ScopeSpans.scope
-  PutBytesField(scope_spans_head, 1, scope);
-  size_t scope_spans = scope_spans_head.size() + spans_size;
-  std::string resource_field;  // ResourceSpans.resource
+  PutBytesField(scope, kScopeNameField, kScopeName);
+  PutBytesField(scope, kScopeVersion, kVersionString);
+  return scope;
+}
+
+void AppendExportRequestHead(std::string_view resource, size_t spans_size, std::string& out) {
+  std::string scope_spans_head;
+  PutBytesField(scope_spans_head, 1, EncodeOtlpScope());      // ScopeSpans.scope
+  PutBytesField(scope_spans_head, 3, kSemconvSchemaUrl);      // ScopeSpans.schema_url
+  size_t scope_spans = scope_spans_head.size() + spans_size;  // + ScopeSpans.spans (2)
+  std::string resource_field;                                 // ResourceSpans.resource
   PutBytesField(resource_field, 1, resource);
   size_t resource_spans =
       resource_field.size() + 1 + model::wire::VarintSize(scope_spans) + scope_spans;

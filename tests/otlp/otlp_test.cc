@@ -20,6 +20,7 @@
 #include <thread>
 #include <variant>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "boost/asio.hpp"
@@ -28,8 +29,10 @@
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 #include "src/otlp/otlp_encoder.h"
+#include "tests/otlp/receiver.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/tokmeter.h"
+#include "tokmeter/version.h"
 
 namespace tokmeter {
 namespace {
@@ -42,163 +45,11 @@ using namespace std::chrono_literals;
 using otlp_request = opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using Clock = std::chrono::steady_clock;
 
-std::string Gunzip(const std::string& in) {
-  z_stream zs{};
-  inflateInit2(&zs, 15 + 16);
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = uInt(in.size());
-  std::string out;
-  int rc = Z_OK;
-  while (rc == Z_OK) {
-    out.resize(out.size() + in.size() * 4 + 4096);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
-    zs.avail_out = uInt(out.size() - zs.total_out);
-    rc = inflate(&zs, Z_NO_FLUSH);
-  }
-  out.resize(zs.total_out);
-  inflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string("gunzip failed");
-}
-
-// What the receiver answers to one request.
-struct Reply {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  bool hang = false;  // never answer (until the receiver stops)
-};
-
-struct Received {
-  std::string target;
-  std::map<std::string, std::string> headers;
-  std::string body;  // gunzipped if it was gzip
-  Clock::time_point at;
-};
-
-// An OTLP/HTTP receiver on 127.0.0.1:<ephemeral>, one thread per connection.
-class Receiver {
- public:
-  using Handler = std::function<Reply(int index)>;
-  explicit Receiver(Handler h = nullptr) : handler_(std::move(h)), acceptor_(ioc_) {
-    tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(ep.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(ep);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    accept_thread_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~Receiver() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-      for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    }
-    cv_.notify_all();
-    // Wake the blocking accept.
-    try {
-      asio::io_context ioc;
-      tcp::socket s(ioc);
-      s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
-    } catch (...) {
-    }
-    accept_thread_.join();
-    for (auto& t : conn_threads_) t.join();
-  }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
-  std::vector<Received> received() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return received_;
-  }
-  int count() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return int(received_.size());
-  }
-
- private:
-  void AcceptLoop() {
-    for (;;) {
-      auto sock = std::make_shared<tcp::socket>(ioc_);
-      boost::system::error_code ec;
-      acceptor_.accept(*sock, ec);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_) return;
-      if (ec) continue;
-      fds_.push_back(sock->native_handle());
-      conn_threads_.emplace_back([this, sock] { Serve(*sock); });
-    }
-  }
-  void Serve(tcp::socket& sock) {
-    beast::flat_buffer buf;
-    for (;;) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(64 << 20);
-      boost::system::error_code ec;
-      http::read(sock, buf, parser, ec);
-      if (ec) return;
-      auto& req = parser.get();
-      Received r;
-      r.target = std::string(req.target());
-      for (const auto& f : req) r.headers[std::string(f.name_string())] = std::string(f.value());
-      r.body = req[http::field::content_encoding] == "gzip" ? Gunzip(req.body()) : req.body();
-      r.at = Clock::now();
-      int index;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        index = int(received_.size());
-        received_.push_back(std::move(r));
-      }
-      Reply reply = handler_ ? handler_(index) : Reply{};
-      if (reply.hang) {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stopping_; });
-        return;
-      }
-      http::response<http::string_body> res{http::status(reply.status), 11};
-      for (const auto& [k, v] : reply.headers) res.set(k, v);
-      res.set(http::field::content_type, "application/x-protobuf");
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      http::write(sock, res, ec);
-      if (ec) return;
-    }
-  }
-
-  Handler handler_;
-  asio::io_context ioc_;
-  tcp::acceptor acceptor_;
-  uint16_t port_ = 0;
-  std::thread accept_thread_;
-  std::vector<std::thread> conn_threads_;  // joined in the destructor
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::vector<int> fds_;
-  std::vector<Received> received_;
-};
-
-using AttrValue = std::variant<std::string, int64_t, bool>;
-
-std::map<std::string, AttrValue> Attrs(
-    const google::protobuf::RepeatedPtrField<opentelemetry::proto::common::v1::KeyValue>& kvs) {
-  std::map<std::string, AttrValue> out;
-  for (const auto& kv : kvs) {
-    EXPECT_EQ(out.count(kv.key()), 0u) << "duplicate key " << kv.key();
-    switch (kv.value().value_case()) {
-      case opentelemetry::proto::common::v1::AnyValue::kStringValue:
-        out[kv.key()] = kv.value().string_value();
-        break;
-      case opentelemetry::proto::common::v1::AnyValue::kIntValue:
-        out[kv.key()] = kv.value().int_value();
-        break;
-      case opentelemetry::proto::common::v1::AnyValue::kBoolValue:
-        out[kv.key()] = kv.value().bool_value();
-        break;
-      default:
-        ADD_FAILURE() << "unexpected value type for " << kv.key();
-    }
-  }
-  return out;
-}
+using testing::Attrs;
+using testing::AttrValue;
+using testing::Received;
+using testing::Receiver;
+using testing::Reply;
 
 std::string Bytes(std::initializer_list<uint64_t> words) {
   std::string out;
@@ -236,7 +87,7 @@ TEST(OtlpExportTest, EveryAttributeArrives) {
   ASSERT_TRUE(sink->WaitIdle(3000ms));
   ASSERT_TRUE(sink->Close().ok());
   OtlpStats st = sink->stats();
-  EXPECT_EQ(st.spans_exported, 3u);
+  EXPECT_EQ(st.spans_exported, 4u);  // llm, tool, root + the span of the drop record
   EXPECT_EQ(st.requests, 1u);
 
   auto got = rx.received();
@@ -254,7 +105,9 @@ TEST(OtlpExportTest, EveryAttributeArrives) {
   EXPECT_EQ(std::get<std::string>(res["telemetry.sdk.name"]), "tokmeter");
   ASSERT_EQ(rs.scope_spans_size(), 1);
   EXPECT_EQ(rs.scope_spans(0).scope().name(), "tokmeter");
-  ASSERT_EQ(rs.scope_spans(0).spans_size(), 3);
+  EXPECT_EQ(rs.scope_spans(0).scope().version(), TOKMETER_VERSION_STRING);
+  EXPECT_EQ(rs.scope_spans(0).schema_url(), "https://opentelemetry.io/schemas/1.41.0");
+  ASSERT_EQ(rs.scope_spans(0).spans_size(), 4);
 
   const auto& llm = rs.scope_spans(0).spans(0);
   EXPECT_EQ(llm.trace_id(), Bytes({0x4bf92f3577b34da6, 0xa3ce929d0e0e4736}));
@@ -321,12 +174,93 @@ TEST(OtlpExportTest, EveryAttributeArrives) {
   };
   EXPECT_EQ(Attrs(tool.attributes()), want_tool);
 
+  // The session's root: an agent invocation (GenAI agent spans: name
+  // "invoke_agent {gen_ai.agent.name}", kind INTERNAL), the agent named by
+  // the trace tag.
   const auto& root = rs.scope_spans(0).spans(2);
   EXPECT_EQ(root.parent_span_id(), "");
-  EXPECT_EQ(root.name(), "invoke_agent s-42");
+  EXPECT_EQ(root.name(), "invoke_agent planner");
+  EXPECT_EQ(root.kind(), opentelemetry::proto::trace::v1::Span::SPAN_KIND_INTERNAL);
   auto root_attrs = Attrs(root.attributes());
   EXPECT_EQ(std::get<std::string>(root_attrs["gen_ai.operation.name"]), "invoke_agent");
+  EXPECT_EQ(std::get<std::string>(root_attrs["gen_ai.agent.name"]), "planner");
+  EXPECT_EQ(std::get<std::string>(root_attrs["gen_ai.agent.id"]), "planner");
+  EXPECT_EQ(std::get<std::string>(root_attrs["gen_ai.conversation.id"]), "s-42");
   EXPECT_EQ(std::get<bool>(root_attrs["tokmeter.root"]), true);
+
+  // The drop record: a span of its own with one event per record, and no
+  // usage attributes (readers must not count it as a call).
+  const auto& drop = rs.scope_spans(0).spans(3);
+  EXPECT_EQ(drop.name(), "tokmeter.records_dropped");
+  EXPECT_EQ(drop.attributes_size(), 0);
+  EXPECT_EQ(drop.trace_id().size(), 16u);
+  EXPECT_EQ(drop.span_id().size(), 8u);
+  EXPECT_EQ(drop.status().code(), opentelemetry::proto::trace::v1::Status::STATUS_CODE_ERROR);
+  EXPECT_EQ(drop.status().message(), "17 records dropped: a thread's ring was full");
+  ASSERT_EQ(drop.events_size(), 1);
+  EXPECT_EQ(drop.events(0).name(), "tokmeter.records_dropped");
+  EXPECT_EQ(drop.events(0).time_unix_nano(), uint64_t(b.batch.drops[0].time_unix_ns));
+  std::map<std::string, AttrValue> want_drop = {
+      {"thread.id", int64_t(4243)},
+      {"tokmeter.dropped", int64_t(17)},
+      {"tokmeter.total_dropped", int64_t(17)},
+  };
+  EXPECT_EQ(Attrs(drop.events(0).attributes()), want_drop);
+}
+
+// gen_ai.conversation.id is the trace's session tag, else its key (the id
+// given to tokmeter::Trace, from the trace record), on every span of the
+// trace; spans of a trace the sink has no record of carry none.
+TEST(OtlpExportTest, ConversationIdFromTheTraceKey) {
+  Receiver rx;
+  auto sink = Make(FastOptions(rx.endpoint()));
+  TraceId tid{1, 2};
+  std::vector<Tag> trace_tags = {{"channel", TagType::kString, "cli", 0}};  // no session
+  Batch batch;
+  batch.traces.push_back(TraceRecord{tid, 77, 1000, "cron", "nightly-digest", trace_tags});
+  SpanRecord llm;
+  llm.trace_id = tid;
+  llm.span_id = 78;
+  llm.parent_id = 77;
+  llm.start_unix_ns = 1000;
+  llm.end_unix_ns = 2000;
+  llm.kind = "llm";
+  llm.name = "messages";
+  llm.trace_tags = trace_tags;
+  SpanRecord other = llm;  // a trace the sink never saw a record of
+  other.trace_id = TraceId{3, 4};
+  other.span_id = 79;
+  batch.spans = {llm, other};
+  ASSERT_TRUE(sink->Write(batch).ok());
+  // The next batch: the trace's root closes, and its roll-up retires the key.
+  Batch second;
+  SpanRecord root = llm;
+  root.span_id = 77;
+  root.parent_id = 0;
+  root.kind = "cron";
+  root.name = "nightly-digest";
+  root.is_trace_root = true;
+  second.spans = {root};
+  ASSERT_TRUE(sink->Write(second).ok());
+  ASSERT_TRUE(sink->Close().ok());
+  std::map<std::string, std::string> conversation;  // span name → id
+  for (const auto& r : rx.received()) {
+    otlp_request req;
+    ASSERT_TRUE(req.ParseFromString(r.body));
+    for (const auto& s : req.resource_spans(0).scope_spans(0).spans()) {
+      auto a = Attrs(s.attributes());
+      std::string key = s.name() + "/" + std::string(1, s.span_id().back());
+      conversation[key] = a.count("gen_ai.conversation.id")
+                              ? std::get<std::string>(a["gen_ai.conversation.id"])
+                              : "(none)";
+    }
+  }
+  std::map<std::string, std::string> want = {
+      {"chat/N", "nightly-digest"},          // span id 78 = 'N'
+      {"chat/O", "(none)"},                  // 79 = 'O'
+      {"invoke_agent/M", "nightly-digest"},  // the root (77 = 'M'): its own name is the key
+  };
+  EXPECT_EQ(conversation, want);
 }
 
 TEST(OtlpExportTest, GzipBody) {
@@ -335,6 +269,7 @@ TEST(OtlpExportTest, GzipBody) {
   o.gzip = true;
   auto sink = Make(o);
   testing::SampleBatch b(50);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->Close().ok());
   auto got = rx.received();
@@ -353,6 +288,7 @@ TEST(OtlpExportTest, BatchesLargeWrites) {
   o.max_batch_spans = 40;
   auto sink = Make(o);
   testing::SampleBatch b(50);  // 101 spans -> 3 requests
+  b.batch.drops.clear();       // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->Close().ok());
   EXPECT_EQ(sink->stats().spans_exported, 101u);
@@ -371,6 +307,7 @@ TEST(OtlpExportTest, Retries503Then200) {
   Receiver rx([](int i) { return Reply{i == 0 ? 503 : 200}; });
   auto sink = Make(FastOptions(rx.endpoint()));
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->WaitIdle(3000ms));
   ASSERT_TRUE(sink->Close().ok());
@@ -388,6 +325,7 @@ TEST(OtlpExportTest, Honours429RetryAfterSeconds) {
   Receiver rx([](int i) { return i == 0 ? Reply{429, {{"Retry-After", "1"}}} : Reply{200}; });
   auto sink = Make(FastOptions(rx.endpoint()));  // backoff alone would wait ~10 ms
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->WaitIdle(4000ms));
   ASSERT_TRUE(sink->Close().ok());
@@ -407,6 +345,7 @@ TEST(OtlpExportTest, Honours503RetryAfterHttpDate) {
   });
   auto sink = Make(FastOptions(rx.endpoint()));
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->WaitIdle(5000ms));
   ASSERT_TRUE(sink->Close().ok());
@@ -422,6 +361,7 @@ TEST(OtlpExportTest, DoesNotRetry400) {
   o.on_error = [&](const absl::Status&) { errors++; };
   auto sink = Make(o);
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   ASSERT_TRUE(sink->WaitIdle(3000ms));
   EXPECT_EQ(rx.count(), 1);
@@ -441,6 +381,7 @@ TEST(OtlpExportTest, HangingCollectorTimesOut) {
   o.max_retries = 1;
   auto sink = Make(o);
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   auto t0 = Clock::now();
   ASSERT_TRUE(sink->Write(b.batch).ok());
   EXPECT_LT(Clock::now() - t0, 100ms);  // Write never waits for the network
@@ -460,6 +401,7 @@ TEST(OtlpExportTest, CloseIsBoundedWhileARequestHangs) {
   o.close_timeout = 300ms;
   auto sink = Make(o);
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   ASSERT_TRUE(sink->Write(b.batch).ok());
   while (rx.count() == 0) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(sink->Write(b.batch).ok());  // queued behind the hanging request
@@ -485,6 +427,7 @@ TEST(OtlpExportTest, RefusedConnectionsAreCountedAndBounded) {
   o.close_timeout = 500ms;
   auto sink = Make(o);
   testing::SampleBatch b(1);  // 3 spans
+  b.batch.drops.clear();      // spans only: the counts below are of spans
   uint64_t dropped_by_write = 0;
   auto t0 = Clock::now();
   for (int i = 0; i < 20; ++i) {
@@ -506,6 +449,7 @@ TEST(OtlpExportTest, RefusedConnectionsAreCountedAndBounded) {
 
 TEST(OtlpExportTest, WireFormatCheckedByProtocDecodeRaw) {
   testing::SampleBatch b(1);
+  b.batch.drops.clear();  // spans only: the counts below are of spans
   std::string spans, body;
   otlp::AppendOtlpSpan(b.batch.spans[0], spans);
   otlp::AppendExportRequest(otlp::EncodeOtlpResource("svc", {}), spans, body);
@@ -528,7 +472,7 @@ TEST(OtlpExportTest, WireFormatCheckedByProtocDecodeRaw) {
   //   > Resource.attributes(1) > KeyValue.key(1) / value(2) > AnyValue.string_value(1)
   has("1 {\n  1 {\n    1 {\n      1: \"service.name\"\n      2 {\n        1: \"svc\"\n");
   // ResourceSpans.scope_spans(2) > ScopeSpans.scope(1) > name(1), version(2)
-  has("  2 {\n    1 {\n      1: \"tokmeter\"\n      2: \"0.1.0\"\n    }\n");
+  has("  2 {\n    1 {\n      1: \"tokmeter\"\n      2: \"" TOKMETER_VERSION_STRING "\"\n    }\n");
   // ScopeSpans.spans(2) > Span.trace_id(1), span_id(2), parent_span_id(4)
   has("    2 {\n      1: \"K\\371/5w\\263M\\246\\243\\316\\222\\235\\016\\016G6\"\n");
   has("      4: \"\\000\\360g\\252\\013\\251\\002\\267\"\n");

@@ -1,0 +1,352 @@
+// The OTLP metrics exporter against a receiver on 127.0.0.1, decoded with
+// the official opentelemetry-proto classes (proto/opentelemetry, v1.11.0):
+// the GenAI client metrics and tokmeter's counters, bucket boundaries,
+// temporality, the attribute allow-list and the cardinality bound.
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
+#include "src/otlp/metrics.h"
+#include "tests/otlp/receiver.h"
+#include "tests/proto/sample_batch.h"
+#include "tokmeter/otlp.h"
+#include "tokmeter/tokmeter.h"
+
+namespace tokmeter {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Attrs;
+using testing::AttrValue;
+using testing::Receiver;
+using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+namespace pm = opentelemetry::proto::metrics::v1;
+
+OtlpMetricsOptions FastOptions(const std::string& endpoint) {
+  OtlpMetricsOptions o;
+  o.otlp.endpoint = endpoint;
+  o.otlp.timeout = 500ms;
+  o.otlp.initial_backoff = 10ms;
+  o.otlp.close_timeout = 2000ms;
+  o.export_interval = 3600s;  // exports only on Flush and Close
+  return o;
+}
+
+std::unique_ptr<OtlpMetricsSink> Make(OtlpMetricsOptions o) {
+  auto sink = MakeOtlpMetricsSink(std::move(o));
+  EXPECT_TRUE(sink.ok()) << sink.status();
+  return sink.ok() ? std::move(*sink) : nullptr;
+}
+
+// Every request received, decoded.
+std::vector<MetricsRequest> Requests(Receiver& rx) {
+  std::vector<MetricsRequest> out;
+  for (auto& r : rx.received()) {
+    EXPECT_EQ(r.target, "/v1/metrics");
+    EXPECT_EQ(r.headers["Content-Type"], "application/x-protobuf");
+    MetricsRequest req;
+    EXPECT_TRUE(req.ParseFromString(r.body));
+    out.push_back(std::move(req));
+  }
+  return out;
+}
+
+// The metrics of one request by name.
+std::map<std::string, pm::Metric> ByName(const MetricsRequest& req) {
+  std::map<std::string, pm::Metric> out;
+  EXPECT_EQ(req.resource_metrics_size(), 1);
+  for (const auto& sm : req.resource_metrics(0).scope_metrics()) {
+    EXPECT_EQ(sm.scope().name(), "tokmeter");
+    EXPECT_EQ(sm.schema_url(), "https://opentelemetry.io/schemas/1.41.0");
+    for (const auto& m : sm.metrics()) {
+      EXPECT_EQ(out.count(m.name()), 0u) << "metric twice: " << m.name();
+      out[m.name()] = m;
+    }
+  }
+  return out;
+}
+
+// A data point's attributes as "k=v,k2=v2" (sorted), for lookups.
+template <typename Point>
+std::string Key(const Point& p) {
+  std::string k;
+  for (const auto& [name, v] : Attrs(p.attributes())) {
+    if (!k.empty()) k += ",";
+    k += name + "=";
+    if (auto* s = std::get_if<std::string>(&v)) k += *s;
+    if (auto* b = std::get_if<bool>(&v)) k += *b ? "true" : "false";
+    if (auto* i = std::get_if<int64_t>(&v)) k += std::to_string(*i);
+  }
+  return k;
+}
+
+template <typename Point, typename Container>
+std::map<std::string, Point> Points(const Container& points) {
+  std::map<std::string, Point> out;
+  for (const auto& p : points) {
+    EXPECT_EQ(out.count(Key(p)), 0u) << "two points with " << Key(p);
+    out[Key(p)] = p;
+  }
+  return out;
+}
+
+std::vector<uint64_t> Buckets(const pm::HistogramDataPoint& p) {
+  return std::vector<uint64_t>(p.bucket_counts().begin(), p.bucket_counts().end());
+}
+// 15 buckets, `count` in bucket `i`.
+std::vector<uint64_t> One(int i, uint64_t count) {
+  std::vector<uint64_t> b(15, 0);
+  b[size_t(i)] = count;
+  return b;
+}
+
+// The llm spans' attributes (no error.type: they did not fail).
+constexpr char kChat[] =
+    "gen_ai.operation.name=chat,gen_ai.provider.name=anthropic,"
+    "gen_ai.request.model=claude-sonnet-4-5,gen_ai.response.model=claude-sonnet-4-5";
+
+TEST(OtlpMetricsTest, GenAiClientMetricsAndCountersDecode) {
+  Receiver rx;
+  auto sink = Make(FastOptions(rx.endpoint()));
+  testing::SampleBatch b(2);  // 2 llm + 2 tool spans, the session root, 17 drops
+  ASSERT_TRUE(sink->Write(b.batch).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  ASSERT_TRUE(sink->WaitIdle(3000ms));
+  ASSERT_TRUE(sink->Close().ok());  // nothing new: no second request
+  auto reqs = Requests(rx);
+  ASSERT_EQ(reqs.size(), 1u);
+  auto res = Attrs(reqs[0].resource_metrics(0).resource().attributes());
+  EXPECT_EQ(std::get<std::string>(res["service.name"]), "tokmeter");
+  auto m = ByName(reqs[0]);
+  std::vector<std::string> names;
+  for (const auto& [name, metric] : m) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{
+                       "gen_ai.client.operation.duration", "gen_ai.client.token.usage",
+                       "tokmeter.cache_read.tokens", "tokmeter.cache_write.tokens",
+                       "tokmeter.errors", "tokmeter.rate_limited.requests",
+                       "tokmeter.records.dropped", "tokmeter.retries", "tokmeter.tool.calls"}));
+
+  // gen_ai.client.token.usage: the two llm spans, input 12 + 40,000 cache
+  // read + 1,500 cache write = 41,512 each (bucket 8: 16,384 < v <= 65,536),
+  // output 230 each (bucket 4: 64 < v <= 256).
+  const pm::Metric& usage = m["gen_ai.client.token.usage"];
+  EXPECT_EQ(usage.unit(), "{token}");
+  ASSERT_TRUE(usage.has_histogram());
+  EXPECT_EQ(usage.histogram().aggregation_temporality(), pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+  auto up = Points<pm::HistogramDataPoint>(usage.histogram().data_points());
+  const std::string chat = kChat;
+  ASSERT_EQ(up.size(), 2u);
+  const auto& in = up[chat + ",gen_ai.token.type=input"];
+  EXPECT_EQ(in.count(), 2u);
+  EXPECT_EQ(in.sum(), 83024.0);  // 2 × 41,512
+  EXPECT_EQ(in.min(), 41512.0);
+  EXPECT_EQ(in.max(), 41512.0);
+  EXPECT_EQ(Buckets(in), One(8, 2));
+  EXPECT_EQ(std::vector<double>(in.explicit_bounds().begin(), in.explicit_bounds().end()),
+            (std::vector<double>{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576,
+                                 4194304, 16777216, 67108864}));
+  const auto& out = up[chat + ",gen_ai.token.type=output"];
+  EXPECT_EQ(out.count(), 2u);
+  EXPECT_EQ(out.sum(), 460.0);
+  EXPECT_EQ(Buckets(out), One(4, 2));
+  EXPECT_GT(in.time_unix_nano(), in.start_time_unix_nano());
+
+  // gen_ai.client.operation.duration: llm 1.250000123 s (bucket 7: 0.64 <
+  // v <= 1.28), tool 5 µs (bucket 0, with error.type 503: status 503), the
+  // root 9 s (bucket 10: 5.12 < v <= 10.24).
+  const pm::Metric& dur = m["gen_ai.client.operation.duration"];
+  EXPECT_EQ(dur.unit(), "s");
+  auto dp = Points<pm::HistogramDataPoint>(dur.histogram().data_points());
+  ASSERT_EQ(dp.size(), 3u);
+  EXPECT_EQ(Buckets(dp[chat]), One(7, 2));
+  EXPECT_DOUBLE_EQ(dp[chat].sum(), 2 * 1.250000123);
+  const std::string tool = "error.type=503,gen_ai.operation.name=execute_tool";
+  EXPECT_EQ(Buckets(dp[tool]), One(0, 2));
+  EXPECT_EQ(Buckets(dp["gen_ai.operation.name=invoke_agent"]), One(10, 1));
+  EXPECT_EQ(
+      std::vector<double>(dp[chat].explicit_bounds().begin(), dp[chat].explicit_bounds().end()),
+      (std::vector<double>{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48,
+                           40.96, 81.92}));
+
+  // tokmeter's counters: monotonic cumulative sums.
+  auto sum = [&](const std::string& name) {
+    const pm::Metric& metric = m[name];
+    EXPECT_TRUE(metric.has_sum()) << name;
+    EXPECT_TRUE(metric.sum().is_monotonic()) << name;
+    EXPECT_EQ(metric.sum().aggregation_temporality(), pm::AGGREGATION_TEMPORALITY_CUMULATIVE);
+    std::map<std::string, int64_t> out;
+    for (const auto& p : metric.sum().data_points()) out[Key(p)] = p.as_int();
+    return out;
+  };
+  using Ints = std::map<std::string, int64_t>;
+  EXPECT_EQ(sum("tokmeter.cache_read.tokens"), (Ints{{chat, 80000}}));  // 2 × 40,000
+  EXPECT_EQ(sum("tokmeter.cache_write.tokens"), (Ints{{chat, 3000}}));  // 2 × 1,500
+  EXPECT_EQ(sum("tokmeter.retries"), (Ints{{chat, 0}}));                // set to 0 on each llm span
+  EXPECT_EQ(sum("tokmeter.rate_limited.requests"), (Ints{{tool, 4}}));  // 2 × 2
+  EXPECT_EQ(sum("tokmeter.tool.calls"), (Ints{{tool, 2}}));
+  EXPECT_EQ(sum("tokmeter.errors"), (Ints{{tool, 2}}));
+  EXPECT_EQ(sum("tokmeter.records.dropped"), (Ints{{"", 17}}));
+  EXPECT_EQ(m["tokmeter.records.dropped"].unit(), "{record}");
+
+  OtlpMetricsStats st = sink->stats();
+  EXPECT_EQ(st.spans_recorded, 5u);
+  EXPECT_EQ(st.series, 3u);  // chat, tool, invoke_agent
+  EXPECT_EQ(st.exports, 1u);
+  EXPECT_EQ(st.requests, 1u);
+  // 2 token usage + 3 duration + 6 counter points + 1 dropped = 12.
+  EXPECT_EQ(st.points_exported, 12u);
+}
+
+TEST(OtlpMetricsTest, DeltaPointsHoldWhatHappenedSinceTheLastExport) {
+  Receiver rx;
+  OtlpMetricsOptions o = FastOptions(rx.endpoint());
+  o.temporality = OtlpTemporality::kDelta;
+  o.attributes = {"gen_ai.operation.name"};
+  auto sink = Make(o);
+  testing::SampleBatch b(1);
+  b.batch.drops.clear();
+  ASSERT_TRUE(sink->Write(b.batch).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  ASSERT_TRUE(sink->Flush().ok());  // nothing new: nothing sent
+  testing::SampleBatch c(3);
+  c.batch.drops.clear();
+  ASSERT_TRUE(sink->Write(c.batch).ok());
+  ASSERT_TRUE(sink->Close().ok());
+  auto reqs = Requests(rx);
+  ASSERT_EQ(reqs.size(), 2u);
+  auto input = [](const MetricsRequest& r) {
+    auto m = ByName(r);
+    EXPECT_EQ(m["gen_ai.client.token.usage"].histogram().aggregation_temporality(),
+              pm::AGGREGATION_TEMPORALITY_DELTA);
+    auto p =
+        Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
+    return p["gen_ai.operation.name=chat,gen_ai.token.type=input"];
+  };
+  auto first = input(reqs[0]);
+  auto second = input(reqs[1]);
+  EXPECT_EQ(first.count(), 1u);   // SampleBatch(1): one llm span
+  EXPECT_EQ(second.count(), 3u);  // SampleBatch(3): three, not four
+  EXPECT_EQ(second.start_time_unix_nano(), first.time_unix_nano());
+}
+
+TEST(OtlpMetricsTest, AllowListedTagsAndTheCardinalityBound) {
+  Receiver rx;
+  OtlpMetricsOptions o = FastOptions(rx.endpoint());
+  o.attributes = {"gen_ai.request.model", "tokmeter.channel"};
+  o.max_series = 3;  // two models, then the overflow series
+  auto sink = Make(o);
+  std::vector<std::string> models = {"m1", "m2", "m3", "m4", "m1"};
+  std::vector<std::vector<Tag>> tags;
+  for (const auto& model : models) tags.push_back({{"model", TagType::kString, model, 0}});
+  std::vector<Tag> trace_tags = {{"channel", TagType::kString, "discord", 0}};
+  Batch batch;
+  for (size_t i = 0; i < models.size(); ++i) {
+    SpanRecord s;
+    s.trace_id = TraceId{1, 1};
+    s.span_id = 10 + i;
+    s.kind = "llm";
+    s.start_unix_ns = 0;
+    s.end_unix_ns = 1;
+    s.counters.Add(Counter::kOutputTokens, 10);
+    s.tags = tags[i];
+    s.trace_tags = trace_tags;
+    batch.spans.push_back(s);
+  }
+  ASSERT_TRUE(sink->Write(batch).ok());
+  ASSERT_TRUE(sink->Close().ok());
+  auto reqs = Requests(rx);
+  ASSERT_EQ(reqs.size(), 1u);
+  auto m = ByName(reqs[0]);
+  auto p = Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
+  std::map<std::string, uint64_t> counts;
+  for (const auto& [key, point] : p) counts[key] = point.count();
+  // m1 (twice), m2 in their own series; m3 and m4 in the overflow series.
+  EXPECT_EQ(counts,
+            (std::map<std::string, uint64_t>{
+                {"gen_ai.request.model=m1,gen_ai.token.type=output,tokmeter.channel=discord", 2},
+                {"gen_ai.request.model=m2,gen_ai.token.type=output,tokmeter.channel=discord", 1},
+                {"gen_ai.token.type=output,otel.metric.overflow=true", 2}}));
+  EXPECT_EQ(sink->stats().spans_overflowed, 2u);
+  EXPECT_EQ(sink->stats().series, 3u);
+}
+
+TEST(OtlpMetricsTest, BadOptionsAreRefusedByName) {
+  OtlpMetricsOptions o;
+  o.attributes = {"gen_ai.operation.name", "user.id"};
+  auto sink = MakeOtlpMetricsSink(o);
+  ASSERT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(sink.status().message().find("\"user.id\" is not allowed"), std::string::npos)
+      << sink.status();
+  o.attributes = {};
+  o.otlp.endpoint = "localhost:4318";
+  sink = MakeOtlpMetricsSink(o);
+  ASSERT_EQ(sink.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(sink.status().message().find("OTLP metrics endpoint must start with http://"),
+            std::string::npos)
+      << sink.status();
+  o.otlp.endpoint = "http://localhost:99999";
+  EXPECT_NE(MakeOtlpMetricsSink(o).status().message().find("bad port \"99999\""),
+            std::string::npos);
+}
+
+TEST(OtlpMetricsTest, BucketsFollowTheExplicitBounds) {
+  // Token bounds 1, 4, 16, …: bucket i holds (4^(i-1), 4^i].
+  EXPECT_EQ(otlp::TokenBucket(0), 0);
+  EXPECT_EQ(otlp::TokenBucket(1), 0);
+  EXPECT_EQ(otlp::TokenBucket(2), 1);
+  EXPECT_EQ(otlp::TokenBucket(4), 1);
+  EXPECT_EQ(otlp::TokenBucket(5), 2);
+  EXPECT_EQ(otlp::TokenBucket(16), 2);
+  EXPECT_EQ(otlp::TokenBucket(17), 3);
+  EXPECT_EQ(otlp::TokenBucket(67108864), 13);  // 4^13, the last bound
+  EXPECT_EQ(otlp::TokenBucket(67108865), 14);  // above every bound
+  // Duration bounds 10 ms · 2^k: bucket i holds (10 ms · 2^(i-1), 10 ms · 2^i].
+  EXPECT_EQ(otlp::DurationBucket(0), 0);
+  EXPECT_EQ(otlp::DurationBucket(10'000'000), 0);  // 0.01 s
+  EXPECT_EQ(otlp::DurationBucket(10'000'001), 1);
+  EXPECT_EQ(otlp::DurationBucket(20'000'000), 1);  // 0.02 s
+  EXPECT_EQ(otlp::DurationBucket(20'000'001), 2);
+  EXPECT_EQ(otlp::DurationBucket(81'920'000'000), 13);  // 81.92 s
+  EXPECT_EQ(otlp::DurationBucket(81'920'000'001), 14);
+  // Each bucket function agrees with the bounds it stands for.
+  for (int64_t v : {1, 3, 4, 1000, 65536, 65537, 1 << 30}) {
+    int i = otlp::TokenBucket(v);
+    EXPECT_LE(double(v), i < otlp::kNumBounds ? otlp::kTokenBounds[size_t(i)] : INFINITY) << v;
+    if (i > 0) EXPECT_GT(double(v), otlp::kTokenBounds[size_t(i - 1)]) << v;
+  }
+}
+
+// The flusher feeds the sink: a runtime's spans arrive as metrics when it
+// shuts down.
+TEST(OtlpMetricsTest, RuntimeSpansBecomeMetrics) {
+  Receiver rx;
+  Options opts;
+  opts.sinks.push_back(Make(FastOptions(rx.endpoint())));
+  auto rt = Runtime::Start(std::move(opts));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  {
+    Trace trace("session", "s-9");
+    Span llm("llm", "messages");
+    llm.Tag("provider", "openai").Tag("model", "gpt-5");
+    llm.Add(Counter::kInputTokens, 5)
+        .Add(Counter::kCacheReadTokens, 7)
+        .Add(Counter::kOutputTokens, 3);
+  }
+  ASSERT_TRUE((*rt)->Shutdown().ok());
+  auto reqs = Requests(rx);
+  ASSERT_FALSE(reqs.empty());
+  auto m = ByName(reqs.back());
+  auto p = Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
+  const std::string key =
+      "gen_ai.operation.name=chat,gen_ai.provider.name=openai,gen_ai.request.model=gpt-5,"
+      "gen_ai.response.model=gpt-5,gen_ai.token.type=input";
+  ASSERT_EQ(p.count(key), 1u);
+  EXPECT_EQ(p[key].sum(), 12.0);  // 5 input + 7 cache read
+}
+
+}  // namespace
+}  // namespace tokmeter
