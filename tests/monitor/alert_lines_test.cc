@@ -12,6 +12,7 @@
 #include "src/analysis/reader.h"
 #include "src/analysis/store.h"
 #include "tokmeter/monitor.h"
+#include "tokmeter/proto_sink.h"
 #include "tokmeter/runtime.h"
 #include "tokmeter/sinks.h"
 #include "tokmeter/span.h"
@@ -65,7 +66,9 @@ Read ReadBack(const std::string& path) {
 
 TEST(AlertLinesTest, BudgetAlertsAreWrittenAndSkippedByTheReader) {
   const std::string path = ::testing::TempDir() + "/alert_lines.jsonl";
+  const std::string pb = ::testing::TempDir() + "/alert_lines.tmpb";
   std::remove(path.c_str());
+  std::remove(pb.c_str());
   absl::StatusOr<std::shared_ptr<Monitor>> m =
       Monitor::Create({.budgets = {"session=1000,hard"}, .rules = false});
   ASSERT_TRUE(m.ok()) << m.status();
@@ -75,6 +78,9 @@ TEST(AlertLinesTest, BudgetAlertsAreWrittenAndSkippedByTheReader) {
     absl::StatusOr<std::unique_ptr<Sink>> sink = MakeJsonlSink({.path = path});
     ASSERT_TRUE(sink.ok()) << sink.status();
     o.sinks.push_back(*std::move(sink));
+    absl::StatusOr<std::unique_ptr<Sink>> proto_sink = MakeProtobufSink({.path = pb});
+    ASSERT_TRUE(proto_sink.ok()) << proto_sink.status();
+    o.sinks.push_back(*std::move(proto_sink));
     auto rt = Runtime::Start(std::move(o));
     ASSERT_TRUE(rt.ok()) << rt.status();
     // 600 + 600 tokens in s1: 50 % at the first, 80 % and 100 % at the second.
@@ -112,6 +118,13 @@ TEST(AlertLinesTest, BudgetAlertsAreWrittenAndSkippedByTheReader) {
   EXPECT_EQ(r.events, 2);
   EXPECT_EQ(r.tokens, 1200);
   for (const Finding& f : r.findings) EXPECT_NE(f.kind, "data_gap") << f.recommendation;
+
+  // The protobuf file of the same run reads the same.
+  const Read p = ReadBack(pb);
+  EXPECT_EQ(p.input.format, "tokmeter-proto");
+  EXPECT_EQ(p.input.skipped_lines, 0);
+  EXPECT_EQ(p.events, 2);
+  EXPECT_EQ(p.tokens, 1200);
 }
 
 TEST(AlertLinesTest, FileThatStartsWithAnAlertLineIsStillTokmeterJsonl) {
