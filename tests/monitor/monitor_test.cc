@@ -439,6 +439,15 @@ TEST(MonitorConfigTest, BadBudgetsAreInvalidArgumentsNamingTheBudget) {
   }
 }
 
+// A limit under one token would round to 0 (found by budget_fuzzer: "+.25").
+TEST(MonitorConfigTest, LimitsUnderOneTokenAreRefused) {
+  EXPECT_FALSE(ParseTokenCount("+.25").ok());
+  EXPECT_FALSE(ParseTokenCount("0.0001k").ok());
+  EXPECT_EQ(*ParseTokenCount("0.5"), 1);  // rounds to one token
+  EXPECT_EQ(*ParseTokenCount("1.5k"), 1500);
+  ExpectInvalid({.budgets = {"total=0.4/day"}}, "total=0.4/day");
+}
+
 TEST(MonitorConfigTest, BadTimeZoneIsNamed) {
   ExpectInvalid({.budgets = {"total=1M/day"}, .time_zone = "Mars/Olympus_Mons"},
                 "Mars/Olympus_Mons");
