@@ -76,6 +76,8 @@ Mailbox& Box() {
   return *box;
 }
 
+}  // namespace
+
 void PostError(std::string_view source, std::string message) {
   Mailbox& m = Box();
   {
@@ -89,6 +91,8 @@ void PostError(std::string_view source, std::string message) {
   }
   m.cv.notify_all();
 }
+
+namespace {
 
 // The Python callback sink: formats each batch as JSONL (the file sink's
 // exact lines) and posts it; Python parses and delivers the lines.

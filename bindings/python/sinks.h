@@ -46,6 +46,9 @@ BuiltSinks BuildSinks(pybind11::list specs, Options& opts);
 // The OTLP exporter's counters as a dict (thread-safe).
 pybind11::dict OtlpStatsDict(OtlpHttpSink* sink);
 
+// Posts an error for on_error (or a warning); any thread, never takes the GIL.
+void PostError(std::string_view source, std::string message);
+
 // Empties the mailbox and counters for a new runtime.
 void ResetMailbox();
 // Registers _tokmeter.mailbox_wait / mailbox_close / mailbox_take / mailbox_stats.

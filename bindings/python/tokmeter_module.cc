@@ -24,6 +24,7 @@
 #include "bindings/python/provider_call.h"
 #include "bindings/python/sinks.h"
 #include "bindings/python/span_object.h"
+#include "tokmeter/monitor.h"
 #include "tokmeter/tokmeter.h"
 #include "tokmeter/usage.h"
 
@@ -42,6 +43,7 @@ struct RuntimeHolder {
   std::mutex mu;
   std::unique_ptr<Runtime> runtime;  // kept (stopped) after shutdown so memory() still reads
   BuiltSinks built;                  // views into `runtime`'s sinks
+  std::shared_ptr<Monitor> monitor;  // while running, and for its stats until the next start
 };
 // Leaked on purpose: no static destructor runs after the interpreter is gone.
 RuntimeHolder& Holder() {
@@ -49,8 +51,158 @@ RuntimeHolder& Holder() {
   return *h;
 }
 
+// ------------------------------------------------------------------ monitor
+
+// A Python callable kept by C++ code that may drop it without the GIL.
+struct PyRef {
+  PyObject* obj;
+  explicit PyRef(py::handle h) : obj(h.inc_ref().ptr()) {}
+  PyRef(const PyRef&) = delete;
+  ~PyRef() {
+    py::gil_scoped_acquire gil;
+    Py_DECREF(obj);
+  }
+};
+
+std::string Hex(const TraceId& id) { return id.valid() ? id.ToHex() : std::string(); }
+
+py::dict AlertDict(const AlertRecord& a) {
+  const Finding& f = a.finding;
+  py::dict d;
+  d["time_unix_ns"] = a.time_unix_ns;
+  d["rule"] = f.kind;
+  d["severity"] = std::string(SeverityName(f.severity));
+  d["subject"] = f.subject;
+  py::dict keys;
+  for (const auto& [k, v] : f.keys) keys[py::str(k)] = v;
+  d["keys"] = keys;
+  py::dict evidence;
+  for (const auto& [k, v] : f.evidence) evidence[py::str(k)] = v;
+  d["evidence"] = evidence;
+  const std::string_view budget = f.Key("budget");
+  d["budget"] = budget.empty() ? py::object(py::none()) : py::object(py::str(std::string(budget)));
+  const double threshold = f.Evidence("threshold");
+  d["threshold"] =
+      threshold == threshold ? py::object(py::float_(threshold)) : py::object(py::none());
+  d["tokens"] = f.tokens;
+  d["condition"] = f.rule;
+  d["message"] = f.recommendation;
+  d["trace_id"] = Hex(a.trace_id);
+  d["span_id"] = a.span_id != 0 ? SpanIdToHex(a.span_id) : std::string();
+  return d;
+}
+
+template <typename T>
+std::optional<T> Opt(const py::dict& d, const char* key) {
+  if (!d.contains(key) || d[key].is_none()) return std::nullopt;
+  try {
+    return d[key].cast<T>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string("monitor: bad type for '") + key + "'");
+  }
+}
+
+// MonitorOptions from the dict tokmeter.start(monitor=...) passes; on_alert
+// runs on the monitor's callback thread, which takes the GIL for it (never
+// the flusher: the monitor only queues alerts there).
+std::shared_ptr<Monitor> MakeMonitor(const py::dict& d) {
+  static const char* const kKnown[] = {
+      "budgets",      "time_zone",      "pricing_file",  "rules",         "window",
+      "loop_repeats", "deny_on_loop",   "loop_cooldown", "deny_on_storm", "warn_share",
+      "on_alert",     "callback_queue", "guard_slots",   "retain"};
+  for (auto item : d) {
+    const std::string k = py::str(item.first);
+    bool known = false;
+    for (const char* n : kKnown) known |= k == n;
+    if (!known) throw py::value_error("monitor: unknown option '" + k + "'");
+  }
+  MonitorOptions mo;
+  if (auto v = Opt<std::vector<std::string>>(d, "budgets")) mo.budgets = *v;
+  if (auto v = Opt<std::string>(d, "time_zone")) mo.time_zone = *v;
+  if (auto v = Opt<std::string>(d, "pricing_file")) mo.pricing_file = *v;
+  if (auto v = Opt<bool>(d, "rules")) mo.rules = *v;
+  auto seconds = [](double s) { return std::chrono::seconds(static_cast<int64_t>(s)); };
+  if (auto v = Opt<double>(d, "window")) mo.window = seconds(*v);
+  if (auto v = Opt<int>(d, "loop_repeats")) mo.loop_repeats = *v;
+  if (auto v = Opt<bool>(d, "deny_on_loop")) mo.deny_on_loop = *v;
+  if (auto v = Opt<double>(d, "loop_cooldown")) mo.loop_cooldown = seconds(*v);
+  if (auto v = Opt<bool>(d, "deny_on_storm")) mo.deny_on_storm = *v;
+  if (auto v = Opt<double>(d, "warn_share")) mo.warn_share = *v;
+  if (auto v = Opt<size_t>(d, "callback_queue")) mo.callback_queue = *v;
+  if (auto v = Opt<size_t>(d, "guard_slots")) mo.guard_slots = *v;
+  if (auto v = Opt<double>(d, "retain"))
+    mo.retain = std::chrono::hours(std::max<int64_t>(1, static_cast<int64_t>(*v / 3600)));
+  if (d.contains("on_alert") && !d["on_alert"].is_none()) {
+    py::object fn = d["on_alert"];
+    if (!PyCallable_Check(fn.ptr())) throw py::type_error("monitor: on_alert must be callable");
+    auto ref = std::make_shared<PyRef>(fn);
+    mo.on_alert = [ref](const AlertRecord& a) {
+      py::gil_scoped_acquire gil;
+      try {
+        py::handle(ref->obj)(AlertDict(a));
+      } catch (py::error_already_set& e) {
+        // Counted by the monitor (callback_errors); reported like a sink error.
+        std::string what = e.what();
+        PostError("on_alert", "on_alert raised " + what);
+        throw std::runtime_error(what);
+      }
+    };
+  }
+  absl::StatusOr<std::shared_ptr<Monitor>> m = Monitor::Create(std::move(mo));
+  ThrowIfError(m.status());
+  return *std::move(m);
+}
+
+py::dict MonitorStatsDict() {
+  std::shared_ptr<Monitor> m;
+  {
+    RuntimeHolder& h = Holder();
+    std::lock_guard<std::mutex> lock(h.mu);
+    m = h.monitor;
+  }
+  py::dict d;
+  if (m == nullptr) return d;
+  const MonitorStats st = m->stats();
+  d["observed"] = st.observed;
+  d["alerts"] = st.alerts;
+  d["callbacks"] = st.callbacks;
+  d["callback_errors"] = st.callback_errors;
+  d["callbacks_dropped"] = st.callbacks_dropped;
+  d["guard_table_full"] = st.guard_table_full;
+  d["process_errors"] = st.process_errors;
+  return d;
+}
+
+py::tuple GuardTuple(const GuardResult& g) {
+  const char* verdict = g.verdict == Verdict::kDeny   ? "deny"
+                        : g.verdict == Verdict::kWarn ? "warn"
+                                                      : "allow";
+  const char* reason = g.reason == GuardResult::Reason::kBudget  ? "budget"
+                       : g.reason == GuardResult::Reason::kLoop  ? "loop"
+                       : g.reason == GuardResult::Reason::kStorm ? "storm"
+                                                                 : "";
+  return py::make_tuple(verdict, reason, g.message(), g.budget);
+}
+
+// The worst verdict over the scopes asked for (each also includes the
+// all-traffic verdict); with no scope, all traffic only.
+py::tuple PyGuard(const std::vector<std::pair<std::string, std::string>>& scopes) {
+  if (scopes.empty()) return GuardTuple(Guard());
+  GuardResult worst;
+  bool first = true;
+  for (const auto& [k, v] : scopes) {
+    GuardResult g = Guard(k, v);
+    if (first || int(g.verdict) > int(worst.verdict)) {
+      // message() reads key and value: keep them alive as `scopes` is.
+      worst = g;
+      first = false;
+    }
+  }
+  return GuardTuple(worst);
+}
+
 void PyStart(py::list sinks, double flush_interval, size_t ring_bytes, double high_water,
-             bool block_when_full) {
+             bool block_when_full, py::object monitor) {
   Options opts;
   if (!(flush_interval > 0)) throw py::value_error("flush_interval must be positive (seconds)");
   if (!(high_water > 0 && high_water <= 1))
@@ -64,6 +216,11 @@ void PyStart(py::list sinks, double flush_interval, size_t ring_bytes, double hi
   // Refused before any sink opens a file or starts a thread.
   if (IsRecording()) throw std::runtime_error("tokmeter is already running; call shutdown() first");
   ResetMailbox();
+  std::shared_ptr<Monitor> mon;
+  if (!monitor.is_none()) {
+    mon = MakeMonitor(monitor.cast<py::dict>());
+    opts.monitor = mon;
+  }
   BuiltSinks built = BuildSinks(sinks, opts);
   absl::Status status;
   {
@@ -76,10 +233,12 @@ void PyStart(py::list sinks, double flush_interval, size_t ring_bytes, double hi
     } else {
       h.built = {};
       h.runtime.reset();  // the previous, stopped runtime: releases its sinks
+      h.monitor.reset();
       absl::StatusOr<std::unique_ptr<Runtime>> rt = Runtime::Start(std::move(opts));
       if (rt.ok()) {
         h.runtime = std::move(*rt);
         h.built = built;
+        h.monitor = mon;
       } else {
         status = rt.status();
       }
@@ -109,8 +268,16 @@ void PyFlush() {
 void PyShutdown() {
   py::gil_scoped_release nogil;
   RuntimeHolder& h = Holder();
-  std::lock_guard<std::mutex> lock(h.mu);
-  if (h.runtime != nullptr) (void)h.runtime->Shutdown();
+  std::shared_ptr<Monitor> monitor;
+  {
+    std::lock_guard<std::mutex> lock(h.mu);
+    if (h.runtime != nullptr) (void)h.runtime->Shutdown();
+    monitor = h.monitor;
+  }
+  // The alerts still queued reach on_alert before shutdown returns (the
+  // callback thread takes the GIL, released here). The holder keeps the
+  // monitor for its stats.
+  if (monitor != nullptr) monitor->FinishCallbacks();
 }
 
 py::dict StatsDict() {
@@ -449,8 +616,12 @@ PYBIND11_MODULE(_tokmeter, m) {
 
   m.def("start", &PyStart, py::arg("sinks"), py::arg("flush_interval") = 0.2,
         py::arg("ring_bytes") = size_t{1} << 20, py::arg("high_water") = 0.25,
-        py::arg("block_when_full") = false,
+        py::arg("block_when_full") = false, py::arg("monitor") = py::none(),
         "Starts recording to the sinks: a list of (kind, options dict) (use tokmeter.start).");
+  m.def("guard", &PyGuard, py::arg("scopes"),
+        "The monitor's verdict for [(key, value), ...] (worst of them; [] = all traffic): "
+        "(verdict, reason, message, budget).");
+  m.def("monitor_stats", &MonitorStatsDict, "The running (or last) monitor's counters.");
   m.def("flush", &PyFlush, "Drains every ring into the sinks (GIL released).");
   m.def("shutdown", &PyShutdown,
         "Stops recording, drains, closes sinks. Idempotent (GIL released).");

@@ -119,6 +119,10 @@ class Monitor : public BatchProcessor {
   std::vector<Finding> Findings() const;
   MonitorStats stats() const;
   const MonitorOptions& options() const;
+  // Delivers the alerts still queued to on_alert, then stops the callback
+  // thread (alerts after this reach the sinks only; they count as dropped
+  // callbacks). The destructor does it too. Not from on_alert itself.
+  void FinishCallbacks();
 
   // BatchProcessor: called by the runtime on the flusher thread.
   void Process(Batch& batch) override;

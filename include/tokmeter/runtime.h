@@ -42,7 +42,8 @@ struct Options {
   // What a thread does when its ring is full.
   FullRingPolicy full_ring = FullRingPolicy::kDrop;
   // The live monitor (tokmeter/monitor.h: Monitor::Create), or any other
-  // processor that sees each batch before the sinks. Optional.
+  // processor that sees each batch before the sinks. Optional. The runtime
+  // lets go of it when it stops (Shutdown).
   std::shared_ptr<BatchProcessor> monitor;
   // Called on the flusher thread for every sink error (sink name, error).
   // Must not call back into the runtime. Exceptions it throws are swallowed.

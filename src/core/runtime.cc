@@ -166,6 +166,10 @@ absl::Status Runtime::Impl::ShutdownLocked() {
     flusher = nullptr;
   }
   absl::Status result;
+  // The runtime lets go of the monitor once stopped; it is released outside
+  // the pass lock: if this was its last owner, its destructor delivers the
+  // queued callbacks.
+  std::shared_ptr<BatchProcessor> monitor;
   {
     std::lock_guard<std::mutex> lock(pass_mu);
     // Held spans come out in the second pass; roll-ups of turns closed in
@@ -175,11 +179,14 @@ absl::Status Runtime::Impl::ShutdownLocked() {
     Pass();
     result = ForEachSink([](Sink& sink) { return sink.Close(); });
     if (opts.monitor != nullptr) opts.monitor->OnStop();
+    monitor = std::move(opts.monitor);
+    opts.monitor = nullptr;
   }
   g_ring_capacity.store(0, std::memory_order_relaxed);
   if (g_impl.load(std::memory_order_acquire) == this) {
     g_impl.store(nullptr, std::memory_order_release);
   }
+  monitor.reset();
   return result;
 }
 

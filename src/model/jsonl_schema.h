@@ -18,6 +18,8 @@ inline constexpr std::string_view kTypeSpan = "span";
 inline constexpr std::string_view kTypeTrace = "trace";
 inline constexpr std::string_view kTypeTurnSummary = "turn_summary";
 inline constexpr std::string_view kTypeDrops = "drops";
+// A rule that fired in the live monitor: not usage (readers skip it).
+inline constexpr std::string_view kTypeAlert = "alert";
 
 // Fields (besides the counters).
 inline constexpr std::string_view kType = "type";

@@ -1,6 +1,8 @@
 // The protobuf file decoder (src/model/proto_file.h).
 #include "src/model/proto_file.h"
 
+#include <cstring>
+
 #include "src/model/proto_wire.h"
 
 namespace tokmeter::model::proto_file {
@@ -260,6 +262,71 @@ bool FileRecordDecoder::Decode(std::string_view msg, FileRecord* out, KeepFn kee
           }
         }
         out->type = FileRecordType::kDrops;
+        break;
+      }
+      case field::kAlert: {
+        AlertRecord& x = out->alert;
+        x = AlertRecord{};
+        Finding& f = x.finding;
+        std::string_view sv;
+        while (r.Next(g, u)) {
+          if (g == field::kAlertTime && u == kFixed64) {
+            x.time_unix_ns = int64_t(r.Fixed64());
+          } else if (g == field::kAlertRule && u == kVarint) {
+            ok &= Str(r.Varint(), &sv);
+            f.kind = std::string(sv);
+          } else if (g == field::kAlertSeverity && u == kVarint) {
+            const uint64_t v = r.Varint();
+            f.severity = v == 0   ? Severity::kInfo
+                         : v == 2 ? Severity::kCritical
+                                  : Severity::kWarning;
+          } else if (g == field::kAlertSubject && u == kVarint) {
+            ok &= Str(r.Varint(), &sv);
+            f.subject = std::string(sv);
+          } else if (g == field::kAlertKeys && u == kLen) {
+            tags_.clear();
+            ok &= Tags(r.Bytes(), tags_);
+            for (const Tag& t : tags_) f.keys.emplace_back(std::string(t.key), std::string(t.str));
+          } else if (g == field::kAlertEvidence && u == kLen) {
+            wire::Reader e(r.Bytes());
+            std::string_view name;
+            double value = 0;
+            uint32_t h, w;
+            while (e.Next(h, w)) {
+              if (h == field::kEvidenceName && w == kVarint) {
+                ok &= Str(e.Varint(), &name);
+              } else if (h == field::kEvidenceValue && w == kFixed64) {
+                const uint64_t bits = e.Fixed64();
+                std::memcpy(&value, &bits, sizeof value);
+              } else {
+                e.Skip(w);
+              }
+            }
+            ok &= e.ok;
+            f.evidence.emplace_back(std::string(name), value);
+          } else if (g == field::kAlertCondition && u == kVarint) {
+            ok &= Str(r.Varint(), &sv);
+            f.rule = std::string(sv);
+          } else if (g == field::kAlertMessage && u == kVarint) {
+            ok &= Str(r.Varint(), &sv);
+            f.recommendation = std::string(sv);
+          } else if (g == field::kAlertSince && u == kFixed64) {
+            f.time_ns = int64_t(r.Fixed64());
+          } else if (g == field::kAlertUntil && u == kFixed64) {
+            f.end_ns = int64_t(r.Fixed64());
+          } else if (g == field::kAlertTokens && u == kVarint) {
+            f.tokens = int64_t(r.Varint());
+          } else if (g == field::kAlertTraceHi && u == kFixed64) {
+            x.trace_id.hi = r.Fixed64();
+          } else if (g == field::kAlertTraceLo && u == kFixed64) {
+            x.trace_id.lo = r.Fixed64();
+          } else if (g == field::kAlertSpanId && u == kFixed64) {
+            x.span_id = r.Fixed64();
+          } else {
+            r.Skip(u);
+          }
+        }
+        out->type = FileRecordType::kAlert;
         break;
       }
       case field::kJsonlLine:

@@ -38,7 +38,7 @@ namespace field {
 inline constexpr uint32_t kHeaderVersion = 1, kHeaderWriter = 2, kHeaderCreated = 3;
 // Record (a oneof)
 inline constexpr uint32_t kStrings = 1, kTrace = 2, kSpan = 3, kRollup = 4, kDrops = 5,
-                          kJsonlLine = 6;
+                          kJsonlLine = 6, kAlert = 7;
 // StringTable
 inline constexpr uint32_t kStringValue = 1;
 // Tag
@@ -59,6 +59,12 @@ inline constexpr uint32_t kRollupHi = 1, kRollupLo = 2, kRollupSpan = 3, kRollup
                           kRollupSpans = 9, kRollupCounters = 10, kRollupTags = 11;
 // Drops
 inline constexpr uint32_t kDropsThread = 1, kDropsTime = 2, kDropsDropped = 3, kDropsTotal = 4;
+// Alert (keys are Tag messages with string values)
+inline constexpr uint32_t kAlertTime = 1, kAlertRule = 2, kAlertSeverity = 3, kAlertSubject = 4,
+                          kAlertKeys = 5, kAlertEvidence = 6, kAlertCondition = 7,
+                          kAlertMessage = 8, kAlertSince = 9, kAlertUntil = 10, kAlertTokens = 11,
+                          kAlertTraceHi = 12, kAlertTraceLo = 13, kAlertSpanId = 14;
+inline constexpr uint32_t kEvidenceName = 1, kEvidenceValue = 2;
 }  // namespace field
 
 struct FileHeader {
@@ -82,6 +88,7 @@ enum class FileRecordType : uint8_t {
   kRollup,     // FileRecord::rollup
   kDrops,      // FileRecord::drops
   kJsonlLine,  // FileRecord::jsonl_line: a JSONL line kept verbatim by `convert`
+  kAlert,      // FileRecord::alert: a rule that fired in the live monitor
   kUnknown,    // a record type from a newer writer: skip it
 };
 
@@ -94,6 +101,7 @@ struct FileRecord {
   RollupRecord rollup;
   DropRecord drops;
   std::string_view jsonl_line;
+  AlertRecord alert;  // owns its strings
 };
 
 // Decodes Record messages in file order. Thread-compatible.

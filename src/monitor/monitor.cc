@@ -89,12 +89,17 @@ Monitor::Monitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Monitor::~Monitor() {
   OnStop();
+  FinishCallbacks();
+}
+
+void Monitor::FinishCallbacks() {
   {
     std::lock_guard<std::mutex> l(impl_->queue_mu);
     impl_->stopping = true;
   }
   impl_->queue_cv.notify_all();
-  if (impl_->callbacks.joinable()) impl_->callbacks.join();
+  if (impl_->callbacks.joinable() && impl_->callbacks.get_id() != std::this_thread::get_id())
+    impl_->callbacks.join();
 }
 
 const MonitorOptions& Monitor::options() const { return impl_->opts; }
@@ -225,7 +230,7 @@ void Monitor::Impl::Emit(AlertRecord a) {
   alerts.fetch_add(1, std::memory_order_relaxed);
   if (opts.on_alert) {
     std::lock_guard<std::mutex> l(queue_mu);
-    if (queue.size() >= opts.callback_queue) {
+    if (stopping || queue.size() >= opts.callback_queue) {
       callbacks_dropped.fetch_add(1, std::memory_order_relaxed);
     } else {
       queue.push_back(a);

@@ -312,6 +312,7 @@ Batch OneRecord(const ParsedLine& p) {
     case FileRecordType::kDrops:
       b.drops.push_back(p.drops);
       break;
+    case FileRecordType::kAlert:  // alert lines are kept verbatim (ParseRecord)
     case FileRecordType::kJsonlLine:
     case FileRecordType::kStrings:
     case FileRecordType::kUnknown:
@@ -412,6 +413,7 @@ absl::Status JsonlToProtobuf(std::istream& in, const std::string& in_name, Outpu
       case FileRecordType::kDrops:
         enc.AddDrops(p.drops);
         break;
+      case FileRecordType::kAlert:
       case FileRecordType::kJsonlLine:
       case FileRecordType::kStrings:
       case FileRecordType::kUnknown:

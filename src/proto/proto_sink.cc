@@ -114,6 +114,7 @@ class ProtobufSink : public Sink {
     for (const SpanRecord& s : batch.spans) enc_.AddSpan(s), cut();
     for (const RollupRecord& r : batch.rollups) enc_.AddRollup(r), cut();
     for (const DropRecord& d : batch.drops) enc_.AddDrops(d), cut();
+    for (const AlertRecord& a : batch.alerts) enc_.AddAlert(a), cut();
     FinishChunk();
   }
 

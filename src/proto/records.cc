@@ -153,6 +153,43 @@ void ChunkEncoder::AddDrops(const DropRecord& d) {
   ++records_;
 }
 
+void ChunkEncoder::AddAlert(const AlertRecord& a) {
+  const Finding& f = a.finding;
+  size_t rec = BeginLength(body_);
+  size_t msg = BeginMessage(body_, field::kAlert);
+  PutFixed64Field(body_, field::kAlertTime, uint64_t(a.time_unix_ns));
+  if (uint32_t id = Intern(f.kind)) PutVarintField(body_, field::kAlertRule, id);
+  PutVarintField(body_, field::kAlertSeverity, uint64_t(f.severity));
+  if (uint32_t id = Intern(f.subject)) PutVarintField(body_, field::kAlertSubject, id);
+  for (const auto& [k, v] : f.keys) {
+    size_t m = BeginMessage(body_, field::kAlertKeys);
+    if (uint32_t id = Intern(k)) PutVarintField(body_, field::kTagKey, id);
+    PutVarintField(body_, field::kTagStr, Intern(v));
+    EndLength(body_, m);
+  }
+  for (const auto& [name, value] : f.evidence) {
+    size_t m = BeginMessage(body_, field::kAlertEvidence);
+    if (uint32_t id = Intern(name)) PutVarintField(body_, field::kEvidenceName, id);
+    uint64_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    PutFixed64Field(body_, field::kEvidenceValue, bits);
+    EndLength(body_, m);
+  }
+  if (uint32_t id = Intern(f.rule)) PutVarintField(body_, field::kAlertCondition, id);
+  if (uint32_t id = Intern(f.recommendation)) PutVarintField(body_, field::kAlertMessage, id);
+  if (f.time_ns != 0) PutFixed64Field(body_, field::kAlertSince, uint64_t(f.time_ns));
+  if (f.end_ns != 0) PutFixed64Field(body_, field::kAlertUntil, uint64_t(f.end_ns));
+  if (f.tokens != 0) PutVarintField(body_, field::kAlertTokens, uint64_t(f.tokens));
+  if (a.trace_id.valid()) {
+    PutFixed64Field(body_, field::kAlertTraceHi, a.trace_id.hi);
+    PutFixed64Field(body_, field::kAlertTraceLo, a.trace_id.lo);
+  }
+  if (a.span_id != 0) PutFixed64Field(body_, field::kAlertSpanId, a.span_id);
+  EndLength(body_, msg);
+  EndLength(body_, rec);
+  ++records_;
+}
+
 void ChunkEncoder::AddJsonlLine(std::string_view line) {
   size_t rec = BeginLength(body_);
   PutBytesField(body_, field::kJsonlLine, line);
@@ -165,6 +202,7 @@ void ChunkEncoder::AddBatch(const Batch& batch) {
   for (const SpanRecord& s : batch.spans) AddSpan(s);
   for (const RollupRecord& r : batch.rollups) AddRollup(r);
   for (const DropRecord& d : batch.drops) AddDrops(d);
+  for (const AlertRecord& a : batch.alerts) AddAlert(a);
 }
 
 void ChunkEncoder::Finish(std::string& out) {
@@ -333,6 +371,7 @@ absl::StatusOr<bool> RecordReader::Next(FileRecordView& out) {
     out.batch.spans.clear();
     out.batch.rollups.clear();
     out.batch.drops.clear();
+    out.batch.alerts.clear();
     out.jsonl_line = {};
     out.offset = offset;
     out.type = r.type;
@@ -366,6 +405,9 @@ absl::StatusOr<bool> RecordReader::Next(FileRecordView& out) {
         return true;
       case FileRecordType::kDrops:
         out.batch.drops.push_back(r.drops);
+        return true;
+      case FileRecordType::kAlert:
+        out.batch.alerts.push_back(std::move(r.alert));
         return true;
       case FileRecordType::kJsonlLine:
         out.jsonl_line = r.jsonl_line;

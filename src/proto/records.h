@@ -33,9 +33,10 @@ class ChunkEncoder {
   void AddSpan(const SpanRecord& s);
   void AddRollup(const RollupRecord& r);
   void AddDrops(const DropRecord& d);
+  void AddAlert(const AlertRecord& a);
   void AddJsonlLine(std::string_view line);  // kept verbatim (convert)
-  // Appends every record of the batch (traces, spans, roll-ups, drops: the
-  // JSONL order).
+  // Appends every record of the batch (traces, spans, roll-ups, drops,
+  // alerts: the JSONL order).
   void AddBatch(const Batch& batch);
 
   bool empty() const { return records_ == 0; }

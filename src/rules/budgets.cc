@@ -94,7 +94,8 @@ absl::StatusOr<int64_t> ParseTokenCount(std::string_view s) {
     if (mult != 1) t.remove_suffix(1);
   }
   double v = 0;
-  if (t.empty() || !absl::SimpleAtod(t, &v) || !(v > 0) || v * mult > 9e18) {
+  // At least one whole token: "0.4" or "0.0001k" would round to a limit of 0.
+  if (t.empty() || !absl::SimpleAtod(t, &v) || !(v * mult >= 0.5) || v * mult > 9e18) {
     return absl::InvalidArgumentError(
         absl::StrCat("bad token count '", A(s), "' (expected e.g. 300M, 4.6M, 500k, 250000)"));
   }

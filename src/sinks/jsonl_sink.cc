@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <span>
@@ -15,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "src/model/jsonl_schema.h"
 #include "src/sinks/append_file.h"
 #include "src/sinks/json_writer.h"
@@ -344,6 +346,84 @@ char* WriteDropLine(char* p, LineCache& lc, const DropRecord& d) {
   return WriteLiteral(p, "}\n");
 }
 
+// Numbers of alert evidence: integers exactly, others with 15 significant
+// digits; JSON has no NaN or infinity (null).
+void AppendNumber(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+  } else if (v == std::trunc(v) && std::fabs(v) < 9e15) {
+    absl::StrAppend(&out, static_cast<int64_t>(v));
+  } else {
+    absl::StrAppend(&out, absl::StrFormat("%.15g", v));
+  }
+}
+
+// The alert line (docs/FORMAT.md): rare, so built in a string.
+void AppendAlertLine(std::string& out, LineCache& lc, const AlertRecord& a) {
+  using internal::AppendJsonString;
+  const Finding& f = a.finding;
+  char ts[64];
+  out += "{\"type\":\"alert\",\"timestamp\":";
+  out.append(ts, size_t(lc.ts.Write(ts, a.time_unix_ns) - ts));
+  out += ",\"rule\":";
+  AppendJsonString(out, f.kind);
+  out += ",\"severity\":";
+  AppendJsonString(out, SeverityName(f.severity));
+  out += ",\"subject\":";
+  AppendJsonString(out, f.subject);
+  out += ",\"keys\":{";
+  bool first = true;
+  for (const auto& [k, v] : f.keys) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, k);
+    out += ':';
+    AppendJsonString(out, v);
+  }
+  out += '}';
+  if (std::string_view budget = f.Key("budget"); !budget.empty()) {
+    out += ",\"budget\":";
+    AppendJsonString(out, budget);
+  }
+  if (const double threshold = f.Evidence("threshold"); !std::isnan(threshold)) {
+    out += ",\"threshold\":";
+    AppendNumber(out, threshold);
+  }
+  out += ",\"tokens\":";
+  absl::StrAppend(&out, f.tokens);
+  out += ",\"evidence\":{";
+  first = true;
+  for (const auto& [k, v] : f.evidence) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, k);
+    out += ':';
+    AppendNumber(out, v);
+  }
+  out += '}';
+  if (f.time_ns != 0) {
+    out += ",\"since\":";
+    out.append(ts, size_t(lc.ts.Write(ts, f.time_ns) - ts));
+  }
+  if (f.end_ns != 0) {
+    out += ",\"until\":";
+    out.append(ts, size_t(lc.ts.Write(ts, f.end_ns) - ts));
+  }
+  out += ",\"condition\":";
+  AppendJsonString(out, f.rule);
+  out += ",\"message\":";
+  AppendJsonString(out, f.recommendation);
+  if (a.trace_id.valid()) {
+    out += ",\"trace_id\":";
+    out.append(ts, size_t(lc.WriteTraceId(ts, a.trace_id) - ts));
+  }
+  if (a.span_id != 0) {
+    out += ",\"span_id\":";
+    out.append(ts, size_t(WriteHexId(ts, a.span_id) - ts));
+  }
+  out += "}\n";
+}
+
 // Formats batches into a reused buffer (never zero-filled), written through
 // a raw pointer with one bound check per line; `emit` gets the buffer
 // whenever the next line might not fit, and at the end of the batch.
@@ -382,11 +462,19 @@ class JsonlFormatter {
       reserve(kLineFixedBound);
       p = WriteDropLine(p, lc_, d);
     }
+    for (const AlertRecord& a : batch.alerts) {
+      alert_.clear();
+      AppendAlertLine(alert_, lc_, a);
+      reserve(alert_.size());
+      std::memcpy(p, alert_.data(), alert_.size());
+      p += alert_.size();
+    }
     if (scratch_ && p != scratch_.get()) emit(std::string_view(scratch_.get(), p - scratch_.get()));
   }
 
  private:
   LineCache lc_;
+  std::string alert_;
   std::unique_ptr<char[]> scratch_;
   size_t size_ = 0;
   size_t chunk_;

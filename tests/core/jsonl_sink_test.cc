@@ -4,6 +4,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -400,6 +401,68 @@ TEST(JsonlSinkTest, FailingSinksReportErrorsAndTheOthersStayComplete) {
   }
   EXPECT_TRUE(full);
   EXPECT_TRUE(gone);
+}
+
+}  // namespace
+}  // namespace tokmeter
+
+namespace tokmeter {
+namespace {
+
+TEST(JsonlFormatTest, AlertLineCarriesTheFindingAndItsEvidence) {
+  Batch batch;
+  AlertRecord& a = batch.alerts.emplace_back();
+  a.time_unix_ns = 1'764'000'000'123'000'000;  // 2025-11-24T16:00:00.123Z
+  a.trace_id = TraceId{0x0123456789abcdef, 0xfedcba9876543210};
+  a.span_id = 0x42;
+  Finding& f = a.finding;
+  f.kind = "budget";
+  f.severity = Severity::kCritical;
+  f.subject = "session s\"1";
+  f.keys = {{"session", "s\"1"}, {"budget", "session=1000,hard"}};
+  f.evidence = {{"consumed", 1000},   {"limit", 1000},
+                {"share", 1.0},       {"threshold", 1.0},
+                {"forecast", 1234.5}, {"unpriced", std::numeric_limits<double>::quiet_NaN()}};
+  f.rule = "budget session=1000,hard: alerts at 50%, 80%, 100% of the limit";
+  f.recommendation = "Budget rule: session s\"1 has used 100%.";
+  f.time_ns = a.time_unix_ns;
+  f.tokens = 1000;
+  const std::vector<json::object> lines = FormatLines(batch);
+  ASSERT_EQ(lines.size(), 1u);
+  const json::object& l = lines[0];
+  EXPECT_EQ(l.at("type").as_string(), "alert");
+  EXPECT_EQ(l.at("timestamp").as_string(), "2025-11-24T16:00:00.123000000Z");
+  EXPECT_EQ(l.at("rule").as_string(), "budget");
+  EXPECT_EQ(l.at("severity").as_string(), "critical");
+  EXPECT_EQ(l.at("subject").as_string(), "session s\"1");
+  EXPECT_EQ(l.at("keys").at("session").as_string(), "s\"1");
+  EXPECT_EQ(l.at("budget").as_string(), "session=1000,hard");
+  EXPECT_EQ(l.at("threshold").to_number<double>(), 1.0);
+  EXPECT_EQ(l.at("tokens").as_int64(), 1000);
+  EXPECT_EQ(l.at("evidence").at("consumed").to_number<double>(), 1000);
+  EXPECT_EQ(l.at("evidence").at("forecast").to_number<double>(), 1234.5);
+  EXPECT_TRUE(l.at("evidence").at("unpriced").is_null());
+  EXPECT_EQ(l.at("since").as_string(), "2025-11-24T16:00:00.123000000Z");
+  EXPECT_FALSE(l.contains("until"));
+  EXPECT_EQ(l.at("condition").as_string(), f.rule);
+  EXPECT_EQ(l.at("message").as_string(), f.recommendation);
+  EXPECT_EQ(l.at("trace_id").as_string(), "0123456789abcdeffedcba9876543210");
+  EXPECT_EQ(l.at("span_id").as_string(), "0000000000000042");
+}
+
+TEST(JsonlFormatTest, AlertWithoutCauseHasNoIds) {
+  Batch batch;
+  AlertRecord& a = batch.alerts.emplace_back();
+  a.time_unix_ns = 1'764'000'000'000'000'000;
+  a.finding.kind = "background";
+  a.finding.subject = "job nightly";
+  const std::vector<json::object> lines = FormatLines(batch);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_FALSE(lines[0].contains("trace_id"));
+  EXPECT_FALSE(lines[0].contains("span_id"));
+  EXPECT_FALSE(lines[0].contains("budget"));
+  EXPECT_FALSE(lines[0].contains("threshold"));
+  EXPECT_EQ(lines[0].at("keys").as_object().size(), 0u);
 }
 
 }  // namespace

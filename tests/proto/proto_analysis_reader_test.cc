@@ -94,6 +94,35 @@ TEST(ProtoAnalysisReaderTest, RegisteredAndMatchesJsonl) {
   EXPECT_EQ(from_proto.back().count, 3);
 }
 
+// Alert records (the monitor's) are not usage: the reader skips them, and
+// they are not bad records.
+TEST(ProtoAnalysisReaderTest, AlertsAreSkipped) {
+  testing::SampleBatch b(2);
+  std::string plain, with_alerts;
+  proto::AppendFileHeader(plain, 1);
+  proto::AppendFileHeader(with_alerts, 1);
+  proto::ChunkEncoder enc;
+  enc.AddBatch(b.batch);
+  enc.Finish(plain);
+  AlertRecord& a = b.batch.alerts.emplace_back();
+  a.time_unix_ns = b.batch.spans[0].end_unix_ns;
+  a.finding.kind = "loop";
+  a.finding.subject = "session s";
+  a.finding.tokens = 500;
+  enc.AddBatch(b.batch);
+  enc.Finish(with_alerts);
+  Arena arena1, arena2;
+  int64_t bad1 = 0, bad2 = 0;
+  const std::vector<ParsedRecord> want = ReadProtoFile(plain, arena1, &bad1);
+  const std::vector<ParsedRecord> got = ReadProtoFile(with_alerts, arena2, &bad2);
+  EXPECT_EQ(bad2, 0);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].type, want[i].type);
+    EXPECT_EQ(got[i].ev.tokens, want[i].ev.tokens);
+  }
+}
+
 // A span recorded with more reasoning than output (the capture API takes
 // counters as given) reads back with reasoning capped at output, as from
 // JSONL (found by token_usage_reader_fuzzer on a protobuf-looking input).

@@ -141,6 +141,78 @@ TEST(ProtoRecordsTest, RoundTripMatchesJsonl) {
   EXPECT_EQ(ProtoToJsonl(file), want);
 }
 
+AlertRecord SampleAlert() {
+  AlertRecord a;
+  a.time_unix_ns = 1'764'000'000'123'000'000;
+  a.trace_id = TraceId{0x4bf92f3577b34da6, 0xa3ce929d0e0e4736};
+  a.span_id = 0x00f067aa0ba902b7;
+  a.finding.kind = "budget";
+  a.finding.severity = Severity::kCritical;
+  a.finding.subject = "session s-42";
+  a.finding.keys = {{"session", "s-42"}, {"budget", "session=2M,hard"}};
+  a.finding.evidence = {
+      {"consumed", 2000412}, {"limit", 2e6}, {"share", 1.000206}, {"threshold", 1}};
+  a.finding.rule = "budget session=2M,hard: alerts at 50%, 80%, 100% of the limit";
+  a.finding.recommendation = "Budget rule: session s-42 has used 100% of 2M tokens.";
+  a.finding.time_ns = a.time_unix_ns;
+  a.finding.tokens = 2000412;
+  return a;
+}
+
+TEST(ProtoRecordsTest, GeneratedParserReadsAlert) {
+  Batch b;
+  b.alerts.push_back(SampleAlert());
+  proto::ChunkEncoder enc;
+  enc.AddBatch(b);
+  std::string chunk;
+  enc.Finish(chunk);
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(chunk.data()),
+                                            int(chunk.size()));
+  std::vector<tokmeter::v1::Record> records;
+  uint32_t len;
+  while (in.ReadVarint32(&len)) {
+    auto limit = in.PushLimit(int(len));
+    ASSERT_TRUE(records.emplace_back().ParseFromCodedStream(&in));
+    in.PopLimit(limit);
+  }
+  ASSERT_EQ(records.size(), 2u);
+  const auto& table = records[0].strings().values();
+  auto str = [&](uint32_t id) { return id == 0 ? std::string() : table[int(id) - 1]; };
+  ASSERT_TRUE(records[1].has_alert());
+  const tokmeter::v1::Alert& a = records[1].alert();
+  EXPECT_EQ(a.time_unix_ns(), 1'764'000'000'123'000'000);
+  EXPECT_EQ(str(a.rule()), "budget");
+  EXPECT_EQ(a.severity(), 2u);
+  EXPECT_EQ(str(a.subject()), "session s-42");
+  ASSERT_EQ(a.keys_size(), 2);
+  EXPECT_EQ(str(a.keys(1).key()), "budget");
+  EXPECT_EQ(str(a.keys(1).str()), "session=2M,hard");
+  ASSERT_EQ(a.evidence_size(), 4);
+  EXPECT_EQ(str(a.evidence(2).name()), "share");
+  EXPECT_EQ(a.evidence(2).value(), 1.000206);
+  EXPECT_EQ(a.tokens(), 2000412);
+  EXPECT_EQ(a.since_unix_ns(), a.time_unix_ns());
+  EXPECT_EQ(a.until_unix_ns(), 0);
+  EXPECT_EQ(a.trace_id_lo(), 0xa3ce929d0e0e4736u);
+  EXPECT_EQ(a.span_id(), 0x00f067aa0ba902b7u);
+  EXPECT_EQ(str(a.message()), "Budget rule: session s-42 has used 100% of 2M tokens.");
+}
+
+TEST(ProtoRecordsTest, AlertRoundTripMatchesJsonl) {
+  testing::SampleBatch b(2);
+  b.batch.alerts.push_back(SampleAlert());
+  b.batch.alerts.push_back(AlertRecord{});  // no cause, no strings
+  b.batch.alerts.back().finding.kind = "background";
+  std::string file;
+  proto::AppendFileHeader(file, 1);
+  proto::ChunkEncoder enc;
+  enc.AddBatch(b.batch);
+  enc.Finish(file);
+  std::string want;
+  AppendJsonl(b.batch, want);
+  EXPECT_EQ(ProtoToJsonl(file), want);
+}
+
 TEST(ProtoRecordsTest, ReaderResolvesTraceTags) {
   testing::SampleBatch b(1);
   std::string file;

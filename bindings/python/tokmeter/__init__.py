@@ -40,7 +40,16 @@ from tokmeter._analysis import (
     spikes,
     top,
 )
-from tokmeter._runtime import flush, memory_spans, shutdown, start, stats
+from tokmeter._runtime import (
+    GuardResult,
+    flush,
+    guard,
+    memory_spans,
+    monitor_stats,
+    shutdown,
+    start,
+    stats,
+)
 from tokmeter._sinks import CallbackSink, JsonlSink, MemorySink, OtlpSink, ProtobufSink
 from tokmeter._tokmeter import (  # noqa: F401  (re-exported)
     Context,
@@ -58,6 +67,7 @@ __all__ = [
     "Context", "Span", "Usage", "UsageStream", "TokmeterError", "TokmeterWarning",
     "JsonlSink", "ProtobufSink", "OtlpSink", "MemorySink", "CallbackSink",
     "start", "shutdown", "flush", "is_recording", "stats", "memory_spans",
+    "guard", "GuardResult", "monitor_stats",
     "trace", "span", "current", "context", "instrument", "bind", "define_counter",
     "usage", "usage_from_stream",
     "httpx_transport", "async_httpx_transport", "httpx_client", "async_httpx_client",

@@ -106,7 +106,12 @@ if hasattr(os, "register_at_fork"):
 def start(jsonl: Optional[PathLike] = None, *, sinks: Sequence[Union[Sink, PathLike]] = (),
           memory: bool = False, flush_interval: float = 0.2, ring_bytes: int = 1 << 20,
           high_water: float = 0.25, block_when_full: bool = False,
-          on_error: Optional[OnError] = None) -> None:
+          on_error: Optional[OnError] = None, monitor: Optional[Dict[str, Any]] = None,
+          budgets: Optional[Sequence[str]] = None,
+          on_alert: Optional[Callable[[Dict[str, Any]], Any]] = None,
+          rules: Optional[bool] = None, loop_repeats: Optional[int] = None,
+          deny_on_loop: Optional[bool] = None, deny_on_storm: Optional[bool] = None,
+          time_zone: Optional[str] = None) -> None:
     """Starts recording: one flusher thread drains every thread's spans into the sinks.
 
     ``jsonl`` is a shorthand for ``JsonlSink(jsonl)`` and ``memory=True`` for
@@ -124,6 +129,19 @@ def start(jsonl: Optional[PathLike] = None, *, sinks: Sequence[Union[Sink, PathL
     the GIL the callback needs). ``on_error(sink, message)`` gets every sink
     error, from tokmeter's delivery thread; without it each is a
     :class:`TokmeterWarning`.
+
+    The live monitor (budgets, the detector rules as they happen, and
+    :func:`guard`) runs when ``monitor`` is given — a dict with the keys
+    budgets, on_alert, rules, window (s), loop_repeats, deny_on_loop,
+    loop_cooldown (s), deny_on_storm, warn_share, time_zone, pricing_file,
+    callback_queue — or any of the keyword shorthands ``budgets`` (e.g.
+    ``["session=2M,hard", "total=300M/month"]``), ``on_alert``, ``rules``,
+    ``loop_repeats``, ``deny_on_loop``, ``deny_on_storm``, ``time_zone``.
+    ``on_alert(alert)`` gets each alert as a dict (rule, severity, subject,
+    keys, evidence, budget, threshold, tokens, condition, message,
+    time_unix_ns, trace_id, span_id) on the monitor's own thread; what it
+    raises is counted (``monitor_stats()["callback_errors"]``) and reported
+    like a sink error. A bad budget raises ValueError naming it.
 
     Raises RuntimeError if a runtime already runs, ValueError for bad options,
     OSError (FileNotFoundError, PermissionError, ...) when a file cannot be
@@ -154,6 +172,26 @@ def start(jsonl: Optional[PathLike] = None, *, sinks: Sequence[Union[Sink, PathL
         raise TypeError("flush_interval is a number of seconds")
     if isinstance(ring_bytes, bool) or not isinstance(ring_bytes, int) or ring_bytes <= 0:
         raise ValueError(f"ring_bytes must be a positive int, got {ring_bytes!r}")
+    mon: Optional[Dict[str, Any]] = None
+    if monitor is not None:
+        if not isinstance(monitor, dict):
+            raise TypeError("monitor is a dict: monitor={'budgets': [...], 'on_alert': fn}")
+        mon = dict(monitor)
+    shorthands = {"budgets": budgets, "on_alert": on_alert, "rules": rules,
+                  "loop_repeats": loop_repeats, "deny_on_loop": deny_on_loop,
+                  "deny_on_storm": deny_on_storm, "time_zone": time_zone}
+    for key, value in shorthands.items():
+        if value is not None:
+            mon = {} if mon is None else mon
+            mon[key] = value
+    if mon is not None:
+        b = mon.get("budgets")
+        if isinstance(b, (str, bytes)):
+            raise TypeError("budgets is a list: budgets=['session=2M,hard']")
+        if b is not None:
+            mon["budgets"] = [str(x) for x in b]
+        if mon.get("on_alert") is not None and not callable(mon["on_alert"]):
+            raise TypeError("on_alert must be callable: on_alert(alert)")
     if _tokmeter.is_recording():
         raise RuntimeError("tokmeter is already running; call tokmeter.shutdown() first")
     built = []
@@ -163,7 +201,7 @@ def start(jsonl: Optional[PathLike] = None, *, sinks: Sequence[Union[Sink, PathL
             raise TypeError(f"not a tokmeter sink: {s!r}")
         built.append(spec())
     _tokmeter.start(built, float(flush_interval), ring_bytes, float(high_water),
-                    bool(block_when_full))
+                    bool(block_when_full), mon)
     _delivery.start(callbacks[0].fn if callbacks else None, on_error)
     if not _atexit_registered:
         atexit.register(_shutdown_at_exit)
@@ -214,3 +252,45 @@ def memory_spans() -> List[Dict[str, Any]]:
     trace_id, span_id, parent_id, times, counters, tags, trace_tags."""
     flush_if_recording()
     return _tokmeter.memory_spans()
+
+
+class GuardResult:
+    """What :func:`guard` answers: ``verdict`` ('allow', 'warn' or 'deny'),
+    ``reason`` ('budget', 'loop', 'storm' or ''), ``message`` (why, naming the
+    budget), ``denied`` and ``warned``."""
+
+    __slots__ = ("verdict", "reason", "message", "budget")
+
+    def __init__(self, verdict: str, reason: str, message: str, budget: int) -> None:
+        self.verdict, self.reason, self.message, self.budget = verdict, reason, message, budget
+
+    @property
+    def denied(self) -> bool:
+        return self.verdict == "deny"
+
+    @property
+    def warned(self) -> bool:
+        return self.verdict == "warn"
+
+    def __bool__(self) -> bool:  # true when the call may go ahead
+        return self.verdict != "deny"
+
+    def __repr__(self) -> str:
+        return f"GuardResult(verdict={self.verdict!r}, reason={self.reason!r}, " \
+               f"message={self.message!r})"
+
+
+def guard(**tags: Any) -> GuardResult:
+    """The monitor's verdict before the next call: ``guard(session="s-42")``
+    for a scope (several tags: the worst of them), ``guard()`` for all
+    traffic (global budgets, retry storms). Always 'allow' when no monitor
+    runs. Lock-free; the monitor sees spans at the flusher's next pass (or at
+    flush())."""
+    scopes = [(str(k), str(v)) for k, v in tags.items()]
+    return GuardResult(*_tokmeter.guard(scopes))
+
+
+def monitor_stats() -> Dict[str, Any]:
+    """The monitor's counters (observed, alerts, callbacks, callback_errors,
+    callbacks_dropped, guard_table_full, process_errors); {} without one."""
+    return _tokmeter.monitor_stats()

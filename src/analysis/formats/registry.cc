@@ -78,7 +78,7 @@ int ClassifyByMembers(std::string_view line) {
   for (const JsonField& f : cap.fields()) {
     std::string_view p = f.path, v = f.text;
     if (p == "type") {
-      if (v == "span" || v == "trace" || v == "turn_summary" || v == "drops")
+      if (v == "span" || v == "trace" || v == "turn_summary" || v == "drops" || v == "alert")
         return IndexOf(SourceFormat::kTokmeterJsonl);
       if (v == "event_msg" || v == "turn_context" || v == "session_meta" || v == "response_item" ||
           v == "compacted")

@@ -20,7 +20,8 @@ namespace tokmeter::analysis::reader_internal {
 bool SniffTokmeter(std::string_view line) {
   std::string_view h = Head(line, 64);
   return Contains(h, "\"type\":\"span\"") || Contains(h, "\"type\":\"trace\"") ||
-         Contains(h, "\"type\":\"turn_summary\"") || Contains(h, "\"type\":\"drops\"");
+         Contains(h, "\"type\":\"turn_summary\"") || Contains(h, "\"type\":\"drops\"") ||
+         Contains(h, "\"type\":\"alert\"");
 }
 
 // Applies one well-known counter field of tokmeter JSONL (kCounterNames,
@@ -447,6 +448,10 @@ LineResult ParseTokmeter(std::string_view line, ParseContext& ctx) {
       case TokmeterField::kOther:
         break;
     }
+  }
+  if (type == model::jsonl::kTypeAlert) {
+    ctx.out->pop_back();
+    return LineResult::kOk;  // the monitor's alert: neither usage nor a bad line
   }
   if (!time_ok) {
     ctx.out->pop_back();
