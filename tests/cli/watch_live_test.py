@@ -99,13 +99,13 @@ class WatchLiveTest(unittest.TestCase):
             append(log, turn(1, 100, 100))  # 600: 50 %
             a50 = w.wait_for(budget_alert(0.5))
             self.assertIsNotNone(a50, w.seen)
-            self.assertEqual(a50["time"], "2026-11-23T09:01:00+00:00")
+            self.assertEqual(a50["timestamp"], "2026-11-23T09:01:00+00:00")
             self.assertEqual(a50["evidence"]["consumed"], 600)
             # A file that appears in the followed directory.
             append(os.path.join(self.dir, "b.jsonl"), turn(2, 300, 100, session="s-2"))  # 1000
             a100 = w.wait_for(budget_alert(1.0))
             self.assertIsNotNone(a100, w.seen)
-            self.assertEqual(a100["time"], "2026-11-23T09:02:00+00:00")
+            self.assertEqual(a100["timestamp"], "2026-11-23T09:02:00+00:00")
             self.assertEqual(a100["evidence"]["consumed"], 1000)
             # 80 % was crossed by the same record, once.
             thresholds = [o["threshold"] for o in w.seen
@@ -126,7 +126,7 @@ class WatchLiveTest(unittest.TestCase):
             append(log, turn(2, 300, 100))  # 1000: 80 % and 100 %
             a100 = w.wait_for(budget_alert(1.0))
             self.assertIsNotNone(a100, w.seen)
-            self.assertEqual(a100["time"], "2026-11-23T09:02:00+00:00")
+            self.assertEqual(a100["timestamp"], "2026-11-23T09:02:00+00:00")
             self.assertEqual(a100["evidence"]["consumed"], 1000)
             thresholds = [o["threshold"] for o in w.seen
                           if o.get("type") == "alert" and o.get("rule") == "budget"]

@@ -70,7 +70,7 @@ TEST(WatchTest, ReplayBudgetThresholdsFireOnceAtTheCrossingRecords) {
   ASSERT_EQ(budget.size(), want.size()) << r.out;
   for (size_t i = 0; i < want.size(); ++i) {
     SCOPED_TRACE(i);
-    EXPECT_EQ(budget[i].at("time").as_string(), want[i].time);
+    EXPECT_EQ(budget[i].at("timestamp").as_string(), want[i].time);
     EXPECT_EQ(budget[i].at("scope").as_string(), want[i].scope);
     EXPECT_EQ(budget[i].at("threshold").to_number<double>(), want[i].threshold);
     EXPECT_EQ(budget[i].at("severity").as_string(), want[i].severity);
@@ -98,7 +98,7 @@ TEST(WatchTest, ReplayRetryStormAndSummary) {
     ++alerts;
     if (l.at("rule") != "retry_storm") continue;
     ++storms;
-    EXPECT_EQ(l.at("time").as_string(), "2026-11-23T09:10:40+00:00");
+    EXPECT_EQ(l.at("timestamp").as_string(), "2026-11-23T09:10:40+00:00");
     EXPECT_EQ(l.at("evidence").at("rate_limited").to_number<double>(), 5);
   }
   EXPECT_EQ(storms, 1) << r.out;
@@ -142,7 +142,7 @@ TEST(WatchTest, ReplayBudgetPerAnyTag) {
   for (const json::object& l : Lines(r.out))
     if (l.at("type") == "alert" && l.at("rule") == "budget") {
       EXPECT_EQ(l.at("scope").as_string(), "team:core");
-      got.emplace_back(std::string(l.at("time").as_string()),
+      got.emplace_back(std::string(l.at("timestamp").as_string()),
                        l.at("threshold").to_number<double>());
     }
   const std::vector<std::pair<std::string, double>> want = {{"2026-11-23T09:00:00+00:00", 0.5},
@@ -159,7 +159,7 @@ TEST(WatchTest, TimesInTheZoneGiven) {
   bool found = false;
   for (const json::object& l : lines)
     if (l.at("type") == "alert" && l.at("rule") == "budget") {
-      EXPECT_EQ(l.at("time").as_string(), "2026-11-23T10:02:00+01:00");
+      EXPECT_EQ(l.at("timestamp").as_string(), "2026-11-23T10:02:00+01:00");
       found = true;
       break;
     }

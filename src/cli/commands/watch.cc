@@ -119,17 +119,16 @@ std::string ScopeOf(const BudgetSpec& b, const std::string& value) {
   return value.empty() ? b.key : absl::StrCat(b.key, ":", value);
 }
 
-// The alert line: the finding's fields (docs/REPORT_JSON.md) flattened with
-// the record's type, the rule's name and, for budgets, the scope, budget and
-// threshold.
+// The alert line: the same fields, in the same order, as the `alert` line
+// the JSONL sink writes (docs/FORMAT.md), so a watch's output and a
+// monitored agent's log read alike; times in --tz, and budgets add the scope.
 json::object AlertJson(const ::tokmeter::Finding& f, int64_t t_ns, const std::string& trace_id,
                        const std::string& span_id, const absl::TimeZone& tz) {
   json::object fo = FindingJson(f);
   json::object o;
   o["type"] = "alert";
-  o["time"] = IsoTz(t_ns, tz);
+  o["timestamp"] = IsoTz(t_ns, tz);
   o["rule"] = f.kind;
-  o["kind"] = f.kind;  // as in the finding object
   o["severity"] = fo["severity"];
   o["subject"] = f.subject;
   o["keys"] = fo["keys"];
@@ -139,16 +138,16 @@ json::object AlertJson(const ::tokmeter::Finding& f, int64_t t_ns, const std::st
     std::string scope = budget.substr(0, budget.find('='));
     for (const auto& [k, v] : f.keys)
       if (k != "budget") scope = absl::StrCat(k, ":", v);
-    o["scope"] = scope;
     o["budget"] = budget;
     o["threshold"] = Round(f.Evidence("threshold"));
+    o["scope"] = scope;
   }
-  o["message"] = f.recommendation;
-  o["description"] = f.rule;
-  o["evidence"] = fo["evidence"];
   o["tokens"] = f.tokens;
-  o["start"] = fo["time"];
-  o["end"] = fo["end"];
+  o["evidence"] = fo["evidence"];
+  if (f.time_ns != 0) o["since"] = IsoTz(f.time_ns, tz);
+  if (f.end_ns != 0) o["until"] = IsoTz(f.end_ns, tz);
+  o["condition"] = f.rule;
+  o["message"] = f.recommendation;
   if (!trace_id.empty()) o["trace_id"] = trace_id;
   if (!span_id.empty()) o["span_id"] = span_id;
   return o;
@@ -439,7 +438,7 @@ class Watch {
       for (auto it = recent_.rbegin(); it != recent_.rend(); ++it) {
         const json::object& a = *it;
         items.emplace_back(
-            absl::StrCat(Str(a, "time"), " [", Str(a, "severity"), "] ", Str(a, "rule"), " — ",
+            absl::StrCat(Str(a, "timestamp"), " [", Str(a, "severity"), "] ", Str(a, "rule"), " — ",
                          Str(a, "subject"),
                          a.contains("threshold")
                              ? absl::StrFormat(" (%.0f%% of %s)", Dbl(a, "threshold") * 100,
