@@ -543,8 +543,12 @@ def inject(rng, day, sessions, kind, strength):
             tr = Turn(t, "read more %d" % i, sim.uid())
             c = sim.call(t, prompt, lognorm(rng, 300, 0.4, 50, 1500), [sim.tool()])
             tr.calls.append(c)
+            # The tool's result goes back to the model: the turn's answer.
+            a = sim.call(c.t + rng.uniform(0.5, 3), prompt + rng.randint(500, 3000),
+                         lognorm(rng, 300, 0.4, 50, 1500))
+            tr.calls.append(a)
             s.turns.append(tr)
-            t = c.t + rng.uniform(15, 60)
+            t = a.t + rng.uniform(15, 60)
         sim.ctx = prompt
         return label(kind, strength, s, start, t, {"session": s.key})
 

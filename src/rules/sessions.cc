@@ -166,7 +166,7 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     t.bloat = Run{};
     t.prompts.clear();
     t.prompt_times.clear();
-    t.prev_raw = 0;
+    t.prev_point = 0;
   }
   t.prompts.push_back(p);
   t.prompt_times.push_back(o.time_ns);
@@ -174,8 +174,8 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
     t.prompts.pop_front();
     t.prompt_times.pop_front();
   }
-  const int64_t prev_raw = t.prev_raw;
-  t.prev_raw = raw;
+  const int64_t prev_point = t.prev_point;
+  t.prev_point = p;
   if (t.bloat.open) {
     // The episode goes on while the prompt keeps its size.
     Extend(t.bloat.tokens_end, t.bloat.last_ns, t.bloat.count, o, t.tokens);
@@ -185,8 +185,8 @@ void SessionRules::ObserveGrowth(Thread& t, const Observation& o, const AlertFn*
   const int n = int(t.prompts.size());
   // Past where agents compact, and staying there: one large prompt (the
   // compaction request itself sends the whole history) is not enough.
-  if (n < thresholds::kBloatMinRequests || raw < thresholds::kBloatMinLastPrompt ||
-      prev_raw < thresholds::kBloatMinLastPrompt)
+  if (n < thresholds::kBloatMinRequests || p < thresholds::kBloatMinLastPrompt ||
+      prev_point < thresholds::kBloatMinLastPrompt)
     return;
   auto median3 = [](int64_t a, int64_t b, int64_t c) {
     return std::max(std::min(a, b), std::min(std::max(a, b), c));

@@ -89,7 +89,7 @@ class SessionRules {
     uint64_t last_parent = 0;
     Run bloat;
     int64_t bloat_first = 0, bloat_last = 0, bloat_points = 0;
-    int64_t prev_raw = 0;  // the previous point's whole prompt (0 after a reset)
+    int64_t prev_point = 0;  // the previous point (0 after a reset)
     double bloat_growth = 0;
     // output/prompt ratio
     std::vector<double> ratio_seed;  // the first requests' ratios
