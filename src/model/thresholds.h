@@ -94,7 +94,7 @@ inline constexpr int kFanoutShortHistoryMin = 50;
 // summaries: their sums also move with the number of calls in a turn) and
 // no single step more than
 // kBloatMaxStepShare of the growth (one large tool result is not bloat) —
-// and its last two prompts are >= kBloatMinLastPrompt tokens: past where
+// and its last two points (per model call) are >= kBloatMinLastPrompt tokens: past where
 // agents compact their history, and staying there (the request that
 // compacts sends the whole history once). Among the session's last prompts
 // the longest such run counts, so earlier turns of another pace do not hide
