@@ -38,7 +38,7 @@ RULES = {
     # spike: a burst's 5-minute windows >= median_multiple x the trailing
     # median window and >= p95_multiple x the trailing p95, over the windows
     # with interactive (not only background) use.
-    "spike": {"median_multiple": 10.0, "p95_multiple": 4.0, "min_minutes": 5, "max_minutes": 20},
+    "spike": {"median_multiple": 10.0, "p95_multiple": 5.0, "min_minutes": 5, "max_minutes": 20},
     # loop: the same call (fingerprint, or tool + args) >= repeats times in one
     # session within within_s; without fingerprints, >= near_identical
     # consecutive turns/requests spaced <= max_gap_s, same tool_calls, prompt
@@ -56,11 +56,11 @@ RULES = {
     # fanout: one turn with >= p95_multiple x the tool calls of the p95 turn
     # of the previous `history` turns that used tools, and >= min_tool_calls
     # (>= short_history_min with fewer than min_history such turns).
-    "fanout": {"min_tool_calls": 25, "p95_multiple": 5.0, "history": 200, "min_history": 30,
-               "short_history_min": 50},
+    "fanout": {"min_tool_calls": 40, "p95_multiple": 5.0, "history": 200, "min_history": 30,
+               "short_history_min": 60},
     # background: one cron job or heartbeat session's tokens in hours without
     # interactive use >= min_idle_tokens and >= min_idle_share of all tokens.
-    "background": {"min_idle_tokens": 100_000, "min_idle_share": 0.05,
+    "background": {"min_idle_tokens": 100_000, "min_idle_share": 0.10,
                    "min_tokens_per_idle_hour": 40_000},
     # cache_miss_streak: >= min_requests consecutive requests of one session,
     # each within the cache TTL of the previous, with prompt >= min_prompt and

@@ -31,7 +31,7 @@ inline constexpr int kSpikeMinBaselineWindows = 24;
 // use: they are left out of the baseline.
 inline constexpr int64_t kSpikeBaselineMinWindowTokens = 20'000;
 inline constexpr double kSpikeMedianMultiple = 10.0;
-inline constexpr double kSpikeP95Multiple = 4.0;
+inline constexpr double kSpikeP95Multiple = 5.0;
 inline constexpr int64_t kSpikeMinTokens = 200'000;
 // Spike windows closer than this are one episode (one finding).
 inline constexpr int64_t kSpikeMergeGapNs = int64_t{15} * 60 * 1'000'000'000;
@@ -73,11 +73,11 @@ inline constexpr int64_t kLoopCriticalTokens = 1'000'000;
 // kFanoutShortHistoryMin. Relative, because what is normal differs by an
 // order of magnitude between agents: a chat assistant's turn makes 0-5 tool
 // calls, a coding agent's often 10-30.
-inline constexpr int kFanoutMinToolCalls = 25;
+inline constexpr int kFanoutMinToolCalls = 40;
 inline constexpr double kFanoutP95Multiple = 5.0;
 inline constexpr int kFanoutHistoryTurns = 200;
 inline constexpr int kFanoutMinHistoryTurns = 30;
-inline constexpr int kFanoutShortHistoryMin = 50;
+inline constexpr int kFanoutShortHistoryMin = 60;
 
 // --- context_bloat: input growing turn after turn ---------------------------
 // In one session, over its prompts (per turn: the first request of each
@@ -129,7 +129,7 @@ inline constexpr int64_t kStormBucketNs = int64_t{60} * 1'000'000'000;
 // tokens an hour while nobody works is not.
 inline constexpr int64_t kIdleBucketNs = int64_t{3600} * 1'000'000'000;
 inline constexpr int64_t kBackgroundMinIdleTokens = 100'000;
-inline constexpr double kBackgroundMinIdleShare = 0.05;
+inline constexpr double kBackgroundMinIdleShare = 0.10;
 inline constexpr int64_t kBackgroundMinHourlyTokens = 40'000;
 
 // --- output_ratio_rise: output growing against the prompt -----------------

@@ -106,7 +106,7 @@ UsageEvent Turn(int64_t t, std::string_view session, int64_t in, int64_t out, in
 // one request each. Interpolating between ranks: p50 at rank 0.5 × 23 = 11.5
 // is 155k + 0.5 × 5k = 157,500; p95 at rank 0.95 × 23 = 21.85 is
 // 205k + 0.85 × 5k = 209,250. A window is a spike from
-// max(200,000, 10 × 157,500, 4 × 209,250) = 1,575,000 tokens.
+// max(200,000, 10 × 157,500, 5 × 209,250) = 1,575,000 tokens.
 constexpr int kBaselineWindows = 24;
 std::vector<UsageEvent> BaselineTraffic() {
   std::vector<UsageEvent> v;
@@ -129,11 +129,11 @@ TEST(SpikeRuleTest, BaselineIsTheTrailingWindows) {
   // When a few windows are much busier the p95 decides: 22 windows of 100k
   // and two of 1M have p50 100k and p95 at rank 21.85 (between the last
   // 100k and the first 1M) = 100k + 0.85 × 900k = 865k, so the threshold is
-  // 4 × 865,000 = 3,460,000 (not 10 × 100k).
+  // 5 × 865,000 = 4,325,000 (not 10 × 100k).
   std::vector<int64_t> tail(22, 100000);
   tail.push_back(1000000);
   tail.push_back(1000000);
-  EXPECT_EQ(MakeBaseline(tail).threshold, 3460000);
+  EXPECT_EQ(MakeBaseline(tail).threshold, 4325000);
   // Twenty-three windows (less than two hours) are too few to judge.
   EXPECT_EQ(MakeBaseline(std::vector<int64_t>(23, 100000)).threshold, INT64_MAX);
 }
@@ -551,15 +551,15 @@ TEST(FanoutRuleTest, AgainstTheTurnsBefore) {
   std::vector<UsageEvent> v;
   // 30 turns of 1, 2, 3, 4, 5 tool calls (six each): p95 at rank
   // 0.95 × 29 = 27.55 of the sorted counts is 5, so a turn fans out from
-  // max(25, 5 × 5) = 25 tool calls.
+  // max(40, 5 × 5) = 40 tool calls.
   for (int turn = 0; turn < 30; ++turn) AddToolTurn(&v, turn, turn % 5 + 1, 1000 * turn);
-  AddToolTurn(&v, 30, 24, 100000);  // one short; it joins the history (p95 still 5)
-  AddToolTurn(&v, 31, 25, 200000);
+  AddToolTurn(&v, 30, 39, 100000);  // one short; it joins the history (p95 still 5)
+  AddToolTurn(&v, 31, 40, 200000);
   std::vector<Finding> f = OfKind(BothWays(v), "fanout");
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].Evidence("tool_calls"), 25);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 40);
   EXPECT_EQ(f[0].Evidence("usual_p95"), 5);
-  EXPECT_EQ(f[0].Evidence("threshold"), 25);
+  EXPECT_EQ(f[0].Evidence("threshold"), 40);
   EXPECT_EQ(f[0].subject, "session s turn at 09:31:00 UTC");
   EXPECT_EQ(f[0].time_ns, kT0 + 31 * kMinute);
 }
@@ -575,14 +575,14 @@ TEST(FanoutRuleTest, AnAgentThatAlwaysFansOutIsNotFlagged) {
 
 TEST(FanoutRuleTest, TurnSummaryToolCallsWithLittleHistory) {
   // With fewer than 30 turns to compare with, a turn fans out from
-  // max(50, 5 × p95): after one turn of 3, from 50; 49 is not enough.
+  // max(60, 5 × p95): after one turn of 3, from 60; 59 is not enough.
   std::vector<UsageEvent> v = {Turn(kT0, "sess", 1820, 420, 3),
-                               Turn(kT0 + kMinute, "other", 1820, 420, 49)};
+                               Turn(kT0 + kMinute, "other", 1820, 420, 59)};
   EXPECT_TRUE(OfKind(BothWays(v), "fanout").empty());
-  v[1] = Turn(kT0 + kMinute, "sess", 1820, 420, 50);
+  v[1] = Turn(kT0 + kMinute, "sess", 1820, 420, 60);
   std::vector<Finding> f = OfKind(BothWays(v), "fanout");
   ASSERT_EQ(f.size(), 1u);
-  EXPECT_EQ(f[0].Evidence("tool_calls"), 50);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 60);
   EXPECT_EQ(f[0].subject, "session sess turn at 09:01:00 UTC");
 }
 
@@ -607,7 +607,7 @@ TEST(BackgroundRuleTest, NamesTheCronJobAndTheHeartbeatSession) {
   v.push_back(With(Llm(At("2026-11-23T10:30:00Z"), 9000, 1000), "job", "digest"));  // busy hour
   // All: 100,000 + 150,000 + 120,000 + 108,000 + 10,000 = 488,000. "hb"
   // 150,000 (30.7 %) in one idle hour and "nightly" 120,000 (24.6 %) in one:
-  // each >= 100,000, >= 5 %, >= 40,000 an hour. "poll" 108,000 (22.1 %) is
+  // each >= 100,000, >= 10 %, >= 40,000 an hour. "poll" 108,000 (22.1 %) is
   // 36,000 an hour: a heartbeat doing its job. "digest" ran in a busy hour.
   std::vector<Finding> f = OfKind(BothWays(v), "background");
   ASSERT_EQ(f.size(), 2u);
