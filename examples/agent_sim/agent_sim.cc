@@ -83,8 +83,8 @@
 // agent. The records are produced roughly in time order: the morning
 // heartbeats, then the sessions by start time, each session whole (sessions
 // that overlap in time are not interleaved), then the evening heartbeats.
-// Without --monitor the records are the same as with it, but for the
-// sessions the guard stopped.
+// Without --monitor the records are the same, but that the sessions the
+// guard stopped run to their end and there are no alert lines.
 //
 // --sessions N scales the number of sessions (default 12). The heartbeat does
 // not scale: past ~220 sessions its ~4M night tokens drop below 5 % of the

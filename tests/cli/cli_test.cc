@@ -497,6 +497,7 @@ TEST_F(AgentSimTest, MonitorAlertsAndGuardStopsTheLoop) {
   // The loop rule trips on the 5th identical call (turn 2's second run_tests);
   // the guard denies the next call and the session stops there.
   EXPECT_EQ(with.run_tests, 5) << summary;
+  EXPECT_LT(with.run_tests, without.run_tests);
   EXPECT_THAT(summary, HasSubstr("agent_sim: guard denied s-flaky-fix at "));
   EXPECT_THAT(summary, HasSubstr("loop: the same call repeated"));
   // The hard session budget stops the never-compacting session.
