@@ -520,9 +520,14 @@ TEST_F(AgentSimTest, MonitorAlertsAndGuardStopsTheLoop) {
     }
   }
   EXPECT_THAT(heartbeat, ::testing::ElementsAre(0.5, 0.8, 1.0)) << summary;
-  EXPECT_GE(storms, 1) << summary;
+  EXPECT_EQ(storms, 1) << summary;
   EXPECT_EQ(loops, 1) << summary;
-  // The alerts the callback printed are the ones in the log.
+  // on_alert printed each alert of the log.
+  size_t printed = 0;
+  for (size_t at = summary.find("agent_sim: alert "); at != std::string::npos;
+       at = summary.find("agent_sim: alert ", at + 1))
+    ++printed;
+  EXPECT_EQ(printed, with.alerts.size()) << summary;
   EXPECT_THAT(summary, HasSubstr(absl::StrFormat("monitor: %d alerts", with.alerts.size())));
   std::remove(plain.c_str());
   std::remove(path.c_str());
