@@ -3,6 +3,7 @@
 //
 //   agent_sim --seed 7 --out day.jsonl                 # scenario "full"
 //   agent_sim --seed 7 --out clean.jsonl --scenario clean --sessions 20
+//   agent_sim --seed 7 --out day.jsonl --monitor       # the live guard too
 //
 // Time is SIMULATED: every span gets explicit times (Span::SetTimes) on a
 // clock that starts at --start (default 2026-11-22T00:00:00Z), so a whole day
@@ -44,9 +45,10 @@
 //    before succeeding: ~27 429s within ~2 minutes.
 //  * Background spend: a heartbeat job (trace kind "job", name
 //    heartbeat-audit, trace tags job=heartbeat-audit, heartbeat=true,
-//    agent=ops-bot) runs every 15 minutes from 00:00 to 07:30 and from 20:00
-//    to 23:45 (never while a session runs): 2 LLM calls of ~40-50k prompt
-//    tokens and 2 tools each, ~4M tokens in all, 20-30% of the day's tokens.
+//    agent=ops-bot, session=heartbeat-audit-K for the run at K x 15 min)
+//    runs every 15 minutes from 00:00 to 07:30 and from 20:00 to 23:45
+//    (never while a session runs): 2 LLM calls of ~40-50k prompt tokens and
+//    2 tools each, ~4M tokens in all, 20-30% of the day's tokens.
 //
 // --scenario clean: the same sessions (same seeds, same times) with sane
 // behaviour: session 0 compacts like the others, session 1 runs its tests
@@ -59,11 +61,37 @@
 // built, i.e. real time, even though the root span's SetTimes is simulated;
 // span lines and scope=turn summaries carry simulated times only.
 //
+// --monitor runs the live monitor (tokmeter/monitor.h) in the runtime, with
+// two budgets: --heartbeat_budget (default job:heartbeat-audit=2M/day: the
+// night's heartbeat runs cross 50 %, 80 % and 100 % of it before 08:00) and
+// --session_budget (default session=5M,hard: a session is denied its next
+// call once it has used 5M tokens: the never-compacting s-long-refactor is
+// stopped partway), the detector rules, and deny_on_loop with
+// loop_repeats=5. on_alert prints each alert to stderr ("agent_sim: alert
+// TIME RULE [SEVERITY] SUBJECT: MESSAGE"); the sinks write them as `alert`
+// lines. Before each LLM call and each tool batch a session asks
+// TOK_GUARD("session", key); when it is denied the session stops there ("guard
+// denied SESSION at TIME: WHY" on stderr) and does not resume. In the full
+// scenario the loop rule trips on the 5th identical run_tests call of
+// s-flaky-fix (the second of its second turn: three a turn), so that session
+// records 5 run_tests calls instead of >= 15; the retry storm alerts too.
+// How the monitor sees simulated time: its clock is the newest record's time
+// (plus the little wall time since), and it sees a span at the flusher's next
+// pass. The day is generated much faster than the flush interval, so each
+// guard check first calls Runtime::Flush(): the monitor has then seen every
+// span closed before the call, as it would a flush interval later in a live
+// agent. The records are produced roughly in time order: the morning
+// heartbeats, then the sessions by start time, each session whole (sessions
+// that overlap in time are not interleaved), then the evening heartbeats.
+// Without --monitor the records are the same, but that the sessions the
+// guard stopped run to their end and there are no alert lines.
+//
 // --sessions N scales the number of sessions (default 12). The heartbeat does
 // not scale: past ~220 sessions its ~4M night tokens drop below 5 % of the
 // day's tokens (the background rule's share). The file given by --out is
 // replaced. The runtime uses the block policy (a full ring waits for the
 // flusher), so the log is complete: no drops line is ever written.
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -83,6 +111,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "tokmeter/monitor.h"
 #include "tokmeter/tokmeter.h"
 
 ABSL_FLAG(uint64_t, seed, 1, "PRNG seed; the same seed gives the same records (ids aside)");
@@ -91,6 +120,13 @@ ABSL_FLAG(std::string, scenario, "full", "full (retry storm, loop, night heartbe
 ABSL_FLAG(int, sessions, 12, "interactive sessions in the day");
 ABSL_FLAG(std::string, start, "2026-11-22T00:00:00Z", "start of the simulated day (RFC 3339)");
 ABSL_FLAG(int, workers, 4, "worker threads for tool fan-out");
+ABSL_FLAG(bool, monitor, false,
+          "run the live monitor: budgets, rule alerts printed to stderr and written to the "
+          "log, and the guard asked before each call of a session");
+ABSL_FLAG(std::string, heartbeat_budget, "job:heartbeat-audit=2M/day",
+          "with --monitor: the heartbeat job's budget (the budget grammar)");
+ABSL_FLAG(std::string, session_budget, "session=5M,hard",
+          "with --monitor: each session's budget (the budget grammar)");
 
 namespace {
 
@@ -218,6 +254,7 @@ struct LlmCall {
 };
 
 struct Totals {
+  int64_t guard_denials = 0;
   int64_t tokens = 0;
   int64_t llm_calls = 0;
   int64_t tool_calls = 0;
@@ -227,6 +264,32 @@ struct Totals {
   void Time(int64_t a, int64_t b) {
     min_ns = std::min(min_ns, a);
     max_ns = std::max(max_ns, b);
+  }
+};
+
+std::string Iso(int64_t ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+}
+
+// With --monitor, a session asks the guard before each LLM call and each tool
+// batch. The monitor sees a span when the flusher hands it a pass; the
+// simulated day runs far faster than the flush interval, so a check first
+// flushes (Runtime::Flush): the monitor has then seen every span closed
+// before the call, as a live agent's would a flush interval after it.
+struct SessionGuard {
+  tokmeter::Runtime* rt = nullptr;  // null: no monitor, always allow
+
+  bool Allow(const std::string& session, int64_t at, Totals& totals) const {
+    if (rt == nullptr) return true;
+    if (absl::Status st = rt->Flush(); !st.ok()) {
+      std::fprintf(stderr, "agent_sim: flush: %s\n", st.ToString().c_str());
+    }
+    const tokmeter::GuardResult g = TOK_GUARD("session", session);
+    if (!g.denied()) return true;
+    ++totals.guard_denials;
+    std::fprintf(stderr, "agent_sim: guard denied %s at %s: %s\n", session.c_str(), Iso(at).c_str(),
+                 g.message().c_str());
+    return false;
   }
 };
 
@@ -342,7 +405,8 @@ struct Interval {
 };
 
 // Simulates one session on the calling (main) thread.
-Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Totals& totals) {
+Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool,
+                    const SessionGuard& guard, Totals& totals) {
   Rng rng(seed, 1000 + static_cast<uint64_t>(p.index));
   const Agent& a = p.agent;
   TOK_TRACE_NAMED(session, "session", p.key);
@@ -353,6 +417,7 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
   cx.pending = kSystemPromptTokens;  // first request writes the system prompt
   int64_t compactions = 0;
   int64_t t = p.start;
+  bool stopped = false;  // the guard denied: the session stops
   for (int turn_no = 1; turn_no <= p.turns; ++turn_no) {
     const int64_t turn_start = t;
     TOK_SPAN_NAMED(turn, "turn", absl::StrCat("turn-", turn_no));
@@ -364,6 +429,10 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
     int tools_left = 8;
     int64_t user_tokens = rng.Uniform(40, 400);
     for (int step = 0; step < steps; ++step) {
+      if (!guard.Allow(p.key, t, totals)) {
+        stopped = true;
+        break;
+      }
       LlmCall c;
       c.start = t;
       int64_t output = rng.Uniform(120, 700);
@@ -378,6 +447,10 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
       ++totals.llm_calls;
       t = c.end;
       if (step + 1 == steps) break;
+      if (!guard.Allow(p.key, t, totals)) {
+        stopped = true;
+        break;
+      }
 
       // Tools the model asked for, run in parallel.
       std::vector<ToolCall> calls;
@@ -422,7 +495,8 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
       if (tools_left <= 0) steps = step + 2;  // one last call to answer
     }
 
-    if (parallel_turn) {
+    if (parallel_turn && !stopped && !guard.Allow(p.key, t, totals)) stopped = true;
+    if (parallel_turn && !stopped) {
       // Research fan-out: 6 sub-agent calls in parallel on the workers. In
       // the full scenario the provider answers 429 to every one of them 4-5
       // times (thundering herd) before letting them through.
@@ -471,26 +545,32 @@ Interval RunSession(const SessionPlan& p, uint64_t seed, WorkerPool& pool, Total
       }
       pool.RunAll(std::move(jobs));
       // ...and a final call to merge the results.
-      LlmCall c;
-      c.start = end + rng.Uniform(20, 200) * kMs;
-      int64_t output = rng.Uniform(400, 900);
-      c.usage =
-          NextUsage(rng, cx, rng.Uniform(5, 60), output, !(p.bloat_host && p.full), &compactions);
-      c.end = c.start + LlmDuration(rng, output);
-      c.request_id = RequestId(rng);
-      c.request = absl::StrCat(p.key, "/", turn_no, "/merge");
-      EmitLlm(a, c);
-      totals.tokens += TotalTokens(c.usage);
-      ++totals.llm_calls;
-      t = c.end;
+      t = end;
+      if (!guard.Allow(p.key, t, totals)) {
+        stopped = true;
+      } else {
+        LlmCall c;
+        c.start = end + rng.Uniform(20, 200) * kMs;
+        int64_t output = rng.Uniform(400, 900);
+        c.usage =
+            NextUsage(rng, cx, rng.Uniform(5, 60), output, !(p.bloat_host && p.full), &compactions);
+        c.end = c.start + LlmDuration(rng, output);
+        c.request_id = RequestId(rng);
+        c.request = absl::StrCat(p.key, "/", turn_no, "/merge");
+        EmitLlm(a, c);
+        totals.tokens += TotalTokens(c.usage);
+        ++totals.llm_calls;
+        t = c.end;
+      }
     }
 
     turn.SetTimes(turn_start, t);
     turn.End();
+    if (stopped) break;
     // The user reads, thinks, types.
     t += rng.Uniform(40, 360) * kSec;
   }
-  const int64_t end = t - 30 * kSec;
+  const int64_t end = stopped ? t : t - 30 * kSec;
   session.span().SetTimes(p.start - kSec, end);
   totals.Time(p.start - kSec, end);
   return {p.start - kSec, end};
@@ -504,6 +584,9 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
       "%Y-%m-%dT%H:%M:%SZ", absl::FromUnixNanos(at - 15 * kMin), absl::UTCTimeZone());
   TOK_TRACE_NAMED(job, "job", "heartbeat-audit");
   job.Tag("job", "heartbeat-audit").Tag("heartbeat", true).Tag("agent", a.name);
+  // Each run is its own conversation (else the runtime's default, the trace
+  // name, would make the whole night one session).
+  job.Tag("session", absl::StrCat("heartbeat-audit-", run));
 
   int64_t t = at + rng.Uniform(50, 900) * kMs;
   // 1. Audit: re-sends the repository snapshot and the open-PR list each poll.
@@ -554,8 +637,12 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
   totals.Time(at, s.end + 100 * kMs);
 }
 
-std::string Iso(int64_t ns) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixNanos(ns), absl::UTCTimeZone());
+// The monitor's on_alert: one line per alert on stderr.
+void PrintAlert(const tokmeter::AlertRecord& a) {
+  const tokmeter::Finding& f = a.finding;
+  std::fprintf(stderr, "agent_sim: alert %s %s [%s] %s: %s\n", Iso(a.time_unix_ns).c_str(),
+               f.kind.c_str(), std::string(tokmeter::SeverityName(f.severity)).c_str(),
+               f.subject.c_str(), f.recommendation.c_str());
 }
 
 }  // namespace
@@ -603,6 +690,21 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "agent_sim: sink %.*s: %s\n", static_cast<int>(sink_name.size()),
                  sink_name.data(), e.ToString().c_str());
   };
+  std::shared_ptr<tokmeter::Monitor> monitor;
+  if (absl::GetFlag(FLAGS_monitor)) {
+    tokmeter::MonitorOptions mo;
+    mo.budgets = {absl::GetFlag(FLAGS_heartbeat_budget), absl::GetFlag(FLAGS_session_budget)};
+    mo.deny_on_loop = true;  // the 5th identical call in a session stops it
+    mo.loop_repeats = 5;
+    mo.on_alert = PrintAlert;
+    auto m = tokmeter::Monitor::Create(std::move(mo));
+    if (!m.ok()) {
+      std::fprintf(stderr, "agent_sim: --monitor: %s\n", m.status().ToString().c_str());
+      return 2;
+    }
+    monitor = *m;
+    options.monitor = monitor;
+  }
   auto rt = tokmeter::Runtime::Start(std::move(options));
   if (!rt.ok()) {
     std::fprintf(stderr, "agent_sim: %s\n", rt.status().ToString().c_str());
@@ -648,14 +750,16 @@ int main(int argc, char** argv) {
 
   Totals totals;
   std::vector<Interval> busy;
+  SessionGuard guard;
+  if (monitor) guard.rt = rt->get();
   {
     WorkerPool pool(workers);
-    for (const SessionPlan& p : plans) busy.push_back(RunSession(p, seed, pool, totals));
-    int heartbeats = 0;
-    if (full) {
-      // Every 15 minutes, at night, never while a session runs.
-      int run = 0;
-      for (int64_t at = day; at < day + 24 * kHour; at += 15 * kMin, ++run) {
+    // Every 15 minutes, at night, never while a session runs; run k of the
+    // day is the one at k * 15 min.
+    auto heartbeats = [&](int64_t from, int64_t to) {
+      if (!full) return;
+      int run = static_cast<int>((from - day) / (15 * kMin));
+      for (int64_t at = from; at < to; at += 15 * kMin, ++run) {
         int64_t tod = at - day;
         if (tod >= 7 * kHour + 45 * kMin && tod < 20 * kHour) continue;
         bool overlaps = false;
@@ -664,14 +768,31 @@ int main(int argc, char** argv) {
         }
         if (overlaps) continue;
         RunHeartbeat(at, seed, run, pool, totals);
-        ++heartbeats;
       }
-    }
-    (void)heartbeats;
+    };
+    // Roughly in simulated-time order, as a live monitor would see the day:
+    // the morning heartbeats (sessions start at 08:00 or later, so none can
+    // overlap them), the sessions by start time (each one whole), then the
+    // evening heartbeats.
+    heartbeats(day, day + 8 * kHour);
+    std::vector<const SessionPlan*> order;
+    for (const SessionPlan& p : plans) order.push_back(&p);
+    std::stable_sort(order.begin(), order.end(), [](const SessionPlan* a, const SessionPlan* b) {
+      return a->start < b->start;
+    });
+    for (const SessionPlan* p : order) busy.push_back(RunSession(*p, seed, pool, guard, totals));
+    heartbeats(day + 8 * kHour, day + 24 * kHour);
   }
 
   absl::Status st = (*rt)->Shutdown();
   tokmeter::Stats stats = (*rt)->stats();
+  if (monitor) {
+    monitor->FinishCallbacks();  // every alert printed before the summary
+    const tokmeter::MonitorStats ms = monitor->stats();
+    std::fprintf(stderr, "agent_sim: monitor: %llu alerts, %lld guard denials\n",
+                 static_cast<unsigned long long>(ms.alerts),
+                 static_cast<long long>(totals.guard_denials));
+  }
   if (!st.ok()) {
     std::fprintf(stderr, "agent_sim: shutdown: %s\n", st.ToString().c_str());
   }

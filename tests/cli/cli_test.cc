@@ -404,10 +404,11 @@ TEST(CliConvertTest, ArgumentsAndRoundTrip) {
 class AgentSimTest : public ::testing::Test {
  protected:
   // Runs agent_sim; `summary` gets what it printed (its own totals).
-  static std::string Simulate(const std::string& scenario, std::string* summary = nullptr) {
-    std::string path = TempPath("agent_sim_" + scenario + ".jsonl");
+  static std::string Simulate(const std::string& scenario, std::string* summary = nullptr,
+                              const std::string& extra = "") {
+    std::string path = TempPath("agent_sim_" + scenario + (extra.empty() ? "" : "_x") + ".jsonl");
     std::string cmd = std::string(TOKMETER_AGENT_SIM) + " --seed 7 --scenario " + scenario +
-                      " --out " + path + " 2>&1";
+                      " --out " + path + extra + " 2>&1";
     FILE* p = popen(cmd.c_str(), "r");
     EXPECT_NE(p, nullptr) << cmd;
     std::string text;
@@ -457,6 +458,78 @@ TEST_F(AgentSimTest, FullDayHasRetryStormLoopAndBackground) {
   Result report = Tokmeter({"report", "--format", "md", path});
   EXPECT_EQ(report.rc, 0);
   EXPECT_THAT(report.out, HasSubstr("retry_storm"));
+  std::remove(path.c_str());
+}
+
+// The run_tests calls (only s-flaky-fix runs them) and the alert lines of a log.
+struct SimLog {
+  int run_tests = 0;
+  std::vector<json::object> alerts;
+};
+SimLog ReadSimLog(const std::string& path) {
+  SimLog log;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    json::value v = json::parse(line);
+    const json::object& o = v.as_object();
+    if (o.at("type") == "alert") log.alerts.push_back(o);
+    if (o.at("type") == "span" && o.at("kind") == "tool" && o.at("name") == "run_tests")
+      ++log.run_tests;
+  }
+  return log;
+}
+
+TEST_F(AgentSimTest, MonitorAlertsAndGuardStopsTheLoop) {
+  std::string plain_summary;
+  std::string plain = Simulate("full", &plain_summary);
+  const SimLog without = ReadSimLog(plain);
+  EXPECT_TRUE(without.alerts.empty());
+  // s-flaky-fix runs the same run_tests three times a turn, for >= 5 turns.
+  EXPECT_GE(without.run_tests, 15);
+  EXPECT_EQ(without.run_tests % 3, 0);
+
+  std::string summary;
+  std::string path = Simulate("full", &summary,
+                              " --monitor --heartbeat_budget job:heartbeat-audit=2M/day"
+                              " --session_budget session=5M,hard");
+  const SimLog with = ReadSimLog(path);
+  // The loop rule trips on the 5th identical call (turn 2's second run_tests);
+  // the guard denies the next call and the session stops there.
+  EXPECT_EQ(with.run_tests, 5) << summary;
+  EXPECT_LT(with.run_tests, without.run_tests);
+  EXPECT_THAT(summary, HasSubstr("agent_sim: guard denied s-flaky-fix at "));
+  EXPECT_THAT(summary, HasSubstr("loop: the same call repeated"));
+  // The hard session budget stops the never-compacting session.
+  EXPECT_THAT(summary, HasSubstr("agent_sim: guard denied s-long-refactor at "));
+  EXPECT_THAT(summary, HasSubstr("hard budget session=5M,hard"));
+  // The night heartbeat (~4M tokens) crosses each threshold of its 2M/day
+  // budget once; a retry storm and the loop alert too.
+  std::vector<double> heartbeat;
+  int storms = 0, loops = 0;
+  for (const json::object& a : with.alerts) {
+    if (a.at("rule") == "budget" && a.at("budget") == "job:heartbeat-audit=2M/day")
+      heartbeat.push_back(a.at("threshold").to_number<double>());
+    if (a.at("rule") == "retry_storm") {
+      ++storms;
+      EXPECT_THAT(std::string(a.at("subject").as_string()), HasSubstr("s-research-herd"));
+    }
+    if (a.at("rule") == "loop") {
+      ++loops;
+      EXPECT_THAT(std::string(a.at("subject").as_string()), HasSubstr("s-flaky-fix"));
+    }
+  }
+  EXPECT_THAT(heartbeat, ::testing::ElementsAre(0.5, 0.8, 1.0)) << summary;
+  EXPECT_EQ(storms, 1) << summary;
+  EXPECT_EQ(loops, 1) << summary;
+  // on_alert printed each alert of the log.
+  size_t printed = 0;
+  for (size_t at = summary.find("agent_sim: alert "); at != std::string::npos;
+       at = summary.find("agent_sim: alert ", at + 1))
+    ++printed;
+  EXPECT_EQ(printed, with.alerts.size()) << summary;
+  EXPECT_THAT(summary, HasSubstr(absl::StrFormat("monitor: %d alerts", with.alerts.size())));
+  std::remove(plain.c_str());
   std::remove(path.c_str());
 }
 
