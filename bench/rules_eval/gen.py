@@ -614,7 +614,7 @@ def inject(rng, day, sessions, kind, strength):
         t = start = 2.5 * 3600 + rng.uniform(0, 600)
         spent = 0
         per = 60_000
-        while spent < want and t < 5.5 * 3600:
+        while spent < want and t < 7.5 * 3600:  # idle hours: interactive use starts later
             tr = Turn(t, "poll", sim.uid())
             c = sim.call(t, int(per * rng.uniform(0.8, 1.2)), lognorm(rng, 200, 0.5, 20, 1500))
             tr.calls.append(c)
