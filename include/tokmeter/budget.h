@@ -10,7 +10,7 @@
 //           requests         all traffic, in LLM requests
 //           KEY              each value of a tag separately: session, user,
 //                            agent, job, workflow, model, tool, provider,
-//                            channel, run, or any other tag key
+//                            channel, run; any other tag as tag.NAME
 //           KEY:VALUE        one value only, e.g. job:heartbeat
 //   LIMIT   tokens: 2M, 500k, 1.5G, 250000
 //           USD:    $5, 5usd, 0.50$

@@ -10,7 +10,7 @@
 //   auto rt = tokmeter::Runtime::Start(std::move(o));
 //   ...
 //   if (auto g = TOK_GUARD("session", session_key); g.denied()) {
-//     return StopTurn(g.message());  // "hard budget session=2M: 100% reached"
+//     return StopTurn(g.message());  // "denied: hard budget session=2M,hard is used up …"
 //   }
 //
 // How it runs: the flusher thread hands each pass's records to the monitor
@@ -90,14 +90,14 @@ struct MonitorStats {
   uint64_t callback_errors = 0;    // on_alert calls that threw
   uint64_t callbacks_dropped = 0;  // alerts not handed to on_alert: the queue was full
   uint64_t guard_table_full = 0;   // verdicts the guard table had no room for
-  uint64_t process_errors = 0;     // passes the monitor could not finish (see on_error)
+  uint64_t process_errors = 0;     // passes that threw (the runtime's on_error says why)
 };
 
 enum class Verdict { kAllow, kWarn, kDeny };
 
-// What Guard() answers. `message()` says why ("hard budget session=2M:
-// 100% reached", "loop: the same call repeated 5 times in session s-42",
-// "retry storm in progress").
+// What Guard() answers. `message()` says why ("denied: hard budget
+// session=2M,hard is used up (session s-42)", "denied: loop: the same call
+// repeated in session s-42", "…: retry storm in progress (HTTP 429s)").
 struct GuardResult {
   Verdict verdict = Verdict::kAllow;
   enum class Reason : uint8_t { kNone, kBudget, kLoop, kStorm } reason = Reason::kNone;
@@ -134,6 +134,7 @@ class Monitor : public BatchProcessor {
 
  private:
   explicit Monitor(std::unique_ptr<Impl> impl);
+  void ProcessLocked(Batch& batch);
   std::unique_ptr<Impl> impl_;
 };
 

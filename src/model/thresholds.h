@@ -179,6 +179,8 @@ inline constexpr double kSmallRequestTokens = 5'000.0;
 inline constexpr int64_t kLargeRunTokens = 3'000'000;
 inline constexpr double kLargeRunMedianMultiple = 5.0;
 inline constexpr int kLargeRunMinRuns = 4;
+// Runs below this are small whatever their multiple of the median (a 5x run
+// of 10k tokens is not worth a look).
 inline constexpr int64_t kLargeRunMinTokens = 100'000;
 // increasing: tokens up by at least this share vs the previous period
 // (workflows with increasing token consumption), when the

@@ -119,6 +119,7 @@ MonitorStats Monitor::stats() const {
   s.callback_errors = impl_->callback_errors.load(std::memory_order_relaxed);
   s.callbacks_dropped = impl_->callbacks_dropped.load(std::memory_order_relaxed);
   s.guard_table_full = impl_->guard_full.load(std::memory_order_relaxed);
+  s.process_errors = impl_->process_errors.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -137,6 +138,20 @@ void Monitor::Process(Batch& batch) {
   Impl& m = *impl_;
   std::lock_guard<std::mutex> l(m.mu);
   m.out = &batch.alerts;
+  try {
+    ProcessLocked(batch);
+  } catch (...) {
+    // Counted, and passed on: the runtime reports it through on_error and
+    // the sinks still get the batch.
+    m.process_errors.fetch_add(1, std::memory_order_relaxed);
+    m.out = nullptr;
+    throw;
+  }
+  m.out = nullptr;
+}
+
+void Monitor::ProcessLocked(Batch& batch) {
+  Impl& m = *impl_;
   UsageEvent e;
   monitor_internal::EventText text;
   for (const SpanRecord& s : batch.spans) {
@@ -155,7 +170,6 @@ void Monitor::Process(Batch& batch) {
   m.cause_span = 0;
   m.Advance(m.Now());
   m.Publish();
-  m.out = nullptr;
 }
 
 int64_t Monitor::Impl::Now() const {

@@ -73,7 +73,7 @@ struct Monitor::Impl {
   bool stopping = false;
 
   std::atomic<uint64_t> observed{0}, alerts{0}, callbacks_made{0}, callback_errors{0},
-      callbacks_dropped{0}, guard_full{0};
+      callbacks_dropped{0}, guard_full{0}, process_errors{0};
 
   int64_t Now() const;
   void Observe(const UsageEvent& e);
