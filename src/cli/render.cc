@@ -20,7 +20,10 @@ void Indent(std::ostream& os, int n) {
   for (int i = 0; i < n; ++i) os << "  ";
 }
 
-void Pretty(std::ostream& os, const json::value& v, int depth) {
+// depth < 0: one line without spaces; else indented from `depth`. Doubles
+// integral ones as integers, else up to 10 significant digits; no NaN.
+void Write(std::ostream& os, const json::value& v, int depth) {
+  const bool pretty = depth >= 0;
   switch (v.kind()) {
     case json::kind::object: {
       const auto& o = v.get_object();
@@ -28,17 +31,19 @@ void Pretty(std::ostream& os, const json::value& v, int depth) {
         os << "{}";
         return;
       }
-      os << "{\n";
+      os << (pretty ? "{\n" : "{");
       bool first = true;
       for (const auto& kv : o) {
-        if (!first) os << ",\n";
+        if (!first) os << (pretty ? ",\n" : ",");
         first = false;
-        Indent(os, depth + 1);
-        os << json::serialize(json::string(kv.key())) << ": ";
-        Pretty(os, kv.value(), depth + 1);
+        if (pretty) Indent(os, depth + 1);
+        os << json::serialize(json::string(kv.key())) << (pretty ? ": " : ":");
+        Write(os, kv.value(), pretty ? depth + 1 : -1);
       }
-      os << "\n";
-      Indent(os, depth);
+      if (pretty) {
+        os << "\n";
+        Indent(os, depth);
+      }
       os << "}";
       return;
     }
@@ -48,14 +53,16 @@ void Pretty(std::ostream& os, const json::value& v, int depth) {
         os << "[]";
         return;
       }
-      os << "[\n";
+      os << (pretty ? "[\n" : "[");
       for (size_t i = 0; i < a.size(); ++i) {
-        if (i) os << ",\n";
-        Indent(os, depth + 1);
-        Pretty(os, a[i], depth + 1);
+        if (i) os << (pretty ? ",\n" : ",");
+        if (pretty) Indent(os, depth + 1);
+        Write(os, a[i], pretty ? depth + 1 : -1);
       }
-      os << "\n";
-      Indent(os, depth);
+      if (pretty) {
+        os << "\n";
+        Indent(os, depth);
+      }
       os << "]";
       return;
     }
@@ -78,7 +85,12 @@ void Pretty(std::ostream& os, const json::value& v, int depth) {
 }  // namespace
 
 void WriteJson(std::ostream& os, const json::value& v) {
-  Pretty(os, v, 0);
+  Write(os, v, 0);
+  os << "\n";
+}
+
+void WriteJsonLine(std::ostream& os, const json::value& v) {
+  Write(os, v, -1);
   os << "\n";
 }
 

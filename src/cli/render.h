@@ -15,6 +15,8 @@ namespace tokmeter::cli {
 // Pretty JSON, two-space indent, doubles with up to 10 significant digits
 // (integral doubles printed as integers), a final newline.
 void WriteJson(std::ostream& os, const boost::json::value& v);
+// The same value as one line without spaces (JSON Lines output).
+void WriteJsonLine(std::ostream& os, const boost::json::value& v);
 
 std::string Thousands(int64_t v);                  // 4637898 → "4,637,898"
 std::string Compact(double v);                     // 4637898 → "4.64M"

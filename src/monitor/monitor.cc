@@ -33,8 +33,6 @@ std::atomic<Monitor::Impl*> g_active{nullptr};
 
 int64_t WallNs() { return absl::ToUnixNanos(absl::Now()); }
 
-Verdict Worse(Verdict a, Verdict b) { return int(a) >= int(b) ? a : b; }
-
 }  // namespace
 
 // ---- creation ----------------------------------------------------------------------

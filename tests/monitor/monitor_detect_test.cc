@@ -49,8 +49,9 @@ void Call(std::string_view kind, std::string_view name, int64_t end_ns,
 void SimulateDay(int64_t day) {
   for (int64_t t = day; t < day + 24 * kHour; t += 10 * kMinute) {
     const int h = int((t - day) / kHour);
-    // The heartbeat session runs all day; nobody else works at night.
-    Call("llm", "heartbeat", t + kMinute, {{"session", "hb"}, {"heartbeat", "true"}}, 7000, 500);
+    // The heartbeat session runs all day; nobody else works at night: 12
+    // idle hours of 6 x 15,500 tokens, 1.1M, ~13 % of the day's ~8.5M.
+    Call("llm", "heartbeat", t + kMinute, {{"session", "hb"}, {"heartbeat", "true"}}, 15000, 500);
     if (h < 8 || h >= 20) continue;
     for (int s = 0; s < 4; ++s) {
       const std::string session = "s" + std::to_string(s);

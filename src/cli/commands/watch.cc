@@ -51,54 +51,6 @@ int64_t WallNs() {
   return int64_t(ts.tv_sec) * kSecondNs + ts.tv_nsec;
 }
 
-// One JSON line: no spaces; doubles as WriteJson writes them (integral ones
-// as integers, else up to 10 significant digits).
-void Line(std::ostream& os, const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::object: {
-      os << "{";
-      bool first = true;
-      for (const auto& kv : v.get_object()) {
-        if (!first) os << ",";
-        first = false;
-        os << json::serialize(json::string(kv.key())) << ":";
-        Line(os, kv.value());
-      }
-      os << "}";
-      return;
-    }
-    case json::kind::array: {
-      os << "[";
-      bool first = true;
-      for (const auto& e : v.get_array()) {
-        if (!first) os << ",";
-        first = false;
-        Line(os, e);
-      }
-      os << "]";
-      return;
-    }
-    case json::kind::double_: {
-      const double d = v.get_double();
-      if (!std::isfinite(d)) {
-        os << "null";
-      } else if (d == std::floor(d) && std::fabs(d) < 1e15) {
-        os << static_cast<int64_t>(d);
-      } else {
-        os << absl::StrFormat("%.10g", d);
-      }
-      return;
-    }
-    default:
-      os << json::serialize(v);
-  }
-}
-
-void WriteJsonLine(std::ostream& os, const json::value& v) {
-  Line(os, v);
-  os << '\n';
-}
-
 std::string AmountText(BudgetUnit u, double v) {
   switch (u) {
     case BudgetUnit::kUsd:
