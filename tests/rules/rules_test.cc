@@ -540,7 +540,7 @@ TEST(CacheMissRuleTest, FiveRequestsInARowWithoutACacheHit) {
 // Turns of tool spans under their turn's id, one turn a minute in session s.
 void AddToolTurn(std::vector<UsageEvent>* v, int turn, int tools, uint64_t fp) {
   for (int i = 0; i < tools; ++i) {
-    UsageEvent e = Tool(kT0 + turn * kMinute + i * 100'000'000, "search", fp + i);
+    UsageEvent e = Tool(kT0 + turn * kMinute + int64_t{i} * 100'000'000, "search", fp + i);
     e.trace_id = "t1";
     e.parent_id = Keep("turn" + std::to_string(turn));
     v->push_back(With(e, "session", "s"));
