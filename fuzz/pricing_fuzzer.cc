@@ -9,7 +9,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using tokmeter::PriceTable;
   std::string_view in(reinterpret_cast<const char*>(data), size);
-  tokmeter::analysis::TokenBuckets t;
+  tokmeter::TokenBuckets t;
   t.input = 250000;
   t.output = 1000;
   t.cache_read = 5;
