@@ -25,9 +25,14 @@ void FanoutRule::Done(Turn& t) {
   // differs between agents (turns without any say nothing about it).
   if (t.count() == 0) return;
   History& h = history_[t.background ? 1 : 0];
-  h.turns.push_back(t.count());
-  if (int(h.turns.size()) > thresholds::kFanoutHistoryTurns) h.turns.pop_front();
-  h.p95 = Percentile(std::vector<double>(h.turns.begin(), h.turns.end()), 0.95);
+  const int64_t n = t.count();
+  h.turns.push_back(n);
+  h.sorted.insert(std::upper_bound(h.sorted.begin(), h.sorted.end(), n), n);
+  if (int(h.turns.size()) > thresholds::kFanoutHistoryTurns) {
+    h.sorted.erase(std::lower_bound(h.sorted.begin(), h.sorted.end(), h.turns.front()));
+    h.turns.pop_front();
+  }
+  h.p95 = SortedPercentile(h.sorted, 0.95);
   const int64_t floor = int(h.turns.size()) >= thresholds::kFanoutMinHistoryTurns
                             ? thresholds::kFanoutMinToolCalls
                             : thresholds::kFanoutShortHistoryMin;
@@ -70,7 +75,10 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     return;
   }
   const uint64_t key = absl::HashOf(o.thread().id, turn.id);
-  if (auto d = done_.find(key); d != done_.end()) {
+  // A key is in turns_ or in done_, never both; the turn being written to
+  // is the common case, and done_ (large, cold) is only asked when it is not.
+  auto it = turns_.find(key);
+  if (auto d = it == turns_.end() ? done_.find(key) : done_.end(); d != done_.end()) {
     // Done and not fired: only the times change (as they would on its Turn).
     d->second.touched = observed_;
     d->second.last_ns = std::max(d->second.last_ns, o.time_ns);
@@ -86,7 +94,8 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     }
     return;
   }
-  auto [it, inserted] = turns_.try_emplace(key);
+  const bool inserted = it == turns_.end();
+  if (inserted) it = turns_.try_emplace(key).first;
   Turn& t = it->second;
   if (inserted) {
     t.first_ns = t.last_ns = o.time_ns;

@@ -47,7 +47,8 @@ class FanoutRule {
   Finding MakeFinding(const Turn& t) const;
   // Per kind of turn: [0] interactive, [1] background work.
   struct History {
-    std::deque<int64_t> turns;  // tool calls of the last finished turns
+    std::deque<int64_t> turns;    // tool calls of the last finished turns
+    std::vector<int64_t> sorted;  // the same, in order (the p95 without sorting)
     double p95 = 0;
     int64_t threshold = thresholds::kFanoutShortHistoryMin;
   };

@@ -33,6 +33,19 @@ TEST(PercentileTest, TwelveQuietWindowsAndOneSpike) {
   EXPECT_DOUBLE_EQ(Percentile({7}, 0.95), 7.0);
 }
 
+TEST(PercentileTest, SortedIntegersGiveTheSameQuantiles) {
+  // The same 13 values as above, as the ascending integers fanout keeps.
+  std::vector<int64_t> v(12, 1000);
+  v.push_back(50000);
+  EXPECT_DOUBLE_EQ(rules::SortedPercentile(v, 0.50), 1000.0);
+  EXPECT_NEAR(rules::SortedPercentile(v, 0.95), 20600.0, 1e-6);
+  EXPECT_DOUBLE_EQ(rules::SortedPercentile(v, 1.0), 50000.0);
+  // {1, 2, 3, 10}: p50 at rank 1.5 = 2.5 (numpy's default).
+  EXPECT_DOUBLE_EQ(rules::SortedPercentile({1, 2, 3, 10}, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(rules::SortedPercentile({}, 0.95), 0.0);
+  EXPECT_DOUBLE_EQ(rules::SortedPercentile({7}, 0.95), 7.0);
+}
+
 TEST(GroupByTest, SumsTokensRequestsRunsAndModels) {
   EventStore store;
   const int64_t t = At("2026-11-23T09:00:00Z");

@@ -564,6 +564,24 @@ TEST(FanoutRuleTest, AgainstTheTurnsBefore) {
   EXPECT_EQ(f[0].time_ns, kT0 + 31 * kMinute);
 }
 
+TEST(FanoutRuleTest, OnlyTheLast200TurnsAreTheHistory) {
+  std::vector<UsageEvent> v;
+  // 200 turns of 10 tool calls: p95 10, threshold max(40, 5 × 10) = 50, so
+  // a turn of 45 is not a fan-out; it joins the history.
+  for (int turn = 0; turn < 200; ++turn) AddToolTurn(&v, turn, 10, 1000 * turn);
+  AddToolTurn(&v, 200, 45, 300000);
+  // 200 turns of 2 push every turn above out of the last 200: p95 2,
+  // threshold max(40, 5 × 2) = 40, and a turn of 40 fans out.
+  for (int turn = 201; turn <= 400; ++turn) AddToolTurn(&v, turn, 2, 1000 * turn);
+  AddToolTurn(&v, 401, 40, 500000);
+  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 40);
+  EXPECT_EQ(f[0].Evidence("usual_p95"), 2);
+  EXPECT_EQ(f[0].Evidence("threshold"), 40);
+  EXPECT_EQ(f[0].time_ns, kT0 + 401 * kMinute);
+}
+
 TEST(FanoutRuleTest, AnAgentThatAlwaysFansOutIsNotFlagged) {
   std::vector<UsageEvent> v;
   // A coding agent: 30 turns of 20 tool calls (p95 20, threshold 100); a
