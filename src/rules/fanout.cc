@@ -82,16 +82,7 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     // Done and not fired: only the times change (as they would on its Turn).
     d->second.touched = observed_;
     d->second.last_ns = std::max(d->second.last_ns, o.time_ns);
-    if (!o.turn_level) {
-      uint64_t& cur = current_[o.thread().id];
-      if (cur != 0 && cur != key) {
-        if (auto prev = turns_.find(cur); prev != turns_.end()) {
-          Done(prev->second);
-          Retire(cur);
-        }
-      }
-      cur = key;
-    }
+    if (!o.turn_level) MoveTo(o.thread().id, key);
     return;
   }
   const bool inserted = it == turns_.end();
@@ -106,17 +97,7 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
   t.touched = observed_;
   t.first_ns = std::min(t.first_ns, o.time_ns);
   t.last_ns = std::max(t.last_ns, o.time_ns);
-  if (!o.turn_level) {
-    // The session moved on from its previous turn: that one is over.
-    uint64_t& cur = current_[o.thread().id];
-    if (cur != 0 && cur != key) {
-      if (auto prev = turns_.find(cur); prev != turns_.end()) {
-        Done(prev->second);
-        Retire(cur);
-      }
-    }
-    cur = key;
-  }
+  if (!o.turn_level) MoveTo(o.thread().id, key);
   if (o.turn_level) {
     t.summary = std::max(t.summary, o.tool_calls);
     if (!o.name.empty()) t.name = std::string(o.name);
@@ -128,6 +109,18 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     Done(t);
     Retire(key);
   }
+}
+
+void FanoutRule::MoveTo(uint64_t thread, uint64_t key) {
+  // The session moved on from its previous turn: that one is over.
+  uint64_t& cur = current_[thread];
+  if (cur != 0 && cur != key) {
+    if (auto prev = turns_.find(cur); prev != turns_.end()) {
+      Done(prev->second);
+      Retire(cur);
+    }
+  }
+  cur = key;
 }
 
 void FanoutRule::Retire(uint64_t key) {

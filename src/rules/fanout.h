@@ -65,8 +65,9 @@ class FanoutRule {
     int64_t last_ns = 0;
   };
   absl::flat_hash_map<uint64_t, DoneTurn> done_;
-  void Retire(uint64_t key);     // a done turn that did not fire: turns_ → done_
-  std::vector<Finding> closed_;  // fired turns forgotten since
+  void Retire(uint64_t key);                   // a done turn that did not fire: turns_ → done_
+  void MoveTo(uint64_t thread, uint64_t key);  // a tool record of `key` in `thread`
+  std::vector<Finding> closed_;                // fired turns forgotten since
   uint64_t observed_ = 0;
   int64_t retain_ns_;
 };
