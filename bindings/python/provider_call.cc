@@ -270,12 +270,17 @@ constexpr size_t kReleaseGil = size_t{64} << 10;
 // tokmeter/_transport.py, holding a reference while they call it).
 class ProviderCall {
  public:
+  // `request_headers` (httpx Headers.raw) give the SDK's retry count;
+  // `on_failure(attempt)` is called when the attempt ends in a way a client
+  // retries, so that the retry is counted on the same logical call.
   ProviderCall(const std::string& api, const std::optional<std::string>& provider, py::handle body,
-               const std::optional<std::string>& url_model)
+               const std::optional<std::string>& url_model, py::handle request_headers,
+               py::object on_failure)
       : start_ns_(absl::GetCurrentTimeNanos()),
         parent_(CurrentPythonContext()),
         hint_(ProviderFromString(provider)),
-        name_(SpanName(api)) {
+        name_(SpanName(api)),
+        on_failure_(std::move(on_failure)) {
     if (name_.data() == api.data()) {  // not a known API: keep a copy
       owned_name_ = api;
       name_ = owned_name_;
@@ -290,6 +295,20 @@ class ProviderCall {
       }
     }
     if (facts_.model.empty() && url_model) facts_.model = *url_model;
+    retry_count_ = RetryCount(request_headers);
+    // The SDK's count is the attempt; what a retry waited is known only to
+    // the transport's record of failed attempts (SetAttempt).
+    if (retry_count_ >= 0) {
+      attempt_ = retry_count_ + 1;
+      retry_ = retry_count_ > 0;
+    }
+  }
+
+  int retry_count() const { return retry_count_; }
+  void SetAttempt(int attempt, bool retry, int64_t retry_wait_ms) {
+    attempt_ = attempt;
+    retry_ = retry;
+    retry_wait_ms_ = retry_wait_ms;
   }
 
   // The response's status and headers (httpx Headers.raw) arrived. With
@@ -331,12 +350,10 @@ class ProviderCall {
     }
   }
 
-  // Records the call. `error` is the name of the exception that ended it
-  // (the request never got a response, or its body broke off); `cut` says
-  // the body was not read to its end.
-  void Finish(const std::optional<std::string>& error,
-              const std::optional<std::string>& error_message, bool cut, int attempt, bool retry,
-              int64_t retry_wait_ms) {
+  // Records the call. `error` is the exception that ended it (the request
+  // never got a response, or its body broke off), or None; `cut` says the
+  // body was not read to its end. Once only: later calls do nothing.
+  void Finish(py::handle error, bool cut) {
     if (finished_) return;
     finished_ = true;
     const int64_t end_ns = absl::GetCurrentTimeNanos();
@@ -359,15 +376,23 @@ class ProviderCall {
       ApplyHttpResponse(u, status_, hv);
     }
     response_headers_ = py::object();
-    if (error && !u.error) {
+    // A generator closed early (GeneratorExit) is a cut body, not an error.
+    const bool raised =
+        !error.is_none() && !PyErr_GivenExceptionMatches(error.ptr(), PyExc_GeneratorExit);
+    if (raised && !u.error) {
       ApiError e;
-      e.type = *error;
-      e.message = error_message.value_or("");
+      e.type = py::str(py::type::handle_of(error).attr("__name__"));
+      e.message = py::str(error);
       e.retryable = true;
       u.error = std::move(e);
     }
-    Record(u, end_ns, attempt, retry, retry_wait_ms);
+    Record(u, end_ns);
     result_ = std::move(u);
+    py::object on_failure = std::move(on_failure_);
+    const bool retried_by_clients =
+        status_ == 408 || status_ == 409 || status_ == 429 || status_ >= 500 ||
+        (status_ == 0 && raised && PyErr_GivenExceptionMatches(error.ptr(), PyExc_Exception));
+    if (retried_by_clients && !on_failure.is_none()) on_failure(attempt_);
   }
 
   py::object Result() const { return result_ ? py::cast(*result_) : py::none(); }
@@ -396,6 +421,30 @@ class ProviderCall {
     }
   }
 
+  // The x-stainless-retry-count request header as int() reads it; -1 when
+  // absent, sent twice (httpx would join the values: "1, 2" is no count),
+  // negative or not a number.
+  static int RetryCount(py::handle headers) {
+    std::vector<std::pair<std::string_view, std::string_view>> hv;
+    ReadHeaders(headers, hv);
+    std::optional<std::string> value;
+    for (const auto& [k, v] : hv) {
+      if (!EqualsNoCase(k, "x-stainless-retry-count")) continue;
+      if (value) return -1;
+      value = std::string(v);
+    }
+    if (!value) return -1;
+    const auto count =
+        py::reinterpret_steal<py::object>(PyLong_FromString(value->c_str(), nullptr, 10));
+    if (!count) {
+      PyErr_Clear();
+      return -1;
+    }
+    int overflow = 0;
+    const long long n = PyLong_AsLongLongAndOverflow(count.ptr(), &overflow);
+    return overflow != 0 || n < 0 || n >= INT32_MAX ? -1 : int(n);
+  }
+
   static void ReadHeaders(py::handle headers,
                           std::vector<std::pair<std::string_view, std::string_view>>& out) {
     if (headers.is_none()) return;
@@ -416,17 +465,16 @@ class ProviderCall {
     throw py::type_error("headers must be a list of (name, value) pairs (httpx Headers.raw)");
   }
 
-  void Record(const ParsedUsage& u, int64_t end_ns, int attempt, bool retry,
-              int64_t retry_wait_ms) {
+  void Record(const ParsedUsage& u, int64_t end_ns) {
     Span s(parent_, "llm", name_);
     if (!s.recording()) return;
     s.SetTimes(start_ns_, end_ns);
     RecordUsage(s, u);
     if (facts_.max_tokens) s.Tag("max_tokens", *facts_.max_tokens);
     s.Tag("max_tokens_set", facts_.max_tokens.has_value());
-    if (attempt > 0) s.Tag("attempt", attempt);
-    if (retry) s.Add(Counter::kRetries, 1);
-    if (retry_wait_ms > 0) s.Add(Counter::kRetryWaitMs, retry_wait_ms);
+    if (attempt_ > 0) s.Tag("attempt", attempt_);
+    if (retry_) s.Add(Counter::kRetries, 1);
+    if (retry_wait_ms_ > 0) s.Add(Counter::kRetryWaitMs, retry_wait_ms_);
     s.Add(Counter::kResponseBytes, wire_bytes_);
     const bool ok_status = status_ >= 200 && status_ < 300;
     if (have_response_ && ok_status && !u.found && !u.error) s.Tag("no_usage", true);
@@ -455,6 +503,11 @@ class ProviderCall {
   std::string_view name_;
   std::string owned_name_;
   RequestFacts facts_;
+  int retry_count_ = -1;
+  int attempt_ = 0;  // 0: unknown
+  bool retry_ = false;
+  int64_t retry_wait_ms_ = 0;
+  py::object on_failure_;  // released once finished: it may hold the request
   int status_ = 0;
   bool have_response_ = false;
   py::object response_headers_;  // Headers.raw, read at Finish
@@ -470,6 +523,163 @@ class ProviderCall {
   bool finished_ = false;
   std::optional<ParsedUsage> result_;
 };
+
+// ---------------------------------------------------------- response body
+
+// The body of a response as httpx reads it (what a SyncByteStream is: an
+// iterable of chunks, and close()). Each chunk is fed to the call and passed
+// on untouched; the call is finished when the body ends, breaks off, is
+// closed or dropped. A plain CPython type, not pybind11: the end of the body
+// is a null return, not a C++ exception thrown per response.
+// tokmeter/_transport.py subclasses it with httpx.SyncByteStream.
+struct ResponseStreamObject {
+  PyObject_HEAD PyObject* call;  // the ProviderCall
+  ProviderCall* native;          // its C++ object
+  PyObject* inner;               // the stream wrapped
+  PyObject* it;                  // iter(inner), once reading began
+};
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+PyTypeObject ResponseStreamType = {PyVarObject_HEAD_INIT(nullptr, 0)};  // see AddProviderCall
+#pragma GCC diagnostic pop
+
+// ProviderCall::Finish with its C++ exceptions turned into the Python error
+// set; false then.
+bool FinishCall(ProviderCall* call, py::handle error, bool cut) {
+  try {
+    call->Finish(error, cut);
+    return true;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  }
+  return false;
+}
+
+// The body ended: read to its end (StopIteration), or broken off by the
+// Python error set, which is raised on after the call recorded it.
+PyObject* StreamEnded(ResponseStreamObject* s) {
+  if (!PyErr_Occurred()) {
+    FinishCall(s->native, py::none(), false);
+    return nullptr;
+  }
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (FinishCall(s->native, value, true)) {
+    PyErr_Restore(type, value, tb);
+  } else {
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
+  }
+  return nullptr;
+}
+
+int StreamInit(PyObject* self, PyObject* args, PyObject* kwargs) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  static const char* kKeywords[] = {"inner", "call", nullptr};
+  PyObject *inner, *call;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO", const_cast<char**>(kKeywords), &inner,
+                                   &call))
+    return -1;
+  try {
+    s->native = py::cast<ProviderCall*>(py::handle(call));
+  } catch (py::cast_error&) {
+    PyErr_SetString(PyExc_TypeError, "call must be a ProviderCall");
+    return -1;
+  }
+  Py_INCREF(call);
+  Py_XSETREF(s->call, call);
+  Py_INCREF(inner);
+  Py_XSETREF(s->inner, inner);
+  Py_CLEAR(s->it);
+  return 0;
+}
+
+PyObject* StreamNext(PyObject* self) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  if (s->native == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "ResponseStream not initialised");
+    return nullptr;
+  }
+  if (s->it == nullptr && (s->it = PyObject_GetIter(s->inner)) == nullptr) return StreamEnded(s);
+  PyObject* chunk = PyIter_Next(s->it);
+  if (chunk == nullptr) return StreamEnded(s);
+  try {
+    s->native->Feed(chunk);
+    return chunk;
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (py::builtin_exception& e) {
+    e.set_error();
+  }
+  Py_DECREF(chunk);
+  return StreamEnded(s);
+}
+
+PyObject* StreamClose(PyObject* self, PyObject*) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  if (s->native == nullptr) Py_RETURN_NONE;
+  PyObject* r = PyObject_CallMethod(s->inner, "close", nullptr);
+  // Closed before its end: a no-op once read to the end.
+  if (r == nullptr) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!FinishCall(s->native, py::none(), true)) {
+      Py_XDECREF(type);
+      Py_XDECREF(value);
+      Py_XDECREF(tb);
+      return nullptr;
+    }
+    PyErr_Restore(type, value, tb);
+    return nullptr;
+  }
+  Py_DECREF(r);
+  if (!FinishCall(s->native, py::none(), true)) return nullptr;
+  Py_RETURN_NONE;
+}
+
+// Dropped without being read or closed: recorded as cut. Never raises.
+void StreamFinalize(PyObject* self) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  if (s->native == nullptr) return;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  if (!FinishCall(s->native, py::none(), true)) PyErr_Clear();
+  PyErr_Restore(type, value, tb);
+}
+
+int StreamTraverse(PyObject* self, visitproc visit, void* arg) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  Py_VISIT(s->call);
+  Py_VISIT(s->inner);
+  Py_VISIT(s->it);
+  return 0;
+}
+
+int StreamClear(PyObject* self) {
+  auto* s = reinterpret_cast<ResponseStreamObject*>(self);
+  s->native = nullptr;
+  Py_CLEAR(s->call);
+  Py_CLEAR(s->inner);
+  Py_CLEAR(s->it);
+  return 0;
+}
+
+void StreamDealloc(PyObject* self) {
+  if (PyObject_CallFinalizerFromDealloc(self) < 0) return;  // resurrected
+  PyObject_GC_UnTrack(self);
+  StreamClear(self);
+  Py_TYPE(self)->tp_free(self);  // a subclass's type is released by its own dealloc
+}
+
+PyMethodDef kStreamMethods[] = {{"close", StreamClose, METH_NOARGS,
+                                 "Closes the stream wrapped; a body not read to its end "
+                                 "is recorded as cut."},
+                                {nullptr, nullptr, 0, nullptr}};
 
 py::dict FactsDict(const RequestFacts& f) {
   py::dict d;
@@ -548,17 +758,40 @@ void AddProviderCall(py::module_& m) {
                            "One provider request seen by the httpx transport; records one `llm` "
                            "span when finished.")
       .def(py::init<const std::string&, const std::optional<std::string>&, py::handle,
-                    const std::optional<std::string>&>(),
-           py::arg("api"), py::arg("provider"), py::arg("body"), py::arg("model"))
+                    const std::optional<std::string>&, py::handle, py::object>(),
+           py::arg("api"), py::arg("provider"), py::arg("body"), py::arg("model"),
+           py::arg("request_headers") = py::none(), py::arg("on_failure") = py::none())
+      .def_property_readonly("retry_count", &ProviderCall::retry_count,
+                             "The request's x-stainless-retry-count, -1 when not sent or not a "
+                             "count.")
+      .def("set_attempt", &ProviderCall::SetAttempt, py::arg("attempt"), py::arg("retry"),
+           py::arg("retry_wait_ms"))
       .def("response", &ProviderCall::Response, py::arg("status"), py::arg("headers"),
            py::arg("decoded") = false)
       .def("feed", &ProviderCall::Feed, py::arg("chunk"))
-      .def("finish", &ProviderCall::Finish, py::arg("error") = py::none(),
-           py::arg("error_message") = py::none(), py::arg("cut") = false, py::arg("attempt") = 0,
-           py::arg("retry") = false, py::arg("retry_wait_ms") = 0)
+      .def("finish", &ProviderCall::Finish, py::arg("error") = py::none(), py::arg("cut") = false)
       .def("result", &ProviderCall::Result,
            "The usage recorded (a tokmeter.Usage), None before finish().")
       .def_property_readonly("request", [](const ProviderCall& c) { return FactsDict(c.facts()); });
+  ResponseStreamType.tp_name = "tokmeter._tokmeter.ResponseStream";
+  ResponseStreamType.tp_basicsize = sizeof(ResponseStreamObject);
+  ResponseStreamType.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC;
+  ResponseStreamType.tp_doc =
+      "ResponseStream(inner, call): the response body `inner` (an iterable of bytes with "
+      "close()), each chunk fed to the ProviderCall `call` as it passes; the call is finished "
+      "when the body ends, breaks off, is closed or dropped.";
+  ResponseStreamType.tp_new = PyType_GenericNew;
+  ResponseStreamType.tp_init = StreamInit;
+  ResponseStreamType.tp_iter = PyObject_SelfIter;
+  ResponseStreamType.tp_iternext = StreamNext;
+  ResponseStreamType.tp_finalize = StreamFinalize;
+  ResponseStreamType.tp_traverse = StreamTraverse;
+  ResponseStreamType.tp_clear = StreamClear;
+  ResponseStreamType.tp_dealloc = StreamDealloc;
+  ResponseStreamType.tp_methods = kStreamMethods;
+  if (PyType_Ready(&ResponseStreamType) < 0) throw py::error_already_set();
+  Py_INCREF(&ResponseStreamType);
+  m.add_object("ResponseStream", reinterpret_cast<PyObject*>(&ResponseStreamType));
   m.def(
       "scan_request",
       [](py::handle body) { return FactsDict(ScanRequest(ViewOrThrow(body, "body"))); },

@@ -5,6 +5,7 @@ chunks cut at random places (as a network delivers them); expected usage is
 worked out by hand in provider_data.py."""
 
 import asyncio
+import gc
 import gzip
 import json
 import random
@@ -345,6 +346,17 @@ class SyncTransportTest(RuntimeTestCase):
                         break  # the caller stops reading: the body is not consumed
         (s,) = llm_spans(self.spans())
         self.assertIs(s["tags"]["partial"], True)
+
+    def test_dropped_unread_is_recorded_as_cut(self):
+        handler = Provider((200, {"content-type": "text/event-stream"}, [P.ANTHROPIC_STREAM]))
+        with self.client(handler) as c:
+            r = c.send(c.build_request("POST", ANTHROPIC,
+                                       json=dict(P.ANTHROPIC_REQUEST, stream=True)), stream=True)
+            del r  # neither read nor closed: the stream's finalizer ends the call
+            gc.collect()
+        (s,) = llm_spans(self.spans())
+        self.assertIs(s["tags"]["partial"], True)
+        self.assertEqual(s["counters"]["response_bytes"], 0)  # no byte was read
 
     def test_only_provider_calls_are_recorded(self):
         ok = (200, {"content-type": "application/json"}, json.dumps(P.OPENAI_CHAT_BODY).encode())

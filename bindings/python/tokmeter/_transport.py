@@ -52,13 +52,14 @@ _WIRE_API = {"anthropic": ("messages", "anthropic"), "openai": ("chat.completion
 # Accept-Encoding (providers then answer gzip or plain).
 _STRIP_ENCODINGS = any(importlib.util.find_spec(m) is not None
                        for m in ("brotli", "brotlicffi", "zstandard"))
-_RETRYABLE = frozenset((408, 409, 429))
 
 Route = Tuple[str, str, Optional[str]]  # span name, parser hint, model from the URL
 
 
 class _Router:
     """Which requests are provider calls, and how to read them."""
+
+    MAX_ROUTES = 1024
 
     def __init__(self, providers: Optional[Mapping[str, str]]) -> None:
         self.hosts: Dict[str, str] = dict(KNOWN_HOSTS)
@@ -74,14 +75,26 @@ class _Router:
                 self.hosts[key.lower()] = wire
                 self.gateways.add(key.lower())
         self.prefixes.sort(key=lambda p: -len(p[0]))
+        # URL -> route: a client sends to a few URLs again and again. Bounded,
+        # and emptied when full (URLs with a query string could grow it).
+        self.routes: Dict[str, Optional[Route]] = {}
 
     def route(self, request: httpx.Request) -> Optional[Route]:
         if request.method != "POST":
             return None
-        url = request.url
-        # str(url) and slicing: httpx's URL.host parses the authority with a
+        full = str(request.url)
+        try:
+            return self.routes[full]
+        except KeyError:
+            pass
+        if len(self.routes) >= self.MAX_ROUTES:
+            self.routes.clear()
+        route = self.routes[full] = self._resolve(full, request.url)
+        return route
+
+    def _resolve(self, full: str, url: httpx.URL) -> Optional[Route]:
+        # Slicing str(url): httpx's URL.host parses the authority with a
         # regular expression on every access, several times the cost of this.
-        full = str(url)
         start = full.find("://") + 3
         end = full.find("/", start)
         authority = (full[start:] if end < 0 else full[start:end]).rpartition("@")[2].lower()
@@ -175,106 +188,54 @@ class _RetryBook:
                 self.failed.popitem(last=False)
 
 
-class _Call:
-    """One attempt in flight: its native recorder and what finish() needs."""
-
-    __slots__ = ("native", "request", "body", "attempt", "retry", "wait_ms", "book", "status",
-                 "done")
-
-    def __init__(self, route: Route, request: httpx.Request, book: _RetryBook) -> None:
-        try:
-            body = request.content
-        except httpx.RequestNotRead:  # a streamed request body: not read here
-            body = None
-        headers = request.headers
-        count = headers.get("x-stainless-retry-count")
-        try:
-            count = int(count) if count is not None else -1
-        except ValueError:
-            count = -1
-        self.native = _tokmeter.ProviderCall(route[0], route[1], body, route[2])
-        self.request = request
-        self.body = body
-        self.book = book
-        if book.failed or count > 0:
-            self.attempt, self.retry, self.wait_ms = book.before(request, body, count)
-        else:  # the common case, inline: no failure waiting for its retry
-            self.attempt, self.retry, self.wait_ms = (count + 1 if count >= 0 else 0), False, 0
-        self.status = 0
-        self.done = False
-        if _STRIP_ENCODINGS:
-            accept = headers.get("accept-encoding")
-            if accept is not None and ("br" in accept or "zstd" in accept):
-                kept = [e for e in (p.strip() for p in accept.split(","))
-                        if e.split(";")[0] not in ("br", "zstd")]
-                headers["accept-encoding"] = ", ".join(kept) or "identity"
-
-    def response(self, response: httpx.Response) -> bool:
-        """Sets up reading; True when the body is already in memory (nothing to wrap)."""
-        self.status = response.status_code
-        if not response.is_stream_consumed:
-            self.native.response(self.status, response.headers.raw)
-            return False
-        # A transport that read the body itself (a mock): httpx decoded it then.
-        self.native.response(self.status, response.headers.raw, True)
-        self.native.feed(response.content)
-        self.finish(None, False)
-        return True
-
-    def finish(self, error: Optional[BaseException], cut: bool) -> None:
-        if self.done:
-            return
-        self.done = True
-        name = message = None
-        if error is not None and not isinstance(error, GeneratorExit):
-            name, message = type(error).__name__, str(error)
-        self.native.finish(name, message, cut, self.attempt, self.retry, self.wait_ms)
-        status = self.status
-        if status in _RETRYABLE or status >= 500 or (status == 0 and isinstance(error, Exception)):
-            self.book.failed_attempt(self.request, self.body, self.attempt)
-        self.request = self.body = None
+def _start(route: Route, request: httpx.Request, book: _RetryBook) -> Any:
+    """The native recorder of one attempt (a _tokmeter.ProviderCall), started
+    as the request leaves."""
+    try:
+        body = request.content
+    except httpx.RequestNotRead:  # a streamed request body: not read here
+        body = None
+    headers = request.headers
+    call = _tokmeter.ProviderCall(
+        route[0], route[1], body, route[2], headers.raw,
+        lambda attempt: book.failed_attempt(request, body, attempt))
+    # With no failure waiting for its retry, the SDK's count alone says the attempt.
+    if book.failed and call.retry_count != 0:
+        call.set_attempt(*book.before(request, body, call.retry_count))
+    if _STRIP_ENCODINGS:
+        accept = headers.get("accept-encoding")
+        if accept is not None and ("br" in accept or "zstd" in accept):
+            kept = [e for e in (p.strip() for p in accept.split(","))
+                    if e.split(";")[0] not in ("br", "zstd")]
+            headers["accept-encoding"] = ", ".join(kept) or "identity"
+    return call
 
 
-class _SyncStream(httpx.SyncByteStream):
-    __slots__ = ("_inner", "_call")
+def _body_in_memory(call: Any, response: httpx.Response) -> bool:
+    """Sets up reading; True when the body is already in memory (nothing to wrap)."""
+    if not response.is_stream_consumed:
+        call.response(response.status_code, response.headers.raw)
+        return False
+    # A transport that read the body itself (a mock): httpx decoded it then.
+    call.response(response.status_code, response.headers.raw, True)
+    call.feed(response.content)
+    call.finish(None, False)
+    return True
 
-    def __init__(self, inner: httpx.SyncByteStream, call: _Call):
-        self._inner = inner
-        self._call = call
 
-    def __iter__(self):
-        feed = self._call.native.feed
-        try:
-            for chunk in self._inner:
-                feed(chunk)
-                yield chunk
-        except BaseException as e:
-            self._call.finish(e, True)
-            raise
-        self._call.finish(None, False)
-
-    def close(self) -> None:
-        try:
-            self._inner.close()
-        finally:
-            self._call.finish(None, True)  # a no-op once read to the end
-
-    def __del__(self) -> None:  # dropped without being read or closed
-        try:
-            self._call.finish(None, True)
-        except Exception:  # noqa: BLE001 - never raise from a finalizer
-            pass
+class _SyncStream(_tokmeter.ResponseStream, httpx.SyncByteStream):
+    """The response body read through the call (native: no Python frame per chunk)."""
 
 
 class _AsyncStream(httpx.AsyncByteStream):
     __slots__ = ("_inner", "_call")
 
-    def __init__(self, inner: httpx.AsyncByteStream, call: _Call):
+    def __init__(self, inner: httpx.AsyncByteStream, call: Any):
         self._inner = inner
         self._call = call
 
     async def __aiter__(self):
-        feed = self._call.native.feed
+        feed = self._call.feed
         try:
             async for chunk in self._inner:
                 feed(chunk)
@@ -323,13 +284,13 @@ class Transport(httpx.BaseTransport):
         if not _tokmeter.is_recording():
             _tokmeter.warn_not_recording("provider call")
             return self._inner.handle_request(request)
-        call = _Call(route, request, self._book)
+        call = _start(route, request, self._book)
         try:
             response = self._inner.handle_request(request)
         except BaseException as e:
             call.finish(e, True)
             raise
-        if not call.response(response):
+        if not _body_in_memory(call, response):
             response.stream = _SyncStream(response.stream, call)
         return response
 
@@ -353,13 +314,13 @@ class AsyncTransport(httpx.AsyncBaseTransport):
         if not _tokmeter.is_recording():
             _tokmeter.warn_not_recording("provider call")
             return await self._inner.handle_async_request(request)
-        call = _Call(route, request, self._book)
+        call = _start(route, request, self._book)
         try:
             response = await self._inner.handle_async_request(request)
         except BaseException as e:
             call.finish(e, True)
             raise
-        if not call.response(response):
+        if not _body_in_memory(call, response):
             response.stream = _AsyncStream(response.stream, call)
         return response
 
