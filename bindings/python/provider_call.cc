@@ -271,22 +271,25 @@ constexpr size_t kReleaseGil = size_t{64} << 10;
 class ProviderCall {
  public:
   // `request_headers` (httpx Headers.raw) give the SDK's retry count;
-  // `on_failure(attempt)` is called when the attempt ends in a way a client
-  // retries, so that the retry is counted on the same logical call.
-  ProviderCall(const std::string& api, const std::optional<std::string>& provider, py::handle body,
+  // `on_failure(request, body, attempt)` is called when the attempt ends in a
+  // way a client retries, so that the retry is counted on the same logical
+  // call (`request` is only passed back).
+  ProviderCall(const std::string& api, const std::optional<std::string>& provider, py::object body,
                const std::optional<std::string>& url_model, py::handle request_headers,
-               py::object on_failure)
+               py::object on_failure, py::object request)
       : start_ns_(absl::GetCurrentTimeNanos()),
         parent_(CurrentPythonContext()),
         hint_(ProviderFromString(provider)),
         name_(SpanName(api)),
-        on_failure_(std::move(on_failure)) {
+        on_failure_(std::move(on_failure)),
+        request_(std::move(request)),
+        body_object_(std::move(body)) {
     if (name_.data() == api.data()) {  // not a known API: keep a copy
       owned_name_ = api;
       name_ = owned_name_;
     }
-    if (!body.is_none()) {
-      std::string_view b = ViewOrThrow(body, "request body");
+    if (!body_object_.is_none()) {
+      std::string_view b = ViewOrThrow(body_object_, "request body");
       if (b.size() >= kReleaseGil) {
         py::gil_scoped_release nogil;
         facts_ = ScanRequest(b);
@@ -388,11 +391,13 @@ class ProviderCall {
     }
     Record(u, end_ns);
     result_ = std::move(u);
-    py::object on_failure = std::move(on_failure_);
+    // Released whatever the outcome: they hold the request.
+    py::object on_failure = std::move(on_failure_), request = std::move(request_),
+               body = std::move(body_object_);
     const bool retried_by_clients =
         status_ == 408 || status_ == 409 || status_ == 429 || status_ >= 500 ||
         (status_ == 0 && raised && PyErr_GivenExceptionMatches(error.ptr(), PyExc_Exception));
-    if (retried_by_clients && !on_failure.is_none()) on_failure(attempt_);
+    if (retried_by_clients && !on_failure.is_none()) on_failure(request, body, attempt_);
   }
 
   py::object Result() const { return result_ ? py::cast(*result_) : py::none(); }
@@ -507,7 +512,9 @@ class ProviderCall {
   int attempt_ = 0;  // 0: unknown
   bool retry_ = false;
   int64_t retry_wait_ms_ = 0;
-  py::object on_failure_;  // released once finished: it may hold the request
+  py::object on_failure_;  // these three until finished
+  py::object request_;
+  py::object body_object_;
   int status_ = 0;
   bool have_response_ = false;
   py::object response_headers_;  // Headers.raw, read at Finish
@@ -757,10 +764,11 @@ void AddProviderCall(py::module_& m) {
   py::class_<ProviderCall>(m, "ProviderCall",
                            "One provider request seen by the httpx transport; records one `llm` "
                            "span when finished.")
-      .def(py::init<const std::string&, const std::optional<std::string>&, py::handle,
-                    const std::optional<std::string>&, py::handle, py::object>(),
+      .def(py::init<const std::string&, const std::optional<std::string>&, py::object,
+                    const std::optional<std::string>&, py::handle, py::object, py::object>(),
            py::arg("api"), py::arg("provider"), py::arg("body"), py::arg("model"),
-           py::arg("request_headers") = py::none(), py::arg("on_failure") = py::none())
+           py::arg("request_headers") = py::none(), py::arg("on_failure") = py::none(),
+           py::arg("request") = py::none())
       .def_property_readonly("retry_count", &ProviderCall::retry_count,
                              "The request's x-stainless-retry-count, -1 when not sent or not a "
                              "count.")

@@ -196,9 +196,8 @@ def _start(route: Route, request: httpx.Request, book: _RetryBook) -> Any:
     except httpx.RequestNotRead:  # a streamed request body: not read here
         body = None
     headers = request.headers
-    call = _tokmeter.ProviderCall(
-        route[0], route[1], body, route[2], headers.raw,
-        lambda attempt: book.failed_attempt(request, body, attempt))
+    call = _tokmeter.ProviderCall(route[0], route[1], body, route[2], headers.raw,
+                                  book.failed_attempt, request)
     # With no failure waiting for its retry, the SDK's count alone says the attempt.
     if book.failed and call.retry_count != 0:
         call.set_attempt(*book.before(request, body, call.retry_count))
