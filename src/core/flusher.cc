@@ -81,6 +81,11 @@ bool ParseItems(const char* p, size_t len, SpanRecord* s, std::vector<Tag>* tags
   return true;
 }
 
+// The same view: the same address and size.
+inline bool SameView(std::string_view a, std::string_view b) {
+  return a.data() == b.data() && a.size() == b.size();
+}
+
 // Bits set in `v`, without a libgcc call (the baseline x86-64 ISA has no
 // popcnt): a nibble table.
 inline size_t BitCount(uint32_t v) {
@@ -172,6 +177,19 @@ void Runtime::Impl::ReportError(std::string_view sink, const absl::Status& st) {
 }
 
 void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
+  // The items (tags, user counters, a dynamic kind or name) of the span
+  // decoded last from this ring, and what they decoded to. A span whose
+  // items are the same bytes (spans from one call site with the same tag
+  // values: literals are stored by address) shares that decoding: its tags
+  // are not parsed again, and a sink can tell such spans alike by the
+  // address of their tags.
+  struct LastItems {
+    const char* items = nullptr;
+    size_t len = 0;
+    SpanExtra extra{};
+    std::string_view kind, name;                // as the items left them
+    bool sets_kind = false, sets_name = false;  // the items hold a kind, a name
+  } last;
   while (pos < end) {
     uint64_t off = pos & r->mask;
     const char* p = r->data + off;
@@ -249,6 +267,7 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
         }
         s.kind = w->kind != nullptr ? std::string_view(w->kind, w->kind_len) : std::string_view();
         s.name = w->name != nullptr ? std::string_view(w->name, w->name_len) : std::string_view();
+        const std::string_view wire_kind = s.kind, wire_name = s.name;
         s.thread_id = r->thread_id;
         s.is_trace_root = h->flags & internal::kFlagTraceRoot;
         s.has_fingerprint = h->flags & internal::kFlagFingerprint;
@@ -262,16 +281,23 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
         s.tags = {};
         s.trace_tags = {};
         items = reinterpret_cast<const char*>(c);
+        const bool fragmented = !state.fragments.empty() && state.fragments.contains(w->span_id);
+        if (!fragmented && items_len != 0 && items_len == last.len &&
+            std::memcmp(items, last.items, items_len) == 0) {
+          if (last.sets_kind) s.kind = last.kind;
+          if (last.sets_name) s.name = last.name;
+          extras.push_back(last.extra);
+          extras.back().turn_id = w->turn_id;
+          extras.back().flags = h->flags;
+          break;
+        }
         size_t tb = tag_arena.size(), cb = counter_arena.size();
         bool ok = true;
-        if (!state.fragments.empty()) {
+        if (fragmented) {
           auto f = state.fragments.find(w->span_id);
-          if (f != state.fragments.end()) {
-            owned.push_back(std::move(f->second));
-            state.fragments.erase(f);
-            ok = ParseItems(owned.back().data(), owned.back().size(), &s, &tag_arena,
-                            &counter_arena);
-          }
+          owned.push_back(std::move(f->second));
+          state.fragments.erase(f);
+          ok = ParseItems(owned.back().data(), owned.back().size(), &s, &tag_arena, &counter_arena);
         }
         ok = ok && ParseItems(items, items_len, &s, &tag_arena, &counter_arena);
         if (!ok) {
@@ -288,6 +314,17 @@ void Runtime::Impl::Decode(ThreadRing* r, uint64_t pos, uint64_t end) {
         extras.push_back({static_cast<uint32_t>(tb), static_cast<uint32_t>(tn),
                           static_cast<uint32_t>(cb), static_cast<uint32_t>(cn), w->turn_id,
                           h->flags});
+        if (fragmented) {
+          last = {};
+        } else {
+          last = {items,
+                  items_len,
+                  extras.back(),
+                  s.kind,
+                  s.name,
+                  !SameView(s.kind, wire_kind),
+                  !SameView(s.name, wire_name)};
+        }
         break;
       }
       default:

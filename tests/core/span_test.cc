@@ -158,6 +158,59 @@ TEST(SpanTest, NonLiteralStringsAreCopiedWhenPassed) {
   EXPECT_EQ(s.tag("key-1"), "literal");
 }
 
+// Spans whose tags and user counters are the same bytes as the span before
+// them share one decoding: each keeps its own kind, name and counters, and
+// a sink sees the shared tags at one address.
+TEST(SpanTest, SpansWithTheSameItemsShareOneDecoding) {
+  std::vector<OwnedSpan> spans;
+  std::vector<bool> same_tags_as_previous;
+  Options opts;
+  opts.sinks.push_back(std::make_unique<CallbackSink>([&](const Batch& b) {
+    for (size_t i = 0; i < b.spans.size(); ++i) {
+      spans.push_back(ToOwned(b.spans[i]));
+      same_tags_as_previous.push_back(i > 0 &&
+                                      b.spans[i].tags.data() == b.spans[i - 1].tags.data());
+    }
+  }));
+  auto rt = Runtime::Start(std::move(opts));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  {
+    Span s("llm", "a");
+    s.Tag("provider", "x").Add(Counter::kInputTokens, 1).Add("u", 3);
+  }
+  {  // the same items under another (literal) kind and name
+    Span s("tool", "b");
+    s.Tag("provider", "x").Add(Counter::kInputTokens, 2).Add("u", 3);
+  }
+  for (int i = 0; i < 2; ++i) {  // a kind that is not a literal travels among the items
+    Span s(std::string("dy") + "n", "c");
+    s.Tag("provider", "x").Add("u", 3);
+  }
+  {  // the items of the first span again, after spans whose items held a kind
+    Span s("llm", "e");
+    s.Tag("provider", "x").Add("u", 3);
+  }
+  {  // another tag value
+    Span s("llm", "f");
+    s.Tag("provider", "y").Add("u", 3);
+  }
+  ASSERT_TRUE((*rt)->Shutdown().ok());
+  ASSERT_EQ(spans.size(), 6u);
+  const char* kinds[] = {"llm", "tool", "dyn", "dyn", "llm", "llm"};
+  const char* names[] = {"a", "b", "c", "c", "e", "f"};
+  const char* providers[] = {"x", "x", "x", "x", "x", "y"};
+  for (size_t i = 0; i < spans.size(); ++i) {
+    EXPECT_EQ(spans[i].kind, kinds[i]) << i;
+    EXPECT_EQ(spans[i].name, names[i]) << i;
+    EXPECT_EQ(spans[i].tag("provider"), providers[i]) << i;
+    ASSERT_EQ(spans[i].user_counters.size(), 1u) << i;
+    EXPECT_EQ(spans[i].user_counters[0], (std::pair<std::string, int64_t>{"u", 3})) << i;
+  }
+  EXPECT_EQ(spans[0].counters[Counter::kInputTokens], 1);
+  EXPECT_EQ(spans[1].counters[Counter::kInputTokens], 2);
+  EXPECT_EQ(same_tags_as_previous, (std::vector<bool>{false, true, false, true, false, false}));
+}
+
 TEST(SpanTest, NestingParentsAndCurrent) {
   auto m = StartMemory();
   uint64_t outer_id, inner_id;
