@@ -277,6 +277,13 @@ constexpr uint32_t kUsedCounters =
     (1u << int(Counter::kRateLimited)) | (1u << int(Counter::kRetries)) |
     (1u << int(Counter::kToolCalls)) | (1u << int(Counter::kErrors));
 
+// The counters gen_ai.client.token.usage's input sums.
+constexpr uint32_t kInputCounters = (1u << int(Counter::kInputTokens)) |
+                                    (1u << int(Counter::kCacheReadTokens)) |
+                                    (1u << int(Counter::kCacheWriteTokens));
+
+inline bool Relevant(const SpanRecord& s) { return (s.counters.mask & kUsedCounters) != 0; }
+
 inline bool SameView(std::string_view a, std::string_view b) {
   return a.data() == b.data() && a.size() == b.size();
 }
@@ -291,14 +298,18 @@ bool MetricsAggregator::SameAsPrevious(const SpanRecord& a, const SpanRecord& b)
       a.trace_tags.size() != b.trace_tags.size() || (name_matters_ && !SameView(a.name, b.name))) {
     return false;
   }
+  // Spans whose tags the flusher decoded once (the same item bytes) share
+  // them; others are compared without a branch per field.
+  if (a.tags.data() == b.tags.data()) return true;
+  uint64_t diff = 0;
   for (size_t i = 0; i < a.tags.size(); ++i) {
     const Tag& x = a.tags[i];
     const Tag& y = b.tags[i];
-    if (!SameView(x.key, y.key) || x.type != y.type || !SameView(x.str, y.str) || x.num != y.num) {
-      return false;
-    }
+    diff |= (uintptr_t(x.key.data()) ^ uintptr_t(y.key.data())) | (x.key.size() ^ y.key.size()) |
+            (uintptr_t(x.str.data()) ^ uintptr_t(y.str.data())) | (x.str.size() ^ y.str.size()) |
+            uint64_t(x.num ^ y.num) | uint64_t(uint8_t(x.type) ^ uint8_t(y.type));
   }
-  return true;
+  return diff == 0;
 }
 
 void MetricsAggregator::set_batch_cache(bool on) {
@@ -313,28 +324,41 @@ void MetricsAggregator::set_batch_cache(bool on) {
 
 void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
   BeginBatch();
-  const double no_cost = std::numeric_limits<double>::quiet_NaN();
-  const SpanRecord* prev = nullptr;
-  Outcome prev_o;
-  for (const SpanRecord& s : spans) {
-    const bool relevant = (s.counters.mask & kUsedCounters) != 0;
-    Outcome o;
-    if (prev != nullptr && !uses_trace_key_ && SameAsPrevious(*prev, s) &&
-        !(prev_o.series < 0 && relevant)) {
-      o = prev_o;
-    } else {
-      o = Lookup(s, {}, relevant);
-      prev = &s;
-      prev_o = o;
+  // Runs of spans like the first of the run (the same strings by address,
+  // as spans from one call site are) share its outcome and are added
+  // together. A run is cut every kRunLength spans so that it is still in
+  // the L1 cache when it is added up.
+  constexpr size_t kRunLength = 64;
+  const SpanRecord* const end = spans.data() + spans.size();
+  const SpanRecord* first = spans.data();
+  while (first != end) {
+    Outcome o = Lookup(*first, {}, Relevant(*first));
+    const SpanRecord* run = first;
+    const SpanRecord* next = first + 1;
+    while (true) {
+      const SpanRecord* limit = std::min<const SpanRecord*>(end, run + kRunLength);
+      while (next != limit && !uses_trace_key_ && SameAsPrevious(*first, *next) &&
+             !(o.series < 0 && Relevant(*next))) {
+        ++next;
+      }
+      if (o.series >= 0) Accumulate({run, size_t(next - run)}, o);
+      if (next != limit || next == end) break;
+      run = next;  // the run goes on past kRunLength spans
     }
-    if (o.series >= 0) Accumulate(s, o, no_cost);
+    first = next;
   }
 }
 
 void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, double cost_usd) {
-  const bool relevant = (s.counters.mask & kUsedCounters) != 0 || !std::isnan(cost_usd);
+  const bool relevant = Relevant(s) || !std::isnan(cost_usd);
   Outcome o = Lookup(s, trace_key, relevant);
-  if (o.series >= 0) Accumulate(s, o, cost_usd);
+  if (o.series < 0) return;
+  Accumulate({&s, 1}, o);
+  if (!std::isnan(cost_usd)) {
+    Series& series = series_[size_t(o.series)];
+    series.cost += cost_usd;
+    series.has_cost = true;
+  }
 }
 
 MetricsAggregator::Outcome MetricsAggregator::Lookup(const SpanRecord& s,
@@ -388,54 +412,116 @@ MetricsAggregator::Outcome MetricsAggregator::Lookup(const SpanRecord& s,
   return o;
 }
 
-void MetricsAggregator::Accumulate(const SpanRecord& s, const Outcome& o, double cost_usd) {
-  const Counters& c = s.counters;
-  Series& series = series_[size_t(o.series)];
-  ++spans_recorded_;
-  dirty_ = true;
+namespace {
+// Adds to `h` the value of each span of `run` that has one (`value` returns
+// false for a span without). Everything is summed in registers, stored once
+// per run: the histogram's fields could alias the spans' counters (both
+// 64-bit integers), and an increment in memory per span makes a chain of
+// store-to-load waits when spans fall in the same bucket (they mostly do).
+// Bucket counts are bytes of two registers (15 buckets, 8 per register), so
+// at most 255 spans are counted before they are stored.
+template <typename ValueOf, typename BucketOf>
+inline void AddRun(std::span<const SpanRecord> run, Histogram& h, ValueOf value, BucketOf bucket) {
+  static_assert(kNumBounds + 1 <= 16);
+  while (!run.empty()) {
+    const std::span<const SpanRecord> part = run.first(std::min<size_t>(run.size(), 255));
+    run = run.subspan(part.size());
+    uint64_t count = 0, low = 0, high = 0;  // buckets 0-7 and 8-14, a byte each
+    int64_t sum = 0, min = h.min, max = h.max;
+    for (const SpanRecord& s : part) {
+      int64_t v;
+      if (!value(s, &v)) continue;
+      ++count;
+      sum += v;
+      min = v < min ? v : min;
+      max = v > max ? v : max;
+      const unsigned b = unsigned(bucket(v));
+      const uint64_t one = uint64_t{1} << (8 * (b & 7));
+      low += b < 8 ? one : 0;
+      high += b < 8 ? 0 : one;
+    }
+    // Only the buckets counted in (one, for a run of one span).
+    auto store = [&](uint64_t bytes, size_t first) {
+      while (bytes != 0) {
+        const int shift = std::countr_zero(bytes) & ~7;
+        h.buckets[first + size_t(shift / 8)] += (bytes >> shift) & 0xff;
+        bytes &= ~(uint64_t{0xff} << shift);
+      }
+    };
+    store(low, 0);
+    store(high, 8);
+    h.count += count;
+    h.sum += sum;
+    h.min = min;
+    h.max = max;
+  }
+}
+}  // namespace
 
+void MetricsAggregator::Accumulate(std::span<const SpanRecord> run, const Outcome& o) {
+  Series& series = series_[size_t(o.series)];
+  spans_recorded_ += run.size();
+  dirty_ = true;
+  // One pass per histogram and one for the counters (the run is in the L1
+  // cache): each pass's sums fit in registers.
   // gen_ai.client.token.usage: input counts cached input too (the GenAI
   // convention), output is output tokens (reasoning included).
-  if (c.has(Counter::kInputTokens) || c.has(Counter::kCacheReadTokens) ||
-      c.has(Counter::kCacheWriteTokens)) {
-    int64_t in =
-        c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
-    series.input.Add(in, TokenBucket(in));
-  }
-  if (c.has(Counter::kOutputTokens)) {
-    int64_t out = c[Counter::kOutputTokens];
-    series.output.Add(out, TokenBucket(out));
-  }
+  AddRun(
+      run, series.input,
+      [](const SpanRecord& s, int64_t* v) {
+        const Counters& c = s.counters;
+        *v =
+            c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
+        return (c.mask & kInputCounters) != 0;
+      },
+      TokenBucket);
+  AddRun(
+      run, series.output,
+      [](const SpanRecord& s, int64_t* v) {
+        *v = s.counters[Counter::kOutputTokens];
+        return s.counters.has(Counter::kOutputTokens);
+      },
+      TokenBucket);
   if (o.genai) {
-    int64_t d = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
-    series.duration.Add(d, DurationBucket(d));
+    AddRun(
+        run, series.duration,
+        [](const SpanRecord& s, int64_t* v) {
+          *v = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
+          return true;
+        },
+        DurationBucket);
   }
-  // tokmeter's counters: added whether set or not (an unset counter is 0),
-  // marked seen by the span's counter mask, without a branch per counter.
-  // As the OTLP JSON reader reads spans back: a 429 is one rate-limited
-  // request, a tool span one tool call and a failed span one error when the
-  // counters do not say.
-  const int64_t limited = c[Counter::kRateLimited];
-  const int64_t tools = c[Counter::kToolCalls];
-  const int64_t errors = c[Counter::kErrors];
+  // tokmeter's counters (an unset counter is 0). As the OTLP JSON reader
+  // reads spans back: a 429 is one rate-limited request, a tool span one
+  // tool call and a failed span one error when the counters do not say.
+  int64_t cache_read = 0, cache_write = 0, limited = 0, retries = 0, tools = 0, errors = 0;
+  uint32_t mask = 0;
   const bool limited_429 = o.http_status == 429;
-  series.counters[kCacheRead] += c[Counter::kCacheReadTokens];
-  series.counters[kCacheWrite] += c[Counter::kCacheWriteTokens];
-  series.counters[kRateLimited] += limited == 0 && limited_429 ? 1 : limited;
-  series.counters[kRetries] += c[Counter::kRetries];
-  series.counters[kToolCalls] += tools == 0 && o.tool ? 1 : tools;
-  series.counters[kErrors] += errors == 0 && o.error ? 1 : errors;
-  auto bit = [&](Counter k, int i) { return ((c.mask >> int(k)) & 1u) << i; };
+  for (const SpanRecord& s : run) {
+    const Counters& c = s.counters;
+    const int64_t l = c[Counter::kRateLimited], t = c[Counter::kToolCalls], e = c[Counter::kErrors];
+    mask |= c.mask;
+    cache_read += c[Counter::kCacheReadTokens];
+    cache_write += c[Counter::kCacheWriteTokens];
+    limited += l == 0 && limited_429 ? 1 : l;
+    retries += c[Counter::kRetries];
+    tools += t == 0 && o.tool ? 1 : t;
+    errors += e == 0 && o.error ? 1 : e;
+  }
+  series.counters[kCacheRead] += cache_read;
+  series.counters[kCacheWrite] += cache_write;
+  series.counters[kRateLimited] += limited;
+  series.counters[kRetries] += retries;
+  series.counters[kToolCalls] += tools;
+  series.counters[kErrors] += errors;
+  // A counter is seen when a span set it, or when the outcome counts one.
+  auto bit = [&](Counter k, int i) { return ((mask >> int(k)) & 1u) << i; };
   series.counters_seen |=
       bit(Counter::kCacheReadTokens, kCacheRead) | bit(Counter::kCacheWriteTokens, kCacheWrite) |
       bit(Counter::kRateLimited, kRateLimited) | (uint32_t(limited_429) << kRateLimited) |
       bit(Counter::kRetries, kRetries) | bit(Counter::kToolCalls, kToolCalls) |
       (uint32_t(o.tool) << kToolCalls) | bit(Counter::kErrors, kErrors) |
       (uint32_t(o.error) << kErrors);
-  if (!std::isnan(cost_usd)) {
-    series.cost += cost_usd;
-    series.has_cost = true;
-  }
 }
 
 MetricsAggregator::Outcome MetricsAggregator::Resolve(const SpanRecord& s, const SpanTags& tags,

@@ -187,8 +187,8 @@ class MetricsAggregator {
                   bool* stable);
   // The outcome of a span: from a recent shape of this batch, or Resolve.
   Outcome Lookup(const SpanRecord& s, std::string_view trace_key, bool relevant);
-  // Adds a span to its series (o.series >= 0).
-  void Accumulate(const SpanRecord& s, const Outcome& o, double cost_usd);
+  // Adds spans that share the outcome `o` to its series (o.series >= 0).
+  void Accumulate(std::span<const SpanRecord> run, const Outcome& o);
   bool SameAsPrevious(const SpanRecord& a, const SpanRecord& b) const;
   // A tag as the outcome sees it: absent, or its type and value.
   struct TagValue {

@@ -320,6 +320,82 @@ TEST(OtlpMetricsTest, BucketsFollowTheExplicitBounds) {
   }
 }
 
+// A long batch from one call site (the sink adds such spans as runs) counts
+// every span with its own values: the run goes on past its 64-span cut and
+// stops at a span of another kind. 200 spans: llm spans 0-99 with 4 input
+// tokens, a tool span at 100, llm spans 101-199 with 5; every tenth llm span
+// also reads 1,000 cached tokens; all output 2; span 150 was rate limited
+// twice, span 160 retried once.
+TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
+  Receiver rx;
+  auto sink = Make(FastOptions(rx.endpoint()));
+  const std::vector<Tag> tags = {{"provider", TagType::kString, "anthropic", 0},
+                                 {"model", TagType::kString, "claude-sonnet-4-5", 0}};
+  Batch b;
+  for (int i = 0; i < 200; ++i) {
+    SpanRecord& s = b.spans.emplace_back();
+    s.trace_id = {1, 2};
+    s.span_id = uint64_t(3 + i);
+    s.parent_id = 1;
+    s.start_unix_ns = int64_t(i) * 1'000'000'000;
+    s.end_unix_ns = s.start_unix_ns + 1'000'000'000;  // 1 s: duration bucket 7
+    if (i == 100) {
+      s.kind = "tool";
+      s.name = "search";
+      continue;
+    }
+    s.kind = "llm";
+    s.name = "messages";
+    s.tags = tags;
+    s.counters.Add(Counter::kInputTokens, i < 100 ? 4 : 5);
+    if (i % 10 == 0) s.counters.Add(Counter::kCacheReadTokens, 1000);
+    s.counters.Add(Counter::kOutputTokens, 2);
+    if (i == 150) s.counters.Add(Counter::kRateLimited, 2);
+    if (i == 160) s.counters.Add(Counter::kRetries, 1);
+  }
+  ASSERT_TRUE(sink->Write(b).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  ASSERT_TRUE(sink->WaitIdle(3000ms));
+  auto reqs = Requests(rx);
+  ASSERT_EQ(reqs.size(), 1u);
+  auto m = ByName(reqs[0]);
+  auto up =
+      Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
+  const std::string chat = kChat;
+  // Input: 90 spans of 4 (bucket 1), 90 of 5 (bucket 2), 10 of 1,004 and 9
+  // of 1,005 (bucket 5: 256 < v <= 1,024): 199 spans, sum 360 + 450 +
+  // 10,040 + 9,045 = 19,895.
+  const auto& in = up[chat + ",gen_ai.token.type=input"];
+  EXPECT_EQ(in.count(), 199u);
+  EXPECT_EQ(in.sum(), 19895.0);
+  EXPECT_EQ(in.min(), 4.0);
+  EXPECT_EQ(in.max(), 1005.0);
+  std::vector<uint64_t> want(15, 0);
+  want[1] = 90;
+  want[2] = 90;
+  want[5] = 19;
+  EXPECT_EQ(Buckets(in), want);
+  const auto& out = up[chat + ",gen_ai.token.type=output"];
+  EXPECT_EQ(out.count(), 199u);
+  EXPECT_EQ(out.sum(), 398.0);
+  EXPECT_EQ(Buckets(out), One(1, 199));
+  auto dp = Points<pm::HistogramDataPoint>(
+      m["gen_ai.client.operation.duration"].histogram().data_points());
+  EXPECT_EQ(Buckets(dp[chat]), One(7, 199));
+  EXPECT_EQ(Buckets(dp["gen_ai.operation.name=execute_tool"]), One(7, 1));
+  auto sum = [&](const std::string& name) {
+    std::map<std::string, int64_t> out;
+    for (const auto& p : m[name].sum().data_points()) out[Key(p)] = p.as_int();
+    return out;
+  };
+  using Ints = std::map<std::string, int64_t>;
+  EXPECT_EQ(sum("tokmeter.cache_read.tokens"), (Ints{{chat, 19000}}));
+  EXPECT_EQ(sum("tokmeter.rate_limited.requests"), (Ints{{chat, 2}}));
+  EXPECT_EQ(sum("tokmeter.retries"), (Ints{{chat, 1}}));
+  EXPECT_EQ(sum("tokmeter.tool.calls"), (Ints{{"gen_ai.operation.name=execute_tool", 1}}));
+  EXPECT_EQ(sink->stats().spans_recorded, 200u);
+}
+
 // The flusher feeds the sink: a runtime's spans arrive as metrics when it
 // shuts down.
 TEST(OtlpMetricsTest, RuntimeSpansBecomeMetrics) {
