@@ -1,5 +1,8 @@
 #include "src/monitor/guard_table.h"
 
+// Inlined: a guard check hashes two short strings, and calls into the
+// shared library cost more than the hashing itself.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 namespace tokmeter::monitor_internal {
