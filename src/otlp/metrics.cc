@@ -326,25 +326,30 @@ void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
   BeginBatch();
   // Runs of spans like the first of the run (the same strings by address,
   // as spans from one call site are) share its outcome and are added
-  // together. A run is cut every kRunLength spans so that it is still in
-  // the L1 cache when it is added up.
-  constexpr size_t kRunLength = 64;
+  // together, kRunLength at a time so that a part is still in the L1 cache
+  // when it is added up.
+  constexpr ptrdiff_t kRunLength = 64;
   const SpanRecord* const end = spans.data() + spans.size();
   const SpanRecord* first = spans.data();
   while (first != end) {
-    Outcome o = Lookup(*first, {}, Relevant(*first));
-    const SpanRecord* run = first;
+    const Outcome o = Lookup(*first, {}, Relevant(*first));
+    auto add = [&](const SpanRecord* from, const SpanRecord* to) {
+      if (o.series >= 0) Accumulate({from, size_t(to - from)}, o);
+    };
+    const SpanRecord* part = first;  // the start of what is not added yet
     const SpanRecord* next = first + 1;
-    while (true) {
-      const SpanRecord* limit = std::min<const SpanRecord*>(end, run + kRunLength);
-      while (next != limit && !uses_trace_key_ && SameAsPrevious(*first, *next) &&
-             !(o.series < 0 && Relevant(*next))) {
-        ++next;
+    // A span like `first` has its outcome (one that adds nothing only while
+    // the span has nothing to add either).
+    auto shares_outcome = [&](const SpanRecord& s) {
+      return !uses_trace_key_ && SameAsPrevious(*first, s) && !(o.series < 0 && Relevant(s));
+    };
+    for (; next != end && shares_outcome(*next); ++next) {
+      if (next - part == kRunLength) {
+        add(part, next);
+        part = next;
       }
-      if (o.series >= 0) Accumulate({run, size_t(next - run)}, o);
-      if (next != limit || next == end) break;
-      run = next;  // the run goes on past kRunLength spans
     }
+    add(part, next);
     first = next;
   }
 }
