@@ -1,6 +1,6 @@
 // The OTLP metrics exporter against a receiver on 127.0.0.1, decoded with
-// the official opentelemetry-proto classes (proto/opentelemetry, v1.11.0):
-// the GenAI client metrics and tokmeter's counters, bucket boundaries,
+// the official opentelemetry-proto classes (third_party/opentelemetry-proto,
+// v1.11.0): the GenAI client metrics and tokmeter's counters, bucket boundaries,
 // temporality, the attribute allow-list and the cardinality bound.
 #include <chrono>
 #include <cmath>
