@@ -212,6 +212,26 @@ void ResetMailbox() {
   m.closed = false;
 }
 
+namespace {
+
+// A file sink (JSONL or protobuf: their options have the same fields) from
+// its dict, added to opts.sinks; an error opening it names the path.
+template <typename FileSinkOptions, typename MakeFn>
+void AddFileSink(const py::dict& d, MakeFn make, Options& opts) {
+  FileSinkOptions o;
+  o.path = Get<std::string>(d, "path", "");
+  o.max_bytes = Get<uint64_t>(d, "max_bytes", o.max_bytes);
+  o.max_files = Get<int>(d, "max_files", o.max_files);
+  o.max_pending_bytes = Get<size_t>(d, "max_pending_bytes", o.max_pending_bytes);
+  o.preallocate_bytes = Get<uint64_t>(d, "preallocate_bytes", o.preallocate_bytes);
+  const std::string path = o.path;
+  absl::StatusOr<std::unique_ptr<Sink>> s = make(std::move(o));
+  ThrowIfError(s.status(), path);
+  opts.sinks.push_back(std::move(*s));
+}
+
+}  // namespace
+
 BuiltSinks BuildSinks(py::list specs, Options& opts) {
   BuiltSinks built;
   for (py::handle h : specs) {
@@ -219,29 +239,11 @@ BuiltSinks BuildSinks(py::list specs, Options& opts) {
     const std::string kind = spec[0].cast<std::string>();
     const py::dict d = spec[1].cast<py::dict>();
     if (kind == "jsonl") {
-      JsonlSinkOptions o;
-      o.path = Get<std::string>(d, "path", "");
-      o.max_bytes = Get<uint64_t>(d, "max_bytes", o.max_bytes);
-      o.max_files = Get<int>(d, "max_files", o.max_files);
-      o.max_pending_bytes = Get<size_t>(d, "max_pending_bytes", o.max_pending_bytes);
-      o.preallocate_bytes = Get<uint64_t>(d, "preallocate_bytes", o.preallocate_bytes);
-      const std::string path = o.path;
-      absl::StatusOr<std::unique_ptr<Sink>> s = MakeJsonlSink(std::move(o));
-      ThrowIfError(s.status(), path);
-      opts.sinks.push_back(std::move(*s));
+      AddFileSink<JsonlSinkOptions>(d, MakeJsonlSink, opts);
     } else if (kind == "protobuf" || kind == "otlp") {
 #ifdef TOKMETER_PYTHON_HAVE_PROTO
       if (kind == "protobuf") {
-        ProtobufSinkOptions o;
-        o.path = Get<std::string>(d, "path", "");
-        o.max_bytes = Get<uint64_t>(d, "max_bytes", o.max_bytes);
-        o.max_files = Get<int>(d, "max_files", o.max_files);
-        o.max_pending_bytes = Get<size_t>(d, "max_pending_bytes", o.max_pending_bytes);
-        o.preallocate_bytes = Get<uint64_t>(d, "preallocate_bytes", o.preallocate_bytes);
-        const std::string path = o.path;
-        absl::StatusOr<std::unique_ptr<Sink>> s = MakeProtobufSink(std::move(o));
-        ThrowIfError(s.status(), path);
-        opts.sinks.push_back(std::move(*s));
+        AddFileSink<ProtobufSinkOptions>(d, MakeProtobufSink, opts);
       } else {
         if (built.otlp != nullptr) throw py::value_error("start(): one OTLP sink at most");
         OtlpOptions o;

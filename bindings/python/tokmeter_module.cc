@@ -400,13 +400,9 @@ py::dict UsageDict(const ParsedUsage& u) {
   d["found"] = u.found;
   d["partial"] = u.partial;
   d["ttl_unknown"] = u.ttl_unknown;
-  d["input_tokens"] = u.usage.input;
-  d["cache_read_tokens"] = u.usage.cache_read;
-  d["cache_write_5m_tokens"] = u.usage.cache_write_5m;
-  d["cache_write_1h_tokens"] = u.usage.cache_write_1h;
-  d["cache_write_tokens"] = u.usage.cache_write();
-  d["output_tokens"] = u.usage.output;
-  d["reasoning_tokens"] = u.usage.reasoning;
+  ForEachNamedBucket(u.usage, [&d](std::string_view name, int64_t v) {
+    d[py::str(name.data(), name.size())] = v;
+  });
   d["anomalies"] = u.anomalies;
   d["anomaly_flags"] = u.anomaly_flags;
   d["events"] = u.events;

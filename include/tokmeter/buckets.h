@@ -5,6 +5,7 @@
 #define TOKMETER_BUCKETS_H_
 
 #include <cstdint>
+#include <string_view>
 
 namespace tokmeter {
 
@@ -49,6 +50,21 @@ struct TokenBuckets {
   void CapReasoning() { reasoning = reasoning < output ? reasoning : output; }
   friend bool operator==(const TokenBuckets&, const TokenBuckets&) = default;
 };
+
+// Calls fn(name, value) for each bucket under the name reports and the
+// Python API give it, in this order: input_tokens, output_tokens,
+// cache_read_tokens, cache_write_tokens (the whole write),
+// cache_write_5m_tokens, cache_write_1h_tokens, reasoning_tokens.
+template <typename Fn>
+void ForEachNamedBucket(const TokenBuckets& t, Fn&& fn) {
+  fn(std::string_view("input_tokens"), t.input);
+  fn(std::string_view("output_tokens"), t.output);
+  fn(std::string_view("cache_read_tokens"), t.cache_read);
+  fn(std::string_view("cache_write_tokens"), t.cache_write());
+  fn(std::string_view("cache_write_5m_tokens"), t.cache_write_5m);
+  fn(std::string_view("cache_write_1h_tokens"), t.cache_write_1h);
+  fn(std::string_view("reasoning_tokens"), t.reasoning);
+}
 
 // The derived figures. Each is 0 when its denominator is 0.
 //

@@ -431,13 +431,7 @@ json::value CostJson(const Agg& a) {
 
 json::object TotalsJson(const Agg& a) {
   json::object o;
-  o["input_tokens"] = a.tokens.input;
-  o["output_tokens"] = a.tokens.output;
-  o["cache_read_tokens"] = a.tokens.cache_read;
-  o["cache_write_tokens"] = a.tokens.cache_write();
-  o["cache_write_5m_tokens"] = a.tokens.cache_write_5m;
-  o["cache_write_1h_tokens"] = a.tokens.cache_write_1h;
-  o["reasoning_tokens"] = a.tokens.reasoning;
+  ForEachNamedBucket(a.tokens, [&o](std::string_view name, int64_t v) { o[name] = v; });
   o["total_tokens"] = a.total();
   o["requests"] = a.requests;
   o["tool_calls"] = a.tool_calls;

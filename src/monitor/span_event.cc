@@ -65,14 +65,19 @@ void TraceHex(const TraceId& id, EventText& text, UsageEvent& e) {
   e.trace_id = std::string_view(text.trace_id, 32);
 }
 
-}  // namespace
-
-void FromSpan(const SpanRecord& s, EventText& text, UsageEvent& e) {
+// A fresh event from a tokmeter record that ran from start to end.
+void Begin(int64_t start_unix_ns, int64_t end_unix_ns, EventText& text, UsageEvent& e) {
   e = UsageEvent{};
   text.used = 0;
   e.format = SourceFormat::kTokmeterJsonl;
-  e.time_unix_ns = s.end_unix_ns;
-  e.duration_ns = s.end_unix_ns >= s.start_unix_ns ? s.end_unix_ns - s.start_unix_ns : -1;
+  e.time_unix_ns = end_unix_ns;
+  e.duration_ns = end_unix_ns >= start_unix_ns ? end_unix_ns - start_unix_ns : -1;
+}
+
+}  // namespace
+
+void FromSpan(const SpanRecord& s, EventText& text, UsageEvent& e) {
+  Begin(s.start_unix_ns, s.end_unix_ns, text, e);
   e.kind = s.kind;
   e.name = s.name;
   TraceHex(s.trace_id, text, e);
@@ -85,11 +90,7 @@ void FromSpan(const SpanRecord& s, EventText& text, UsageEvent& e) {
 }
 
 void FromRollup(const RollupRecord& r, EventText& text, UsageEvent& e) {
-  e = UsageEvent{};
-  text.used = 0;
-  e.format = SourceFormat::kTokmeterJsonl;
-  e.time_unix_ns = r.end_unix_ns;
-  e.duration_ns = r.end_unix_ns >= r.start_unix_ns ? r.end_unix_ns - r.start_unix_ns : -1;
+  Begin(r.start_unix_ns, r.end_unix_ns, text, e);
   e.kind = kTurnSummaryRollupKind;
   e.name = r.name;
   TraceHex(r.trace_id, text, e);

@@ -298,9 +298,13 @@ void SessionRules::ObserveMisses(Thread& t, const Observation& o, const AlertFn*
 
 // ---- findings --------------------------------------------------------------------
 
-Finding SessionRules::Subject(const Thread& t, std::string kind) const {
+Finding SessionRules::Episode(const Thread& t, std::string kind, const Run& run) const {
   Finding f;
   f.kind = std::move(kind);
+  f.time_ns = run.first_ns;
+  f.end_ns = run.last_ns;
+  f.tokens = run.tokens_end - run.tokens_before;
+  f.severity = Severity::kWarning;
   if (t.dim == Dim::kRun && !t.workflow.empty()) {
     f.subject = absl::StrCat("workflow ", t.workflow, " run ", t.name);
     f.keys = {{"workflow", t.workflow}, {"run", t.name}};
@@ -312,12 +316,9 @@ Finding SessionRules::Subject(const Thread& t, std::string kind) const {
 }
 
 Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
-  Finding f = Subject(t, "loop");
+  Finding f = Episode(t, "loop", c.run);
   const std::string what = c.what.empty() ? std::string("one call") : c.what;
   absl::StrAppend(&f.subject, ": ", what);
-  f.time_ns = c.run.first_ns;
-  f.end_ns = c.run.last_ns;
-  f.tokens = c.run.tokens_end - c.run.tokens_before;
   f.severity =
       f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
   f.evidence = {{"repeats", double(c.run.count)},
@@ -336,11 +337,8 @@ Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
 }
 
 Finding SessionRules::NearFinding(const Thread& t) const {
-  Finding f = Subject(t, "loop");
+  Finding f = Episode(t, "loop", t.near);
   absl::StrAppend(&f.subject, ": near-identical requests");
-  f.time_ns = t.near.first_ns;
-  f.end_ns = t.near.last_ns;
-  f.tokens = t.near.tokens_end - t.near.tokens_before;
   f.severity =
       f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
   f.evidence = {{"repeats", double(t.near.count)},
@@ -365,10 +363,7 @@ Finding SessionRules::NearFinding(const Thread& t) const {
 }
 
 Finding SessionRules::BloatFinding(const Thread& t) const {
-  Finding f = Subject(t, "context_bloat");
-  f.time_ns = t.bloat.first_ns;
-  f.end_ns = t.bloat.last_ns;
-  f.tokens = t.bloat.tokens_end - t.bloat.tokens_before;
+  Finding f = Episode(t, "context_bloat", t.bloat);
   const double growth = double(t.bloat_last) / double(std::max<int64_t>(1, t.bloat_first));
   f.severity = growth >= 10 ? Severity::kCritical : Severity::kWarning;
   f.evidence = {{"first_prompt_tokens", double(t.bloat_first)},
@@ -395,11 +390,7 @@ Finding SessionRules::BloatFinding(const Thread& t) const {
 }
 
 Finding SessionRules::RatioFinding(const Thread& t) const {
-  Finding f = Subject(t, "output_ratio_rise");
-  f.time_ns = t.ratio.first_ns;
-  f.end_ns = t.ratio.last_ns;
-  f.tokens = t.ratio.tokens_end - t.ratio.tokens_before;
-  f.severity = Severity::kWarning;
+  Finding f = Episode(t, "output_ratio_rise", t.ratio);
   f.evidence = {{"baseline_ratio", t.ratio_baseline},
                 {"max_ratio", t.ratio_max},
                 {"requests", double(t.ratio.count)},
@@ -418,11 +409,7 @@ Finding SessionRules::RatioFinding(const Thread& t) const {
 }
 
 Finding SessionRules::MissFinding(const Thread& t) const {
-  Finding f = Subject(t, "cache_miss_streak");
-  f.time_ns = t.misses.first_ns;
-  f.end_ns = t.misses.last_ns;
-  f.tokens = t.misses.tokens_end - t.misses.tokens_before;
-  f.severity = Severity::kWarning;
+  Finding f = Episode(t, "cache_miss_streak", t.misses);
   f.evidence = {{"requests", double(t.misses.count)}, {"tokens", double(f.tokens)}};
   f.rule = absl::StrFormat(
       "%d requests in a row, each within %s of the previous, with a prompt >= %s tokens and no "

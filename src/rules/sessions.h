@@ -109,7 +109,9 @@ class SessionRules {
   void ObserveMisses(Thread& t, const Observation& o, const AlertFn* alert);
   void Close(Thread& t);  // open episodes → findings
 
-  Finding Subject(const Thread& t, std::string kind) const;
+  // A finding of `kind` about one episode of a thread: subject, keys, time
+  // span and tokens; a warning unless the caller rates it higher.
+  Finding Episode(const Thread& t, std::string kind, const Run& run) const;
   Finding LoopFinding(const Thread& t, const Call& c) const;
   Finding NearFinding(const Thread& t) const;
   Finding BloatFinding(const Thread& t) const;

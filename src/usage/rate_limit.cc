@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "src/usage/internal.h"
@@ -168,6 +169,42 @@ std::optional<int64_t> ParseRetryAfterMs(std::string_view s, absl::Time now) {
   return std::nullopt;
 }
 
+namespace {
+
+enum class WindowField { kLimit, kRemaining, kReset };
+constexpr std::pair<std::string_view, WindowField> kAnthropicFields[] = {
+    {"-limit", WindowField::kLimit},
+    {"-remaining", WindowField::kRemaining},
+    {"-reset", WindowField::kReset}};
+constexpr std::pair<std::string_view, WindowField> kOpenAiFields[] = {
+    {"limit-", WindowField::kLimit},
+    {"remaining-", WindowField::kRemaining},
+    {"reset-", WindowField::kReset}};
+
+// One rate-limit header's value into its window: a count, or a reset given
+// as an RFC 3339 time (Anthropic) or a Go duration such as "6m0s" (OpenAI).
+// A value neither parses as leaves the field unset.
+void SetWindowField(RateLimitWindow& w, WindowField which, std::string_view value, absl::Time now) {
+  if (which == WindowField::kLimit) {
+    w.limit = ParseCount(value);
+  } else if (which == WindowField::kRemaining) {
+    w.remaining = ParseCount(value);
+  } else if (std::optional<int64_t> d = ParseGoDurationMs(value)) {
+    w.reset_after_ms = d;
+    w.reset_unix_ms = UnixMs(now) + *d;
+  } else {
+    absl::Time t;
+    std::string err;
+    if (absl::ParseTime(absl::RFC3339_full, std::string(value), &t, &err)) {
+      w.reset_unix_ms = UnixMs(t);
+      double ms = absl::ToDoubleMilliseconds(t - now);
+      w.reset_after_ms = CeilMs(ms < 0 ? 0 : ms);
+    }
+  }
+}
+
+}  // namespace
+
 RateLimitInfo ParseRateLimit(int status, std::span<const HeaderView> headers, absl::Time now) {
   RateLimitInfo info;
   info.status = status;
@@ -200,60 +237,20 @@ RateLimitInfo ParseRateLimit(int status, std::span<const HeaderView> headers, ab
       name_prefix = "priority-";
     }
     if (anthropic) {
-      std::string_view field;
-      for (std::string_view f : {"-limit", "-remaining", "-reset"}) {
-        if (k.ends_with(f)) {
-          field = f;
-          break;
-        }
-      }
-      if (field.empty()) continue;
-      std::string name = name_prefix + std::string(k.substr(0, k.size() - field.size()));
-      RateLimitWindow& w = WindowFor(info, name);
-      if (field == "-limit") {
-        w.limit = ParseCount(value);
-      } else if (field == "-remaining") {
-        w.remaining = ParseCount(value);
-      } else {
-        absl::Time t;
-        std::string err;
-        if (absl::ParseTime(absl::RFC3339_full, std::string(value), &t, &err)) {
-          w.reset_unix_ms = UnixMs(t);
-          double ms = absl::ToDoubleMilliseconds(t - now);
-          w.reset_after_ms = CeilMs(ms < 0 ? 0 : ms);
-        } else if (std::optional<int64_t> d = ParseGoDurationMs(value)) {
-          w.reset_after_ms = d;
-          w.reset_unix_ms = UnixMs(now) + *d;
-        }
+      for (const auto& [suffix, which] : kAnthropicFields) {
+        if (!k.ends_with(suffix)) continue;
+        std::string name = name_prefix + std::string(k.substr(0, k.size() - suffix.size()));
+        SetWindowField(WindowFor(info, name), which, value, now);
+        break;
       }
       continue;
     }
     // x-ratelimit-{limit,remaining,reset}-<name>.
     if (ConsumePrefix(&k, "x-ratelimit-")) {
-      std::string_view field;
-      for (std::string_view f : {"limit-", "remaining-", "reset-"}) {
-        if (k.starts_with(f)) {
-          field = f;
-          break;
-        }
-      }
-      if (field.empty()) continue;
-      RateLimitWindow& w = WindowFor(info, k.substr(field.size()));
-      if (field == "limit-") {
-        w.limit = ParseCount(value);
-      } else if (field == "remaining-") {
-        w.remaining = ParseCount(value);
-      } else if (std::optional<int64_t> d = ParseGoDurationMs(value)) {
-        w.reset_after_ms = d;
-        w.reset_unix_ms = UnixMs(now) + *d;
-      } else {
-        absl::Time t;
-        std::string err;
-        if (absl::ParseTime(absl::RFC3339_full, std::string(value), &t, &err)) {
-          w.reset_unix_ms = UnixMs(t);
-          double ms = absl::ToDoubleMilliseconds(t - now);
-          w.reset_after_ms = CeilMs(ms < 0 ? 0 : ms);
-        }
+      for (const auto& [prefix, which] : kOpenAiFields) {
+        if (!k.starts_with(prefix)) continue;
+        SetWindowField(WindowFor(info, k.substr(prefix.size())), which, value, now);
+        break;
       }
     }
   }

@@ -29,23 +29,8 @@ using TraceRequest = opentelemetry::proto::collector::trace::v1::ExportTraceServ
 using MetricsRequest = opentelemetry::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 namespace pt = opentelemetry::proto::trace::v1;
 
-std::string Bytes(std::initializer_list<uint64_t> words) {
-  std::string out;
-  for (uint64_t w : words) {
-    for (int i = 7; i >= 0; --i) out.push_back(char((w >> (8 * i)) & 0xff));
-  }
-  return out;
-}
-
-OtlpOptions FastOptions(const std::string& endpoint) {
-  OtlpOptions o;
-  o.endpoint = endpoint;
-  o.timeout = 500ms;
-  o.initial_backoff = 10ms;
-  o.max_backoff = 40ms;
-  o.close_timeout = 2000ms;
-  return o;
-}
+using testing::Bytes;
+using testing::FastOptions;
 
 std::vector<pt::Span> Spans(Receiver& rx) {
   std::vector<pt::Span> out;

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,7 @@
 #include "boost/beast/http.hpp"
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/common/v1/common.pb.h"
+#include "tokmeter/otlp.h"
 
 namespace tokmeter::testing {
 
@@ -191,6 +193,28 @@ inline std::map<std::string, AttrValue> Attrs(
     }
   }
   return out;
+}
+
+// The bytes OTLP carries an id in: each 64-bit word big-endian.
+inline std::string Bytes(std::initializer_list<uint64_t> words) {
+  std::string out;
+  for (uint64_t w : words) {
+    for (int i = 7; i >= 0; --i) out.push_back(char((w >> (8 * i)) & 0xff));
+  }
+  return out;
+}
+
+// Span exporter options for a receiver on 127.0.0.1: short timeouts and
+// backoff, so retry tests take milliseconds.
+inline OtlpOptions FastOptions(const std::string& endpoint) {
+  using namespace std::chrono_literals;
+  OtlpOptions o;
+  o.endpoint = endpoint;
+  o.timeout = 500ms;
+  o.initial_backoff = 10ms;
+  o.max_backoff = 40ms;
+  o.close_timeout = 2000ms;
+  return o;
 }
 
 }  // namespace tokmeter::testing
