@@ -315,15 +315,20 @@ Finding SessionRules::Episode(const Thread& t, std::string kind, const Run& run)
   return f;
 }
 
-Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
-  Finding f = Episode(t, "loop", c.run);
-  const std::string what = c.what.empty() ? std::string("one call") : c.what;
-  absl::StrAppend(&f.subject, ": ", what);
+Finding SessionRules::LoopEpisode(const Thread& t, const Run& run, std::string_view what) const {
+  Finding f = Episode(t, "loop", run);
+  f.subject.append(": ").append(what);
   f.severity =
       f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
-  f.evidence = {{"repeats", double(c.run.count)},
+  f.evidence = {{"repeats", double(run.count)},
                 {"tokens", double(f.tokens)},
-                {"seconds", double(c.run.last_ns - c.run.first_ns) / 1e9}};
+                {"seconds", double(run.last_ns - run.first_ns) / 1e9}};
+  return f;
+}
+
+Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
+  const std::string what = c.what.empty() ? std::string("one call") : c.what;
+  Finding f = LoopEpisode(t, c.run, what);
   f.rule = absl::StrFormat(
       "the same call (fingerprint, or tool + args) >= %d times in one session, each within %s of "
       "the previous, and >= %.0f%% of its calls meanwhile (a hidden loop)",
@@ -337,16 +342,10 @@ Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
 }
 
 Finding SessionRules::NearFinding(const Thread& t) const {
-  Finding f = Episode(t, "loop", t.near);
-  absl::StrAppend(&f.subject, ": near-identical requests");
-  f.severity =
-      f.tokens >= thresholds::kLoopCriticalTokens ? Severity::kCritical : Severity::kWarning;
-  f.evidence = {{"repeats", double(t.near.count)},
-                {"tokens", double(f.tokens)},
-                {"seconds", double(t.near.last_ns - t.near.first_ns) / 1e9},
-                {"prompt_tokens", double(t.prev_prompt)},
-                {"output_tokens", double(t.prev_output)},
-                {"tool_calls", double(t.prev_tools)}};
+  Finding f = LoopEpisode(t, t.near, "near-identical requests");
+  f.evidence.insert(f.evidence.end(), {{"prompt_tokens", double(t.prev_prompt)},
+                                       {"output_tokens", double(t.prev_output)},
+                                       {"tool_calls", double(t.prev_tools)}});
   f.rule = absl::StrFormat(
       ">= %d consecutive requests or turns in one session, each within %.0f s of the previous, "
       "with the same tool calls and prompt and output within %.0f%% and %.0f%% (repeated "

@@ -112,6 +112,9 @@ class SessionRules {
   // A finding of `kind` about one episode of a thread: subject, keys, time
   // span and tokens; a warning unless the caller rates it higher.
   Finding Episode(const Thread& t, std::string kind, const Run& run) const;
+  // A loop episode (`what` repeated): critical once it spent
+  // thresholds::kLoopCriticalTokens; evidence repeats, tokens, seconds.
+  Finding LoopEpisode(const Thread& t, const Run& run, std::string_view what) const;
   Finding LoopFinding(const Thread& t, const Call& c) const;
   Finding NearFinding(const Thread& t) const;
   Finding BloatFinding(const Thread& t) const;
