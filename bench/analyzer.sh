@@ -23,15 +23,7 @@ run() {
   local label="$1" bytes="$2"
   shift 2
   "$@" >/dev/null 2>&1
-  /usr/bin/python3 - "$label" "$bytes" "$@" <<'PY'
-import resource, subprocess, sys, time
-label, nbytes, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-wall = time.monotonic() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{label:<46} {wall:7.3f} s  {nbytes / wall / 1e6:8.0f} MB/s  peak RSS {rss:7.1f} MiB")
-PY
+  /usr/bin/python3 "$ROOT/bench/timed_run.py" --width 46 "$label" "$bytes" "$@"
 }
 claude_bytes=$(du -sb "$CORPUS/claude" | cut -f1)
 jsonl_bytes=$(stat -c %s "$CORPUS/spans.jsonl")

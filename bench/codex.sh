@@ -43,15 +43,7 @@ run() {
   local label="$1" home="$2"
   shift 2
   HOME="$home" "$@" >/dev/null 2>&1 || true
-  HOME="$home" "$PY" - "$label" "$bytes" "$@" <<'PY'
-import resource, subprocess, sys, time
-label, nbytes, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-wall = time.monotonic() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{label:<40} {wall:7.3f} s  {nbytes / wall / 1e6:8.0f} MB/s  peak RSS {rss:7.1f} MiB")
-PY
+  HOME="$home" "$PY" "$ROOT/bench/timed_run.py" --width 40 "$label" "$bytes" "$@"
 }
 run "tokmeter daily (Codex tree)" "$HOME" "$CLI" daily --format json "$CORPUS/codex-big/.codex/sessions"
 if [ ${#cc_args[@]} -gt 0 ]; then

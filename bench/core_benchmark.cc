@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_span.h"
 #include "benchmark/benchmark.h"
 #include "tokmeter/tokmeter.h"
 
@@ -66,27 +67,12 @@ uint64_t FileSize(const std::string& path) {
 }
 
 // ---- The span: open + close with 4 counters and 3 short tags ---------------
+// (bench/bench_span.h, shared with core_compiled_out_benchmark and
+// monitor_benchmark)
 
-// Runtime values the compiler cannot fold.
-struct EventValues {
-  int64_t input = 812, output = 230, cache_read = 40000, requests = 1;
-  int status = 200;
-};
-
-TOKMETER_INTERNAL_ALWAYS_INLINE void RecordEvent(const EventValues& v) {
-  TOK_SPAN_NAMED(span, "llm", "messages");
-  span.Add(Counter::kInputTokens, v.input)
-      .Add(Counter::kOutputTokens, v.output)
-      .Add(Counter::kCacheReadTokens, v.cache_read)
-      .Add(Counter::kRequests, v.requests);
-  span.Tag("provider", "anthropic").Tag("model", "claude-sonnet-4-5").Tag("status", v.status);
-}
-
-EventValues Values() {
-  EventValues v;
-  benchmark::DoNotOptimize(v);
-  return v;
-}
+using tokmeter::bench::EventValues;
+using tokmeter::bench::RecordEvent;
+using tokmeter::bench::Values;
 
 // For scale: what the two clock reads of a span cost on their own.
 void BM_ClockRdtscPair(benchmark::State& state) {

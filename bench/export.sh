@@ -8,6 +8,7 @@
 # wall time, input MB/s, peak RSS. Target: >= 100 MB/s (spans and metrics).
 set -euo pipefail
 BUILD_DIR="${BUILD_DIR:?}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cmake --build "$BUILD_DIR" --target tokmeter_cmd reader_benchmark otlp_receiver >/dev/null
 GEN="$BUILD_DIR/bench/reader_benchmark"
 CLI="$BUILD_DIR/src/cli/tokmeter"
@@ -27,22 +28,12 @@ endpoint="http://127.0.0.1:$(head -1 "$work/port")"
 
 bytes=$(du -sb "$CORPUS/claude" | cut -f1)
 echo "corpus: Claude Code $((bytes / 1000000)) MB; receiver $endpoint; target >= 100 MB/s"
+# run LABEL CMD...: one warm-up, then one measured run.
 run() {
   local label="$1"
   shift
   "$@" >/dev/null 2>&1
-  /usr/bin/python3 - "$label" "$bytes" "$@" <<'PY'
-import resource, subprocess, sys, time
-label, nbytes, cmd = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-wall = time.monotonic() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-if p.returncode != 0:
-    print(f"{label}: FAILED ({p.returncode}): {p.stderr.strip()}")
-    sys.exit(1)
-print(f"{label:<44} {wall:7.3f} s  {nbytes / wall / 1e6:8.0f} MB/s  peak RSS {rss:7.1f} MiB")
-PY
+  /usr/bin/python3 "$ROOT/bench/timed_run.py" --width 44 "$label" "$bytes" "$@"
 }
 run "tokmeter export: spans + metrics -> receiver" "$CLI" export "$CORPUS/claude" --endpoint "$endpoint" --quiet
 run "tokmeter export: spans -> receiver" "$CLI" export "$CORPUS/claude" --endpoint "$endpoint" --signals traces --quiet

@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/corpus_gen.h"
 #include "benchmark/benchmark.h"
 #include "src/analysis/follow.h"
 #include "src/analysis/reader.h"
@@ -36,24 +37,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// splitmix64: deterministic across platforms.
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  int Range(int lo, int hi) { return lo + int(Next() % uint64_t(hi - lo + 1)); }
-};
-
-std::string Hex(Rng& r, int n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < n; ++i) s += d[r.Next() & 15];
-  return s;
-}
+using bench::AppendSpanLine;
+using bench::AppendTraceLine;
+using bench::Rng;
 
 // `n` tokmeter JSONL lines as the JSONL sink writes them: a trace line every
 // 20 spans, 70% llm spans with token counts, 30% tool spans.
@@ -67,33 +53,13 @@ std::string MakeLines(int n, uint64_t stream, int* spans) {
     char ts[40];
     snprintf(ts, sizeof ts, "2026-11-23T09:%02d:%02d.%03dZ", (i / 60) % 60, i % 60, i % 1000);
     if (i % 20 == 0) {
-      trace = Hex(r, 32);
-      out += "{\"type\":\"trace\",\"trace_id\":\"" + trace + "\",\"span_id\":\"" + Hex(r, 16) +
-             "\",\"timestamp\":\"" + ts + "\",\"kind\":\"session\",\"name\":\"s-" +
-             std::to_string(i) + "\",\"tags\":{\"session\":\"s-" + std::to_string(i / 20) +
-             "\",\"workflow\":\"wf-" + std::to_string(i % 7) + "\",\"heartbeat\":false}}\n";
+      trace = AppendTraceLine(out, r, ts, i);
       continue;
     }
     ++*spans;
     bool llm = r.Next() % 10 < 7;
-    out += "{\"type\":\"span\",\"timestamp\":\"" + std::string(ts) + "\",\"start\":\"" + ts +
-           "\",\"duration_ms\":" + std::to_string(r.Range(10, 9000)) + ".125,\"trace_id\":\"" +
-           trace + "\",\"span_id\":\"" + Hex(r, 16) + "\",\"parent_id\":\"" + Hex(r, 16) +
-           "\",\"kind\":\"" + (llm ? "llm" : "tool") + "\",\"name\":\"" +
-           (llm ? "messages" : "Bash") + "\",\"thread\":" + std::to_string(r.Range(1000, 1100));
-    if (llm) {
-      out +=
-          ",\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\",\"status\":200,"
-          "\"streaming\":true,\"input_tokens\":" +
-          std::to_string(r.Range(1, 900)) +
-          ",\"output_tokens\":" + std::to_string(r.Range(10, 3000)) +
-          ",\"cache_read_tokens\":" + std::to_string(r.Range(1000, 150000)) +
-          ",\"cache_write_tokens\":" + std::to_string(r.Range(0, 4000)) + ",\"requests\":1";
-    } else {
-      out += ",\"tool\":\"Bash\",\"tool_calls\":1";
-    }
-    out +=
-        ",\"fingerprint\":\"" + Hex(r, 16) + "\",\"tags\":{\"attempt\":1,\"channel\":\"cli\"}}\n";
+    AppendSpanLine(out, r, trace, llm,
+                   [&](Rng&) { return std::pair<std::string, std::string>(ts, ts); });
   }
   return out;
 }

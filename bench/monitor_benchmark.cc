@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_span.h"
 #include "benchmark/benchmark.h"
 #include "tokmeter/monitor.h"
 #include "tokmeter/tokmeter.h"
@@ -78,25 +79,12 @@ void StopRuntime() {
 
 // ---- The span hot path, with and without a monitor ---------------------------------
 
-// The span of core_benchmark.cc (4 counters, 3 short tags) inside a session
-// trace, so every budget scope and rule has something to key on.
-struct EventValues {
-  int64_t input = 812, output = 230, cache_read = 4000, requests = 1;
-  int status = 200;
-};
-EventValues Values() {
-  EventValues v;
-  benchmark::DoNotOptimize(v);
-  return v;
-}
-TOKMETER_INTERNAL_ALWAYS_INLINE void RecordEvent(const EventValues& v) {
-  TOK_SPAN_NAMED(span, "llm", "messages");
-  span.Add(Counter::kInputTokens, v.input)
-      .Add(Counter::kOutputTokens, v.output)
-      .Add(Counter::kCacheReadTokens, v.cache_read)
-      .Add(Counter::kRequests, v.requests);
-  span.Tag("provider", "anthropic").Tag("model", "claude-sonnet-4-5").Tag("status", v.status);
-}
+// The span of core_benchmark.cc (4 counters, 3 short tags; 4,000 tokens read
+// from the cache) inside a session trace, so every budget scope and rule has
+// something to key on.
+using tokmeter::bench::EventValues;
+using tokmeter::bench::RecordEvent;
+EventValues Values() { return tokmeter::bench::Values(/*cache_read=*/4000); }
 
 // As BM_SpanEnabled: flusher asleep (1 h interval), the rings drained
 // synchronously every kBatch spans with the clock paused — so the monitor's

@@ -15,13 +15,11 @@
 #include <thread>
 #include <vector>
 
+#include "bench/http_discard.h"
 #include "boost/asio.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 
 int main() {
   namespace asio = boost::asio;
-  namespace http = boost::beast::http;
   asio::io_context ioc;
   asio::ip::tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
   std::printf("%u\n", unsigned(acceptor.local_endpoint().port()));
@@ -37,21 +35,10 @@ int main() {
       if (ec) return;  // closed
       std::lock_guard<std::mutex> lock(mu);
       conns.emplace_back([sock, &requests, &bytes] {
-        boost::beast::flat_buffer buf;
-        for (;;) {
-          http::request_parser<http::string_body> p;
-          p.body_limit(1 << 30);
-          boost::system::error_code ec;
-          http::read(*sock, buf, p, ec);
-          if (ec) return;
+        tokmeter::bench::AnswerAndDiscard(*sock, 1 << 30, [&](size_t body_bytes) {
           requests.fetch_add(1);
-          bytes.fetch_add(p.get().body().size());
-          http::response<http::empty_body> res{http::status::ok, 11};
-          res.keep_alive(p.get().keep_alive());
-          res.prepare_payload();
-          http::write(*sock, res, ec);
-          if (ec) return;
-        }
+          bytes.fetch_add(body_bytes);
+        });
       });
     }
   });

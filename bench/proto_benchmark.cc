@@ -13,10 +13,9 @@
 #include <mutex>
 #include <thread>
 
+#include "bench/http_discard.h"
 #include "benchmark/benchmark.h"
 #include "boost/asio.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "src/otlp/metrics.h"
 #include "src/otlp/otlp_encoder.h"
 #include "src/proto/records.h"
@@ -118,7 +117,8 @@ void BM_EncodeOtlp(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeOtlp);
 
-// A minimal OTLP receiver: reads requests, answers 200, counts bytes.
+// A minimal OTLP receiver on 127.0.0.1: answers 200 to every request, counts
+// the body bytes (bench/http_discard.h).
 class SinkReceiver {
  public:
   SinkReceiver() : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
@@ -133,21 +133,8 @@ class SinkReceiver {
         std::lock_guard<std::mutex> lock(mu_);
         fds_.push_back(sock->native_handle());
         conns_.emplace_back([this, sock] {
-          namespace http = boost::beast::http;
-          boost::beast::flat_buffer buf;
-          for (;;) {
-            http::request_parser<http::string_body> p;
-            p.body_limit(256 << 20);
-            boost::system::error_code ec;
-            http::read(*sock, buf, p, ec);
-            if (ec) return;
-            bytes_.fetch_add(p.get().body().size());
-            http::response<http::empty_body> res{http::status::ok, 11};
-            res.keep_alive(true);
-            res.prepare_payload();
-            http::write(*sock, res, ec);
-            if (ec) return;
-          }
+          bench::AnswerAndDiscard(*sock, 256 << 20,
+                                  [this](size_t body_bytes) { bytes_.fetch_add(body_bytes); });
         });
       }
     });

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/corpus_gen.h"
 #include "benchmark/benchmark.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
@@ -28,18 +29,10 @@
 namespace tokmeter::analysis {
 namespace {
 
-// splitmix64: deterministic across platforms.
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  int Range(int lo, int hi) { return lo + int(Next() % uint64_t(hi - lo + 1)); }
-  bool Chance(int pct) { return int(Next() % 100) < pct; }
-};
+using bench::AppendSpanLine;
+using bench::AppendTraceLine;
+using bench::Hex;
+using bench::Rng;
 
 // JSON-safe filler text with escapes, sliced from a fixed pool.
 class Filler {
@@ -98,13 +91,6 @@ std::string Ts(int64_t s, int ms) {
   snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
            tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
   return buf;
-}
-
-std::string Hex(Rng& r, int n) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (int i = 0; i < n; ++i) s += d[r.Next() & 15];
-  return s;
 }
 
 // One Claude Code session file: user prompts, assistant responses written as
@@ -259,34 +245,12 @@ void GenJsonl(const std::string& path, int64_t mb) {
   std::string trace;
   while (written < target) {
     buf.clear();
-    if (n % 20 == 0) {
-      trace = Hex(r, 32);
-      buf += "{\"type\":\"trace\",\"trace_id\":\"" + trace + "\",\"span_id\":\"" + Hex(r, 16) +
-             "\",\"timestamp\":\"" + Ts(t, 0) + "\",\"kind\":\"session\",\"name\":\"s-" +
-             std::to_string(n) + "\",\"tags\":{\"session\":\"s-" + std::to_string(n / 20) +
-             "\",\"workflow\":\"wf-" + std::to_string(n % 7) + "\",\"heartbeat\":false}}\n";
-    }
+    if (n % 20 == 0) trace = AppendTraceLine(buf, r, Ts(t, 0), n);
     t += 1;
     bool llm = r.Chance(70);
-    buf += "{\"type\":\"span\",\"timestamp\":\"" + Ts(t, r.Range(0, 999)) + "\",\"start\":\"" +
-           Ts(t - 1, 0) + "\",\"duration_ms\":" + std::to_string(r.Range(10, 9000)) +
-           ".125,\"trace_id\":\"" + trace + "\",\"span_id\":\"" + Hex(r, 16) +
-           "\",\"parent_id\":\"" + Hex(r, 16) + "\",\"kind\":\"" + (llm ? "llm" : "tool") +
-           "\",\"name\":\"" + (llm ? "messages" : "Bash") +
-           "\",\"thread\":" + std::to_string(r.Range(1000, 1100));
-    if (llm) {
-      buf +=
-          ",\"provider\":\"anthropic\",\"model\":\"claude-sonnet-4-5\",\"status\":200,"
-          "\"streaming\":true,\"input_tokens\":" +
-          std::to_string(r.Range(1, 900)) +
-          ",\"output_tokens\":" + std::to_string(r.Range(10, 3000)) +
-          ",\"cache_read_tokens\":" + std::to_string(r.Range(1000, 150000)) +
-          ",\"cache_write_tokens\":" + std::to_string(r.Range(0, 4000)) + ",\"requests\":1";
-    } else {
-      buf += ",\"tool\":\"Bash\",\"tool_calls\":1";
-    }
-    buf +=
-        ",\"fingerprint\":\"" + Hex(r, 16) + "\",\"tags\":{\"attempt\":1,\"channel\":\"cli\"}}\n";
+    AppendSpanLine(buf, r, trace, llm, [&](Rng& rng) {
+      return std::pair<std::string, std::string>(Ts(t, rng.Range(0, 999)), Ts(t - 1, 0));
+    });
     out << buf;
     written += int64_t(buf.size());
     ++n;

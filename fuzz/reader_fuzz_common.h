@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz/buckets_check.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/reader_internal.h"
 #include "src/pricing/pricing.h"
@@ -27,12 +28,8 @@ inline size_t Touch(std::string_view s) {
 }
 
 inline void CheckEvent(const UsageEvent& e) {
-  const TokenBuckets& t = e.tokens;
-  if (t.input < 0 || t.cache_read < 0 || t.cache_write_5m < 0 || t.cache_write_1h < 0 ||
-      t.output < 0 || t.reasoning < 0 || t.reasoning > t.output || e.num_tags < 0 ||
-      e.num_tags > UsageEvent::kMaxTags) {
-    std::abort();
-  }
+  tokmeter::fuzz::CheckBuckets(e.tokens);
+  if (e.num_tags < 0 || e.num_tags > UsageEvent::kMaxTags) std::abort();
   volatile size_t h = Touch(e.kind) + Touch(e.name) + Touch(e.provider) + Touch(e.model) +
                       Touch(e.trace_id) + Touch(e.span_id) + Touch(e.parent_id);
   for (int i = 0; i < e.num_tags; ++i) h = h + Touch(e.tags[i].first) + Touch(e.tags[i].second);

@@ -7,25 +7,14 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "fuzz/buckets_check.h"
 #include "tokmeter/usage.h"
-
-namespace {
-
-void Check(const tokmeter::ParsedUsage& u) {
-  const tokmeter::TokenBuckets& x = u.usage;
-  if (x.input < 0 || x.cache_read < 0 || x.cache_write_5m < 0 || x.cache_write_1h < 0 ||
-      x.output < 0 || x.reasoning < 0 || x.reasoning > x.output) {
-    std::abort();
-  }
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   for (tokmeter::Provider hint : {tokmeter::Provider::kUnknown, tokmeter::Provider::kGemini}) {
     absl::StatusOr<tokmeter::ParsedUsage> u = tokmeter::ParseUsageBody(in, hint);
-    if (u.ok()) Check(*u);
+    if (u.ok()) tokmeter::fuzz::CheckBuckets(u->usage);
   }
   (void)tokmeter::ParseErrorBody(in);
 

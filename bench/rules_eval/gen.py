@@ -313,6 +313,16 @@ class Sim:
             now = c.t + (max(rng.uniform(0.5, 25) for _ in tools) if tools else 0)
         return tr
 
+    def turns(self, t, n, gap, max_calls=None, user_tokens=None):
+        """n ordinary turns of the session from t, each starting gap = (lo, hi)
+        seconds (uniform) after the one before ends; returns when the next
+        may start."""
+        for _ in range(n):
+            tr = self.turn(t, max_calls=max_calls, user_tokens=user_tokens)
+            self.s.turns.append(tr)
+            t = tr.end + self.rng.uniform(*gap)
+        return t
+
 
 def session_key(day, n):
     return "s%03d-%04d" % (day, n)
@@ -503,11 +513,7 @@ def inject(rng, day, sessions, kind, strength):
     if kind == "loop":
         s = new("workflow", "ops-agent", channel="slack")
         sim = Sim(rng, s, "write", 14_000)
-        t = rng.uniform(9, 17) * 3600
-        for _ in range(3):
-            tr = sim.turn(t, max_calls=3)
-            s.turns.append(tr)
-            t = tr.end + rng.uniform(20, 90)
+        t = sim.turns(rng.uniform(9, 17) * 3600, 3, (20, 90), max_calls=3)
         start = t
         prompt = sim.ctx
         out = lognorm(rng, 250, 0.3, 80, 600)
@@ -530,11 +536,7 @@ def inject(rng, day, sessions, kind, strength):
     if kind == "context_bloat":
         s = new("interactive", "chat")
         sim = Sim(rng, s, "write", 12_000)
-        t = rng.uniform(9, 17) * 3600
-        for _ in range(2):
-            tr = sim.turn(t, max_calls=2, user_tokens=2000)
-            s.turns.append(tr)
-            t = tr.end + rng.uniform(20, 60)
+        t = sim.turns(rng.uniform(9, 17) * 3600, 2, (20, 60), max_calls=2, user_tokens=2000)
         steps = STRENGTHS["context_bloat"]["steps"]
         p0 = 40_000
         start = t
@@ -555,11 +557,7 @@ def inject(rng, day, sessions, kind, strength):
     if kind == "retry_storm":
         s = new("interactive", "chat", channel="slack")
         sim = Sim(rng, s, "write", 15_000)
-        t = rng.uniform(10, 17) * 3600
-        for _ in range(2):
-            tr = sim.turn(t, max_calls=3)
-            s.turns.append(tr)
-            t = tr.end + rng.uniform(20, 60)
+        t = sim.turns(rng.uniform(10, 17) * 3600, 2, (20, 60), max_calls=3)
         start = t
         tr = Turn(t, "try again", sim.uid())
         for i in range(int(v)):
@@ -628,11 +626,7 @@ def inject(rng, day, sessions, kind, strength):
     if kind == "cache_miss_streak":
         s = new("interactive", "chat", channel="discord")
         sim = Sim(rng, s, "write", 14_000)
-        t = rng.uniform(9, 17) * 3600
-        for _ in range(2):
-            tr = sim.turn(t, max_calls=2)
-            s.turns.append(tr)
-            t = tr.end + rng.uniform(20, 60)
+        t = sim.turns(rng.uniform(9, 17) * 3600, 2, (20, 60), max_calls=2)
         start = t
         for _ in range(int(v)):
             tr = Turn(t, "and then", sim.uid())

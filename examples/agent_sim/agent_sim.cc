@@ -588,20 +588,35 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
   // name, would make the whole night one session).
   job.Tag("session", absl::StrCat("heartbeat-audit-", run));
 
+  // One LLM call of the job from `start` (its request names `step`): tokens
+  // drawn from [lo, hi] ranges, the cache read `cached` plus up to 4,000.
+  // Returns when the call ends.
+  struct Draws {
+    std::pair<int64_t, int64_t> input;
+    int64_t cached = 0;
+    std::pair<int64_t, int64_t> cache_write, output;
+  };
+  auto llm_call = [&](int64_t start, const Draws& d, const char* step) {
+    LlmCall c;
+    c.start = start;
+    c.usage.input = rng.Uniform(d.input.first, d.input.second);
+    c.usage.cache_read = d.cached + rng.Uniform(0, 4000);
+    c.usage.cache_write_5m = rng.Uniform(d.cache_write.first, d.cache_write.second);
+    c.usage.output = rng.Uniform(d.output.first, d.output.second);
+    c.end = start + LlmDuration(rng, c.usage.output);
+    c.request_id = RequestId(rng);
+    c.request = absl::StrCat("heartbeat-audit/", step, "/since=", since);
+    EmitLlm(a, c);
+    totals.tokens += TotalTokens(c.usage);
+    return c.end;
+  };
+
   int64_t t = at + rng.Uniform(50, 900) * kMs;
   // 1. Audit: re-sends the repository snapshot and the open-PR list each poll.
-  LlmCall c;
-  c.start = t;
-  c.usage.input = rng.Uniform(1500, 3000);
-  c.usage.cache_read = 38'000 + rng.Uniform(0, 4000);
-  c.usage.cache_write_5m = rng.Uniform(500, 2000);
-  c.usage.output = rng.Uniform(400, 900);
-  c.end = t + LlmDuration(rng, c.usage.output);
-  c.request_id = RequestId(rng);
-  c.request = absl::StrCat("heartbeat-audit/audit/since=", since);
-  EmitLlm(a, c);
-  totals.tokens += TotalTokens(c.usage);
-  t = c.end;
+  t = llm_call(
+      t,
+      {.input = {1500, 3000}, .cached = 38'000, .cache_write = {500, 2000}, .output = {400, 900}},
+      "audit");
 
   // 2. Two checks in parallel.
   std::vector<ToolCall> calls(2);
@@ -621,20 +636,12 @@ void RunHeartbeat(int64_t at, uint64_t seed, int run, WorkerPool& pool, Totals& 
   t = end + rng.Uniform(30, 200) * kMs;
 
   // 3. Summary: the same context again plus the check results.
-  LlmCall s;
-  s.start = t;
-  s.usage.input = rng.Uniform(300, 900);
-  s.usage.cache_read = 42'000 + rng.Uniform(0, 4000);
-  s.usage.cache_write_5m = rng.Uniform(1000, 4000);
-  s.usage.output = rng.Uniform(200, 500);
-  s.end = t + LlmDuration(rng, s.usage.output);
-  s.request_id = RequestId(rng);
-  s.request = absl::StrCat("heartbeat-audit/summary/since=", since);
-  EmitLlm(a, s);
-  totals.tokens += TotalTokens(s.usage);
+  const int64_t summary_end = llm_call(
+      t, {.input = {300, 900}, .cached = 42'000, .cache_write = {1000, 4000}, .output = {200, 500}},
+      "summary");
   totals.llm_calls += 2;
-  job.span().SetTimes(at, s.end + 100 * kMs);
-  totals.Time(at, s.end + 100 * kMs);
+  job.span().SetTimes(at, summary_end + 100 * kMs);
+  totals.Time(at, summary_end + 100 * kMs);
 }
 
 // The monitor's on_alert: one line per alert on stderr.

@@ -1,14 +1,10 @@
 // The tokmeter command on small fixtures (tests/cli/data) and on agent_sim.
 #include "src/cli/cli.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,41 +13,17 @@
 #include "boost/json.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/cli/cli_testing.h"
 
 namespace tokmeter::cli {
 namespace {
 
 namespace json = boost::json;
+using testing::Data;
 using ::testing::HasSubstr;
-
-std::string Data(const std::string& name) {
-  return std::string(TOKMETER_CLI_TEST_DATA) + "/" + name;
-}
-
-struct Result {
-  int rc = -1;
-  std::string out, err;
-  json::value parsed;  // `out` parsed, when it is JSON
-  const json::object& doc() const { return parsed.as_object(); }
-};
-
-Result Tokmeter(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  Result r;
-  r.rc = Run(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  boost::system::error_code ec;
-  r.parsed = json::parse(r.out, ec);
-  if (ec || !r.parsed.is_object()) r.parsed = json::object();
-  return r;
-}
-
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("tokmeter_cli_test_" + std::to_string(getpid()) + "_" + name))
-      .string();
-}
+using testing::Result;
+using testing::TempPath;
+using testing::Tokmeter;
 
 std::set<std::string> Kinds(const json::object& doc) {
   std::set<std::string> k;
@@ -399,6 +371,9 @@ TEST(CliConvertTest, ArgumentsAndRoundTrip) {
 }
 
 #ifdef TOKMETER_AGENT_SIM
+// The rules agent_sim's full day sets off and its clean day must not.
+constexpr const char* kSimDayRules[] = {"retry_storm", "loop", "background", "context_bloat"};
+
 // End to end: agent_sim's full day has a retry storm, a hidden loop and a
 // night heartbeat job; its clean day has none of them.
 class AgentSimTest : public ::testing::Test {
@@ -444,10 +419,7 @@ TEST_F(AgentSimTest, FullDayHasRetryStormLoopAndBackground) {
   Result r = Tokmeter({"detect", "--format", "json", path});
   ASSERT_EQ(r.rc, 0) << r.err;
   std::set<std::string> kinds = Kinds(r.doc());
-  EXPECT_TRUE(kinds.count("retry_storm")) << r.out;
-  EXPECT_TRUE(kinds.count("loop")) << r.out;
-  EXPECT_TRUE(kinds.count("background")) << r.out;
-  EXPECT_TRUE(kinds.count("context_bloat")) << r.out;
+  for (const char* kind : kSimDayRules) EXPECT_TRUE(kinds.count(kind)) << kind << "\n" << r.out;
   for (const auto& f : r.doc().at("findings").as_array()) {
     const json::object& o = f.as_object();
     if (o.at("kind") == "loop")
@@ -538,10 +510,7 @@ TEST_F(AgentSimTest, CleanDayHasNone) {
   Result r = Tokmeter({"detect", "--format", "json", path});
   ASSERT_EQ(r.rc, 0) << r.err;
   std::set<std::string> kinds = Kinds(r.doc());
-  EXPECT_FALSE(kinds.count("retry_storm")) << r.out;
-  EXPECT_FALSE(kinds.count("loop")) << r.out;
-  EXPECT_FALSE(kinds.count("background")) << r.out;
-  EXPECT_FALSE(kinds.count("context_bloat")) << r.out;
+  for (const char* kind : kSimDayRules) EXPECT_FALSE(kinds.count(kind)) << kind << "\n" << r.out;
   std::remove(path.c_str());
 }
 #endif

@@ -78,76 +78,76 @@ class Watch:
         return self.proc.stderr.read()
 
 
+def is_budget_alert(o):
+    return o.get("type") == "alert" and o.get("rule") == "budget"
+
+
 def budget_alert(threshold):
-    return lambda o: (o.get("type") == "alert" and o.get("rule") == "budget"
-                      and o.get("threshold") == threshold)
+    return lambda o: is_budget_alert(o) and o.get("threshold") == threshold
+
+
+def budget_thresholds(seen):
+    """The thresholds of the budget alerts among the lines seen, in order."""
+    return [o["threshold"] for o in seen if is_budget_alert(o)]
 
 
 class WatchLiveTest(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="tokmeter_watch_")
+        self.addCleanup(shutil.rmtree, self.dir, ignore_errors=True)
 
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def watch(self, path):
+        """`tokmeter watch` of `path` from the start with a 1k total budget,
+        killed when the test ends (before its directory is removed)."""
+        w = Watch(["--from-start", "--budget", "total=1k", path])
+        self.addCleanup(w.stop)
+        return w
+
+    def expect_budget_alert(self, w, threshold, timestamp=None, consumed=None):
+        """Waits for the budget alert at `threshold`; checks its timestamp and
+        consumed tokens where given. Returns it."""
+        alert = w.wait_for(budget_alert(threshold))
+        self.assertIsNotNone(alert, w.seen)
+        if timestamp is not None:
+            self.assertEqual(alert["timestamp"], timestamp)
+        if consumed is not None:
+            self.assertEqual(alert["evidence"]["consumed"], consumed)
+        return alert
 
     def test_appended_lines_and_a_new_file_raise_alerts(self):
         log = os.path.join(self.dir, "a.jsonl")
         append(log, turn(0, 300, 100))  # 400 of 1000
-        w = Watch(["--from-start", "--budget", "total=1k", self.dir])
-        try:
-            append(log, turn(1, 100, 100))  # 600: 50 %
-            a50 = w.wait_for(budget_alert(0.5))
-            self.assertIsNotNone(a50, w.seen)
-            self.assertEqual(a50["timestamp"], "2026-11-23T09:01:00+00:00")
-            self.assertEqual(a50["evidence"]["consumed"], 600)
-            # A file that appears in the followed directory.
-            append(os.path.join(self.dir, "b.jsonl"), turn(2, 300, 100, session="s-2"))  # 1000
-            a100 = w.wait_for(budget_alert(1.0))
-            self.assertIsNotNone(a100, w.seen)
-            self.assertEqual(a100["timestamp"], "2026-11-23T09:02:00+00:00")
-            self.assertEqual(a100["evidence"]["consumed"], 1000)
-            # 80 % was crossed by the same record, once.
-            thresholds = [o["threshold"] for o in w.seen
-                          if o.get("type") == "alert" and o.get("rule") == "budget"]
-            self.assertEqual(thresholds, [0.5, 0.8, 1.0])
-        finally:
-            w.stop()
+        w = self.watch(self.dir)
+        append(log, turn(1, 100, 100))  # 600: 50 %
+        self.expect_budget_alert(w, 0.5, "2026-11-23T09:01:00+00:00", 600)
+        # A file that appears in the followed directory.
+        append(os.path.join(self.dir, "b.jsonl"), turn(2, 300, 100, session="s-2"))  # 1000
+        self.expect_budget_alert(w, 1.0, "2026-11-23T09:02:00+00:00", 1000)
+        # 80 % was crossed by the same record, once.
+        self.assertEqual(budget_thresholds(w.seen), [0.5, 0.8, 1.0])
 
     def test_rotation(self):
         log = os.path.join(self.dir, "app.jsonl")
         append(log, turn(0, 200, 100))  # 300
-        w = Watch(["--from-start", "--budget", "total=1k", log])
-        try:
-            append(log, turn(1, 200, 100))  # 600: 50 %
-            self.assertIsNotNone(w.wait_for(budget_alert(0.5)), w.seen)
-            # logrotate: the file is renamed and a new one starts at the path.
-            os.rename(log, log + ".1")
-            append(log, turn(2, 300, 100))  # 1000: 80 % and 100 %
-            a100 = w.wait_for(budget_alert(1.0))
-            self.assertIsNotNone(a100, w.seen)
-            self.assertEqual(a100["timestamp"], "2026-11-23T09:02:00+00:00")
-            self.assertEqual(a100["evidence"]["consumed"], 1000)
-            thresholds = [o["threshold"] for o in w.seen
-                          if o.get("type") == "alert" and o.get("rule") == "budget"]
-            self.assertEqual(thresholds, [0.5, 0.8, 1.0])
-        finally:
-            w.stop()
+        w = self.watch(log)
+        append(log, turn(1, 200, 100))  # 600: 50 %
+        self.expect_budget_alert(w, 0.5)
+        # logrotate: the file is renamed and a new one starts at the path.
+        os.rename(log, log + ".1")
+        append(log, turn(2, 300, 100))  # 1000: 80 % and 100 %
+        self.expect_budget_alert(w, 1.0, "2026-11-23T09:02:00+00:00", 1000)
+        self.assertEqual(budget_thresholds(w.seen), [0.5, 0.8, 1.0])
 
     def test_truncation_is_read_again(self):
         log = os.path.join(self.dir, "t.jsonl")
         append(log, turn(0, 300, 100) + turn(0, 50, 50))  # 500: 50 %
-        w = Watch(["--from-start", "--budget", "total=1k", log])
-        try:
-            self.assertIsNotNone(w.wait_for(budget_alert(0.5)), w.seen)
-            # Truncated, then one line (shorter than what the file held).
-            with open(log, "w", encoding="utf-8") as f:
-                f.write(turn(1, 300, 200))  # 1000: 80 % and 100 %
-            a100 = w.wait_for(budget_alert(1.0))
-            self.assertIsNotNone(a100, w.seen)
-            self.assertEqual(a100["evidence"]["consumed"], 1000)
-        finally:
-            w.stop()
+        w = self.watch(log)
+        self.expect_budget_alert(w, 0.5)
+        # Truncated, then one line (shorter than what the file held).
+        with open(log, "w", encoding="utf-8") as f:
+            f.write(turn(1, 300, 200))  # 1000: 80 % and 100 %
+        self.expect_budget_alert(w, 1.0, consumed=1000)
 
     def test_bad_flag_exits_2(self):
         r = subprocess.run([BIN, "watch", "--budget", "total=lots", self.dir],

@@ -10,6 +10,7 @@
 
 #include "boost/json.hpp"
 #include "gtest/gtest.h"
+#include "tests/core/json_lines.h"
 #include "tests/core/test_util.h"
 #include "tokmeter/tokmeter.h"
 
@@ -18,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using testing::ReadJsonLines;
 
 struct TempDir {
   fs::path path;
@@ -31,33 +33,11 @@ struct TempDir {
   }
 };
 
-// Every line parsed strictly (Boost.JSON rejects invalid UTF-8).
-std::vector<json::object> ReadLines(const fs::path& p) {
-  std::ifstream in(p);
-  std::vector<json::object> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    json::error_code ec;
-    json::value v = json::parse(line, ec);
-    EXPECT_FALSE(ec) << "bad line in " << p << ": " << line;
-    if (!ec) out.push_back(v.as_object());
-  }
-  return out;
-}
-
 // The batch as the sink formats it, each line parsed strictly.
 std::vector<json::object> FormatLines(const Batch& batch) {
   std::string out;
   AppendJsonl(batch, out);
-  std::vector<json::object> lines;
-  size_t from = 0;
-  for (size_t nl; (nl = out.find('\n', from)) != std::string::npos; from = nl + 1) {
-    json::error_code ec;
-    json::value v = json::parse(out.substr(from, nl - from), ec);
-    EXPECT_FALSE(ec) << out.substr(from, nl - from);
-    if (!ec) lines.push_back(v.as_object());
-  }
-  return lines;
+  return testing::ParseJsonLines(out);
 }
 
 std::vector<json::object> OfType(const std::vector<json::object>& lines, std::string_view type) {
@@ -96,7 +76,7 @@ TEST(JsonlSinkTest, RoundTripExactCountersAndTags) {
           .Fingerprint("");
     }
   }  // runtime destroyed: drained and closed
-  auto lines = ReadLines(file);
+  auto lines = ReadJsonLines(file);
   auto traces = OfType(lines, "trace");
   auto spans = OfType(lines, "span");
   auto sums = OfType(lines, "turn_summary");
@@ -164,7 +144,7 @@ TEST(JsonlSinkTest, RotatesOnWholeLinesAndRepeatsOpenTraces) {
   for (const auto& e : fs::directory_iterator(dir.path)) {
     ++files;
     EXPECT_LE(fs::file_size(e.path()), 64u * 1024) << e.path();
-    auto lines = ReadLines(e.path());
+    auto lines = ReadJsonLines(e.path());
     ASSERT_FALSE(lines.empty());
     // Every file starts with the trace line of the (still open) trace.
     EXPECT_EQ(lines[0].at("type").as_string(), "trace") << e.path();
@@ -354,8 +334,8 @@ TEST(JsonlSinkTest, PreallocatesAheadWithoutChangingTheSize) {
     EXPECT_LE(allocated(p), (uint64_t{64} << 10) + 4096) << p;
   }
   ASSERT_TRUE(rt->Shutdown().ok());
-  EXPECT_EQ(OfType(ReadLines(ahead), "span").size(), size_t(6050));
-  EXPECT_EQ(OfType(ReadLines(off), "span").size(), size_t(6050));
+  EXPECT_EQ(OfType(ReadJsonLines(ahead), "span").size(), size_t(6050));
+  EXPECT_EQ(OfType(ReadJsonLines(off), "span").size(), size_t(6050));
 }
 
 TEST(JsonlSinkTest, UnopenablePathIsAClearError) {
@@ -390,7 +370,7 @@ TEST(JsonlSinkTest, FailingSinksReportErrorsAndTheOthersStayComplete) {
   }
   EXPECT_FALSE(m.runtime->Flush().ok());     // /dev/full cannot be flushed
   EXPECT_FALSE(m.runtime->Shutdown().ok());  // close errors are reported, not thrown
-  EXPECT_EQ(OfType(ReadLines(good), "span").size(), size_t(kSpans));
+  EXPECT_EQ(OfType(ReadJsonLines(good), "span").size(), size_t(kSpans));
   EXPECT_EQ(m.sink->spans().size(), size_t(kSpans));
   std::lock_guard<std::mutex> lock(mu);
   bool full = false, gone = false;

@@ -40,32 +40,31 @@ spec.loader.exec_module(ghr)
 #   cost ($/MTok: haiku in 1 out 5; sonnet in 3 out 15 read 0.30 write 3.75):
 #     haiku 225*1 + 65*5 = 550e-6; sonnet 550*3 + 1,162*15 + 152,400*0.3 + 43,156*3.75
 #     = 1,650 + 17,430 + 45,720 + 161,835 = 226,635e-6; total $0.227185 -> "$0.23"
+# (HAIKU and SONNET: the fields the records of one model share.)
+HAIKU = {"provider": "anthropic", "model": "claude-haiku-4.5", "path": "/v1/messages",
+         "status": 200, "streaming": False}
+SONNET = {"provider": "anthropic", "model": "claude-sonnet-4-6", "path": "/v1/messages?beta=true",
+          "status": 200, "streaming": True}
 SMOKE_CLAUDE = "".join(json.dumps(r) + "\n" for r in [
     {"_schema": "token-usage/v0.26.0", "timestamp": "2026-08-20T10:00:01.000Z",
-     "event": "token_usage", "request_id": "r1", "provider": "anthropic",
-     "model": "claude-haiku-4.5", "path": "/v1/messages", "status": 200, "streaming": False,
-     "input_tokens": 120, "output_tokens": 35, "cache_read_tokens": 0, "cache_write_tokens": 0,
-     "duration_ms": 800, "response_bytes": 900},
-    {"timestamp": "2026-08-20T10:00:03.000Z", "request_id": "r2", "provider": "anthropic",
-     "model": "claude-haiku-4.5", "path": "/v1/messages", "status": 200, "streaming": False,
-     "input_tokens": 105, "output_tokens": 30, "cache_read_tokens": 0, "cache_write_tokens": 0,
-     "duration_ms": 700, "response_bytes": 850},
-    {"timestamp": "2026-08-20T10:00:10.000Z", "request_id": "r3", "provider": "anthropic",
-     "model": "claude-sonnet-4-6", "path": "/v1/messages?beta=true", "status": 200,
-     "streaming": True, "input_tokens": 3, "output_tokens": 418, "cache_read_tokens": 14044,
-     "cache_write_tokens": 26042, "duration_ms": 5858, "response_bytes": 2800},
-    {"timestamp": "2026-08-20T10:00:20.000Z", "request_id": "r4", "provider": "anthropic",
-     "model": "claude-sonnet-4-6", "path": "/v1/messages?beta=true", "status": 200,
-     "streaming": True, "input_tokens": 5, "output_tokens": 312, "cache_read_tokens": 40086,
-     "cache_write_tokens": 8458, "duration_ms": 4000, "response_bytes": 2000},
-    {"timestamp": "2026-08-20T10:00:30.000Z", "request_id": "r5", "provider": "anthropic",
-     "model": "claude-sonnet-4-6", "path": "/v1/messages?beta=true", "status": 200,
-     "streaming": True, "input_tokens": 240, "output_tokens": 250, "cache_read_tokens": 48500,
-     "cache_write_tokens": 4900, "duration_ms": 3000, "response_bytes": 1500},
-    {"timestamp": "2026-08-20T10:00:40.000Z", "request_id": "r6", "provider": "anthropic",
-     "model": "claude-sonnet-4-6", "path": "/v1/messages?beta=true", "status": 200,
-     "streaming": True, "input_tokens": 302, "output_tokens": 182, "cache_read_tokens": 49770,
-     "cache_write_tokens": 3756, "duration_ms": 2500, "response_bytes": 1200},
+     "event": "token_usage", "request_id": "r1", **HAIKU, "input_tokens": 120,
+     "output_tokens": 35, "cache_read_tokens": 0, "cache_write_tokens": 0, "duration_ms": 800,
+     "response_bytes": 900},
+    {"timestamp": "2026-08-20T10:00:03.000Z", "request_id": "r2", **HAIKU, "input_tokens": 105,
+     "output_tokens": 30, "cache_read_tokens": 0, "cache_write_tokens": 0, "duration_ms": 700,
+     "response_bytes": 850},
+    {"timestamp": "2026-08-20T10:00:10.000Z", "request_id": "r3", **SONNET, "input_tokens": 3,
+     "output_tokens": 418, "cache_read_tokens": 14044, "cache_write_tokens": 26042,
+     "duration_ms": 5858, "response_bytes": 2800},
+    {"timestamp": "2026-08-20T10:00:20.000Z", "request_id": "r4", **SONNET, "input_tokens": 5,
+     "output_tokens": 312, "cache_read_tokens": 40086, "cache_write_tokens": 8458,
+     "duration_ms": 4000, "response_bytes": 2000},
+    {"timestamp": "2026-08-20T10:00:30.000Z", "request_id": "r5", **SONNET, "input_tokens": 240,
+     "output_tokens": 250, "cache_read_tokens": 48500, "cache_write_tokens": 4900,
+     "duration_ms": 3000, "response_bytes": 1500},
+    {"timestamp": "2026-08-20T10:00:40.000Z", "request_id": "r6", **SONNET, "input_tokens": 302,
+     "output_tokens": 182, "cache_read_tokens": 49770, "cache_write_tokens": 3756,
+     "duration_ms": 2500, "response_bytes": 1200},
 ])
 
 # A smoke-codex run (OpenAI: input_tokens include the cached part).

@@ -2,7 +2,6 @@
 // of the monitor, and the analysis reader reads such files without counting
 // the alert lines as usage or as malformed.
 #include <cstdio>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +10,7 @@
 #include "src/analysis/detect.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/store.h"
+#include "tests/core/json_lines.h"
 #include "tokmeter/monitor.h"
 #include "tokmeter/proto_sink.h"
 #include "tokmeter/runtime.h"
@@ -21,19 +21,6 @@ namespace tokmeter {
 namespace {
 
 namespace json = boost::json;
-
-std::vector<json::object> Lines(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<json::object> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    json::error_code ec;
-    json::value v = json::parse(line, ec);
-    EXPECT_FALSE(ec) << line;
-    if (!ec) out.push_back(v.as_object());
-  }
-  return out;
-}
 
 struct Read {
   analysis::InputSummary input;
@@ -92,7 +79,7 @@ TEST(AlertLinesTest, BudgetAlertsAreWrittenAndSkippedByTheReader) {
   }
   std::vector<json::object> alerts;
   int spans = 0;
-  for (const json::object& l : Lines(path)) {
+  for (const json::object& l : testing::ReadJsonLines(path)) {
     if (l.at("type").as_string() == "alert") alerts.push_back(l);
     if (l.at("type").as_string() == "span") ++spans;
   }

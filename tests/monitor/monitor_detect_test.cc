@@ -9,11 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "src/analysis/detect.h"
 #include "src/analysis/reader.h"
 #include "src/analysis/store.h"
+#include "tests/monitor/monitor_times.h"
 #include "tokmeter/monitor.h"
 #include "tokmeter/runtime.h"
 #include "tokmeter/sinks.h"
@@ -22,16 +22,10 @@
 namespace tokmeter {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
-
-int64_t At(const char* rfc3339) {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
-  return absl::ToUnixNanos(t);
-}
+using testing::At;
+using testing::kHour;
+using testing::kMinute;
+using testing::kSecond;
 
 void Call(std::string_view kind, std::string_view name, int64_t end_ns,
           std::vector<std::pair<std::string, std::string>> tags, int64_t in, int64_t out,

@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "tests/monitor/monitor_times.h"
 #include "tokmeter/runtime.h"
 #include "tokmeter/sinks.h"
 #include "tokmeter/span.h"
@@ -23,15 +23,9 @@
 namespace tokmeter {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kMinute = 60 * kSecond;
-
-int64_t At(const char* rfc3339) {
-  absl::Time t;
-  std::string err;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &t, &err)) << err;
-  return absl::ToUnixNanos(t);
-}
+using testing::At;
+using testing::kMinute;
+using testing::kSecond;
 
 // What the sinks got, copied on the flusher thread.
 struct Collected {

@@ -43,6 +43,46 @@ void WriteFile(const std::string& path, const std::string& data) {
   f << data;
 }
 
+// `path` and the names its rotations take (path.1 ... path.9).
+std::vector<std::string> WithRotations(const std::string& path) {
+  std::vector<std::string> out{path};
+  for (int i = 1; i <= 9; ++i) out.push_back(path + "." + std::to_string(i));
+  return out;
+}
+
+// Appends `batch` to `out` as one chunk of records.
+void AppendChunk(const Batch& batch, std::string& out) {
+  proto::ChunkEncoder enc;
+  enc.AddBatch(batch);
+  enc.Finish(out);
+}
+
+// A protobuf file: the header (schema version 1), then `batch` as one chunk.
+std::string EncodeFile(const Batch& batch) {
+  std::string file;
+  proto::AppendFileHeader(file, 1);
+  AppendChunk(batch, file);
+  return file;
+}
+
+// Walks the length-delimited records of `chunk` with the generated classes.
+void ParseRecords(const std::string& chunk, std::vector<tokmeter::v1::Record>* records) {
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(chunk.data()),
+                                            int(chunk.size()));
+  uint32_t len;
+  while (in.ReadVarint32(&len)) {
+    auto limit = in.PushLimit(int(len));
+    ASSERT_TRUE(records->emplace_back().ParseFromCodedStream(&in));
+    in.PopLimit(limit);
+  }
+}
+
+// The string with table id `id` (the strings record comes first; id 0 is "").
+auto StringLookup(const std::vector<tokmeter::v1::Record>& records) {
+  const auto& table = records[0].strings().values();
+  return [&table](uint32_t id) { return id == 0 ? std::string() : table[int(id) - 1]; };
+}
+
 // Decodes a whole file back to JSONL through RecordReader.
 std::string ProtoToJsonl(std::string_view file) {
   auto reader = proto::RecordReader::FromBuffer(file);
@@ -65,25 +105,13 @@ std::string ProtoToJsonl(std::string_view file) {
 
 TEST(ProtoRecordsTest, GeneratedParserReadsEncoderOutput) {
   testing::SampleBatch b(2);
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b.batch);
   std::string chunk;
-  enc.Finish(chunk);
-
-  // Walk the length-delimited records with the generated classes.
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(chunk.data()),
-                                            int(chunk.size()));
+  AppendChunk(b.batch, chunk);
   std::vector<tokmeter::v1::Record> records;
-  uint32_t len;
-  while (in.ReadVarint32(&len)) {
-    auto limit = in.PushLimit(int(len));
-    ASSERT_TRUE(records.emplace_back().ParseFromCodedStream(&in));
-    in.PopLimit(limit);
-  }
+  ASSERT_NO_FATAL_FAILURE(ParseRecords(chunk, &records));
   ASSERT_EQ(records.size(), 1u + b.batch.size());
   ASSERT_TRUE(records[0].has_strings());
-  const auto& table = records[0].strings().values();
-  auto str = [&](uint32_t id) { return id == 0 ? std::string() : table[int(id) - 1]; };
+  auto str = StringLookup(records);
 
   const auto& t = records[1].trace();
   EXPECT_EQ(t.trace_id_hi(), 0x4bf92f3577b34da6u);
@@ -131,14 +159,9 @@ TEST(ProtoRecordsTest, GeneratedParserReadsEncoderOutput) {
 
 TEST(ProtoRecordsTest, RoundTripMatchesJsonl) {
   testing::SampleBatch b(3);
-  std::string file;
-  proto::AppendFileHeader(file, 1);
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b.batch);
-  enc.Finish(file);
   std::string want;
   AppendJsonl(b.batch, want);
-  EXPECT_EQ(ProtoToJsonl(file), want);
+  EXPECT_EQ(ProtoToJsonl(EncodeFile(b.batch)), want);
 }
 
 AlertRecord SampleAlert() {
@@ -162,22 +185,12 @@ AlertRecord SampleAlert() {
 TEST(ProtoRecordsTest, GeneratedParserReadsAlert) {
   Batch b;
   b.alerts.push_back(SampleAlert());
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b);
   std::string chunk;
-  enc.Finish(chunk);
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(chunk.data()),
-                                            int(chunk.size()));
+  AppendChunk(b, chunk);
   std::vector<tokmeter::v1::Record> records;
-  uint32_t len;
-  while (in.ReadVarint32(&len)) {
-    auto limit = in.PushLimit(int(len));
-    ASSERT_TRUE(records.emplace_back().ParseFromCodedStream(&in));
-    in.PopLimit(limit);
-  }
+  ASSERT_NO_FATAL_FAILURE(ParseRecords(chunk, &records));
   ASSERT_EQ(records.size(), 2u);
-  const auto& table = records[0].strings().values();
-  auto str = [&](uint32_t id) { return id == 0 ? std::string() : table[int(id) - 1]; };
+  auto str = StringLookup(records);
   ASSERT_TRUE(records[1].has_alert());
   const tokmeter::v1::Alert& a = records[1].alert();
   EXPECT_EQ(a.time_unix_ns(), 1'764'000'000'123'000'000);
@@ -203,23 +216,14 @@ TEST(ProtoRecordsTest, AlertRoundTripMatchesJsonl) {
   b.batch.alerts.push_back(SampleAlert());
   b.batch.alerts.push_back(AlertRecord{});  // no cause, no strings
   b.batch.alerts.back().finding.kind = "background";
-  std::string file;
-  proto::AppendFileHeader(file, 1);
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b.batch);
-  enc.Finish(file);
   std::string want;
   AppendJsonl(b.batch, want);
-  EXPECT_EQ(ProtoToJsonl(file), want);
+  EXPECT_EQ(ProtoToJsonl(EncodeFile(b.batch)), want);
 }
 
 TEST(ProtoRecordsTest, ReaderResolvesTraceTags) {
   testing::SampleBatch b(1);
-  std::string file;
-  proto::AppendFileHeader(file, 1);
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b.batch);
-  enc.Finish(file);
+  std::string file = EncodeFile(b.batch);
   auto reader = proto::RecordReader::FromBuffer(file);
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ((*reader)->schema_version(), 1u);
@@ -236,11 +240,7 @@ TEST(ProtoRecordsTest, ReaderResolvesTraceTags) {
 
 TEST(ProtoRecordsTest, TruncatedFileIsDataLossAfterGoodRecords) {
   testing::SampleBatch b(1);
-  std::string file;
-  proto::AppendFileHeader(file, 1);
-  proto::ChunkEncoder enc;
-  enc.AddBatch(b.batch);
-  enc.Finish(file);
+  std::string file = EncodeFile(b.batch);
   file.resize(file.size() - 3);
   auto reader = proto::RecordReader::FromBuffer(file, "cut.pb");
   ASSERT_TRUE(reader.ok());
@@ -292,7 +292,7 @@ TEST(ProtobufSinkTest, RefusesNonProtobufFile) {
 
 TEST(ProtobufSinkTest, RotatesAndEveryFileReadsAlone) {
   std::string path = TempPath("rot.pb");
-  for (int i = 1; i <= 9; ++i) fs::remove(path + "." + std::to_string(i));
+  for (const std::string& p : WithRotations(path)) fs::remove(p);
   auto sink = MakeProtobufSink({.path = path, .max_bytes = 4096, .max_files = 9});
   ASSERT_TRUE(sink.ok());
   testing::SampleBatch b(10);
@@ -304,8 +304,7 @@ TEST(ProtobufSinkTest, RotatesAndEveryFileReadsAlone) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE((*sink)->Write(spans_only).ok());
   ASSERT_TRUE((*sink)->Close().ok());
   int files = 0, spans = 0;
-  for (int i = 0; i <= 9; ++i) {
-    std::string p = i == 0 ? path : path + "." + std::to_string(i);
+  for (const std::string& p : WithRotations(path)) {
     if (!fs::exists(p)) continue;
     ++files;
     std::string data = ReadFile(p);
@@ -325,7 +324,7 @@ TEST(ProtobufSinkTest, RotatesAndEveryFileReadsAlone) {
 // size (a reader sees only records), never past max_bytes.
 TEST(ProtobufSinkTest, PreallocatesAheadWithoutChangingTheSize) {
   std::string ahead = TempPath("ahead.pb"), off = TempPath("off.pb"), rot = TempPath("prot.pb");
-  for (int i = 1; i <= 9; ++i) fs::remove(rot + "." + std::to_string(i));
+  for (const std::string& p : WithRotations(rot)) fs::remove(p);
   // Skip where the file system cannot reserve (the sink then just writes).
   if (!testing::SinksPreallocateAt(off)) {
     GTEST_SKIP() << "no fallocate(FALLOC_FL_KEEP_SIZE) for " << off;
@@ -351,8 +350,8 @@ TEST(ProtobufSinkTest, PreallocatesAheadWithoutChangingTheSize) {
   EXPECT_GE(allocated(ahead), uint64_t{1} << 20);  // reserved ahead
   EXPECT_LE(allocated(ahead), (uint64_t{1} << 20) + 65536);
   EXPECT_LT(allocated(off), uint64_t{64} << 10);  // just its own blocks
-  for (int i = 0; i <= 9; ++i) {                  // rotated at 4 KiB: nothing reserved past that
-    std::string p = i == 0 ? rot : rot + "." + std::to_string(i);
+  // Rotated at 4 KiB: nothing reserved past that.
+  for (const std::string& p : WithRotations(rot)) {
     if (!fs::exists(p)) continue;
     EXPECT_LE(fs::file_size(p), 4096u) << p;
     EXPECT_LE(allocated(p), 4096u + 4096u) << p;

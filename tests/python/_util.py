@@ -27,19 +27,29 @@ def spans_of(records):
     return [r for r in records if r.get("type") == "span"]
 
 
-class RuntimeTestCase(unittest.TestCase):
+class TempDirTestCase(unittest.TestCase):
+    """A fresh directory per test (self.dir; self.path is usage.jsonl in it),
+    removed after the test, once any runtime the test started is shut down."""
+
+    prefix = "tokmeter_py_"
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix=self.prefix)
+        self.path = os.path.join(self.dir, "usage.jsonl")
+
+    def tearDown(self):
+        tokmeter.shutdown()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class RuntimeTestCase(TempDirTestCase):
     """Starts a runtime (memory sink + JSONL file) per test, shuts it down after."""
 
     jsonl = True
 
     def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tokmeter_py_")
-        self.path = os.path.join(self.dir, "usage.jsonl")
+        super().setUp()
         tokmeter.start(self.path if self.jsonl else None, memory=True, flush_interval=0.05)
-
-    def tearDown(self):
-        tokmeter.shutdown()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def spans(self):
         tokmeter.flush()

@@ -2,14 +2,11 @@
 on_alert from the monitor's thread (it takes the GIL), alert lines in the
 JSONL file, and the errors bad options raise."""
 
-import os
-import shutil
-import tempfile
 import threading
 import unittest
 
 import tokmeter
-from _util import read_jsonl
+from _util import TempDirTestCase, read_jsonl
 
 
 def llm(session, tokens):
@@ -22,17 +19,11 @@ def tool(session, fingerprint):
         s.add("input_tokens", 10).fingerprint(fingerprint)
 
 
-class MonitorTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tokmeter_monitor_")
-        self.jsonl = os.path.join(self.dir, "usage.jsonl")
-
-    def tearDown(self):
-        tokmeter.shutdown()
-        shutil.rmtree(self.dir, ignore_errors=True)
+class MonitorTest(TempDirTestCase):
+    prefix = "tokmeter_monitor_"
 
     def test_hard_budget_denies_after_the_crossing(self):
-        tokmeter.start(self.jsonl, flush_interval=3600, budgets=["session=1000,hard"],
+        tokmeter.start(self.path, flush_interval=3600, budgets=["session=1000,hard"],
                        rules=False)
         llm("s1", 500)
         llm("s1", 400)  # 900 of 1000: over the 80 % warn share
@@ -54,7 +45,7 @@ class MonitorTest(unittest.TestCase):
         # Several scopes: the worst.
         self.assertEqual(tokmeter.guard(session="s1", user="u").verdict, "deny")
         tokmeter.shutdown()
-        alerts = [r for r in read_jsonl(self.jsonl) if r["type"] == "alert"]
+        alerts = [r for r in read_jsonl(self.path) if r["type"] == "alert"]
         self.assertEqual([a["threshold"] for a in alerts], [0.5, 0.8, 1])
         self.assertEqual([a["evidence"]["consumed"] for a in alerts], [500, 900, 1000])
         self.assertTrue(all(a["budget"] == "session=1000,hard" for a in alerts))

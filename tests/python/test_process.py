@@ -1,15 +1,13 @@
 """Process life: interpreter exit with data pending, os.fork(), python -m tokmeter."""
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import unittest
 
 import tokmeter
-from _util import read_jsonl, spans_of
+from _util import TempDirTestCase, read_jsonl, spans_of
 
 
 def run_python(code, timeout=60):
@@ -19,13 +17,8 @@ def run_python(code, timeout=60):
                           capture_output=True, text=True, timeout=timeout)
 
 
-class ExitTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tokmeter_exit_")
-        self.path = os.path.join(self.dir, "usage.jsonl")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class ExitTest(TempDirTestCase):
+    prefix = "tokmeter_exit_"
 
     def test_exit_with_pending_data_loses_nothing(self):
         # A one-hour flush interval: nothing is written until exit.
@@ -70,14 +63,8 @@ class ExitTest(unittest.TestCase):
 
 
 @unittest.skipUnless(hasattr(os, "fork"), "needs os.fork")
-class ForkTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="tokmeter_fork_")
-        self.path = os.path.join(self.dir, "usage.jsonl")
-
-    def tearDown(self):
-        tokmeter.shutdown()
-        shutil.rmtree(self.dir, ignore_errors=True)
+class ForkTest(TempDirTestCase):
+    prefix = "tokmeter_fork_"
 
     def test_child_records_after_fork(self):
         tokmeter.start(self.path, flush_interval=0.05)

@@ -3,19 +3,13 @@
 import json
 import unittest
 
+import provider_data as P
 import tokmeter
 from _util import RuntimeTestCase
 
-ANTHROPIC_BODY = {
-    "id": "msg_01Example", "type": "message", "role": "assistant",
-    "model": "claude-sonnet-4-5-20250929", "content": [{"type": "text", "text": "ok"}],
-    "stop_reason": "end_turn", "stop_sequence": None,
-    "usage": {"input_tokens": 12, "cache_creation_input_tokens": 1500,
-              "cache_read_input_tokens": 40000,
-              "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 1500},
-              "output_tokens": 230, "output_tokens_details": {"thinking_tokens": 90},
-              "service_tier": "standard"},
-}
+# provider_data's body, with 90 of the 230 output tokens counted as thinking.
+ANTHROPIC_BODY = {**P.ANTHROPIC_BODY, "usage": {**P.ANTHROPIC_BODY["usage"],
+                                                "output_tokens_details": {"thinking_tokens": 90}}}
 
 ANTHROPIC_STREAM = (
     "event: message_start\n"

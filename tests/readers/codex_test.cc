@@ -7,78 +7,58 @@
 
 #include "gtest/gtest.h"
 #include "src/pricing/pricing.h"
+#include "tests/readers/codex_lines.h"
 #include "tests/readers/test_util.h"
 
 namespace tokmeter::analysis {
 namespace {
 
+using testing::CodexTs;
+using testing::CodexUsageJson;
 using testing::Collected;
 using testing::ReadAll;
 using testing::TempDir;
-
-// Codex's usage object: input includes cached (and cache-write) tokens,
-// output includes reasoning.
-struct U {
-  int64_t in = 0, cached = 0, out = 0, reasoning = 0, cache_write = -1;
-};
-std::string UsageJson(const U& u) {
-  std::string s = "{\"input_tokens\":" + std::to_string(u.in) +
-                  ",\"cached_input_tokens\":" + std::to_string(u.cached);
-  if (u.cache_write >= 0) s += ",\"cache_write_input_tokens\":" + std::to_string(u.cache_write);
-  s += ",\"output_tokens\":" + std::to_string(u.out) +
-       ",\"reasoning_output_tokens\":" + std::to_string(u.reasoning) +
-       ",\"total_tokens\":" + std::to_string(u.in + u.out) + "}";
-  return s;
-}
-
-// "2026-08-01T09:MM:SS.mmmZ" from seconds after 09:00.
-std::string Ts(double s) {
-  int ms = int(s * 1000 + 0.5);
-  char buf[40];
-  snprintf(buf, sizeof buf, "2026-08-01T%02d:%02d:%02d.%03dZ", 9 + ms / 3600000, (ms / 60000) % 60,
-           (ms / 1000) % 60, ms % 1000);
-  return buf;
-}
+using U = testing::CodexUsage;
 
 std::string Meta(double t, const std::string& id, const std::string& cwd,
                  const std::string& extra = "") {
-  return R"({"timestamp":")" + Ts(t) + R"(","type":"session_meta","payload":{"id":")" + id +
-         R"(","timestamp":")" + Ts(t) + R"(","cwd":")" + cwd +
+  return R"({"timestamp":")" + CodexTs(t) + R"(","type":"session_meta","payload":{"id":")" + id +
+         R"(","timestamp":")" + CodexTs(t) + R"(","cwd":")" + cwd +
          R"(","originator":"codex_cli_rs","cli_version":"0.104.0")" + extra + "}}\n";
 }
 std::string Context(double t, const std::string& model) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"turn_context","payload":{"cwd":"/repo","model":")" + model +
          R"(","effort":"medium"}})" + "\n";
 }
 std::string Count(double t, const U& total, const U& last) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":)" +
-         UsageJson(total) + R"(,"last_token_usage":)" + UsageJson(last) +
+         CodexUsageJson(total) + R"(,"last_token_usage":)" + CodexUsageJson(last) +
          R"(,"model_context_window":272000},"rate_limits":{"primary":{"used_percent":12.0,"window_minutes":300}}}})" +
          "\n";
 }
 std::string NullInfo(double t) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":1.0}}}})" +
          "\n";
 }
 std::string UserMessage(double t) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"event_msg","payload":{"type":"user_message","message":"fix the build","images":[]}})" +
          "\n";
 }
 std::string Reasoning(double t) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"response_item","payload":{"type":"reasoning","summary":[],"encrypted_content":"gAAAA"}})" +
          "\n";
 }
 // After a compaction: last_token_usage all zero but an estimated total,
 // cumulative totals unchanged.
 std::string CompactionEstimate(double t, const U& total) {
-  return R"({"timestamp":")" + Ts(t) +
+  return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":)" +
-         UsageJson(total) +
+         CodexUsageJson(total) +
          R"(,"last_token_usage":{"input_tokens":0,"cached_input_tokens":0,"output_tokens":0,"reasoning_output_tokens":0,"total_tokens":48211}}}})" +
          "\n";
 }
@@ -140,7 +120,7 @@ TEST(CodexReaderTest, EachRequestOnceWhateverTheRepeats) {
 TEST(CodexReaderTest, CompactionEstimateCountsNothing) {
   TempDir dir;
   std::string log = Meta(0, "s", "/r") + Context(0.1, "gpt-5-codex") + Count(10, kT1, kR1) +
-                    R"({"timestamp":")" + Ts(20) +
+                    R"({"timestamp":")" + CodexTs(20) +
                     R"(","type":"compacted","payload":{"message":"summary"}})" + "\n" +
                     CompactionEstimate(21, kT1);
   Collected c = ReadAll({dir.Write("a.jsonl", log)});
@@ -179,7 +159,7 @@ std::string ChildLog(bool with_own_context = true, bool copy_contexts = true) {
     if (!copy_contexts && line.find("turn_context") != std::string::npos) continue;
     // Re-stamp: replace the first timestamp value.
     size_t p = line.find("\"timestamp\":\"") + 13;
-    line.replace(p, 24, Ts(f + 0.15 * double(i + 1)));
+    line.replace(p, 24, CodexTs(f + 0.15 * double(i + 1)));
     log += line;
   }
   U t1{11000, 7644, 650, 120}, c1{2000, 1500, 50, 0};

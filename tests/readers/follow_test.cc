@@ -18,6 +18,7 @@
 
 #include "gtest/gtest.h"
 #include "src/analysis/reader_internal.h"
+#include "tests/readers/codex_lines.h"
 #include "tests/readers/test_util.h"
 
 #if defined(TOKMETER_TEST_PROTO)
@@ -29,6 +30,8 @@ namespace tokmeter::analysis {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::CodexTs;
+using testing::CodexUsageJson;
 using testing::Collected;
 using testing::CopyEvent;
 using testing::Ev;
@@ -516,23 +519,8 @@ TEST(FollowFormatsTest, OtlpJson) {
 
 // ---- Codex ------------------------------------------------------------------
 
-std::string CodexTs(double s) {
-  int ms = int(s * 1000 + 0.5);
-  char buf[40];
-  snprintf(buf, sizeof buf, "2026-08-01T%02d:%02d:%02d.%03dZ", 9 + ms / 3600000, (ms / 60000) % 60,
-           (ms / 1000) % 60, ms % 1000);
-  return buf;
-}
-struct U {
-  int64_t in = 0, cached = 0, out = 0, reasoning = 0;
-};
-std::string UsageJson(const U& u) {
-  return "{\"input_tokens\":" + std::to_string(u.in) +
-         ",\"cached_input_tokens\":" + std::to_string(u.cached) +
-         ",\"output_tokens\":" + std::to_string(u.out) +
-         ",\"reasoning_output_tokens\":" + std::to_string(u.reasoning) +
-         ",\"total_tokens\":" + std::to_string(u.in + u.out) + "}";
-}
+using U = testing::CodexUsage;
+
 std::string Meta(double t, const std::string& id, const std::string& extra = "") {
   return R"({"timestamp":")" + CodexTs(t) + R"(","type":"session_meta","payload":{"id":")" + id +
          R"(","timestamp":")" + CodexTs(t) + R"(","cwd":"/home/dev/api")" + extra + "}}\n";
@@ -544,7 +532,7 @@ std::string Context(double t, const std::string& model) {
 std::string Count(double t, const U& total, const U& last) {
   return R"({"timestamp":")" + CodexTs(t) +
          R"(","type":"event_msg","payload":{"type":"token_count","info":{"total_token_usage":)" +
-         UsageJson(total) + R"(,"last_token_usage":)" + UsageJson(last) + "}}}\n";
+         CodexUsageJson(total) + R"(,"last_token_usage":)" + CodexUsageJson(last) + "}}}\n";
 }
 
 // The parent: r1 in 1000 out 100; r2 in 3000 (2048 cached) out 200; each

@@ -1,15 +1,17 @@
-// Helpers for the reader tests: a temporary directory, file writing, and
-// events copied out of the ReadInputs callback.
+// Helpers for the reader tests: a temporary directory, file writing, gzip,
+// events copied out of the ReadInputs callback, and reading standard input.
 #ifndef TOKMETER_TESTS_READERS_TEST_UTIL_H_
 #define TOKMETER_TESTS_READERS_TEST_UTIL_H_
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -41,6 +43,21 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// `s` as one gzip member.
+inline std::string Gzip(const std::string& s) {
+  z_stream z{};
+  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(compressBound(s.size()) + 64, '\0');
+  z.next_in = (Bytef*)s.data();
+  z.avail_in = s.size();
+  z.next_out = (Bytef*)out.data();
+  z.avail_out = out.size();
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
 
 // An event with its strings owned.
 struct Ev {
@@ -110,6 +127,24 @@ inline Collected ReadAll(const std::vector<std::string>& inputs, ReadOptions opt
     c.status = r.status();
   }
   return c;
+}
+
+// ReadAll({"-"}) with `bytes` on standard input: fd 0 is a pipe a thread
+// writes them to, for the read's duration.
+inline void ReadAllFromStdin(const std::string& bytes, Collected* c) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  int saved = ::dup(0);
+  ::dup2(fds[0], 0);
+  ::close(fds[0]);
+  std::thread writer([&] {
+    ASSERT_EQ(::write(fds[1], bytes.data(), bytes.size()), ssize_t(bytes.size()));
+    ::close(fds[1]);
+  });
+  *c = ReadAll({"-"});
+  writer.join();
+  ::dup2(saved, 0);
+  ::close(saved);
 }
 
 }  // namespace tokmeter::analysis::testing
