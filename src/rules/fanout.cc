@@ -12,8 +12,12 @@
 
 namespace tokmeter::rules {
 namespace {
-constexpr uint64_t kIdleObservations = uint64_t{1} << 20;
-constexpr uint64_t kSweepEvery = uint64_t{1} << 16;
+constexpr int kSweepShift = 16;
+constexpr uint64_t kSweepEvery = uint64_t{1} << kSweepShift;
+constexpr uint64_t kIdleObservations = uint64_t{1} << 20;  // a multiple of kSweepEvery
+
+uint32_t Epoch(uint64_t observed) { return uint32_t(observed >> kSweepShift); }
+uint16_t Saturated(int64_t n) { return uint16_t(std::clamp<int64_t>(n, 0, UINT16_MAX)); }
 }  // namespace
 
 FanoutRule::FanoutRule(const RuleOptions& o) : retain_ns_(o.retain_ns) {}
@@ -50,8 +54,10 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
         turns_.erase(cur);
       }
     }
-    absl::erase_if(
-        done_, [&](const auto& kv) { return kv.second.touched + kIdleObservations < observed_; });
+    absl::erase_if(done_, [&](const auto& kv) {
+      // As for a Turn above: every 2^16 observations, the same test on epochs.
+      return kv.second.touched_epoch + Epoch(kIdleObservations) < Epoch(observed_);
+    });
   }
   const Key& turn = o.turn_level ? o.turn : o.parent;
   if (o.turn_level && !turn) {
@@ -79,9 +85,38 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
   // is the common case, and done_ (large, cold) is only asked when it is not.
   auto it = turns_.find(key);
   if (auto d = it == turns_.end() ? done_.find(key) : done_.end(); d != done_.end()) {
-    // Done and not fired: only the times change (as they would on its Turn).
-    d->second.touched = observed_;
-    d->second.last_ns = std::max(d->second.last_ns, o.time_ns);
+    // Done and not fired: counted on, as its Turn would be.
+    DoneTurn& dt = d->second;
+    dt.touched_epoch = Epoch(observed_);
+    dt.first_ns = std::min(dt.first_ns, o.time_ns);
+    if (o.turn_level) {
+      dt.summary = std::max(dt.summary, Saturated(o.tool_calls));
+    } else {
+      dt.calls = Saturated(int64_t{dt.calls} + o.tool_calls);
+    }
+    const History& h = history_[o.background ? 1 : 0];
+    if (std::max(dt.calls, dt.summary) < h.threshold) {
+      if (!o.turn_level) MoveTo(o.thread().id, key);  // may grow done_: dt is not used after
+      return;
+    }
+    // Late calls brought it to the threshold: it fires as a Turn again.
+    Turn t;
+    t.calls = dt.calls;
+    t.summary = dt.summary;
+    t.first_ns = dt.first_ns;
+    t.last_ns = std::max(dt.first_ns, o.time_ns);
+    t.touched = observed_;
+    t.session = std::string(o.thread().name);
+    t.dim = o.thread_dim();
+    t.background = o.background;
+    if (o.turn_level && !o.name.empty()) t.name = std::string(o.name);
+    t.done = true;  // in the history already
+    done_.erase(d);
+    Turn& fired = turns_.insert_or_assign(key, std::move(t)).first->second;
+    fired.fired = true;
+    fired.p95 = h.p95;
+    fired.threshold = h.threshold;
+    Raise(alert, MakeFinding(fired), &o);
     if (!o.turn_level) MoveTo(o.thread().id, key);
     return;
   }
@@ -126,7 +161,9 @@ void FanoutRule::MoveTo(uint64_t thread, uint64_t key) {
 void FanoutRule::Retire(uint64_t key) {
   auto it = turns_.find(key);
   if (it == turns_.end() || !it->second.done || it->second.fired) return;
-  done_[key] = DoneTurn{it->second.touched, it->second.last_ns};
+  const Turn& t = it->second;
+  static_assert(sizeof(DoneTurn) == 16);
+  done_[key] = DoneTurn{t.first_ns, Epoch(t.touched), Saturated(t.calls), Saturated(t.summary)};
   turns_.erase(it);
 }
 
@@ -176,7 +213,7 @@ void FanoutRule::Forget(int64_t before_ns) {
       turns_.erase(cur);
     }
   }
-  absl::erase_if(done_, [&](const auto& kv) { return kv.second.last_ns < before_ns; });
+  absl::erase_if(done_, [&](const auto& kv) { return kv.second.first_ns < before_ns; });
   closed_.erase(std::remove_if(closed_.begin(), closed_.end(),
                                [&](const Finding& f) { return f.end_ns < before_ns; }),
                 closed_.end());

@@ -5,8 +5,11 @@
 // record (a turn summary, a roll-up) that says how many it made. It is
 // judged against the turns before it (thresholds.h: kFanout*): a turn is
 // done when its own record arrives or its session moves on to another turn,
-// and its count joins the history. A turn nobody has written to for a while
-// is forgotten.
+// and its count joins the history. A done turn still counts the tool calls
+// that name it later (turns of one session interleaved: parallel sub-agents
+// under one session id) and fires when they bring it to the threshold; the
+// history keeps the count it had when it was done. A turn nobody has written
+// to for a while is forgotten.
 #ifndef TOKMETER_RULES_FANOUT_H_
 #define TOKMETER_RULES_FANOUT_H_
 
@@ -56,13 +59,21 @@ class FanoutRule {
   absl::flat_hash_map<uint64_t, uint64_t> current_;  // thread → its turn being counted
 
   absl::flat_hash_map<uint64_t, Turn> turns_;  // by (session, turn) key
-  // Turns done without firing: nothing more can come of them but their
-  // key (a later record of one must not count it again) and when they were
-  // last written to (when to forget them). Most turns end so; a Turn each
-  // (~150 bytes, strings) made memory grow with the tool calls.
+  // Turns done without firing: their counts and times (a later record of
+  // one counts on, and may still make it fire), and when they were last
+  // written to (when to forget them). Most turns end so; a Turn each (~150
+  // bytes, strings) made memory grow with the tool calls. The session, its
+  // kind and background flag come back from the record that names the turn.
+  // 16 bytes, as there can be a million: the touch as observed_ /
+  // kSweepEvery (the sweep sees no difference), the counts saturated at
+  // 65,535 (a turn that far past the fan-out threshold fired long before),
+  // and no last time: a done turn is forgotten `retain` after it started
+  // (a turn lasts minutes, retain is hours), and one that fires late ends,
+  // for now, at the record that made it fire.
   struct DoneTurn {
-    uint64_t touched = 0;
-    int64_t last_ns = 0;
+    int64_t first_ns = 0;
+    uint32_t touched_epoch = 0;
+    uint16_t calls = 0, summary = 0;
   };
   absl::flat_hash_map<uint64_t, DoneTurn> done_;
   void Retire(uint64_t key);                   // a done turn that did not fire: turns_ → done_

@@ -564,6 +564,37 @@ TEST(FanoutRuleTest, AgainstTheTurnsBefore) {
   EXPECT_EQ(f[0].time_ns, kT0 + 31 * kMinute);
 }
 
+TEST(FanoutRuleTest, InterleavedTurnsOfOneSessionCountEveryCall) {
+  std::vector<UsageEvent> v;
+  // The history of the test above: threshold 40.
+  for (int turn = 0; turn < 30; ++turn) AddToolTurn(&v, turn, turn % 5 + 1, 1000 * turn);
+  // Two sub-agents of session s at once: turn A makes 40 tool calls, turn B
+  // 3, their records alternating while B runs (A0 B0 A1 B1 A2 B2 A3 ...
+  // A39). Each switch looks like the session moving on to another turn and
+  // puts the turn it left in the history (A and B with 1 call each: p95 of
+  // the 32 turns still 5, threshold 40); A's later calls still count, and
+  // its 40th makes it fire. B's 3 never do.
+  const int64_t start = kT0 + 30 * kMinute;
+  auto call = [&](const char* turn, int64_t at_ms, uint64_t fp) {
+    UsageEvent e = Tool(start + at_ms * 1'000'000, "search", fp);
+    e.trace_id = "t1";
+    e.parent_id = Keep(turn);
+    v.push_back(With(e, "session", "s"));
+  };
+  for (int i = 0; i < 40; ++i) {
+    call("turnA", i * 100, 100000 + i);
+    if (i < 3) call("turnB", i * 100 + 50, 200000 + i);
+  }
+  std::vector<Finding> f = OfKind(BothWays(v), "fanout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].Evidence("tool_calls"), 40);
+  EXPECT_EQ(f[0].Evidence("usual_p95"), 5);
+  EXPECT_EQ(f[0].Evidence("threshold"), 40);
+  EXPECT_EQ(f[0].subject, "session s turn at 09:30:00 UTC");
+  EXPECT_EQ(f[0].time_ns, start);
+  EXPECT_EQ(f[0].end_ns, start + int64_t{3900} * 1'000'000);
+}
+
 TEST(FanoutRuleTest, OnlyTheLast200TurnsAreTheHistory) {
   std::vector<UsageEvent> v;
   // 200 turns of 10 tool calls: p95 10, threshold max(40, 5 × 10) = 50, so
