@@ -565,10 +565,13 @@ Finding BudgetTracker::MakeFinding(const State& s, double threshold, int64_t t) 
   } else {
     what = b.hard ? ". At 100% the guard denies further calls" : "";
   }
+  // Which threshold this alert is for (one record can cross several: each
+  // alert names its own), then where consumption stands.
   f.recommendation =
-      absl::StrCat("Budget rule: ", f.subject, " has used ",
-                   absl::StrFormat("%.0f%%", st.share * 100), " of ", AmountText(b.unit, b.limit),
-                   " ", when, " (", AmountText(b.unit, s.consumed), ")", outlook, what, ".");
+      absl::StrCat("Budget rule: ", f.subject, " crossed ",
+                   absl::StrFormat("%.0f%%", threshold * 100), " of ", AmountText(b.unit, b.limit),
+                   " ", when, ": it has used ", absl::StrFormat("%.0f%%", st.share * 100), " (",
+                   AmountText(b.unit, s.consumed), ")", outlook, what, ".");
   return f;
 }
 

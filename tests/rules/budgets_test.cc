@@ -96,6 +96,7 @@ struct Alert {
   std::string subject;
   double threshold;
   int64_t time;
+  std::string message;
 };
 
 class Tracker {
@@ -107,7 +108,7 @@ class Tracker {
     absl::LoadTimeZone(tz, &zone);
     t_ = std::make_unique<BudgetTracker>(std::move(v), zone, 0.8, retain);
     fn_ = [this](const Finding& f, const Observation* o) {
-      alerts.push_back({f.subject, f.Evidence("threshold"), o ? o->time_ns : 0});
+      alerts.push_back({f.subject, f.Evidence("threshold"), o ? o->time_ns : 0, f.recommendation});
     };
   }
   void Add(const UsageEvent& e, double cost = 0) {
@@ -150,6 +151,18 @@ TEST(BudgetTrackerTest, OneRecordCanCrossSeveralThresholds) {
   ASSERT_EQ(t.alerts.size(), 3u);
   EXPECT_EQ(t.alerts[0].threshold, 0.5);
   EXPECT_EQ(t.alerts[2].threshold, 1.0);
+}
+
+TEST(BudgetTrackerTest, EachAlertOfOneRecordNamesItsOwnThreshold) {
+  Tracker t({"total=1M"});
+  t.Add(Llm(At("2026-11-23T09:00:00Z"), 840000, 10000));  // 0 → 85 %: 50 % and 80 %
+  ASSERT_EQ(t.alerts.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const std::string crossed = i == 0 ? "crossed 50% of" : "crossed 80% of";
+    EXPECT_NE(t.alerts[i].message.find(crossed), std::string::npos) << t.alerts[i].message;
+    EXPECT_NE(t.alerts[i].message.find("it has used 85%"), std::string::npos)
+        << t.alerts[i].message;
+  }
 }
 
 TEST(BudgetTrackerTest, ADayBudgetStartsAgainAtMidnightInItsTimeZone) {
