@@ -497,15 +497,15 @@ class ClaudeState final : public FormatState {
     ++candidates_[size_t(input)];
     const UsageEvent& ev = r.ev;
     if (r.dedup_key.empty()) {
-      ClaudeEntry e;
+      ClaudeEntry& e = entries_.emplace_back();
       FillTokens(e, ev);
       FillAttr(e, r, input);
       AddTools(e, r);
-      unkeyed_.push_back(std::move(e));
       return;
     }
-    auto [it, inserted] = entries_.try_emplace(std::string(r.dedup_key));
-    ClaudeEntry& e = it->second;
+    auto [it, inserted] = index_.try_emplace(std::string(r.dedup_key), uint32_t(entries_.size()));
+    if (inserted) entries_.emplace_back();
+    ClaudeEntry& e = entries_[it->second];
     AddTools(e, r);
     if (inserted) {
       FillTokens(e, ev);
@@ -522,9 +522,8 @@ class ClaudeState final : public FormatState {
       return;
     }
     std::vector<const ClaudeEntry*> all;
-    all.reserve(entries_.size() + unkeyed_.size());
-    for (const auto& [k, e] : entries_) all.push_back(&e);
-    for (const ClaudeEntry& e : unkeyed_) all.push_back(&e);
+    all.reserve(entries_.size());
+    for (const ClaudeEntry& e : entries_) all.push_back(&e);
     std::sort(all.begin(), all.end(), [](const ClaudeEntry* a, const ClaudeEntry* b) {
       if (a->time != b->time) return a->time < b->time;
       if (a->input != b->input) return a->input < b->input;
@@ -739,8 +738,11 @@ class ClaudeState final : public FormatState {
   absl::flat_hash_map<PromptKeyT, uint32_t> prompts_;
   std::vector<std::string_view> prompt_uuids_{std::string_view()};        // [0]: none
   std::deque<std::vector<std::pair<uint64_t, uint64_t>>> tool_lists_{1};  // [0]: none
-  absl::flat_hash_map<std::string, ClaudeEntry> entries_;
-  std::vector<ClaudeEntry> unkeyed_;
+  // Every entry, with a message.id (found through index_) or without, in the
+  // order first seen. A deque: entries never move, and index_'s slots stay
+  // small (a map of whole entries moved them on every rehash).
+  std::deque<ClaudeEntry> entries_;
+  absl::flat_hash_map<std::string, uint32_t> index_;
   std::vector<int64_t> candidates_;  // per input
   // Following.
   absl::flat_hash_map<std::string, Followed> followed_;
