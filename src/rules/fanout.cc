@@ -99,7 +99,7 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
       if (!o.turn_level) MoveTo(o.thread().id, key);  // may grow done_: dt is not used after
       return;
     }
-    // Late calls brought it to the threshold: it fires as a Turn again.
+    // Late calls brought it to the threshold: it is a Turn again, and fires.
     Turn t;
     t.calls = dt.calls;
     t.summary = dt.summary;
@@ -110,13 +110,10 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     t.dim = o.thread_dim();
     t.background = o.background;
     if (o.turn_level && !o.name.empty()) t.name = std::string(o.name);
-    t.done = true;  // in the history already
     done_.erase(d);
-    Turn& fired = turns_.insert_or_assign(key, std::move(t)).first->second;
-    fired.fired = true;
-    fired.p95 = h.p95;
-    fired.threshold = h.threshold;
-    Raise(alert, MakeFinding(fired), &o);
+    Turn& back = turns_.insert_or_assign(key, std::move(t)).first->second;
+    Check(back, o, alert);
+    back.done = true;  // its count joined the history when it was first done
     if (!o.turn_level) MoveTo(o.thread().id, key);
     return;
   }
