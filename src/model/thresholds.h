@@ -14,6 +14,17 @@ namespace tokmeter::thresholds {
 // --- Windows: tokens per 5 minutes (p95 and max) is the figure to watch ---
 inline constexpr int64_t kDefaultWindowNs = int64_t{5} * 60 * 1'000'000'000;
 
+// --- State a batch run keeps: sessions and turns nobody writes to --------
+// A run over files keeps a session's (and a turn's) state until nobody has
+// written to it for kSessionIdleNs of event time — a lunch break or a
+// meeting keeps a session's loop, growth and baseline state — and for at
+// least 16,384 records (rules::IdleSweep; inputs are read in the order
+// given, so event time can go back from one file to the next: a session
+// being written to is never closed). Its open episodes then become findings and its memory is
+// freed; one that comes back later starts afresh. The live monitor and
+// `watch` keep what their retain period says instead.
+inline constexpr int64_t kSessionIdleNs = int64_t{6} * 3600 * 1'000'000'000;
+
 // --- spike: a window far above what came before it ------------------------
 // Windows are the aligned kDefaultWindowNs windows (5 minutes). A window's
 // baseline is the windows of the previous kSpikeBaselineNs (24 h) of the same

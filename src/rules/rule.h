@@ -10,6 +10,8 @@
 #ifndef TOKMETER_RULES_RULE_H_
 #define TOKMETER_RULES_RULE_H_
 
+#include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <functional>
 
@@ -40,6 +42,32 @@ using AlertFn = std::function<void(const Finding& f, const Observation* cause)>;
 inline void Raise(const AlertFn* fn, const Finding& f, const Observation* cause) {
   if (fn != nullptr && *fn) (*fn)(f, cause);
 }
+
+// How a batch run (RuleOptions::retain_ns == 0) finds the sessions and turns
+// nobody writes to any more (thresholds.h: kSessionIdleNs): every kEvery
+// observations a tracker sweeps its keys and closes those Idle() names.
+class IdleSweep {
+ public:
+  static constexpr int kShift = 14;
+  static constexpr uint64_t kEvery = uint64_t{1} << kShift;
+  // Counts an observation at `time_ns`; true when it is time to sweep.
+  bool Tick(int64_t time_ns) {
+    latest_ns_ = std::max(latest_ns_, time_ns);
+    return (++observed_ & (kEvery - 1)) == 0;
+  }
+  // The count of observations so far (what `touched` below is in).
+  uint64_t observed() const { return observed_; }
+  // Not written to for kEvery observations (touched: observed() when it
+  // last was) nor for kSessionIdleNs of event time before the newest one.
+  bool Idle(uint64_t touched, int64_t last_ns) const {
+    return touched + kEvery <= observed_ && latest_ns_ > INT64_MIN + thresholds::kSessionIdleNs &&
+           last_ns < latest_ns_ - thresholds::kSessionIdleNs;
+  }
+
+ private:
+  uint64_t observed_ = 0;
+  int64_t latest_ns_ = INT64_MIN;
+};
 
 }  // namespace tokmeter::rules
 

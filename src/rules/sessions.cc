@@ -12,11 +12,6 @@
 namespace tokmeter::rules {
 namespace {
 
-// Offline runs (no retain_ns) close a session not written to for this many
-// observations: memory follows the sessions active at once, not all of them.
-constexpr uint64_t kIdleObservations = uint64_t{1} << 20;
-constexpr uint64_t kSweepEvery = uint64_t{1} << 16;
-
 // The observations the sequence rules compare: one request or one turn,
 // that counts, with a prompt, that was not a 429.
 bool IsStep(const Observation& o) {
@@ -43,10 +38,12 @@ SessionRules::SessionRules(const RuleOptions& o) : opts_(o) {}
 void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
   const Key& k = o.thread();
   if (!k) return;
-  if ((++observed_ % kSweepEvery) == 0 && opts_.retain_ns == 0) {
+  // Offline runs (no retain_ns) close the sessions nobody writes to any
+  // more: memory follows the sessions active at once, not all of them.
+  if (idle_.Tick(o.time_ns) && opts_.retain_ns == 0) {
     for (auto it = threads_.begin(); it != threads_.end();) {
       auto cur = it++;
-      if (cur->second->touched + kIdleObservations < observed_) {
+      if (idle_.Idle(cur->second->touched, cur->second->last_ns)) {
         Close(*cur->second);
         threads_.erase(cur);
       }
@@ -61,7 +58,7 @@ void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
   }
   if (t.workflow.empty() && o.dim(Dim::kWorkflow))
     t.workflow = std::string(o.dim(Dim::kWorkflow).name);
-  t.touched = observed_;
+  t.touched = idle_.observed();
   t.last_ns = std::max(t.last_ns, o.time_ns);
   if (o.counted()) t.tokens += o.tokens.total();
   if (!o.counted() || o.rate_limited > 0) return;

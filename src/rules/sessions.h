@@ -74,7 +74,7 @@ class SessionRules {
     Dim dim = Dim::kSession;
     std::string workflow;
     int64_t last_ns = 0;
-    uint64_t touched = 0;     // observation count when last seen
+    uint64_t touched = 0;     // idle_.observed() when last seen
     int64_t tokens = 0;       // counted tokens so far
     std::vector<Call> calls;  // most recently used last; at most kMaxCalls
     // Calls with a fingerprint or tool + args so far: [0] model requests,
@@ -126,7 +126,7 @@ class SessionRules {
   // would each take as much (tens of thousands of sessions at once).
   absl::flat_hash_map<uint64_t, std::unique_ptr<Thread>> threads_;
   std::vector<Finding> closed_;  // findings of episodes that ended
-  uint64_t observed_ = 0;
+  IdleSweep idle_;
 };
 
 }  // namespace tokmeter::rules

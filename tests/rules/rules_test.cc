@@ -274,6 +274,46 @@ TEST(LoopRuleTest, SameFingerprintSixTimesInOneSession) {
   EXPECT_EQ(f[0].severity, Severity::kWarning);
 }
 
+// A batch run (no retain) closes a session once nobody has written to it
+// for kSessionIdleNs of event time and a sweep period of records: its open
+// episode becomes a finding, its memory goes. Session "a" loops at T0, then
+// 2 sweep periods of session "b" follow `gap` later; `findings` gets a's.
+size_t SessionsLeftAfterOthersWrite(int64_t gap, std::vector<Finding>* findings) {
+  SessionRules rules{RuleOptions{}};
+  auto feed = [&](const UsageEvent& e) {
+    Observation o = FromEvent(e);
+    HashKeys(o);
+    rules.Observe(o, nullptr);
+  };
+  for (int i = 0; i < 6; ++i)
+    feed(With(Tool(kT0 + i * 10 * kSecond, "grep", 0xabc), "session", "a"));
+  for (uint64_t i = 0; i < 2 * IdleSweep::kEvery; ++i)
+    feed(With(Llm(kT0 + gap + int64_t(i) * 1000, 100, 10), "session", "b"));
+  std::vector<Finding> all;
+  rules.AppendFindings(&all);
+  for (const Finding& f : all)
+    if (f.Key("session") == "a") findings->push_back(f);
+  return rules.sessions();
+}
+
+TEST(LoopRuleTest, ABatchRunClosesASessionIdleForHoursAndKeepsItsFinding) {
+  std::vector<Finding> f;
+  EXPECT_EQ(SessionsLeftAfterOthersWrite(thresholds::kSessionIdleNs + kMinute, &f), 1u);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session a: tool grep");
+  EXPECT_EQ(f[0].Evidence("repeats"), 6);
+}
+
+TEST(LoopRuleTest, ABatchRunKeepsASessionPausedForLessThanTheIdleTime) {
+  std::vector<Finding> f;
+  EXPECT_EQ(SessionsLeftAfterOthersWrite(thresholds::kSessionIdleNs - kMinute, &f), 2u);
+  ASSERT_EQ(f.size(), 1u);
+  // The next input going back in time: "a" holds the newest record.
+  f.clear();
+  EXPECT_EQ(SessionsLeftAfterOthersWrite(-2 * thresholds::kSessionIdleNs, &f), 2u);
+  ASSERT_EQ(f.size(), 1u);
+}
+
 TEST(LoopRuleTest, TokensSpentWhileTheLoopRanMakeItCritical) {
   std::vector<UsageEvent> v;
   for (int i = 0; i < 5; ++i) {
