@@ -31,23 +31,31 @@ class FanoutRule {
   void AppendFindings(std::vector<Finding>* out) const;
 
  private:
+  // A turn: 32 bytes, as a batch run keeps every turn of the last hours
+  // (hundreds of thousands when each request names a turn of its own). The
+  // names a finding needs are kept for the turns that fired only (Fired).
   struct Turn {
-    int64_t calls = 0;    // tool calls under the turn
-    int64_t summary = 0;  // what the turn's own record says
     int64_t first_ns = 0, last_ns = 0;
-    uint64_t touched = 0;
+    uint32_t calls = 0;    // tool calls under the turn (saturated)
+    uint32_t summary = 0;  // what the turn's own record says (saturated)
+    uint32_t touched = 0;  // when last written to, in IdleSweep periods
+    bool fired = false;
+    bool done = false;        // its count joined the history
+    bool background = false;  // a cron job's or heartbeat's turn
+    uint32_t count() const { return calls > summary ? calls : summary; }
+  };
+  static_assert(sizeof(Turn) == 32);
+  struct Fired {
     std::string session, name;
     Dim dim = Dim::kSession;
-    bool fired = false;
-    bool done = false;        // in the history already
-    bool background = false;  // a cron job's or heartbeat's turn
-    double p95 = 0;           // the history when it fired
+    double p95 = 0;  // the history when it fired
     int64_t threshold = 0;
-    int64_t count() const { return calls > summary ? calls : summary; }
   };
-  void Check(Turn& t, const Observation& o, const AlertFn* alert);
-  void Done(Turn& t);  // the turn is over: its count joins the history
-  Finding MakeFinding(const Turn& t) const;
+  void Check(uint64_t key, Turn& t, const Observation& o, const AlertFn* alert);
+  void Done(Turn& t);                          // the turn is over: its count joins the history
+  void MoveTo(uint64_t thread, uint64_t key);  // a tool record of `key` in `thread`
+  void Close(uint64_t key, const Turn& t);     // forgets a turn (a fired one's finding stays)
+  Finding MakeFinding(const Turn& t, const Fired& f) const;
   // Per kind of turn: [0] interactive, [1] background work.
   struct History {
     std::deque<int64_t> turns;    // tool calls of the last finished turns
@@ -57,29 +65,12 @@ class FanoutRule {
   };
   History history_[2];
   absl::flat_hash_map<uint64_t, uint64_t> current_;  // thread → its turn being counted
-
-  absl::flat_hash_map<uint64_t, Turn> turns_;  // by (session, turn) key
-  // Turns done without firing: their counts and times (a later record of
-  // one counts on, and may still make it fire), and when they were last
-  // written to (when to forget them). Most turns end so; a Turn each (~150
-  // bytes, strings) made memory grow with the tool calls. The session, its
-  // kind and background flag come back from the record that names the turn.
-  // 16 bytes, as there can be a million: the touch as observed_ /
-  // kSweepEvery (the sweep sees no difference), the counts saturated at
-  // 65,535 (a turn that far past the fan-out threshold fired long before),
-  // and no last time: a done turn is forgotten `retain` after it started
-  // (a turn lasts minutes, retain is hours), and one that fires late ends,
-  // for now, at the record that made it fire.
-  struct DoneTurn {
-    int64_t first_ns = 0;
-    uint32_t touched_epoch = 0;
-    uint16_t calls = 0, summary = 0;
-  };
-  absl::flat_hash_map<uint64_t, DoneTurn> done_;
-  void Retire(uint64_t key);                   // a done turn that did not fire: turns_ → done_
-  void MoveTo(uint64_t thread, uint64_t key);  // a tool record of `key` in `thread`
-  std::vector<Finding> closed_;                // fired turns forgotten since
-  uint64_t observed_ = 0;
+  // By (session, turn) key: turns being counted and turns done (a later
+  // record of a done turn counts on, and may still make it fire).
+  absl::flat_hash_map<uint64_t, Turn> turns_;
+  absl::flat_hash_map<uint64_t, Fired> fired_;  // the turns of turns_ that fired
+  std::vector<Finding> closed_;                 // fired turns forgotten since
+  IdleSweep idle_;
   int64_t retain_ns_;
 };
 
