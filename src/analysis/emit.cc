@@ -47,7 +47,8 @@ void MatchPathPattern(const std::vector<std::string>& parts, std::string_view pa
   tags->clear();
 }
 
-void AddMissingTags(UsageEvent& ev, const EmitSink::Tags& tags) {
+template <typename TagRange>
+void AddMissingTags(UsageEvent& ev, const TagRange& tags) {
   for (const auto& [k, v] : tags) {
     bool present = false;
     for (int i = 0; i < ev.num_tags && !present; ++i) present = ev.tags[i].first == k;
@@ -133,7 +134,7 @@ void Emitter::Emit(int input, ParsedBlock& b) {
     if (state != nullptr) {
       state->Add(input, r, *this);
     } else if (r.type == ParsedRecordType::kEvent) {
-      Deliver(input, r.ev, nullptr);
+      Deliver(input, r.ev);
     }
   }
   st.line_offset += b.lines;
@@ -176,23 +177,21 @@ bool Emitter::InRange(int64_t t) const {
 
 // Tags are merged in place: the event's own first, then the missing extra
 // and path tags.
-bool Emitter::Send(InputState& st, UsageEvent& ev, const Tags* extra_tags) {
+bool Emitter::Send(InputState& st, UsageEvent& ev, TagViews extra_tags) {
   st.usage_seen = true;
   if (st.quiet || !InRange(ev.time_unix_ns)) return false;
-  if (extra_tags != nullptr) AddMissingTags(ev, *extra_tags);
+  AddMissingTags(ev, extra_tags);
   AddMissingTags(ev, st.path_tags);
   (*fn_)(ev);
   return true;
 }
 
-void Emitter::Deliver(int input, UsageEvent& ev, const Tags* extra_tags) {
+void Emitter::Deliver(int input, UsageEvent& ev, TagViews extra_tags) {
   InputState& st = inputs_[size_t(input)];
   if (Send(st, ev, extra_tags)) ++st.summary.records;
 }
 
-void Emitter::DeliverUpdate(int input, UsageEvent& ev) {
-  Send(inputs_[size_t(input)], ev, nullptr);
-}
+void Emitter::DeliverUpdate(int input, UsageEvent& ev) { Send(inputs_[size_t(input)], ev, {}); }
 
 void Emitter::Duplicate(int input, int64_t n) {
   InputState& st = inputs_[size_t(input)];

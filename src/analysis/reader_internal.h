@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -152,8 +153,10 @@ struct ParseContext {
 class EmitSink {
  public:
   using Tags = std::vector<std::pair<std::string, std::string>>;
+  // Tags the caller keeps alive for the call.
+  using TagViews = std::span<const std::pair<std::string_view, std::string_view>>;
   // An event of input `input` (time range, then tags, then the callback).
-  virtual void Deliver(int input, UsageEvent& ev, const Tags* extra_tags = nullptr) = 0;
+  virtual void Deliver(int input, UsageEvent& ev, TagViews extra_tags = {}) = 0;
   // An event that adds to one already delivered (following: the growth of a
   // Claude Code message released before its last snapshot): delivered like
   // Deliver, not counted as a record.
@@ -311,7 +314,7 @@ class Emitter final : public EmitSink {
   // EmitSink: the time range, then the merged tags (the event's own win
   // over the format's extra tags — a trace's — which win over path tags),
   // then the callback.
-  void Deliver(int input, UsageEvent& ev, const Tags* extra_tags = nullptr) override;
+  void Deliver(int input, UsageEvent& ev, TagViews extra_tags = {}) override;
   void DeliverUpdate(int input, UsageEvent& ev) override;
   void Duplicate(int input, int64_t n = 1) override;
   void Dropped(int input, int64_t n) override;
@@ -327,7 +330,7 @@ class Emitter final : public EmitSink {
     int64_t content_lines = 0;
   };
   bool InRange(int64_t t) const;
-  bool Send(InputState& st, UsageEvent& ev, const Tags* extra_tags);
+  bool Send(InputState& st, UsageEvent& ev, TagViews extra_tags);
 
   const ReadOptions& opts_;
   std::vector<std::string> pattern_;  // path_tags, split into components

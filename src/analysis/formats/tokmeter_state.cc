@@ -1,7 +1,9 @@
 // The rules of tokmeter's own records across lines, for JSONL and protobuf
 // files alike: a trace record gives its tags to the later spans of that
 // trace (the latest one wins); drops records count what the writer lost.
+#include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -10,6 +12,8 @@
 
 namespace tokmeter::analysis::reader_internal {
 namespace {
+
+using TagView = std::pair<std::string_view, std::string_view>;
 
 class TokmeterState final : public FormatState {
  public:
@@ -24,11 +28,7 @@ class TokmeterState final : public FormatState {
     switch (r.type) {
       case ParsedRecordType::kTrace: {
         last_ = nullptr;  // the map may rehash: forget the cached lookup
-        EmitSink::Tags& tags = Slot(r.ev.trace_id);
-        tags.clear();
-        for (int i = 0; i < r.ev.num_tags; ++i) {
-          tags.emplace_back(std::string(r.ev.tags[i].first), std::string(r.ev.tags[i].second));
-        }
+        Pack(r.ev, Slot(r.ev.trace_id));
         return;
       }
       case ParsedRecordType::kDrops:
@@ -36,13 +36,17 @@ class TokmeterState final : public FormatState {
         return;
       case ParsedRecordType::kEvent: {
         out.UsageSeen(input);
-        const EmitSink::Tags* tags = nullptr;
-        if (!r.ev.trace_id.empty()) {
-          // Consecutive spans mostly share a trace: one compare, not a lookup.
-          if (last_ == nullptr || r.ev.trace_id != last_->first) last_ = Find(r.ev.trace_id);
-          if (last_ != nullptr) tags = &last_->second;
+        if (r.ev.trace_id.empty()) {
+          out.Deliver(input, r.ev);
+          return;
         }
-        out.Deliver(input, r.ev, tags);
+        // Consecutive spans mostly share a trace: one compare, not a lookup
+        // (and its tags unpacked once).
+        if (last_ == nullptr || r.ev.trace_id != last_->first) {
+          last_ = Find(r.ev.trace_id);
+          Unpack(last_ == nullptr ? std::string_view() : last_->second, &views_);
+        }
+        out.Deliver(input, r.ev, views_);
         return;
       }
       default:
@@ -51,7 +55,37 @@ class TokmeterState final : public FormatState {
   }
 
  private:
-  using TraceTags = absl::flat_hash_map<std::string, EmitSink::Tags>;
+  // A trace's tags in one allocation (there is an entry per trace): each
+  // key and value as its 4-byte length and its bytes.
+  using TraceTags = absl::flat_hash_map<std::string, std::string>;
+
+  static void Pack(const UsageEvent& ev, std::string& out) {
+    out.clear();
+    auto put = [&](std::string_view text) {
+      const uint32_t n = uint32_t(text.size());
+      out.append(reinterpret_cast<const char*>(&n), sizeof n).append(text);
+    };
+    for (int i = 0; i < ev.num_tags; ++i) {
+      put(ev.tags[i].first);
+      put(ev.tags[i].second);
+    }
+    out.shrink_to_fit();
+  }
+
+  static void Unpack(std::string_view packed, std::vector<TagView>* out) {
+    out->clear();
+    auto get = [&] {
+      uint32_t n;
+      std::memcpy(&n, packed.data(), sizeof n);
+      std::string_view text = packed.substr(sizeof n, n);
+      packed.remove_prefix(sizeof n + n);
+      return text;
+    };
+    while (!packed.empty()) {
+      std::string_view k = get();
+      out->emplace_back(k, get());
+    }
+  }
 
   const TraceTags::value_type* Find(std::string_view id) {
     absl::string_view key(id.data(), id.size());
@@ -60,14 +94,13 @@ class TokmeterState final : public FormatState {
     if (generation_ == 0) return nullptr;
     auto old = old_.find(key);
     if (old == old_.end()) return nullptr;
-    EmitSink::Tags tags = std::move(old->second);
+    std::string tags = std::move(old->second);
     old_.erase(old);
-    EmitSink::Tags& slot = Slot(id);
-    slot = std::move(tags);
+    Slot(id) = std::move(tags);
     return &*traces_.find(key);
   }
 
-  EmitSink::Tags& Slot(std::string_view id) {
+  std::string& Slot(std::string_view id) {
     absl::string_view key(id.data(), id.size());
     if (generation_ != 0 && traces_.size() >= generation_ && !traces_.contains(key)) {
       old_ = std::move(traces_);
@@ -81,6 +114,7 @@ class TokmeterState final : public FormatState {
   TraceTags traces_;
   TraceTags old_;                                // following: the previous generation
   const TraceTags::value_type* last_ = nullptr;  // the last lookup's hit, if any
+  std::vector<TagView> views_;                   // its tags, unpacked
 };
 
 }  // namespace
