@@ -65,6 +65,14 @@ uint32_t EventStore::Intern(std::string_view s) {
   return id;
 }
 
+uint32_t EventStore::InternField(int field, std::string_view s) {
+  LastInterned& last = last_[field];
+  if (s == last.text) return last.id;
+  last.id = Intern(s);
+  last.text = strings_[last.id];
+  return last.id;
+}
+
 uint32_t EventStore::Find(std::string_view s) const {
   auto it = ids_.find(ToAbsl(s));
   return it == ids_.end() ? 0 : it->second;
@@ -145,9 +153,9 @@ StoredEvent EventStore::Make(const UsageEvent& e) {
   r.heartbeat = o.heartbeat;
   r.turn_level = o.turn_level;
   r.cache_reported = o.cache_reported;
-  r.kind = Intern(o.kind);
-  r.name = Intern(o.name);
-  r.trace = Intern(o.trace_id);
+  r.kind = InternField(0, o.kind);
+  r.name = InternField(1, o.name);
+  r.trace = InternField(2, o.trace_id);
   // Span ids are unique per event: interning every one would make the store
   // grow by a string per line. Only the rules use them — a turn's own id and
   // the turn a request or tool call belongs to — so only those are kept, 16
@@ -158,7 +166,7 @@ StoredEvent EventStore::Make(const UsageEvent& e) {
     r.parent = IdKey(o.parent.name);
     r.args = o.args;
   }
-  for (int d = 0; d < kNumDims; ++d) r.dims[d] = Intern(o.dims[d].name);
+  for (int d = 0; d < kNumDims; ++d) r.dims[d] = InternField(3 + d, o.dims[d].name);
 
   if (e.tokens.total() == 0) {
     r.cost = 0;

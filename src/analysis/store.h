@@ -208,6 +208,16 @@ class EventStore {
   // The record Add() makes of `e` (interns its strings).
   StoredEvent Make(const UsageEvent& e);
   void Prune();
+  // Intern() for field `field` of Make(): consecutive events mostly repeat
+  // a field's string (the same kind, trace, session, model), so the last
+  // one of each field is compared before the table is asked.
+  uint32_t InternField(int field, std::string_view s);
+  static constexpr int kInternFields = 3 + kNumDims;  // kind, name, trace, dims
+  struct LastInterned {
+    std::string_view text;  // a view of strings_
+    uint32_t id = 0;
+  };
+  LastInterned last_[kInternFields];
 
   CostFn cost_;
   RecFn stream_;

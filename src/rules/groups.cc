@@ -25,26 +25,31 @@ Finding GroupFinding(Dim dim, const std::string& name, std::string kind) {
 
 GroupRules::GroupRules(const RuleOptions&) {}
 
-void GroupRules::Add(Agg& a, const Observation& o, bool with_runs) {
+void GroupRules::Add(Agg& a, const Observation& o) {
   a.tokens.Add(o.tokens);
   a.requests += o.requests;
   if (o.cache_reported) {
     a.cache_tokens.Add(o.tokens);
     a.cache_requests += o.requests;
   }
-  if (with_runs && o.dim(Dim::kRun)) a.runs.insert(o.dim(Dim::kRun).id);
 }
 
 void GroupRules::Observe(const Observation& o, const AlertFn* alert) {
   if (!o.counted()) return;
+  const Key& run = o.dim(Dim::kRun);
   for (int i = 0; i < 4; ++i) {
     const Key& k = o.dim(kGroupDims[i]);
     if (k && i < 3) seen_[i] = true;
     Agg& a = groups_[i][k.id];
     if (a.name.empty() && k) a.name = std::string(k.name);
-    Add(a, o, true);
+    Add(a, o);
+    // The run joins the group's set; consecutive records mostly repeat both.
+    if (run && (last_run_[i] != run.id || last_group_[i] != k.id)) {
+      a.runs.insert(run.id);
+      last_run_[i] = run.id;
+      last_group_[i] = k.id;
+    }
   }
-  const Key& run = o.dim(Dim::kRun);
   if (!run) return;
   auto [it, inserted] = runs_.try_emplace(run.id);
   Run& r = it->second;
@@ -73,7 +78,7 @@ void GroupRules::ObservePrevious(const Observation& o) {
     const Key& k = o.dim(kGroupDims[i]);
     Agg& a = previous_[i][k.id];
     if (a.name.empty() && k) a.name = std::string(k.name);
-    Add(a, o, false);
+    Add(a, o);
   }
 }
 

@@ -52,7 +52,7 @@ class GroupRules {
     int64_t tokens = 0, first_ns = 0, last_ns = 0;
     bool alerted = false;
   };
-  static void Add(Agg& a, const Observation& o, bool with_runs);
+  static void Add(Agg& a, const Observation& o);  // the sums, not the runs
   Finding RunFinding(const Run& r, double median, size_t runs_in_group, bool absolute) const;
 
   absl::flat_hash_map<uint64_t, Agg> groups_[4], previous_[4];
@@ -61,6 +61,8 @@ class GroupRules {
   std::map<std::string, int64_t> previous_totals_;
   bool has_previous_totals_ = false;
   absl::flat_hash_map<uint64_t, Run> runs_;
+  // Per group dimension: the run last added to a group's `runs`, and the group.
+  uint64_t last_run_[4] = {}, last_group_[4] = {};
 };
 
 }  // namespace tokmeter::rules

@@ -10,6 +10,46 @@ namespace {
 constexpr std::string_view kDimNames[kNumDims] = {
     "session", "job", "tool", "model", "workflow", "user", "channel", "agent", "provider", "run"};
 
+// The tags the rules read, in one pass over the event's tags (UsageEvent::
+// tag() for each would compare every tag a dozen times per event). The last
+// of a key wins, as in tag().
+struct RuleTags {
+  std::string_view turn_kind, args, session, job, heartbeat, tool, workflow, user, channel, agent,
+      run;
+};
+
+RuleTags ReadTags(const UsageEvent& e) {
+  RuleTags t;
+  for (int i = 0; i < e.num_tags; ++i) {
+    const std::string_view k = e.tags[i].first;
+    std::string_view* slot = nullptr;
+    switch (k.size()) {
+      case 3:
+        slot = k == "job" ? &t.job : k == "run" ? &t.run : nullptr;
+        break;
+      case 4:
+        slot = k == "args" ? &t.args : k == "tool" ? &t.tool : k == "user" ? &t.user : nullptr;
+        break;
+      case 5:
+        slot = k == "agent" ? &t.agent : nullptr;
+        break;
+      case 7:
+        slot = k == "session" ? &t.session : k == "channel" ? &t.channel : nullptr;
+        break;
+      case 8:
+        slot = k == "workflow" ? &t.workflow : nullptr;
+        break;
+      case 9:
+        slot = k == "turn_kind" ? &t.turn_kind : k == "heartbeat" ? &t.heartbeat : nullptr;
+        break;
+      default:
+        break;
+    }
+    if (slot != nullptr) *slot = e.tags[i].second;
+  }
+  return t;
+}
+
 }  // namespace
 
 std::string_view DimName(Dim d) { return kDimNames[static_cast<int>(d)]; }
@@ -58,9 +98,10 @@ Observation FromEvent(const UsageEvent& e) {
   if (e.kind == "tool" && o.tool_calls == 0) o.tool_calls = 1;
   if (e.status == 429 && o.rate_limited == 0) o.rate_limited = 1;
   o.rollup = e.kind == kTurnSummaryRollupKind;
+  const RuleTags tags = ReadTags(e);
   // Only per-turn roll-ups are turns; a whole trace's roll-up would look like
   // one enormous turn (fan-out).
-  const bool trace_rollup = o.rollup && e.tag("turn_kind") != "turn";
+  const bool trace_rollup = o.rollup && tags.turn_kind != "turn";
   if (trace_rollup) o.tool_calls = 0;
   o.turn_level = (o.rollup && !trace_rollup) || e.kind == "turn_summary" || e.kind == "turn";
   if (o.turn_level) {
@@ -68,27 +109,26 @@ Observation FromEvent(const UsageEvent& e) {
   } else if (!trace_rollup) {
     o.parent.name = e.parent_id;
   }
-  const std::string_view args = e.tag("args");
-  o.args = args.empty() ? 0 : HashName(args);
+  o.args = tags.args.empty() ? 0 : HashName(tags.args);
 
-  std::string_view session = e.tag("session");
+  std::string_view session = tags.session;
   if (session.empty()) session = e.trace_id;
   o.dim(Dim::kSession).name = session;
-  std::string_view job = e.tag("job");
-  o.heartbeat = e.tag("heartbeat") == "true";
+  std::string_view job = tags.job;
+  o.heartbeat = tags.heartbeat == "true";
   o.background = !job.empty() || o.heartbeat;
   if (job.empty() && o.heartbeat) job = "heartbeat";
   o.dim(Dim::kJob).name = job;
-  std::string_view tool = e.tag("tool");
+  std::string_view tool = tags.tool;
   if (tool.empty() && e.kind == "tool") tool = e.name;
   o.dim(Dim::kTool).name = tool;
   o.dim(Dim::kModel).name = e.model;
-  o.dim(Dim::kWorkflow).name = e.tag("workflow");
-  o.dim(Dim::kUser).name = e.tag("user");
-  o.dim(Dim::kChannel).name = e.tag("channel");
-  o.dim(Dim::kAgent).name = e.tag("agent");
+  o.dim(Dim::kWorkflow).name = tags.workflow;
+  o.dim(Dim::kUser).name = tags.user;
+  o.dim(Dim::kChannel).name = tags.channel;
+  o.dim(Dim::kAgent).name = tags.agent;
   o.dim(Dim::kProvider).name = e.provider;
-  std::string_view run = e.tag("run");
+  std::string_view run = tags.run;
   if (run.empty()) run = e.trace_id;
   if (run.empty()) run = session;
   o.dim(Dim::kRun).name = run;
