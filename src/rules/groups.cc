@@ -37,37 +37,44 @@ void GroupRules::Add(Agg& a, const Observation& o) {
 void GroupRules::Observe(const Observation& o, const AlertFn* alert) {
   if (!o.counted()) return;
   const Key& run = o.dim(Dim::kRun);
+  Run* r = nullptr;
+  bool new_run = false;
+  if (run) {
+    auto [it, inserted] = runs_.try_emplace(run.id);
+    r = &it->second;
+    new_run = inserted;
+  }
   for (int i = 0; i < 4; ++i) {
     const Key& k = o.dim(kGroupDims[i]);
     if (k && i < 3) seen_[i] = true;
     Agg& a = groups_[i][k.id];
     if (a.name.empty() && k) a.name = std::string(k.name);
     Add(a, o);
-    // The run joins the group's set; consecutive records mostly repeat both.
-    if (run && (last_run_[i] != run.id || last_group_[i] != k.id)) {
-      a.runs.insert(run.id);
-      last_run_[i] = run.id;
-      last_group_[i] = k.id;
+    // A run counts once in each group it wrote to.
+    if (r != nullptr && (new_run || !r->InGroup(i, k.id))) {
+      ++a.runs;
+      if (new_run) {
+        r->group[i] = k.id;
+      } else {
+        r->other_groups.emplace_back(i, k.id);
+      }
     }
   }
-  if (!run) return;
-  auto [it, inserted] = runs_.try_emplace(run.id);
-  Run& r = it->second;
-  if (inserted) {
+  if (r == nullptr) return;
+  if (new_run) {
     // A run named by its trace id reads better by its session when it has one.
     const Key& session = o.dim(Dim::kSession);
-    r.name = std::string(run.name);
-    if (session && run.name == o.trace_id && session.name != o.trace_id) r.session = session.name;
-    if (o.dim(Dim::kWorkflow)) r.workflow = std::string(o.dim(Dim::kWorkflow).name);
-    for (int i = 0; i < 4; ++i) r.group[i] = o.dim(kGroupDims[i]).id;
-    r.first_ns = o.time_ns;
+    r->name = std::string(run.name);
+    if (session && run.name == o.trace_id && session.name != o.trace_id) r->session = session.name;
+    if (o.dim(Dim::kWorkflow)) r->workflow = std::string(o.dim(Dim::kWorkflow).name);
+    r->first_ns = o.time_ns;
   }
-  r.first_ns = std::min(r.first_ns, o.time_ns);
-  r.last_ns = std::max(r.last_ns, o.time_ns);
-  r.tokens += o.tokens.total();
-  if (!r.alerted && r.tokens >= thresholds::kLargeRunTokens) {
-    r.alerted = true;
-    Raise(alert, RunFinding(r, 0, 0, true), &o);
+  r->first_ns = std::min(r->first_ns, o.time_ns);
+  r->last_ns = std::max(r->last_ns, o.time_ns);
+  r->tokens += o.tokens.total();
+  if (!r->alerted && r->tokens >= thresholds::kLargeRunTokens) {
+    r->alerted = true;
+    Raise(alert, RunFinding(*r, 0, 0, true), &o);
   }
 }
 
@@ -191,7 +198,7 @@ void GroupRules::AppendFindings(std::vector<Finding>* out) const {
           "prune context.");
       out->push_back(std::move(f));
     }
-    const double runs = double(std::max<size_t>(a.runs.size(), 1));
+    const double runs = double(std::max<int64_t>(a.runs, 1));
     const double per_run = double(a.requests) / runs;
     const double per_request = a.requests > 0 ? double(a.tokens.total()) / double(a.requests) : 0;
     if (per_run >= thresholds::kManySmallMinRequestsPerRun &&

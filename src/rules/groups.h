@@ -11,10 +11,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "src/rules/rule.h"
 
 namespace tokmeter::rules {
@@ -44,13 +44,21 @@ class GroupRules {
     TokenBuckets tokens;
     TokenBuckets cache_tokens;  // of records whose source reports cache fields
     int64_t requests = 0, cache_requests = 0;
-    absl::flat_hash_set<uint64_t> runs;
+    int64_t runs = 0;  // the runs that wrote to the group
   };
   struct Run {
     std::string name, session, workflow;
-    uint64_t group[4] = {};
+    uint64_t group[4] = {};  // per group dimension: the group of its first record
+    // Other groups it wrote to since (another model, mostly): (dimension, group).
+    std::vector<std::pair<int, uint64_t>> other_groups;
     int64_t tokens = 0, first_ns = 0, last_ns = 0;
     bool alerted = false;
+    bool InGroup(int i, uint64_t g) const {
+      if (group[i] == g) return true;
+      for (const auto& [d, og] : other_groups)
+        if (d == i && og == g) return true;
+      return false;
+    }
   };
   static void Add(Agg& a, const Observation& o);  // the sums, not the runs
   Finding RunFinding(const Run& r, double median, size_t runs_in_group, bool absolute) const;
@@ -60,9 +68,8 @@ class GroupRules {
   bool has_previous_ = false;
   std::map<std::string, int64_t> previous_totals_;
   bool has_previous_totals_ = false;
+  // A run forgotten (Forget) and written to again counts again in its groups.
   absl::flat_hash_map<uint64_t, Run> runs_;
-  // Per group dimension: the run last added to a group's `runs`, and the group.
-  uint64_t last_run_[4] = {}, last_group_[4] = {};
 };
 
 }  // namespace tokmeter::rules

@@ -740,6 +740,33 @@ TEST(BackgroundRuleTest, LiveAlertWhenTheIdleHourIsOver) {
 
 // ---- groups and runs --------------------------------------------------------------
 
+// No workflow, agent or job tags: groups are models. Run r1 writes one
+// request to model "big", 30 small ones to "small", one to "big", 10 more to
+// "small"; run r2 10 to "small". "small": 50 requests over 2 runs = 25 per
+// run >= 20, of 400 tokens: many_small_requests with runs 2 (r1 counted
+// once, though it started elsewhere, went away and came back). "big": 2
+// requests, 1 run: nothing.
+TEST(GroupRulesTest, ARunCountsOnceInEachGroupItWroteTo) {
+  auto on = [](UsageEvent e, std::string_view model, std::string_view run) {
+    e.model = model;
+    return With(e, "run", run);
+  };
+  std::vector<UsageEvent> v;
+  int64_t t = kT0;
+  v.push_back(on(Llm(t++, 300, 100), "big", "r1"));
+  for (int i = 0; i < 30; ++i) v.push_back(on(Llm(t++, 300, 100), "small", "r1"));
+  v.push_back(on(Llm(t++, 300, 100), "big", "r1"));
+  for (int i = 0; i < 10; ++i) v.push_back(on(Llm(t++, 300, 100), "small", "r1"));
+  for (int i = 0; i < 10; ++i) v.push_back(on(Llm(t++, 300, 100), "small", "r2"));
+  std::vector<Finding> f = OfKind(BothWays(v), "many_small_requests");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "model small");
+  EXPECT_EQ(f[0].Evidence("requests"), 50);
+  EXPECT_EQ(f[0].Evidence("runs"), 2);
+  EXPECT_EQ(f[0].Evidence("requests_per_run"), 25);
+  EXPECT_EQ(f[0].Evidence("tokens_per_request"), 400);
+}
+
 TEST(GroupRulesTest, RecommendationRules) {
   std::vector<UsageEvent> v;
   // "nocache": 100,000 input, 500 output, no cache reads: no_cache; input/
