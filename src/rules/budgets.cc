@@ -399,7 +399,10 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     int64_t unpriced = 0;
     const double amount = Amount(b, o, &unpriced);
     if (amount <= 0 && unpriced == 0) continue;
-    const uint64_t key = absl::HashOf(i, absl::string_view(value.data(), value.size()));
+    // A dimension's value has its key already (one per name): no string to hash.
+    const uint64_t key = dims_[i] >= 0
+                             ? absl::HashOf(i, o.dims[dims_[i]].id)
+                             : absl::HashOf(i, absl::string_view(value.data(), value.size()));
     auto [it, inserted] = states_.try_emplace(key);
     State& s = it->second;
     if (inserted) {
