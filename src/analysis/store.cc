@@ -67,10 +67,13 @@ uint32_t EventStore::Intern(std::string_view s) {
 
 uint32_t EventStore::InternField(int field, std::string_view s) {
   LastInterned& last = last_[field];
-  if (s == last.text) return last.id;
-  last.id = Intern(s);
-  last.text = strings_[last.id];
-  return last.id;
+  if (s == last.text[0]) return last.id[0];
+  if (s == last.text[1]) return last.id[1];
+  const int i = last.older;
+  last.older = 1 - i;
+  last.id[i] = Intern(s);
+  last.text[i] = strings_[last.id[i]];
+  return last.id[i];
 }
 
 uint32_t EventStore::Find(std::string_view s) const {

@@ -209,13 +209,15 @@ class EventStore {
   StoredEvent Make(const UsageEvent& e);
   void Prune();
   // Intern() for field `field` of Make(): consecutive events mostly repeat
-  // a field's string (the same kind, trace, session, model), so the last
-  // one of each field is compared before the table is asked.
+  // a field's string (the same trace, session), or alternate between two
+  // (model requests and tool calls: kind, name, model, tool), so the last
+  // two of each field are compared before the table is asked.
   uint32_t InternField(int field, std::string_view s);
   static constexpr int kInternFields = 3 + kNumDims;  // kind, name, trace, dims
   struct LastInterned {
-    std::string_view text;  // a view of strings_
-    uint32_t id = 0;
+    std::string_view text[2];  // views of strings_
+    uint32_t id[2] = {0, 0};
+    int older = 0;  // the one a miss replaces
   };
   LastInterned last_[kInternFields];
 
