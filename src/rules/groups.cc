@@ -51,12 +51,12 @@ void GroupRules::Observe(const Observation& o, const AlertFn* alert) {
     if (a.name.empty() && k) a.name = std::string(k.name);
     Add(a, o);
     // A run counts once in each group it wrote to.
-    if (r != nullptr && (new_run || !r->InGroup(i, k.id))) {
+    if (r != nullptr && (new_run || !InGroup(run.id, *r, i, k.id))) {
       ++a.runs;
       if (new_run) {
         r->group[i] = k.id;
       } else {
-        r->other_groups.emplace_back(i, k.id);
+        other_groups_[run.id].emplace_back(i, k.id);
       }
     }
   }
@@ -76,6 +76,15 @@ void GroupRules::Observe(const Observation& o, const AlertFn* alert) {
     r->alerted = true;
     Raise(alert, RunFinding(*r, 0, 0, true), &o);
   }
+}
+
+bool GroupRules::InGroup(uint64_t run, const Run& r, int i, uint64_t group) const {
+  if (r.group[i] == group) return true;
+  auto it = other_groups_.find(run);
+  if (it == other_groups_.end()) return false;
+  for (const auto& [d, g] : it->second)
+    if (d == i && g == group) return true;
+  return false;
 }
 
 void GroupRules::ObservePrevious(const Observation& o) {
@@ -103,7 +112,10 @@ Dim GroupRules::PrimaryDim() const {
 void GroupRules::Forget(int64_t before_ns) {
   for (auto it = runs_.begin(); it != runs_.end();) {
     auto cur = it++;
-    if (cur->second.last_ns < before_ns) runs_.erase(cur);
+    if (cur->second.last_ns < before_ns) {
+      other_groups_.erase(cur->first);
+      runs_.erase(cur);
+    }
   }
 }
 

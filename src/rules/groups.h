@@ -49,16 +49,8 @@ class GroupRules {
   struct Run {
     std::string name, session, workflow;
     uint64_t group[4] = {};  // per group dimension: the group of its first record
-    // Other groups it wrote to since (another model, mostly): (dimension, group).
-    std::vector<std::pair<int, uint64_t>> other_groups;
     int64_t tokens = 0, first_ns = 0, last_ns = 0;
     bool alerted = false;
-    bool InGroup(int i, uint64_t g) const {
-      if (group[i] == g) return true;
-      for (const auto& [d, og] : other_groups)
-        if (d == i && og == g) return true;
-      return false;
-    }
   };
   static void Add(Agg& a, const Observation& o);  // the sums, not the runs
   Finding RunFinding(const Run& r, double median, size_t runs_in_group, bool absolute) const;
@@ -70,6 +62,10 @@ class GroupRules {
   bool has_previous_totals_ = false;
   // A run forgotten (Forget) and written to again counts again in its groups.
   absl::flat_hash_map<uint64_t, Run> runs_;
+  // The groups a run wrote to besides its first record's (another model,
+  // mostly), by run: (dimension, group). Apart, as most runs have none.
+  absl::flat_hash_map<uint64_t, std::vector<std::pair<int, uint64_t>>> other_groups_;
+  bool InGroup(uint64_t run, const Run& r, int i, uint64_t group) const;
 };
 
 }  // namespace tokmeter::rules
