@@ -16,6 +16,7 @@ uint32_t Epoch(uint64_t observed) { return uint32_t(observed >> IdleSweep::kShif
 // The latest observation count a turn's epoch can stand for.
 uint64_t Touched(uint32_t epoch) { return (uint64_t{epoch} + 1) << IdleSweep::kShift; }
 uint32_t Saturated(int64_t n) { return uint32_t(std::clamp<int64_t>(n, 0, UINT32_MAX)); }
+uint16_t Saturated16(int64_t n) { return uint16_t(std::clamp<int64_t>(n, 0, UINT16_MAX)); }
 }  // namespace
 
 FanoutRule::FanoutRule(const RuleOptions& o) : retain_ns_(o.retain_ns) {}
@@ -51,7 +52,12 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
       Close(kv.first, kv.second);
       return true;
     });
-    absl::erase_if(current_, [&](const auto& kv) { return !turns_.contains(kv.second); });
+    // A done turn started minutes before its last record: its start stands
+    // for its last record.
+    absl::erase_if(done_, [&](const auto& kv) {
+      return idle_.Idle(Touched(kv.second.touched), kv.second.first_ns);
+    });
+    ForgetCurrent();
   }
   const Key& turn = o.turn_level ? o.turn : o.parent;
   if (o.turn_level && !turn) {
@@ -72,7 +78,40 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     return;
   }
   const uint64_t key = absl::HashOf(o.thread().id, turn.id);
-  auto [it, inserted] = turns_.try_emplace(key);
+  // A key is in turns_ or in done_, never both; the turn being written to
+  // is the common case, and done_ (large, cold) is only asked when it is not.
+  auto it = turns_.find(key);
+  if (auto d = it == turns_.end() ? done_.find(key) : done_.end(); d != done_.end()) {
+    // Done and not fired: counted on, as its Turn would be.
+    DoneTurn& dt = d->second;
+    dt.touched = Epoch(idle_.observed());
+    dt.first_ns = std::min(dt.first_ns, o.time_ns);
+    if (o.turn_level) {
+      dt.summary = std::max(dt.summary, Saturated16(o.tool_calls));
+    } else {
+      dt.calls = Saturated16(int64_t{dt.calls} + o.tool_calls);
+    }
+    if (std::max(dt.calls, dt.summary) < history_[o.background ? 1 : 0].threshold) {
+      if (!o.turn_level) MoveTo(o.thread().id, key);  // may grow done_: dt is not used after
+      return;
+    }
+    // Late calls brought it to the threshold: it is a Turn again, and fires.
+    Turn t;
+    t.calls = dt.calls;
+    t.summary = dt.summary;
+    t.first_ns = dt.first_ns;
+    t.last_ns = std::max(dt.first_ns, o.time_ns);
+    t.touched = dt.touched;
+    t.done = true;  // its count joined the history when it was first done
+    t.background = o.background;
+    done_.erase(d);
+    Turn& back = turns_.insert_or_assign(key, t).first->second;
+    Check(key, back, o, alert);
+    if (!o.turn_level) MoveTo(o.thread().id, key);  // `back` fired: it stays in turns_
+    return;
+  }
+  const bool inserted = it == turns_.end();
+  if (inserted) it = turns_.try_emplace(key).first;
   Turn& t = it->second;
   if (inserted) {
     t.first_ns = t.last_ns = o.time_ns;
@@ -85,19 +124,40 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     t.summary = std::max(t.summary, Saturated(o.tool_calls));
   } else {
     t.calls = Saturated(int64_t{t.calls} + o.tool_calls);
-    MoveTo(o.thread().id, key);  // finds, never inserts: `t` stays valid
+    // Retires at most the session's previous turn (erased from turns_
+    // without a rehash, into done_): `t` stays valid.
+    MoveTo(o.thread().id, key);
   }
   Check(key, t, o, alert);
-  if (o.turn_level) Done(t);
+  if (o.turn_level) {
+    Done(t);
+    Retire(it);
+  }
 }
 
 void FanoutRule::MoveTo(uint64_t thread, uint64_t key) {
   // The session moved on from its previous turn: that one is over.
   uint64_t& cur = current_[thread];
   if (cur != 0 && cur != key) {
-    if (auto prev = turns_.find(cur); prev != turns_.end()) Done(prev->second);
+    if (auto prev = turns_.find(cur); prev != turns_.end()) {
+      Done(prev->second);
+      Retire(prev);
+    }
   }
   cur = key;
+}
+
+void FanoutRule::Retire(Turns::iterator it) {
+  const Turn& t = it->second;
+  if (!t.done || t.fired) return;  // a fired turn stays for its finding
+  done_[it->first] = DoneTurn{t.first_ns, t.touched, Saturated16(t.calls), Saturated16(t.summary)};
+  turns_.erase(it);
+}
+
+void FanoutRule::ForgetCurrent() {
+  absl::erase_if(current_, [&](const auto& kv) {
+    return !turns_.contains(kv.second) && !done_.contains(kv.second);
+  });
 }
 
 void FanoutRule::Check(uint64_t key, Turn& t, const Observation& o, const AlertFn* alert) {
@@ -106,8 +166,6 @@ void FanoutRule::Check(uint64_t key, Turn& t, const Observation& o, const AlertF
     if (o.turn_level && !o.name.empty()) fired_[key].name = std::string(o.name);
     return;
   }
-  // A done turn fires too when later calls bring it to the threshold (its
-  // count joined the history when it was first done).
   const History& h = history_[t.background ? 1 : 0];
   if (t.count() < h.threshold) return;
   t.fired = true;
@@ -163,7 +221,8 @@ void FanoutRule::Forget(int64_t before_ns) {
     Close(kv.first, kv.second);
     return true;
   });
-  absl::erase_if(current_, [&](const auto& kv) { return !turns_.contains(kv.second); });
+  absl::erase_if(done_, [&](const auto& kv) { return kv.second.first_ns < before_ns; });
+  ForgetCurrent();
   closed_.erase(std::remove_if(closed_.begin(), closed_.end(),
                                [&](const Finding& f) { return f.end_ns < before_ns; }),
                 closed_.end());

@@ -31,9 +31,8 @@ class FanoutRule {
   void AppendFindings(std::vector<Finding>* out) const;
 
  private:
-  // A turn: 32 bytes, as a batch run keeps every turn of the last hours
-  // (hundreds of thousands when each request names a turn of its own). The
-  // names a finding needs are kept for the turns that fired only (Fired).
+  // A turn being counted, or one that fired: 32 bytes, names kept apart
+  // for the turns that fired only (Fired).
   struct Turn {
     int64_t first_ns = 0, last_ns = 0;
     uint32_t calls = 0;    // tool calls under the turn (saturated)
@@ -45,16 +44,34 @@ class FanoutRule {
     uint32_t count() const { return calls > summary ? calls : summary; }
   };
   static_assert(sizeof(Turn) == 32);
+  using Turns = absl::flat_hash_map<uint64_t, Turn>;
   struct Fired {
     std::string session, name;
     Dim dim = Dim::kSession;
     double p95 = 0;  // the history when it fired
     int64_t threshold = 0;
   };
+  // Turns done without firing: their counts and start (a later record of
+  // one counts on, and may still make it fire), and when they were last
+  // written to. Most turns end so, and a batch run keeps hours of them (a
+  // live one its retain period): 16 bytes each. The session, its kind and
+  // background flag come back from the record that names the turn; the
+  // counts are saturated at 65,535 (a turn that far past the fan-out
+  // threshold fired long before); no last time: a done turn is forgotten by
+  // its start (a turn lasts minutes, retain and kSessionIdleNs are hours),
+  // and one that fires late ends, for now, at the record that made it fire.
+  struct DoneTurn {
+    int64_t first_ns = 0;
+    uint32_t touched = 0;  // in IdleSweep periods
+    uint16_t calls = 0, summary = 0;
+  };
+  static_assert(sizeof(DoneTurn) == 16);
   void Check(uint64_t key, Turn& t, const Observation& o, const AlertFn* alert);
   void Done(Turn& t);                          // the turn is over: its count joins the history
   void MoveTo(uint64_t thread, uint64_t key);  // a tool record of `key` in `thread`
+  void Retire(Turns::iterator it);             // a done turn that did not fire: → done_
   void Close(uint64_t key, const Turn& t);     // forgets a turn (a fired one's finding stays)
+  void ForgetCurrent();                        // current_ entries of forgotten turns
   Finding MakeFinding(const Turn& t, const Fired& f) const;
   // Per kind of turn: [0] interactive, [1] background work.
   struct History {
@@ -65,11 +82,11 @@ class FanoutRule {
   };
   History history_[2];
   absl::flat_hash_map<uint64_t, uint64_t> current_;  // thread → its turn being counted
-  // By (session, turn) key: turns being counted and turns done (a later
-  // record of a done turn counts on, and may still make it fire).
-  absl::flat_hash_map<uint64_t, Turn> turns_;
-  absl::flat_hash_map<uint64_t, Fired> fired_;  // the turns of turns_ that fired
-  std::vector<Finding> closed_;                 // fired turns forgotten since
+  // By (session, turn) key; a key is in one of the two.
+  Turns turns_;                                   // being counted, or fired
+  absl::flat_hash_map<uint64_t, DoneTurn> done_;  // done without firing
+  absl::flat_hash_map<uint64_t, Fired> fired_;    // the turns of turns_ that fired
+  std::vector<Finding> closed_;                   // fired turns forgotten since
   IdleSweep idle_;
   int64_t retain_ns_;
 };
