@@ -62,6 +62,7 @@ void SessionRules::Observe(const Observation& o, const AlertFn* alert) {
   t.last_ns = std::max(t.last_ns, o.time_ns);
   if (o.counted()) t.tokens += o.tokens.total();
   if (!o.counted() || o.rate_limited > 0) return;
+  if (o.requests > 0 && !o.turn_level && !o.dim(Dim::kTool)) ++t.requests;
   if (o.fingerprint != 0 || (o.args != 0 && o.dim(Dim::kTool))) {
     ObserveCall(t, o, alert);
   } else if (IsStep(o)) {
@@ -80,6 +81,11 @@ void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* a
   const uint64_t key = o.fingerprint != 0 ? o.fingerprint : (o.args ^ o.dim(Dim::kTool).id) | 1;
   auto it =
       std::find_if(t.calls.begin(), t.calls.end(), [&](const Call& c) { return c.key == key; });
+  // The same tool call asked for again in one step (parallel tool use: no
+  // model request of the session since it was last counted) is one decision
+  // of the model, not a repeat. A session without model requests in the log
+  // has no steps: every call counts.
+  if (it != t.calls.end() && it->tool && t.requests > 0 && it->step == uint32_t(t.requests)) return;
   if (it != t.calls.end() && o.time_ns - it->run.last_ns > thresholds::kLoopHorizonNs) {
     // Too long since the last repeat: a new run of this call.
     if (it->run.open) closed_.push_back(LoopFinding(t, *it));
@@ -98,6 +104,7 @@ void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* a
     it = t.calls.end() - 1;
   }
   Call& c = *it;
+  c.step = uint32_t(t.requests);
   int64_t& kind_calls = t.keyed_calls[c.tool ? 1 : 0];
   ++kind_calls;
   if (c.run.count == 0) {
@@ -328,7 +335,8 @@ Finding SessionRules::LoopFinding(const Thread& t, const Call& c) const {
   Finding f = LoopEpisode(t, c.run, what);
   f.rule = absl::StrFormat(
       "the same call (fingerprint, or tool + args) >= %d times in one session, each within %s of "
-      "the previous, and >= %.0f%% of its calls meanwhile (a hidden loop)",
+      "the previous (a tool call once per model request), and >= %.0f%% of its calls meanwhile "
+      "(a hidden loop)",
       opts_.loop_repeats, Minutes(thresholds::kLoopHorizonNs), thresholds::kLoopMinShare * 100);
   f.recommendation = absl::StrCat(
       "Loop rule: ", what, " was called ", c.run.count, " times with identical arguments in ",

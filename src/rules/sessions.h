@@ -43,8 +43,9 @@ class SessionRules {
     uint64_t key = 0;
     std::string what;  // "tool read_file", "llm plan"
     Run run;
-    int64_t calls_before = 0;  // the session's calls of its kind before the run started
-    bool tool = false;         // a tool call (else a model request)
+    int64_t calls_before = 0;    // the session's calls of its kind before the run started
+    bool tool = false;           // a tool call (else a model request)
+    uint32_t step = UINT32_MAX;  // a tool call: the session's `requests` when last counted
   };
   // The last prompts of a session, in place: at most kBloatMaxSteps, plus
   // the one pushed before the oldest is dropped. (A std::deque allocates
@@ -74,8 +75,11 @@ class SessionRules {
     Dim dim = Dim::kSession;
     std::string workflow;
     int64_t last_ns = 0;
-    uint64_t touched = 0;     // idle_.observed() when last seen
-    int64_t tokens = 0;       // counted tokens so far
+    uint64_t touched = 0;  // idle_.observed() when last seen
+    int64_t tokens = 0;    // counted tokens so far
+    // Model requests so far: the steps tool calls belong to (the calls a
+    // model asks for between two of its requests are one step).
+    int64_t requests = 0;
     std::vector<Call> calls;  // most recently used last; at most kMaxCalls
     // Calls with a fingerprint or tool + args so far: [0] model requests,
     // [1] tool calls.

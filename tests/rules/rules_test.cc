@@ -2,6 +2,7 @@
 // events two ways — the live path (one observation per event, keys hashed, as
 // the monitor and `watch` feed the rules) and the batch path (`detect`: an
 // event store, sorted, interned) — and expects the same findings from both.
+#include <algorithm>
 #include <deque>
 #include <string>
 #include <vector>
@@ -366,6 +367,34 @@ TEST(LoopRuleTest, ARepeatAmongManyOtherToolCallsIsNotALoop) {
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].Key("session"), "stuck");
   EXPECT_EQ(f[0].Evidence("repeats"), 5);
+}
+
+TEST(LoopRuleTest, TheSameToolCallTwiceInOneStepCountsOnce) {
+  std::vector<UsageEvent> v;
+  // A step every 30 s: a model request (prompts 5 % apart: not near-identical
+  // requests), then the calls it asked for, 5 s later.
+  auto steps = [&](std::string_view session, int n, int copies) {
+    for (int i = 0; i < n; ++i) {
+      const int64_t t = kT0 + i * 30 * kSecond;
+      v.push_back(With(Llm(t, 20000 + i * 1000, 300), "session", session));
+      for (int k = 0; k < copies; ++k)
+        v.push_back(With(Tool(t + 5 * kSecond, "make_test", 0x77), "session", session));
+    }
+  };
+  steps("twice", 4, 2);  // 8 calls in 4 steps: 4 repeats, one short of 5
+  steps("five", 5, 2);   // 10 calls in 5 steps: 5 repeats
+  // Without model requests in the log there are no steps: 5 calls, 5 repeats.
+  for (int k = 0; k < 5; ++k)
+    v.push_back(With(Tool(kT0 + 5 * kSecond, "make_test", 0x77), "session", "tools_only"));
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 2u);
+  std::sort(f.begin(), f.end(),
+            [](const Finding& a, const Finding& b) { return a.Key("session") < b.Key("session"); });
+  EXPECT_EQ(f[0].Key("session"), "five");
+  EXPECT_EQ(f[0].Evidence("repeats"), 5);
+  EXPECT_EQ(f[0].Evidence("seconds"), 120);  // the first step's call to the fifth's: 4 x 30 s
+  EXPECT_EQ(f[1].Key("session"), "tools_only");
+  EXPECT_EQ(f[1].Evidence("repeats"), 5);
 }
 
 TEST(LoopRuleTest, RateLimitedRetriesAreNotLoops) {
