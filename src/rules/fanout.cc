@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
@@ -15,8 +16,11 @@ namespace {
 uint32_t Epoch(uint64_t observed) { return uint32_t(observed >> IdleSweep::kShift); }
 // The latest observation count a turn's epoch can stand for.
 uint64_t Touched(uint32_t epoch) { return (uint64_t{epoch} + 1) << IdleSweep::kShift; }
-uint32_t Saturated(int64_t n) { return uint32_t(std::clamp<int64_t>(n, 0, UINT32_MAX)); }
-uint16_t Saturated16(int64_t n) { return uint16_t(std::clamp<int64_t>(n, 0, UINT16_MAX)); }
+// A count in an unsigned field of type T, saturated at its largest value.
+template <typename T>
+T Saturated(int64_t n) {
+  return T(std::clamp<int64_t>(n, 0, int64_t{std::numeric_limits<T>::max()}));
+}
 }  // namespace
 
 FanoutRule::FanoutRule(const RuleOptions& o) : retain_ns_(o.retain_ns) {}
@@ -64,7 +68,7 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     // A turn summary without an id: the line is the whole turn.
     if (o.rollup) return;
     Turn t;
-    t.summary = Saturated(o.tool_calls);
+    t.summary = Saturated<uint32_t>(o.tool_calls);
     t.first_ns = t.last_ns = o.time_ns;
     t.background = o.background;
     const History& h = history_[t.background ? 1 : 0];
@@ -87,9 +91,9 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
     dt.touched = Epoch(idle_.observed());
     dt.first_ns = std::min(dt.first_ns, o.time_ns);
     if (o.turn_level) {
-      dt.summary = std::max(dt.summary, Saturated16(o.tool_calls));
+      dt.summary = std::max(dt.summary, Saturated<uint16_t>(o.tool_calls));
     } else {
-      dt.calls = Saturated16(int64_t{dt.calls} + o.tool_calls);
+      dt.calls = Saturated<uint16_t>(int64_t{dt.calls} + o.tool_calls);
     }
     if (std::max(dt.calls, dt.summary) < history_[o.background ? 1 : 0].threshold) {
       if (!o.turn_level) MoveTo(o.thread().id, key);  // may grow done_: dt is not used after
@@ -121,9 +125,9 @@ void FanoutRule::Observe(const Observation& o, const AlertFn* alert) {
   t.first_ns = std::min(t.first_ns, o.time_ns);
   t.last_ns = std::max(t.last_ns, o.time_ns);
   if (o.turn_level) {
-    t.summary = std::max(t.summary, Saturated(o.tool_calls));
+    t.summary = std::max(t.summary, Saturated<uint32_t>(o.tool_calls));
   } else {
-    t.calls = Saturated(int64_t{t.calls} + o.tool_calls);
+    t.calls = Saturated<uint32_t>(int64_t{t.calls} + o.tool_calls);
     // Retires at most the session's previous turn (erased from turns_
     // without a rehash, into done_): `t` stays valid.
     MoveTo(o.thread().id, key);
@@ -150,7 +154,8 @@ void FanoutRule::MoveTo(uint64_t thread, uint64_t key) {
 void FanoutRule::Retire(Turns::iterator it) {
   const Turn& t = it->second;
   if (!t.done || t.fired) return;  // a fired turn stays for its finding
-  done_[it->first] = DoneTurn{t.first_ns, t.touched, Saturated16(t.calls), Saturated16(t.summary)};
+  done_[it->first] =
+      DoneTurn{t.first_ns, t.touched, Saturated<uint16_t>(t.calls), Saturated<uint16_t>(t.summary)};
   turns_.erase(it);
 }
 
