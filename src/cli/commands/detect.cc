@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "src/cli/common.h"
 #include "src/cli/views.h"
+#include "src/rules/rule_thread.h"
 
 namespace tokmeter::cli::detect_cmd {
 namespace {
@@ -51,18 +52,19 @@ int Run(const std::vector<std::string>& args, Io& io) {
   if (w == 0) throw UsageError{"--window: must be a duration"};
   Loaded l = Prepare(c, io);
   // Streams: each record goes through the rules and is not kept, so memory
-  // grows with the sessions, windows and groups, not with the events.
+  // grows with the sessions, windows and groups, not with the events. The
+  // rules run on a thread of their own, beside the readers.
   analysis::Summary sum;
   rules::RuleOptions ro;
   ro.window_ns = w;
-  rules::RuleEngine engine(ro);
+  rules::RuleThread rules(ro);
   l.store->StreamTo([&](const StoredEvent& r) {
     sum.Add(r);
-    engine.Observe(analysis::ToObservation(r, *l.store));
+    rules.Observe(analysis::ToObservation(r, *l.store));
   });
   Read(l, c, true, io);
+  std::vector<analysis::Finding> all = rules.Finish();
   json::object doc = BaseDoc("detect", l, sum, l.since_ns, l.until_ns);
-  std::vector<analysis::Finding> all = engine.Findings();
   std::vector<analysis::Finding> gaps = analysis::DataGapFindings(l.read.inputs);
   all.insert(all.end(), gaps.begin(), gaps.end());
   rules::SortFindings(all);

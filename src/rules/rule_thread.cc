@@ -1,0 +1,83 @@
+#include "src/rules/rule_thread.h"
+
+#include <utility>
+
+namespace tokmeter::rules {
+
+RuleThread::RuleThread(RuleOptions o) : engine_(std::move(o)) {
+  filling_.reserve(kBatch);
+  thread_ = std::thread([this] { Run(); });
+}
+
+RuleThread::~RuleThread() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+    queue_.clear();
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void RuleThread::Observe(const Observation& o) {
+  filling_.push_back(o);
+  if (filling_.size() < kBatch) return;
+  Hand(std::move(filling_));
+  // A batch the thread emptied, if one is back (no allocation per batch).
+  std::lock_guard<std::mutex> l(mu_);
+  if (!spare_.empty()) {
+    filling_ = std::move(spare_.back());
+    spare_.pop_back();
+  } else {
+    filling_ = {};
+    filling_.reserve(kBatch);
+  }
+}
+
+void RuleThread::Hand(std::vector<Observation> batch) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return queue_.size() < kMaxQueued || error_ != nullptr; });
+  if (error_ != nullptr) return;  // the engine failed: Finish() says so
+  queue_.push_back(std::move(batch));
+  l.unlock();
+  cv_.notify_all();
+}
+
+void RuleThread::Run() {
+  std::unique_lock<std::mutex> l(mu_);
+  for (;;) {
+    cv_.wait(l, [&] { return !queue_.empty() || done_; });
+    if (queue_.empty()) return;  // done_, and everything observed
+    std::vector<Observation> batch = std::move(queue_.front());
+    queue_.pop_front();
+    l.unlock();
+    cv_.notify_all();  // room in the queue
+    try {
+      for (const Observation& o : batch) engine_.Observe(o);
+    } catch (...) {
+      l.lock();
+      error_ = std::current_exception();
+      queue_.clear();
+      cv_.notify_all();
+      return;
+    }
+    batch.clear();
+    l.lock();
+    if (spare_.size() < kMaxQueued) spare_.push_back(std::move(batch));
+  }
+}
+
+std::vector<Finding> RuleThread::Finish() {
+  if (!filling_.empty()) Hand(std::move(filling_));
+  filling_ = {};
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  if (error_ != nullptr) std::rethrow_exception(error_);
+  return engine_.Findings();
+}
+
+}  // namespace tokmeter::rules
