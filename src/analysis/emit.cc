@@ -47,11 +47,18 @@ void MatchPathPattern(const std::vector<std::string>& parts, std::string_view pa
   tags->clear();
 }
 
+// Keys of one length mostly differ in their first byte ("model", "agent"):
+// checked before calling memcmp (2 % of `tokmeter detect`'s profile samples).
+inline bool SameKey(std::string_view a, std::string_view b) {
+  return a.size() == b.size() &&
+         (a.empty() || (a[0] == b[0] && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+
 template <typename TagRange>
 void AddMissingTags(UsageEvent& ev, const TagRange& tags) {
   for (const auto& [k, v] : tags) {
     bool present = false;
-    for (int i = 0; i < ev.num_tags && !present; ++i) present = ev.tags[i].first == k;
+    for (int i = 0; i < ev.num_tags && !present; ++i) present = SameKey(ev.tags[i].first, k);
     if (!present && ev.num_tags < UsageEvent::kMaxTags) ev.tags[ev.num_tags++] = {k, v};
   }
 }
