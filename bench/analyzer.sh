@@ -35,7 +35,7 @@ run "tokmeter daily: Claude Code" "$claude_bytes" "$CLI" daily "$CORPUS/claude" 
 run "tokmeter daily: tokmeter JSONL" "$jsonl_bytes" "$CLI" daily "$CORPUS/spans.jsonl" --format json
 # The other commands on the same 1 GB: report and top --window hold only
 # their period (the day of the last event and the one before; the last
-# hour), spikes and monthly stream, detect keeps its whole period.
+# hour), spikes, monthly and detect stream (keep no event).
 run "tokmeter report: tokmeter JSONL" "$jsonl_bytes" "$CLI" report "$CORPUS/spans.jsonl" --format json
 run "tokmeter top --window 1h: tokmeter JSONL" "$jsonl_bytes" "$CLI" top "$CORPUS/spans.jsonl" --window 1h --format json
 run "tokmeter spikes: tokmeter JSONL" "$jsonl_bytes" "$CLI" spikes "$CORPUS/spans.jsonl" --format json
