@@ -13,21 +13,17 @@
 
 #include "gtest/gtest.h"
 #include "src/rules/engine.h"
+#include "tests/analysis/test_events.h"
+#include "tests/rules/describe.h"
 
 namespace tokmeter::rules {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kT0 = int64_t{1'795'424'400} * kSecond;  // 2026-11-23T09:00:00Z
+using analysis::testing::With;
+using testing::Describe;
 
-std::string Describe(const Finding& f) {
-  std::string s = f.kind + " | " + f.subject + " | " + std::string(SeverityName(f.severity)) +
-                  " | " + std::to_string(f.time_ns) + "-" + std::to_string(f.end_ns) + " | " +
-                  std::to_string(f.tokens);
-  for (const auto& [k, v] : f.keys) s += " | " + k + "=" + v;
-  for (const auto& [k, v] : f.evidence) s += " | " + k + ":" + std::to_string(v);
-  return s;
-}
+constexpr int64_t kSecond = 1'000'000'000;
+const int64_t kT0 = analysis::testing::At("2026-11-23T09:00:00Z");
 
 // A day's worth of records, in time order: 40 sessions of ordinary
 // requests, one session repeating a tool call (six times in a row, each
@@ -36,19 +32,9 @@ std::string Describe(const Finding& f) {
 std::vector<UsageEvent> Traffic(std::deque<std::string>& names) {
   std::vector<UsageEvent> v;
   auto llm = [&](int64_t t, std::string_view session, int64_t input, int64_t status) {
-    UsageEvent e;
-    e.time_unix_ns = t;
-    e.kind = "llm";
-    e.name = "messages";
-    e.model = "claude-sonnet-4-5";
-    e.provider = "anthropic";
-    e.tokens.input = input;
-    e.tokens.output = 300;
-    e.tokens.cache_read = 4 * input;
-    e.requests = 1;
+    UsageEvent e = With(analysis::testing::Llm(t, input, 300, 4 * input), "session", session);
     e.status = status;
-    if (status == 429) e.rate_limited = 1;
-    e.SetTag("session", session);
+    e.rate_limited = status == 429 ? 1 : 0;
     v.push_back(e);
   };
   for (int i = 0; i < 9000; ++i) {
@@ -58,14 +44,7 @@ std::vector<UsageEvent> Traffic(std::deque<std::string>& names) {
   for (int i = 0; i < 6; ++i) {
     const int64_t t = kT0 + 3600 * kSecond + int64_t(i) * 20 * kSecond;
     llm(t, "looping", 3000, 200);
-    UsageEvent e;
-    e.time_unix_ns = t + kSecond;
-    e.kind = "tool";
-    e.name = "grep";
-    e.fingerprint = 0xabc;
-    e.SetTag("tool", "grep");
-    e.SetTag("session", "looping");
-    v.push_back(e);
+    v.push_back(With(analysis::testing::Tool(t + kSecond, "grep", 0xabc), "session", "looping"));
   }
   for (int i = 0; i < 6; ++i)
     llm(kT0 + 7200 * kSecond + int64_t(i) * 40 * kSecond, "storm", 0, 429);

@@ -12,6 +12,7 @@
 #include "src/model/thresholds.h"
 #include "src/rules/engine.h"
 #include "tests/analysis/test_events.h"
+#include "tests/rules/describe.h"
 
 namespace tokmeter::rules {
 namespace {
@@ -24,18 +25,10 @@ using analysis::testing::kMinute;
 using analysis::testing::Llm;
 using analysis::testing::Tool;
 using analysis::testing::With;
+using testing::Describe;
 
 constexpr int64_t kSecond = 1'000'000'000;
 const int64_t kT0 = At("2026-11-23T09:00:00Z");
-
-std::string Describe(const Finding& f) {
-  std::string s = f.kind + " | " + f.subject + " | " + std::string(SeverityName(f.severity)) +
-                  " | " + std::to_string(f.time_ns) + "-" + std::to_string(f.end_ns) + " | " +
-                  std::to_string(f.tokens);
-  for (const auto& [k, v] : f.keys) s += " | " + k + "=" + v;
-  for (const auto& [k, v] : f.evidence) s += " | " + k + ":" + std::to_string(v);
-  return s;
-}
 
 // The findings of both paths, checked equal; returns them.
 std::vector<Finding> BothWays(const std::vector<UsageEvent>& events,
