@@ -44,7 +44,7 @@ class RuleThread {
   std::vector<Finding> Finish();
 
   static constexpr size_t kBatch = 1024;
-  static constexpr size_t kMaxQueued = 4;
+  static constexpr size_t kMaxQueued = 16;
 
  private:
   void Run();

@@ -25,7 +25,7 @@ using testing::Describe;
 constexpr int64_t kSecond = 1'000'000'000;
 const int64_t kT0 = analysis::testing::At("2026-11-23T09:00:00Z");
 
-// A day's worth of records, in time order: 40 sessions of ordinary
+// A day's worth of records (20,000 requests, one every 4 s), in time order: 40 sessions of ordinary
 // requests, one session repeating a tool call (six times in a row, each
 // after a request: a loop) and one hitting six 429s in four minutes (a
 // retry storm). Events view strings kept in `names`.
@@ -37,9 +37,9 @@ std::vector<UsageEvent> Traffic(std::deque<std::string>& names) {
     e.rate_limited = status == 429 ? 1 : 0;
     v.push_back(e);
   };
-  for (int i = 0; i < 9000; ++i) {
+  for (int i = 0; i < 20000; ++i) {
     const std::string_view session = names.emplace_back("s-" + std::to_string(i % 40));
-    llm(kT0 + int64_t(i) * 5 * kSecond, session, 2000 + (i * 37) % 900, 200);
+    llm(kT0 + int64_t(i) * 4 * kSecond, session, 2000 + (i * 37) % 900, 200);
   }
   for (int i = 0; i < 6; ++i) {
     const int64_t t = kT0 + 3600 * kSecond + int64_t(i) * 20 * kSecond;
