@@ -21,26 +21,24 @@ RuleThread::~RuleThread() {
 
 void RuleThread::Observe(const Observation& o) {
   filling_.push_back(o);
-  if (filling_.size() < kBatch) return;
-  Hand(std::move(filling_));
-  // A batch the thread emptied, if one is back (no allocation per batch).
-  std::lock_guard<std::mutex> l(mu_);
-  if (!spare_.empty()) {
-    filling_ = std::move(spare_.back());
-    spare_.pop_back();
-  } else {
-    filling_ = {};
-    filling_.reserve(kBatch);
-  }
+  if (filling_.size() == kBatch) Hand();
 }
 
-void RuleThread::Hand(std::vector<Observation> batch) {
-  std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return queue_.size() < kMaxQueued || error_ != nullptr; });
-  if (error_ != nullptr) return;  // the engine failed: Finish() says so
-  queue_.push_back(std::move(batch));
-  l.unlock();
+void RuleThread::Hand() {
+  std::vector<Observation> next;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < kMaxQueued || error_ != nullptr; });
+    // After an engine failure the batch is dropped: Finish() says so.
+    if (error_ == nullptr) queue_.push_back(std::move(filling_));
+    if (!spare_.empty()) {
+      next = std::move(spare_.back());
+      spare_.pop_back();
+    }
+  }
   cv_.notify_all();
+  filling_ = std::move(next);  // emptied by the thread, capacity kept
+  filling_.reserve(kBatch);
 }
 
 void RuleThread::Run() {
@@ -68,8 +66,7 @@ void RuleThread::Run() {
 }
 
 std::vector<Finding> RuleThread::Finish() {
-  if (!filling_.empty()) Hand(std::move(filling_));
-  filling_ = {};
+  if (!filling_.empty()) Hand();
   {
     std::lock_guard<std::mutex> l(mu_);
     done_ = true;

@@ -48,7 +48,9 @@ class RuleThread {
 
  private:
   void Run();
-  void Hand(std::vector<Observation> batch);
+  // Queues the filled batch (waiting while kMaxQueued are queued) and takes
+  // an emptied one back for filling_ when there is one: one lock per batch.
+  void Hand();
 
   RuleEngine engine_;  // the thread's until Finish() joins it
   std::vector<Observation> filling_;
