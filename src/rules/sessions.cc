@@ -93,16 +93,18 @@ void SessionRules::ObserveCall(Thread& t, const Observation& o, const AlertFn* a
   }
   if (it == t.calls.end()) {
     if (t.calls.size() >= kMaxCalls) {
-      // Forget the least recently used call (its episode, if any, ends).
-      if (t.calls.front().run.open) closed_.push_back(LoopFinding(t, t.calls.front()));
-      t.calls.erase(t.calls.begin());
+      // Forget the least recently used call (its episode, if any, ends);
+      // the new one takes its place.
+      it = std::min_element(t.calls.begin(), t.calls.end(),
+                            [](const Call& a, const Call& b) { return a.used < b.used; });
+      if (it->run.open) closed_.push_back(LoopFinding(t, *it));
+      *it = Call{key, {}, {}, 0, bool(o.dim(Dim::kTool))};
+    } else {
+      t.calls.push_back(Call{key, {}, {}, 0, bool(o.dim(Dim::kTool))});
+      it = t.calls.end() - 1;
     }
-    t.calls.push_back(Call{key, {}, {}, 0, bool(o.dim(Dim::kTool))});
-    it = t.calls.end() - 1;
-  } else {
-    std::rotate(it, it + 1, t.calls.end());  // most recently used last
-    it = t.calls.end() - 1;
   }
+  it->used = ++t.call_clock;
   Call& c = *it;
   c.step = uint32_t(t.requests);
   int64_t& kind_calls = t.keyed_calls[c.tool ? 1 : 0];
@@ -431,9 +433,19 @@ Finding SessionRules::MissFinding(const Thread& t) const {
   return f;
 }
 
-void SessionRules::Close(Thread& t) {
+void SessionRules::OpenLoops(const Thread& t, std::vector<Finding>* out) const {
+  std::array<const Call*, kMaxCalls> open;
+  size_t n = 0;
   for (const Call& c : t.calls)
-    if (c.run.open) closed_.push_back(LoopFinding(t, c));
+    if (c.run.open) open[n++] = &c;
+  for (size_t i = 1; i < n; ++i)  // insertion sort: a handful at most
+    for (size_t j = i; j > 0 && open[j - 1]->used > open[j]->used; --j)
+      std::swap(open[j - 1], open[j]);
+  for (size_t i = 0; i < n; ++i) out->push_back(LoopFinding(t, *open[i]));
+}
+
+void SessionRules::Close(Thread& t) {
+  OpenLoops(t, &closed_);
   if (t.near.open) closed_.push_back(NearFinding(t));
   if (t.bloat.open) closed_.push_back(BloatFinding(t));
   if (t.ratio.open) closed_.push_back(RatioFinding(t));
@@ -459,8 +471,7 @@ void SessionRules::AppendFindings(std::vector<Finding>* out) const {
   out->insert(out->end(), closed_.begin(), closed_.end());
   for (const auto& [k, thread] : threads_) {
     const Thread& t = *thread;
-    for (const Call& c : t.calls)
-      if (c.run.open) out->push_back(LoopFinding(t, c));
+    OpenLoops(t, out);
     if (t.near.open) out->push_back(NearFinding(t));
     if (t.bloat.open) out->push_back(BloatFinding(t));
     if (t.ratio.open) out->push_back(RatioFinding(t));

@@ -46,6 +46,7 @@ class SessionRules {
     int64_t calls_before = 0;    // the session's calls of its kind before the run started
     bool tool = false;           // a tool call (else a model request)
     uint32_t step = UINT32_MAX;  // a tool call: the session's `requests` when last counted
+    uint64_t used = 0;           // Thread::call_clock when last used (least recently used goes)
   };
   // The last prompts of a session, in place: at most kBloatMaxSteps, plus
   // the one pushed before the oldest is dropped. (A std::deque allocates
@@ -80,7 +81,8 @@ class SessionRules {
     // Model requests so far: the steps tool calls belong to (the calls a
     // model asks for between two of its requests are one step).
     int64_t requests = 0;
-    std::vector<Call> calls;  // most recently used last; at most kMaxCalls
+    std::vector<Call> calls;  // at most kMaxCalls, in no order (Call::used orders them)
+    uint64_t call_clock = 0;
     // Calls with a fingerprint or tool + args so far: [0] model requests,
     // [1] tool calls.
     int64_t keyed_calls[2] = {0, 0};
@@ -112,6 +114,9 @@ class SessionRules {
   void ObserveRatio(Thread& t, const Observation& o, const AlertFn* alert);
   void ObserveMisses(Thread& t, const Observation& o, const AlertFn* alert);
   void Close(Thread& t);  // open episodes → findings
+  // The findings of the thread's open loop episodes, least recently used
+  // call first.
+  void OpenLoops(const Thread& t, std::vector<Finding>* out) const;
 
   // A finding of `kind` about one episode of a thread: subject, keys, time
   // span and tokens; a warning unless the caller rates it higher.

@@ -362,6 +362,29 @@ TEST(LoopRuleTest, ARepeatAmongManyOtherToolCallsIsNotALoop) {
   EXPECT_EQ(f[0].Evidence("repeats"), 5);
 }
 
+// A session remembers its 8 most recently used calls: a ninth distinct call
+// forgets the least recently used one, not the first one seen.
+TEST(LoopRuleTest, ANewCallForgetsTheLeastRecentlyUsedOne) {
+  std::vector<UsageEvent> v;
+  int64_t t = kT0;
+  auto call = [&](std::string_view tool, uint64_t fingerprint) {
+    v.push_back(With(Tool(t, tool, fingerprint), "session", "s"));
+    t += 10 * kSecond;
+  };
+  for (int i = 0; i < 3; ++i) call("grep", 0xa);             // A three times
+  for (uint64_t k = 1; k <= 7; ++k) call("edit", 0xb0 + k);  // 7 others: 8 calls known
+  call("grep", 0xa);                                         // A: most recently used again
+  call("edit", 0xc0);  // a ninth call: forgets the first "edit", not A
+  call("grep", 0xa);
+  call("grep", 0xa);
+  // A: 3 + 1 + 2 = 6 repeats of 6 + 8 = 14 tool calls since its first, 43 %
+  // >= 1/3. Had A been forgotten, it would count 2.
+  std::vector<Finding> f = OfKind(BothWays(v), "loop");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].subject, "session s: tool grep");
+  EXPECT_EQ(f[0].Evidence("repeats"), 6);
+}
+
 TEST(LoopRuleTest, TheSameToolCallTwiceInOneStepCountsOnce) {
   std::vector<UsageEvent> v;
   // A step every 30 s: a model request (prompts 5 % apart: not near-identical
