@@ -39,16 +39,25 @@ void GroupRules::Observe(const Observation& o, const AlertFn* alert) {
   const Key& run = o.dim(Dim::kRun);
   Run* r = nullptr;
   bool new_run = false;
-  if (run) {
+  if (run && last_run_ != nullptr && last_run_id_ == run.id) {
+    r = last_run_;
+  } else if (run) {
     auto [it, inserted] = runs_.try_emplace(run.id);
     r = &it->second;
     new_run = inserted;
+    last_run_id_ = run.id;
+    last_run_ = r;
   }
   for (int i = 0; i < 4; ++i) {
     const Key& k = o.dim(kGroupDims[i]);
     if (k && i < 3) seen_[i] = true;
-    Agg& a = groups_[i][k.id];
-    if (a.name.empty() && k) a.name = std::string(k.name);
+    LastGroup& last = last_group_[i];
+    if (last.agg == nullptr || last.id != k.id) {
+      Agg& found = groups_[i][k.id];
+      if (found.name.empty() && k) found.name = std::string(k.name);
+      last = {k.id, &found};
+    }
+    Agg& a = *last.agg;
     Add(a, o);
     // A run counts once in each group it wrote to.
     if (r != nullptr && (new_run || !InGroup(run.id, *r, i, k.id))) {
@@ -110,6 +119,7 @@ Dim GroupRules::PrimaryDim() const {
 }
 
 void GroupRules::Forget(int64_t before_ns) {
+  last_run_ = nullptr;
   for (auto it = runs_.begin(); it != runs_.end();) {
     auto cur = it++;
     if (cur->second.last_ns < before_ns) {

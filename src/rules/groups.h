@@ -66,6 +66,15 @@ class GroupRules {
   // mostly), by run: (dimension, group). Apart, as most runs have none.
   absl::flat_hash_map<uint64_t, std::vector<std::pair<int, uint64_t>>> other_groups_;
   bool InGroup(uint64_t run, const Run& r, int i, uint64_t group) const;
+  // The group and the run of the previous record (most records are of the
+  // same ones): valid until the next insertion into their table.
+  struct LastGroup {
+    uint64_t id = 0;
+    Agg* agg = nullptr;
+  };
+  LastGroup last_group_[4];
+  uint64_t last_run_id_ = 0;
+  Run* last_run_ = nullptr;
 };
 
 }  // namespace tokmeter::rules
