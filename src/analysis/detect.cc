@@ -7,6 +7,11 @@ namespace tokmeter::analysis {
 
 rules::Observation ToObservation(const StoredEvent& r, const EventStore& store) {
   rules::Observation o;
+  ToObservation(r, store, o);
+  return o;
+}
+
+void ToObservation(const StoredEvent& r, const EventStore& store, rules::Observation& o) {
   o.time_ns = r.time_ns;
   o.duration_ns = r.duration_ns;
   o.tokens = r.tokens;
@@ -31,7 +36,6 @@ rules::Observation ToObservation(const StoredEvent& r, const EventStore& store) 
   o.rollup = r.rollup;
   o.turn_level = r.turn_level;
   o.cache_reported = r.cache_reported;
-  return o;
 }
 
 std::vector<Finding> Detect(const DetectInput& in) {

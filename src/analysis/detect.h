@@ -23,6 +23,9 @@ using ::tokmeter::SeverityName;
 // What the rules see of a stored record: its strings from the store, its
 // interned ids as keys.
 rules::Observation ToObservation(const StoredEvent& r, const EventStore& store);
+// The same, into `o` (a default-constructed Observation: every field the
+// record holds is set, the others keep their defaults).
+void ToObservation(const StoredEvent& r, const EventStore& store, rules::Observation& o);
 
 struct DetectInput {
   const EventStore* store = nullptr;

@@ -37,6 +37,14 @@ class RuleThread {
   // different threads, one at a time (ordered by the caller's own locking,
   // as the reader's emit stage is).
   void Observe(const Observation& o);
+  // The same for an observation `fill(Observation&)` writes in place into
+  // the batch (a default-constructed one): spares the copy of an
+  // Observation (512 bytes) per call.
+  template <typename Fill>
+  void ObserveWith(Fill&& fill) {
+    fill(filling_.emplace_back());
+    if (filling_.size() == kBatch) Hand();
+  }
 
   // Hands over the last batch, waits until every observation is observed,
   // and returns the engine's findings (RuleEngine::Findings). An exception

@@ -70,8 +70,16 @@ TEST(RuleThreadTest, SameFindingsAsTheEngineOnTheCallersThread) {
   for (const UsageEvent& e : events) direct.Observe(Of(e));
   const std::vector<Finding> want = direct.Findings();
 
+  // Every other observation written in place (ObserveWith), into batches
+  // the thread has emptied and handed back.
   RuleThread threaded;
-  for (const UsageEvent& e : events) threaded.Observe(Of(e));
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (i % 2 == 0) {
+      threaded.Observe(Of(events[i]));
+    } else {
+      threaded.ObserveWith([&](Observation& o) { o = Of(events[i]); });
+    }
+  }
   const std::vector<Finding> got = threaded.Finish();
 
   ASSERT_EQ(got.size(), want.size());

@@ -60,7 +60,7 @@ int Run(const std::vector<std::string>& args, Io& io) {
   rules::RuleThread rules(ro);
   l.store->StreamTo([&](const StoredEvent& r) {
     sum.Add(r);
-    rules.Observe(analysis::ToObservation(r, *l.store));
+    rules.ObserveWith([&](rules::Observation& o) { analysis::ToObservation(r, *l.store, o); });
   });
   Read(l, c, true, io);
   std::vector<analysis::Finding> all = rules.Finish();
