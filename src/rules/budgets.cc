@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
@@ -323,6 +324,7 @@ BudgetTracker::BudgetTracker(std::vector<BudgetSpec> specs, absl::TimeZone tz, d
     dims_.push_back(d && b.key == DimName(*d) ? int(*d) : -1);
     rolling_ |= b.period == BudgetPeriod::kRolling;
   }
+  last_.resize(specs_.size());
 }
 
 int64_t BudgetTracker::Due(const State& s, const BudgetSpec& b) const {
@@ -367,6 +369,7 @@ void BudgetTracker::Roll(State& s, const BudgetSpec& b, int64_t t) {
         slot = 0;
       }
       s.slot_index = index;
+      s.judge_at = 0;
       if (s.consumed < 1e-9) s.consumed = 0;
       // Fallen back below a threshold: it may fire again.
       for (size_t i = 0; i < b.thresholds.size(); ++i)
@@ -381,6 +384,7 @@ void BudgetTracker::Roll(State& s, const BudgetSpec& b, int64_t t) {
       s.consumed = 0;
       s.unpriced_tokens = 0;
       s.crossed = 0;
+      s.judge_at = 0;
       return;
   }
 }
@@ -403,12 +407,17 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     const uint64_t key = dims_[i] >= 0
                              ? absl::HashOf(i, o.dims[dims_[i]].id)
                              : absl::HashOf(i, absl::string_view(value.data(), value.size()));
-    auto [it, inserted] = states_.try_emplace(key);
-    State& s = it->second;
-    if (inserted) {
-      s.spec = int(i);
-      s.value = std::string(value);
+    LastState& last = last_[i];
+    if (last.state == nullptr || last.key != key || last.version != states_version_) {
+      auto [it, inserted] = states_.try_emplace(key);
+      if (inserted) {
+        ++states_version_;
+        it->second.spec = int(i);
+        it->second.value = std::string(value);
+      }
+      last = {key, states_version_, &it->second};
     }
+    State& s = *last.state;
     s.last_ns = std::max(s.last_ns, o.time_ns);
     Roll(s, b, o.time_ns);
     next_due_ = std::min(next_due_, Due(s, b));
@@ -423,7 +432,7 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     }
     s.consumed += amount;
     s.unpriced_tokens += unpriced;
-    Judge(s, b, &o, o.time_ns, alert);
+    if (amount < 0 || s.consumed >= s.judge_at) Judge(s, b, &o, o.time_ns, alert);
     next_due_ = std::min(next_due_, Due(s, b));
   }
 }
@@ -447,6 +456,14 @@ void BudgetTracker::Judge(State& s, const BudgetSpec& b, const Observation* caus
     s.verdict = v;
     changes_.push_back({s.spec, s.value, v});
   }
+  // The next consumption that crosses a threshold or changes the verdict,
+  // a little lower so that rounding in `share` cannot skip a change.
+  double at = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < b.thresholds.size(); ++i)
+    if (!(s.crossed & (1u << i))) at = std::min(at, b.thresholds[i] * b.limit);
+  if (v == Verdict::kAllow) at = std::min(at, warn_share_ * b.limit);
+  if (share < 1.0) at = std::min(at, b.limit);
+  s.judge_at = at * (1 - 1e-9);
 }
 
 void BudgetTracker::Advance(int64_t now_ns) {
@@ -467,6 +484,7 @@ void BudgetTracker::Advance(int64_t now_ns) {
         (b.period == BudgetPeriod::kLifetime || b.period == BudgetPeriod::kRolling ||
          s.period_end_ns <= now_ns)) {
       states_.erase(cur);
+      ++states_version_;
     } else {
       next = std::min(next, Due(s, b));
     }

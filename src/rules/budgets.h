@@ -62,6 +62,9 @@ class BudgetTracker {
   // `warn_share`: from this share of the limit on, the guard warns.
   BudgetTracker(std::vector<BudgetSpec> specs, absl::TimeZone tz, double warn_share,
                 int64_t retain_ns);
+  // Not copied or moved: it keeps pointers into its own table (last_).
+  BudgetTracker(const BudgetTracker&) = delete;
+  BudgetTracker& operator=(const BudgetTracker&) = delete;
 
   void Observe(const Observation& o, const AlertFn* alert);
   // Time passed: calendar periods that ended start again (a denied scope is
@@ -88,6 +91,9 @@ class BudgetTracker {
     int64_t unpriced_tokens = 0;
     int64_t period_start_ns = 0, period_end_ns = 0;
     uint32_t crossed = 0;  // bit i: thresholds[i] reached in this period
+    // Below this consumption Judge() changes nothing (no threshold to cross,
+    // the same verdict); 0: judge on the next record (new, or rolled).
+    double judge_at = 0;
     Verdict verdict = Verdict::kAllow;
     int64_t last_ns = 0;
     // Rolling windows: kSlots buckets of window / kSlots.
@@ -116,6 +122,16 @@ class BudgetTracker {
   double warn_share_;
   int64_t retain_ns_;
   absl::flat_hash_map<uint64_t, State> states_;  // by (spec, value)
+  // Per spec, the state its previous record went to (the global scopes take
+  // every record, and records of one session come in runs): valid while
+  // states_version_ is unchanged (an insertion or an erasure may move it).
+  struct LastState {
+    uint64_t key = 0;
+    uint64_t version = 0;
+    State* state = nullptr;
+  };
+  std::vector<LastState> last_;
+  uint64_t states_version_ = 0;
   std::vector<Change> changes_;
 };
 

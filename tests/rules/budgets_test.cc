@@ -192,6 +192,22 @@ TEST(BudgetTrackerTest, ADayBudgetStartsAgainAtMidnightInItsTimeZone) {
   EXPECT_EQ(t.alerts[3].threshold, 0.5);
 }
 
+// A record of the next day starts the new period by itself (a flush pass
+// can hold records from both sides of midnight, judged before Advance runs).
+TEST(BudgetTrackerTest, TheNextDaysFirstRecordStartsTheNewDay) {
+  Tracker t({"total=1M/day,hard"});
+  t.Add(Llm(At("2026-11-23T23:00:00Z"), 1190000, 10000));  // 1.2M: 50, 80 and 100 %
+  ASSERT_EQ(t.alerts.size(), 3u);
+  t.Add(Llm(At("2026-11-24T00:10:00Z"), 590000, 10000));  // the new day: 600k, 50 %
+  ASSERT_EQ(t.alerts.size(), 4u);
+  EXPECT_EQ(t.alerts[3].threshold, 0.5);
+  EXPECT_EQ(t.alerts[3].time, At("2026-11-24T00:10:00Z"));
+  auto st = t->Statuses(At("2026-11-24T00:20:00Z"));
+  ASSERT_EQ(st.size(), 1u);
+  EXPECT_EQ(st[0].verdict, Verdict::kAllow);  // 60 %: below the warning share (80 %)
+  EXPECT_EQ(st[0].consumed, 600000);
+}
+
 TEST(BudgetTrackerTest, ARollingWindowFiresAgainAfterFallingBack) {
   Tracker t({"total=1M/10m"});
   const int64_t t0 = At("2026-11-23T09:00:00Z");
