@@ -32,9 +32,8 @@ std::string_view SourceFormatName(SourceFormat f);  // "tokmeter", "token-usage"
 // the only record of their turns, have kind "turn_summary" and count.
 inline constexpr std::string_view kTurnSummaryRollupKind = "turn_summary_rollup";
 
-// One usage event. String views are valid only during the callback that
-// receives the event; copy what you keep.
-struct UsageEvent {
+// What one usage event says besides its tags (UsageEvent::Clear resets it).
+struct UsageEventFields {
   int64_t time_unix_ns = 0;  // completion time
   int64_t duration_ns = -1;  // -1 when unknown
   TokenBuckets tokens;
@@ -58,6 +57,14 @@ struct UsageEvent {
   std::string_view span_id;
   std::string_view parent_id;
   uint64_t fingerprint = 0;  // 0 = none; equal values mean repeated calls
+  SourceFormat format = SourceFormat::kTokmeterJsonl;
+  int input_index = 0;  // index into ReadResult::inputs
+  int64_t line = 0;     // 1-based line (0 if not line-based)
+};
+
+// One usage event. String views are valid only during the callback that
+// receives the event; copy what you keep.
+struct UsageEvent : UsageEventFields {
   // Tags, span, trace and path merged (the span's own first; a key appears
   // once, the most specific value winning): session, workflow, run,
   // job, heartbeat, tool, channel, agent, user, and any other key. Booleans
@@ -65,10 +72,13 @@ struct UsageEvent {
   static constexpr int kMaxTags = 24;
   std::pair<std::string_view, std::string_view> tags[kMaxTags];
   int num_tags = 0;
-  SourceFormat format = SourceFormat::kTokmeterJsonl;
-  int input_index = 0;  // index into ReadResult::inputs
-  int64_t line = 0;     // 1-based line (0 if not line-based)
 
+  // A default event again, without clearing the tag slots (only the first
+  // num_tags are ever read): what a loop that refills one event needs.
+  void Clear() {
+    static_cast<UsageEventFields&>(*this) = UsageEventFields{};
+    num_tags = 0;
+  }
   std::string_view tag(std::string_view key) const {
     for (int i = num_tags - 1; i >= 0; --i)
       if (tags[i].first == key) return tags[i].second;

@@ -67,7 +67,7 @@ void TraceHex(const TraceId& id, EventText& text, UsageEvent& e) {
 
 // A fresh event from a tokmeter record that ran from start to end.
 void Begin(int64_t start_unix_ns, int64_t end_unix_ns, EventText& text, UsageEvent& e) {
-  e = UsageEvent{};
+  e.Clear();
   text.used = 0;
   e.format = SourceFormat::kTokmeterJsonl;
   e.time_unix_ns = end_unix_ns;
