@@ -2,6 +2,8 @@
 // hand-computed expectations.
 #include "src/rules/budgets.h"
 
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -206,6 +208,48 @@ TEST(BudgetTrackerTest, TheNextDaysFirstRecordStartsTheNewDay) {
   ASSERT_EQ(st.size(), 1u);
   EXPECT_EQ(st[0].verdict, Verdict::kAllow);  // 60 %: below the warning share (80 %)
   EXPECT_EQ(st[0].consumed, 600000);
+}
+
+// Random traffic of three sessions over four days against a day budget and a
+// per-session budget: every crossing and every verdict as a running sum per
+// day and per session says (computed here, record by record).
+TEST(BudgetTrackerTest, CrossingsAndVerdictsFollowTheRunningSums) {
+  Tracker t({"total=10k/day,hard", "session=6k"});
+  std::mt19937 rng(7);
+  const int64_t t0 = At("2026-11-23T00:00:00Z");
+  const double kShares[] = {0.5, 0.8, 1.0};
+  std::map<std::pair<std::string, int64_t>, int64_t> sums;  // (scope, day) → tokens
+  std::vector<std::pair<std::string, double>> want;         // (subject, threshold)
+  int64_t time = t0;
+  for (int i = 0; i < 400; ++i) {
+    time += std::uniform_int_distribution<int64_t>(1, 40)(rng) * kMinute;
+    const std::string session = "s" + std::to_string(rng() % 3);
+    const int64_t tokens = std::uniform_int_distribution<int64_t>(0, 900)(rng);
+    t.Add(With(Llm(time, tokens, 0), "session", session));
+    const int64_t day = (time - t0) / (24 * 60 * kMinute);
+    auto add = [&](const std::string& scope, int64_t period, int64_t limit) {
+      int64_t& sum = sums[{scope, period}];
+      for (double share : kShares)
+        if (sum < share * double(limit) && sum + tokens >= share * double(limit))
+          want.push_back({scope, share});
+      sum += tokens;
+    };
+    add("all traffic", day, 10000);
+    add("session " + session, 0, 6000);
+    // The day's verdict: deny from 100 %, warn from 80 %.
+    const int64_t today = sums[{"all traffic", day}];
+    const Verdict verdict = today >= 10000  ? Verdict::kDeny
+                            : today >= 8000 ? Verdict::kWarn
+                                            : Verdict::kAllow;
+    for (const BudgetStatus& st : t->Statuses(time))
+      if (st.spec == 0 && tokens > 0) ASSERT_EQ(st.verdict, verdict) << "record " << i;
+  }
+  EXPECT_GE(want.size(), 3u * 3 + 5 * 3);  // each session's and each day's three
+  ASSERT_EQ(t.alerts.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(t.alerts[i].subject, want[i].first);
+    EXPECT_EQ(t.alerts[i].threshold, want[i].second);
+  }
 }
 
 TEST(BudgetTrackerTest, ARollingWindowFiresAgainAfterFallingBack) {
