@@ -25,6 +25,10 @@ inline constexpr Dim kGroupDims[4] = {Dim::kWorkflow, Dim::kAgent, Dim::kJob, Di
 class GroupRules {
  public:
   explicit GroupRules(const RuleOptions& o);
+  // Not copied or moved: it keeps pointers into its own tables (last_run_,
+  // last_group_).
+  GroupRules(const GroupRules&) = delete;
+  GroupRules& operator=(const GroupRules&) = delete;
   void Observe(const Observation& o, const AlertFn* alert);
   // The period before the one judged: `increasing` and the per-group
   // output_ratio_rise compare with it.
