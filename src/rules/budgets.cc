@@ -403,36 +403,41 @@ void BudgetTracker::Observe(const Observation& o, const AlertFn* alert) {
     int64_t unpriced = 0;
     const double amount = Amount(b, o, &unpriced);
     if (amount <= 0 && unpriced == 0) continue;
-    // A dimension's value has its key already (one per name): no string to hash.
-    const uint64_t key = dims_[i] >= 0
-                             ? absl::HashOf(i, o.dims[dims_[i]].id)
-                             : absl::HashOf(i, absl::string_view(value.data(), value.size()));
+    // Which scope: a dimension's value has its id already (one per name),
+    // all traffic is one scope, another tag's value is hashed.
+    const uint64_t id = dims_[i] >= 0 ? o.dims[dims_[i]].id
+                        : b.key.empty()
+                            ? 0
+                            : absl::HashOf(absl::string_view(value.data(), value.size()));
     LastState& last = last_[i];
-    if (last.state == nullptr || last.key != key || last.version != states_version_) {
-      auto [it, inserted] = states_.try_emplace(key);
+    if (last.state == nullptr || last.id != id || last.version != states_version_) {
+      auto [it, inserted] = states_.try_emplace(absl::HashOf(i, id));
       if (inserted) {
         ++states_version_;
         it->second.spec = int(i);
         it->second.value = std::string(value);
       }
-      last = {key, states_version_, &it->second};
+      last = {id, states_version_, &it->second};
     }
     State& s = *last.state;
     s.last_ns = std::max(s.last_ns, o.time_ns);
     Roll(s, b, o.time_ns);
-    next_due_ = std::min(next_due_, Due(s, b));
-    if (b.period != BudgetPeriod::kLifetime && b.period != BudgetPeriod::kRolling &&
-        o.time_ns < s.period_start_ns)
-      continue;  // late, from a period already over
-    if (b.period == BudgetPeriod::kRolling) {
+    // A record from a calendar period already over, or older than the
+    // rolling window, counts nowhere.
+    bool counts = b.period == BudgetPeriod::kLifetime || b.period == BudgetPeriod::kRolling ||
+                  o.time_ns >= s.period_start_ns;
+    if (counts && b.period == BudgetPeriod::kRolling) {
       const int64_t width = std::max<int64_t>(1, b.window_ns / State::kSlots);
       const int64_t index = o.time_ns / width;
-      if (index <= s.slot_index - State::kSlots) continue;  // older than the window
-      s.slots[size_t(((index % State::kSlots) + State::kSlots) % State::kSlots)] += amount;
+      counts = index > s.slot_index - State::kSlots;
+      if (counts)
+        s.slots[size_t(((index % State::kSlots) + State::kSlots) % State::kSlots)] += amount;
     }
-    s.consumed += amount;
-    s.unpriced_tokens += unpriced;
-    if (amount < 0 || s.consumed >= s.judge_at) Judge(s, b, &o, o.time_ns, alert);
+    if (counts) {
+      s.consumed += amount;
+      s.unpriced_tokens += unpriced;
+      if (amount < 0 || s.consumed >= s.judge_at) Judge(s, b, &o, o.time_ns, alert);
+    }
     next_due_ = std::min(next_due_, Due(s, b));
   }
 }

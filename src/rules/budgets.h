@@ -126,7 +126,7 @@ class BudgetTracker {
   // every record, and records of one session come in runs): valid while
   // states_version_ is unchanged (an insertion or an erasure may move it).
   struct LastState {
-    uint64_t key = 0;
+    uint64_t id = 0;  // the scope's value: Key::id, or a hash of another tag's
     uint64_t version = 0;
     State* state = nullptr;
   };
