@@ -20,8 +20,7 @@ RuleThread::~RuleThread() {
 }
 
 void RuleThread::Observe(const Observation& o) {
-  filling_.push_back(o);
-  if (filling_.size() == kBatch) Hand();
+  ObserveWith([&](Observation& slot) { slot = o; });
 }
 
 void RuleThread::Hand() {

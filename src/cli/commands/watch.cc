@@ -163,7 +163,7 @@ class Watch {
       if (r.span) o.turn.id = rules::HashName(store.IdText(r.span));
       if (r.parent) o.parent.id = rules::HashName(store.IdText(r.parent));
       if (!keys.empty()) {
-        tags = UsageEvent{};
+        tags.Clear();
         for (size_t i = 0; i < keys.size(); ++i) tags.SetTag(keys[i], values[i][r.seq]);
         o.event = &tags;
       }
