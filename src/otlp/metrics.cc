@@ -289,28 +289,48 @@ inline bool SameView(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
-bool MetricsAggregator::SameAsPrevious(const SpanRecord& a, const SpanRecord& b) const {
-  // Everything the outcome may read, compared by address (both spans are of
-  // this batch): the common case is a run of spans from one call site.
-  if (!SameView(a.kind, b.kind) || a.is_trace_root != b.is_trace_root ||
-      (a.counters[Counter::kErrors] > 0) != (b.counters[Counter::kErrors] > 0) ||
-      a.tags.size() != b.tags.size() || a.trace_tags.data() != b.trace_tags.data() ||
-      a.trace_tags.size() != b.trace_tags.size() || (name_matters_ && !SameView(a.name, b.name))) {
-    return false;
-  }
-  // Spans whose tags the flusher decoded once (the same item bytes) share
-  // them; others are compared without a branch per field.
-  if (a.tags.data() == b.tags.data()) return true;
+namespace {
+// Whether two spans of a batch have the same tags, compared by address
+// without a branch per field (spans whose tags the flusher decoded once, the
+// same item bytes, share them and never get here).
+bool SameTagViews(std::span<const Tag> a, std::span<const Tag> b) {
   uint64_t diff = 0;
-  for (size_t i = 0; i < a.tags.size(); ++i) {
-    const Tag& x = a.tags[i];
-    const Tag& y = b.tags[i];
+  for (size_t i = 0; i < a.size(); ++i) {
+    const Tag& x = a[i];
+    const Tag& y = b[i];
     diff |= (uintptr_t(x.key.data()) ^ uintptr_t(y.key.data())) | (x.key.size() ^ y.key.size()) |
             (uintptr_t(x.str.data()) ^ uintptr_t(y.str.data())) | (x.str.size() ^ y.str.size()) |
             uint64_t(x.num ^ y.num) | uint64_t(uint8_t(x.type) ^ uint8_t(y.type));
   }
   return diff == 0;
 }
+
+// What the outcome of the first span of a run depends on, compared by
+// address with the spans after it (all of this batch): the common case is a
+// run of spans from one call site. Held in registers while the run is found.
+struct RunShape {
+  std::string_view kind, name;
+  std::span<const Tag> tags, trace_tags;
+  bool root, error, name_matters;
+  RunShape(const SpanRecord& s, bool name_matters)
+      : kind(s.kind),
+        name(s.name),
+        tags(s.tags),
+        trace_tags(s.trace_tags),
+        root(s.is_trace_root),
+        error(s.counters[Counter::kErrors] > 0),
+        name_matters(name_matters) {}
+  [[gnu::always_inline]] bool Same(const SpanRecord& b) const {
+    if (!SameView(kind, b.kind) || root != b.is_trace_root ||
+        error != (b.counters[Counter::kErrors] > 0) || tags.size() != b.tags.size() ||
+        trace_tags.data() != b.trace_tags.data() || trace_tags.size() != b.trace_tags.size() ||
+        (name_matters && !SameView(name, b.name))) {
+      return false;
+    }
+    return tags.data() == b.tags.data() || SameTagViews(tags, b.tags);
+  }
+};
+}  // namespace
 
 void MetricsAggregator::set_batch_cache(bool on) {
   if (!on) {
@@ -339,9 +359,11 @@ void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
     const SpanRecord* part = first;  // the start of what is not added yet
     const SpanRecord* next = first + 1;
     // A span like `first` has its outcome (one that adds nothing only while
-    // the span has nothing to add either).
+    // the span has nothing to add either); with the conversation as an
+    // attribute, no two spans are taken as alike.
+    const RunShape shape(*first, name_matters_);
     auto shares_outcome = [&](const SpanRecord& s) {
-      return !uses_trace_key_ && SameAsPrevious(*first, s) && !(o.series < 0 && Relevant(s));
+      return !uses_trace_key_ && shape.Same(s) && !(o.series < 0 && Relevant(s));
     };
     for (; next != end && shares_outcome(*next); ++next) {
       if (next - part == kRunLength) {
@@ -418,48 +440,103 @@ MetricsAggregator::Outcome MetricsAggregator::Lookup(const SpanRecord& s,
 }
 
 namespace {
-// Adds to `h` the value of each span of `run` that has one (`value` returns
-// false for a span without). Everything is summed in registers, stored once
-// per run: the histogram's fields could alias the spans' counters (both
-// 64-bit integers), and an increment in memory per span makes a chain of
-// store-to-load waits when spans fall in the same bucket (they mostly do).
-// Bucket counts are bytes of two registers (15 buckets, 8 per register), so
-// at most 255 spans are counted before they are stored.
-template <typename ValueOf, typename BucketOf>
-inline void AddRun(std::span<const SpanRecord> run, Histogram& h, ValueOf value, BucketOf bucket) {
-  static_assert(kNumBounds + 1 <= 16);
-  while (!run.empty()) {
-    const std::span<const SpanRecord> part = run.first(std::min<size_t>(run.size(), 255));
-    run = run.subspan(part.size());
-    uint64_t count = 0, low = 0, high = 0;  // buckets 0-7 and 8-14, a byte each
-    int64_t sum = 0, min = h.min, max = h.max;
-    for (const SpanRecord& s : part) {
-      int64_t v;
-      if (!value(s, &v)) continue;
-      ++count;
-      sum += v;
-      min = v < min ? v : min;
-      max = v > max ? v : max;
-      const unsigned b = unsigned(bucket(v));
-      const uint64_t one = uint64_t{1} << (8 * (b & 7));
-      low += b < 8 ? one : 0;
-      high += b < 8 ? 0 : one;
+// A histogram's sums over a part of a run, kept in registers and stored
+// once per part: the histogram's fields could alias the spans' counters
+// (both 64-bit integers), and an increment in memory per span makes a chain
+// of store-to-load waits when spans fall in the same bucket (they mostly
+// do). Bucket counts are the nibbles of one register (15 buckets, 4 bits
+// each), so a part is at most kPart spans; the count is their sum.
+constexpr size_t kPart = 15;
+// A span's increment of the nibbles, by the bit width the bucket tables are
+// indexed by.
+constexpr std::array<uint64_t, 65> NibbleOfWidth(const std::array<uint8_t, 65>& bucket) {
+  std::array<uint64_t, 65> t{};
+  for (size_t w = 0; w < t.size(); ++w) t[w] = uint64_t{1} << (4 * bucket[w]);
+  return t;
+}
+constexpr std::array<uint64_t, 65> kTokenNibble = NibbleOfWidth(bucket_tables::kTokenBucketOfWidth);
+constexpr std::array<uint64_t, 65> kDurationNibble =
+    NibbleOfWidth(bucket_tables::kDurationBucketOfWidth);
+struct PartSums {
+  uint64_t nibbles = 0;
+  int64_t sum = 0, min, max;
+  explicit PartSums(const Histogram& h) : min(h.min), max(h.max) {}
+  void Add(int64_t v, uint64_t nibble) {
+    sum += v;
+    min = v < min ? v : min;
+    max = v > max ? v : max;
+    nibbles += nibble;
+  }
+  void AddTokens(int64_t v) {
+    Add(v, kTokenNibble[size_t(bucket_tables::BitWidth63(bucket_tables::TokensAboveOne(v)))]);
+  }
+  void AddDuration(int64_t v) {
+    Add(v, kDurationNibble[size_t(bucket_tables::BitWidth63(bucket_tables::DurationSteps(v)))]);
+  }
+  void StoreInto(Histogram& h) const {
+    // Only the buckets counted in (mostly one).
+    for (uint64_t n = nibbles; n != 0;) {
+      const int shift = std::countr_zero(n) & ~3;
+      const uint64_t c = (n >> shift) & 0xf;
+      h.buckets[size_t(shift / 4)] += c;
+      h.count += c;
+      n &= ~(uint64_t{0xf} << shift);
     }
-    // Only the buckets counted in (one, for a run of one span).
-    auto store = [&](uint64_t bytes, size_t first) {
-      while (bytes != 0) {
-        const int shift = std::countr_zero(bytes) & ~7;
-        h.buckets[first + size_t(shift / 8)] += (bytes >> shift) & 0xff;
-        bytes &= ~(uint64_t{0xff} << shift);
-      }
-    };
-    store(low, 0);
-    store(high, 8);
-    h.count += count;
     h.sum += sum;
     h.min = min;
     h.max = max;
   }
+};
+
+// tokmeter's counters over a run (an unset counter is 0). As the OTLP JSON
+// reader reads spans back: with `kImplied`, a 429 is one rate-limited
+// request, a tool span one tool call and a failed span one error when the
+// counters do not say.
+struct CounterSums {
+  int64_t cache_read = 0, cache_write = 0, limited = 0, retries = 0, tools = 0, errors = 0;
+  uint32_t mask = 0;
+};
+template <bool kImplied>
+CounterSums SumCounters(std::span<const SpanRecord> run, bool limited_429, bool tool, bool error) {
+  CounterSums t;
+  if constexpr (kImplied) {
+    for (const SpanRecord& s : run) {
+      const Counters& c = s.counters;
+      const int64_t l = c[Counter::kRateLimited], n = c[Counter::kToolCalls],
+                    e = c[Counter::kErrors];
+      t.mask |= c.mask;
+      t.cache_read += c[Counter::kCacheReadTokens];
+      t.cache_write += c[Counter::kCacheWriteTokens];
+      t.retries += c[Counter::kRetries];
+      t.limited += l == 0 && limited_429 ? 1 : l;
+      t.tools += n == 0 && tool ? 1 : n;
+      t.errors += e == 0 && error ? 1 : e;
+    }
+  } else {
+    // Plain sums of three pairs of neighbouring counters (the compiler adds
+    // each pair as one vector).
+    static_assert(int(Counter::kCacheWriteTokens) == int(Counter::kCacheReadTokens) + 1 &&
+                  int(Counter::kRetries) == int(Counter::kToolCalls) + 1 &&
+                  int(Counter::kErrors) == int(Counter::kRateLimited) + 1);
+    constexpr int kPairs[3] = {int(Counter::kCacheReadTokens), int(Counter::kToolCalls),
+                               int(Counter::kRateLimited)};
+    int64_t sums[6] = {};
+    for (const SpanRecord& s : run) {
+      const int64_t* v = s.counters.values.data();
+      for (int p = 0; p < 3; ++p) {
+        sums[2 * p] += v[kPairs[p]];
+        sums[2 * p + 1] += v[kPairs[p] + 1];
+      }
+      t.mask |= s.counters.mask;
+    }
+    t.cache_read = sums[0];
+    t.cache_write = sums[1];
+    t.tools = sums[2];
+    t.retries = sums[3];
+    t.limited = sums[4];
+    t.errors = sums[5];
+  }
+  return t;
 }
 }  // namespace
 
@@ -467,60 +544,49 @@ void MetricsAggregator::Accumulate(std::span<const SpanRecord> run, const Outcom
   Series& series = series_[size_t(o.series)];
   spans_recorded_ += run.size();
   dirty_ = true;
-  // One pass per histogram and one for the counters (the run is in the L1
-  // cache): each pass's sums fit in registers.
   // gen_ai.client.token.usage: input counts cached input too (the GenAI
-  // convention), output is output tokens (reasoning included).
-  AddRun(
-      run, series.input,
-      [](const SpanRecord& s, int64_t* v) {
-        const Counters& c = s.counters;
-        *v =
+  // convention), output is output tokens (reasoning included). Both in one
+  // pass; the duration and the counters in one each (each pass's sums fit
+  // in registers, and the run is in the L1 cache).
+  for (size_t at = 0; at < run.size(); at += kPart) {
+    PartSums in(series.input), out(series.output);
+    for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
+      const Counters& c = s.counters;
+      if ((c.mask & kInputCounters) != 0) {
+        const int64_t v =
             c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
-        return (c.mask & kInputCounters) != 0;
-      },
-      TokenBucket);
-  AddRun(
-      run, series.output,
-      [](const SpanRecord& s, int64_t* v) {
-        *v = s.counters[Counter::kOutputTokens];
-        return s.counters.has(Counter::kOutputTokens);
-      },
-      TokenBucket);
+        in.AddTokens(v);
+      }
+      if (c.has(Counter::kOutputTokens)) {
+        const int64_t v = c[Counter::kOutputTokens];
+        out.AddTokens(v);
+      }
+    }
+    in.StoreInto(series.input);
+    out.StoreInto(series.output);
+  }
   if (o.genai) {
-    AddRun(
-        run, series.duration,
-        [](const SpanRecord& s, int64_t* v) {
-          *v = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
-          return true;
-        },
-        DurationBucket);
+    for (size_t at = 0; at < run.size(); at += kPart) {
+      PartSums d(series.duration);
+      for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
+        const int64_t v = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
+        d.AddDuration(v);
+      }
+      d.StoreInto(series.duration);
+    }
   }
-  // tokmeter's counters (an unset counter is 0). As the OTLP JSON reader
-  // reads spans back: a 429 is one rate-limited request, a tool span one
-  // tool call and a failed span one error when the counters do not say.
-  int64_t cache_read = 0, cache_write = 0, limited = 0, retries = 0, tools = 0, errors = 0;
-  uint32_t mask = 0;
   const bool limited_429 = o.http_status == 429;
-  for (const SpanRecord& s : run) {
-    const Counters& c = s.counters;
-    const int64_t l = c[Counter::kRateLimited], t = c[Counter::kToolCalls], e = c[Counter::kErrors];
-    mask |= c.mask;
-    cache_read += c[Counter::kCacheReadTokens];
-    cache_write += c[Counter::kCacheWriteTokens];
-    limited += l == 0 && limited_429 ? 1 : l;
-    retries += c[Counter::kRetries];
-    tools += t == 0 && o.tool ? 1 : t;
-    errors += e == 0 && o.error ? 1 : e;
-  }
-  series.counters[kCacheRead] += cache_read;
-  series.counters[kCacheWrite] += cache_write;
-  series.counters[kRateLimited] += limited;
-  series.counters[kRetries] += retries;
-  series.counters[kToolCalls] += tools;
-  series.counters[kErrors] += errors;
+  const CounterSums t = limited_429 || o.tool || o.error
+                            ? SumCounters<true>(run, limited_429, o.tool, o.error)
+                            : SumCounters<false>(run, false, false, false);
+  series.counters[kCacheRead] += t.cache_read;
+  series.counters[kCacheWrite] += t.cache_write;
+  series.counters[kRateLimited] += t.limited;
+  series.counters[kRetries] += t.retries;
+  series.counters[kToolCalls] += t.tools;
+  series.counters[kErrors] += t.errors;
   // A counter is seen when a span set it, or when the outcome counts one.
-  auto bit = [&](Counter k, int i) { return ((mask >> int(k)) & 1u) << i; };
+  auto bit = [&](Counter k, int i) { return ((t.mask >> int(k)) & 1u) << i; };
   series.counters_seen |=
       bit(Counter::kCacheReadTokens, kCacheRead) | bit(Counter::kCacheWriteTokens, kCacheWrite) |
       bit(Counter::kRateLimited, kRateLimited) | (uint32_t(limited_429) << kRateLimited) |

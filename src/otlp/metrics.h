@@ -5,6 +5,7 @@
 #ifndef TOKMETER_SRC_OTLP_METRICS_H_
 #define TOKMETER_SRC_OTLP_METRICS_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -35,21 +36,40 @@ inline constexpr int kNumBounds = 14;
 extern const std::array<double, kNumBounds> kTokenBounds;
 extern const std::array<double, kNumBounds> kDurationBounds;
 // The bucket (0 … kNumBounds) of a value: bucket i holds values v with
-// bounds[i-1] < v <= bounds[i] (the last bucket: v > bounds[13]).
+// bounds[i-1] < v <= bounds[i] (the last bucket: v > bounds[13]). Both are
+// a table indexed by a bit width, without a branch.
+namespace bucket_tables {
+// Token bounds 4^k: v in (4^(i-1), 4^i] is bucket i, i = ceil(log4(v)) =
+// ceil(bit_width(v - 1) / 2) for v > 1.
+inline constexpr std::array<uint8_t, 65> kTokenBucketOfWidth = [] {
+  std::array<uint8_t, 65> t{};
+  for (int w = 0; w <= 64; ++w) t[size_t(w)] = uint8_t(std::min((w + 1) / 2, kNumBounds));
+  return t;
+}();
+// Duration bounds 10 ms · 2^k: v in (10 ms · 2^(i-1), 10 ms · 2^i] is
+// bucket i, i = bit_width(ceil(v / 10 ms) - 1) for v > 10 ms.
+inline constexpr std::array<uint8_t, 65> kDurationBucketOfWidth = [] {
+  std::array<uint8_t, 65> t{};
+  for (int w = 0; w <= 64; ++w) t[size_t(w)] = uint8_t(std::min(w, kNumBounds));
+  return t;
+}();
+// bit_width(x) for x < 2^63, without a branch for 0 (2x + 1 is never 0).
+inline int BitWidth63(uint64_t x) { return 63 ^ std::countl_zero(2 * x + 1); }
+// What the tables are indexed by the bit width of.
+inline uint64_t TokensAboveOne(int64_t tokens) {
+  return uint64_t(std::max<int64_t>(tokens, 1)) - 1;
+}
+inline uint64_t DurationSteps(int64_t duration_ns) {
+  return (uint64_t(std::max<int64_t>(duration_ns, 1)) - 1) / 10'000'000;
+}
+}  // namespace bucket_tables
 inline int TokenBucket(int64_t tokens) {
-  // Bounds 4^k: v in (4^(i-1), 4^i] is bucket i, i.e. i = ceil(log4(v)) =
-  // ceil(bit_width(v - 1) / 2) for v > 1.
-  if (tokens <= 1) return 0;
-  int i = (std::bit_width(uint64_t(tokens - 1)) + 1) / 2;
-  return i > kNumBounds ? kNumBounds : i;
+  return bucket_tables::kTokenBucketOfWidth[size_t(
+      bucket_tables::BitWidth63(bucket_tables::TokensAboveOne(tokens)))];
 }
 inline int DurationBucket(int64_t duration_ns) {
-  // Bounds 10 ms · 2^k: v in (10 ms · 2^(i-1), 10 ms · 2^i] is bucket i,
-  // i = bit_width(ceil(v / 10 ms) - 1) for v > 10 ms.
-  constexpr int64_t kTenMs = 10'000'000;
-  if (duration_ns <= kTenMs) return 0;
-  int i = std::bit_width(uint64_t((duration_ns - 1) / kTenMs));
-  return i > kNumBounds ? kNumBounds : i;
+  return bucket_tables::kDurationBucketOfWidth[size_t(
+      bucket_tables::BitWidth63(bucket_tables::DurationSteps(duration_ns)))];
 }
 
 // An explicit-bucket histogram of integers (tokens, nanoseconds): integer
@@ -189,7 +209,6 @@ class MetricsAggregator {
   Outcome Lookup(const SpanRecord& s, std::string_view trace_key, bool relevant);
   // Adds spans that share the outcome `o` to its series (o.series >= 0).
   void Accumulate(std::span<const SpanRecord> run, const Outcome& o);
-  bool SameAsPrevious(const SpanRecord& a, const SpanRecord& b) const;
   // A tag as the outcome sees it: absent, or its type and value.
   struct TagValue {
     bool present = false;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -394,6 +395,175 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
   EXPECT_EQ(sum("tokmeter.retries"), (Ints{{chat, 1}}));
   EXPECT_EQ(sum("tokmeter.tool.calls"), (Ints{{"gen_ai.operation.name=execute_tool", 1}}));
   EXPECT_EQ(sink->stats().spans_recorded, 200u);
+}
+
+// Random runs of spans of three call sites (two models and a tool), with
+// values at and beside every bucket bound, against histograms and sums the
+// test keeps itself from the bounds (not from the bucket functions). Runs of
+// one call site go past the aggregator's parts of 15 spans and its cut at
+// 64, a third of them with one value throughout; some runs carry their own
+// copy of the tags (alike by content, not by address).
+TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
+  Receiver rx;
+  auto sink = Make(FastOptions(rx.endpoint()));
+  const std::vector<Tag> tags_a = {{"provider", TagType::kString, "anthropic", 0},
+                                   {"model", TagType::kString, "claude-sonnet-4-5", 0}};
+  const std::vector<Tag> tags_b = {{"provider", TagType::kString, "openai", 0},
+                                   {"model", TagType::kString, "gpt-4o", 0}};
+  const std::string key_a = kChat;
+  const std::string key_b =
+      "gen_ai.operation.name=chat,gen_ai.provider.name=openai,"
+      "gen_ai.request.model=gpt-4o,gen_ai.response.model=gpt-4o";
+  const std::string key_tool = "gen_ai.operation.name=execute_tool";
+  // Token values: every bound 4^k, one above and one below, and a few
+  // others; durations: every bound 10 ms · 2^k, one above, and below zero.
+  std::vector<int64_t> token_values = {-3, 0, 1, 2, 3, 5, 1'000'000'000'000};
+  for (int64_t b = 4; b <= (int64_t{1} << 30); b *= 4) {
+    token_values.insert(token_values.end(), {b - 1, b, b + 1});
+  }
+  std::vector<int64_t> durations = {-5, 0, 1, 999'999'999'999};
+  for (int k = 0; k <= 14; ++k) {
+    const int64_t b = int64_t{10'000'000} << k;
+    durations.insert(durations.end(), {b - 1, b, b + 1});
+  }
+  struct Hist {
+    uint64_t count = 0;
+    int64_t sum = 0, min = INT64_MAX, max = INT64_MIN;
+    std::vector<uint64_t> buckets = std::vector<uint64_t>(15, 0);
+    void Add(int64_t v, int bucket) {
+      ++count;
+      sum += v;
+      min = std::min(min, v);
+      max = std::max(max, v);
+      ++buckets[size_t(bucket)];
+    }
+  };
+  auto token_bucket = [](int64_t v) {
+    int i = 0;
+    while (i < 14 && !(double(v) <= std::pow(4.0, i))) ++i;
+    return i;
+  };
+  auto duration_bucket = [](int64_t ns) {
+    int i = 0;
+    while (i < 14 && !(ns <= (int64_t{10'000'000} << i))) ++i;
+    return i;
+  };
+  std::map<std::string, Hist> in, out, dur;
+  std::map<std::string, int64_t> cache_read, retries, limited, tools;
+
+  std::mt19937_64 rng(20261206);
+  // A third of the runs repeat one value (as one call site often does): a
+  // bucket then fills with every span of the run.
+  bool repeat = false;
+  auto pick = [&](const std::vector<int64_t>& v) { return v[repeat ? 5 : rng() % v.size()]; };
+  std::vector<std::vector<Tag>> copies;  // tags alike by content
+  copies.reserve(64);
+  Batch b;
+  while (b.spans.size() < 4000) {
+    const int site = int(rng() % 3);
+    const size_t run = 1 + rng() % 150;
+    const std::vector<Tag>* tags = site == 0 ? &tags_a : &tags_b;
+    if (site != 2 && rng() % 4 == 0 && copies.size() < copies.capacity()) {
+      tags = &copies.emplace_back(*tags);
+    }
+    const std::string& key = site == 0 ? key_a : site == 1 ? key_b : key_tool;
+    repeat = rng() % 3 == 0;
+    for (size_t i = 0; i < run; ++i) {
+      SpanRecord& s = b.spans.emplace_back();
+      s.trace_id = {1, 2};
+      s.span_id = b.spans.size();
+      s.parent_id = 1;
+      s.start_unix_ns = 1'000'000'000'000 + int64_t(b.spans.size()) * 1'000'000;
+      const int64_t d = pick(durations);
+      s.end_unix_ns = s.start_unix_ns + d;
+      dur[key].Add(std::max<int64_t>(d, 0), duration_bucket(std::max<int64_t>(d, 0)));
+      if (site == 2) {
+        s.kind = "tool";
+        s.name = "search";
+        ++tools[key];  // a tool span is one tool call
+        continue;
+      }
+      s.kind = "llm";
+      s.name = "messages";
+      s.tags = *tags;
+      // Input: any of input, cache read and cache write, or none.
+      const int has = int(rng() % 8);
+      int64_t input = 0;
+      if (has & 1) {
+        const int64_t v = pick(token_values);
+        s.counters.Add(Counter::kInputTokens, v);
+        input += v;
+      }
+      if (has & 2) {
+        const int64_t r = pick(token_values) / 4;
+        s.counters.Add(Counter::kCacheReadTokens, r);
+        input += r;
+        cache_read[key] += r;
+      }
+      if (has & 4) {
+        const int64_t w = pick(token_values) / 4;
+        s.counters.Add(Counter::kCacheWriteTokens, w);
+        input += w;
+      }
+      if (has != 0) in[key].Add(input, token_bucket(input));
+      if (rng() % 5 != 0) {
+        const int64_t o = pick(token_values);
+        s.counters.Add(Counter::kOutputTokens, o);
+        out[key].Add(o, token_bucket(o));
+      }
+      if (rng() % 7 == 0) {
+        s.counters.Add(Counter::kRetries, 1);
+        ++retries[key];
+      }
+      if (rng() % 11 == 0) {
+        s.counters.Add(Counter::kRateLimited, 2);
+        limited[key] += 2;
+      }
+    }
+  }
+  ASSERT_TRUE(sink->Write(b).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  ASSERT_TRUE(sink->WaitIdle(3000ms));
+  auto reqs = Requests(rx);
+  ASSERT_EQ(reqs.size(), 1u);
+  auto m = ByName(reqs[0]);
+  auto up =
+      Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
+  auto dp = Points<pm::HistogramDataPoint>(
+      m["gen_ai.client.operation.duration"].histogram().data_points());
+  auto expect = [](const pm::HistogramDataPoint& got, const Hist& want, double scale,
+                   const std::string& what) {
+    EXPECT_EQ(got.count(), want.count) << what;
+    EXPECT_DOUBLE_EQ(got.sum(), double(want.sum) * scale) << what;
+    EXPECT_DOUBLE_EQ(got.min(), double(want.min) * scale) << what;
+    EXPECT_DOUBLE_EQ(got.max(), double(want.max) * scale) << what;
+    EXPECT_EQ(Buckets(got), want.buckets) << what;
+  };
+  for (const std::string& key : {key_a, key_b}) {
+    ASSERT_TRUE(in.count(key) && out.count(key)) << key;
+    expect(up[key + ",gen_ai.token.type=input"], in[key], 1.0, key + " input");
+    expect(up[key + ",gen_ai.token.type=output"], out[key], 1.0, key + " output");
+  }
+  EXPECT_EQ(up.size(), 4u);
+  for (const std::string& key : {key_a, key_b, key_tool}) {
+    expect(dp[key], dur[key], 1e-9, key + " duration");
+  }
+  auto sum = [&](const std::string& name) {
+    std::map<std::string, int64_t> got;
+    for (const auto& p : m[name].sum().data_points()) {
+      if (p.as_int() != 0) got[Key(p)] = p.as_int();
+    }
+    return got;
+  };
+  auto nonzero = [](std::map<std::string, int64_t> v) {
+    std::erase_if(v, [](const auto& e) { return e.second == 0; });
+    return v;
+  };
+  EXPECT_EQ(sum("tokmeter.cache_read.tokens"), nonzero(cache_read));
+  EXPECT_EQ(sum("tokmeter.retries"), nonzero(retries));
+  EXPECT_EQ(sum("tokmeter.rate_limited.requests"), nonzero(limited));
+  EXPECT_EQ(sum("tokmeter.tool.calls"), nonzero(tools));
+  EXPECT_EQ(sink->stats().spans_recorded, b.spans.size());
 }
 
 // The flusher feeds the sink: a runtime's spans arrive as metrics when it
