@@ -289,6 +289,16 @@ inline bool SameView(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+void MetricsAggregator::set_batch_cache(bool on) {
+  if (!on) {
+    cache_.reset();
+  } else if (!cache_) {
+    cache_ = std::make_unique<BatchCache>();
+  }
+  recent_n_ = 0;
+  shapes_n_ = 0;
+}
+
 namespace {
 // Whether two spans of a batch have the same tags, compared by address
 // without a branch per field (spans whose tags the flusher decoded once, the
@@ -305,73 +315,57 @@ bool SameTagViews(std::span<const Tag> a, std::span<const Tag> b) {
   return diff == 0;
 }
 
-// What the outcome of the first span of a run depends on, compared by
-// address with the spans after it (all of this batch): the common case is a
-// run of spans from one call site. Held in registers while the run is found.
-struct RunShape {
-  std::string_view kind, name;
-  std::span<const Tag> tags, trace_tags;
-  bool root, error, name_matters;
-  RunShape(const SpanRecord& s, bool name_matters)
-      : kind(s.kind),
-        name(s.name),
-        tags(s.tags),
-        trace_tags(s.trace_tags),
-        root(s.is_trace_root),
-        error(s.counters[Counter::kErrors] > 0),
-        name_matters(name_matters) {}
-  [[gnu::always_inline]] bool Same(const SpanRecord& b) const {
-    if (!SameView(kind, b.kind) || root != b.is_trace_root ||
-        error != (b.counters[Counter::kErrors] > 0) || tags.size() != b.tags.size() ||
-        trace_tags.data() != b.trace_tags.data() || trace_tags.size() != b.trace_tags.size() ||
-        (name_matters && !SameView(name, b.name))) {
-      return false;
+// The end of the spans in [from, limit) like `first`: alike in everything
+// the outcome depends on, compared by address (all spans are of this batch;
+// the common case is a run of spans from one call site), and, for a run that
+// adds nothing, with nothing to add either. A loop of its own with `first`'s
+// fields in registers: for spans whose tags the flusher decoded once (the
+// same item bytes share them) that is six words and two flags a span.
+[[gnu::noinline]] const SpanRecord* RunEnd(const SpanRecord& first, bool name_matters,
+                                           bool adds_nothing, const SpanRecord* from,
+                                           const SpanRecord* limit) {
+  const std::string_view kind = first.kind, name = first.name;
+  const std::span<const Tag> tags = first.tags, trace_tags = first.trace_tags;
+  const bool root = first.is_trace_root, error = first.counters[Counter::kErrors] > 0;
+  for (; from != limit; ++from) {
+    const SpanRecord& s = *from;
+    if (!SameView(s.kind, kind) || s.tags.size() != tags.size() ||
+        s.trace_tags.data() != trace_tags.data() || s.trace_tags.size() != trace_tags.size() ||
+        s.is_trace_root != root || (s.counters[Counter::kErrors] > 0) != error ||
+        (name_matters && !SameView(s.name, name))) {
+      break;
     }
-    return tags.data() == b.tags.data() || SameTagViews(tags, b.tags);
+    if (s.tags.data() != tags.data() && !SameTagViews(tags, s.tags)) break;
+    if (adds_nothing && Relevant(s)) break;
   }
-};
-}  // namespace
-
-void MetricsAggregator::set_batch_cache(bool on) {
-  if (!on) {
-    cache_.reset();
-  } else if (!cache_) {
-    cache_ = std::make_unique<BatchCache>();
-  }
-  recent_n_ = 0;
-  shapes_n_ = 0;
+  return from;
 }
+}  // namespace
 
 void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
   BeginBatch();
   // Runs of spans like the first of the run (the same strings by address,
   // as spans from one call site are) share its outcome and are added
-  // together, kRunLength at a time so that a part is still in the L1 cache
-  // when it is added up.
+  // together, found and added kRunLength at a time so that a part is still
+  // in the L1 cache when it is added up.
   constexpr ptrdiff_t kRunLength = 64;
   const SpanRecord* const end = spans.data() + spans.size();
   const SpanRecord* first = spans.data();
   while (first != end) {
     const Outcome o = Lookup(*first, {}, Relevant(*first));
-    auto add = [&](const SpanRecord* from, const SpanRecord* to) {
-      if (o.series >= 0) Accumulate({from, size_t(to - from)}, o);
-    };
-    const SpanRecord* part = first;  // the start of what is not added yet
     const SpanRecord* next = first + 1;
-    // A span like `first` has its outcome (one that adds nothing only while
-    // the span has nothing to add either); with the conversation as an
-    // attribute, no two spans are taken as alike.
-    const RunShape shape(*first, name_matters_);
-    auto shares_outcome = [&](const SpanRecord& s) {
-      return !uses_trace_key_ && shape.Same(s) && !(o.series < 0 && Relevant(s));
-    };
-    for (; next != end && shares_outcome(*next); ++next) {
-      if (next - part == kRunLength) {
-        add(part, next);
-        part = next;
-      }
+    if (uses_trace_key_) {
+      // With the conversation as an attribute no two spans are alike.
+      if (o.series >= 0) Accumulate({first, 1}, o);
+      first = next;
+      continue;
     }
-    add(part, next);
+    for (const SpanRecord* part = first;; part = next) {
+      const SpanRecord* limit = end - part > kRunLength ? part + kRunLength : end;
+      next = RunEnd(*first, name_matters_, o.series < 0, next, limit);
+      if (o.series >= 0) Accumulate({part, size_t(next - part)}, o);
+      if (next != limit || next == end) break;
+    }
     first = next;
   }
 }

@@ -402,7 +402,8 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
 // test keeps itself from the bounds (not from the bucket functions). Runs of
 // one call site go past the aggregator's parts of 15 spans and its cut at
 // 64, a third of them with one value throughout; some runs carry their own
-// copy of the tags (alike by content, not by address).
+// copy of the tags (alike by content, not by address), and a failed call in a
+// run belongs to a series of its own.
 TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   Receiver rx;
   auto sink = Make(FastOptions(rx.endpoint()));
@@ -449,7 +450,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
     return i;
   };
   std::map<std::string, Hist> in, out, dur;
-  std::map<std::string, int64_t> cache_read, retries, limited, tools;
+  std::map<std::string, int64_t> cache_read, retries, limited, tools, errors;
 
   std::mt19937_64 rng(20261206);
   // A third of the runs repeat one value (as one call site often does): a
@@ -466,7 +467,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
     if (site != 2 && rng() % 4 == 0 && copies.size() < copies.capacity()) {
       tags = &copies.emplace_back(*tags);
     }
-    const std::string& key = site == 0 ? key_a : site == 1 ? key_b : key_tool;
+    const std::string& site_key = site == 0 ? key_a : site == 1 ? key_b : key_tool;
     repeat = rng() % 3 == 0;
     for (size_t i = 0; i < run; ++i) {
       SpanRecord& s = b.spans.emplace_back();
@@ -474,6 +475,14 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       s.span_id = b.spans.size();
       s.parent_id = 1;
       s.start_unix_ns = 1'000'000'000'000 + int64_t(b.spans.size()) * 1'000'000;
+      // Now and then an llm call fails (one error, no status): a series of
+      // its own, in the middle of its call site's run.
+      const bool failed = site != 2 && rng() % 13 == 0;
+      const std::string key = failed ? "error.type=_OTHER," + site_key : site_key;
+      if (failed) {
+        s.counters.Add(Counter::kErrors, 1);
+        ++errors[key];
+      }
       const int64_t d = pick(durations);
       s.end_unix_ns = s.start_unix_ns + d;
       dur[key].Add(std::max<int64_t>(d, 0), duration_bucket(std::max<int64_t>(d, 0)));
@@ -539,15 +548,18 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
     EXPECT_DOUBLE_EQ(got.max(), double(want.max) * scale) << what;
     EXPECT_EQ(Buckets(got), want.buckets) << what;
   };
-  for (const std::string& key : {key_a, key_b}) {
-    ASSERT_TRUE(in.count(key) && out.count(key)) << key;
-    expect(up[key + ",gen_ai.token.type=input"], in[key], 1.0, key + " input");
-    expect(up[key + ",gen_ai.token.type=output"], out[key], 1.0, key + " output");
+  ASSERT_EQ(in.size(), 4u);  // both models, with and without a failure
+  ASSERT_EQ(out.size(), 4u);
+  for (const auto& [key, want] : in) {
+    expect(up[key + ",gen_ai.token.type=input"], want, 1.0, key + " input");
   }
-  EXPECT_EQ(up.size(), 4u);
-  for (const std::string& key : {key_a, key_b, key_tool}) {
-    expect(dp[key], dur[key], 1e-9, key + " duration");
+  for (const auto& [key, want] : out) {
+    expect(up[key + ",gen_ai.token.type=output"], want, 1.0, key + " output");
   }
+  EXPECT_EQ(up.size(), 8u);
+  ASSERT_EQ(dur.size(), 5u);
+  for (const auto& [key, want] : dur) expect(dp[key], want, 1e-9, key + " duration");
+  EXPECT_EQ(dp.size(), 5u);
   auto sum = [&](const std::string& name) {
     std::map<std::string, int64_t> got;
     for (const auto& p : m[name].sum().data_points()) {
@@ -563,6 +575,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   EXPECT_EQ(sum("tokmeter.retries"), nonzero(retries));
   EXPECT_EQ(sum("tokmeter.rate_limited.requests"), nonzero(limited));
   EXPECT_EQ(sum("tokmeter.tool.calls"), nonzero(tools));
+  EXPECT_EQ(sum("tokmeter.errors"), nonzero(errors));
   EXPECT_EQ(sink->stats().spans_recorded, b.spans.size());
 }
 
