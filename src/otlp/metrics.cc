@@ -534,40 +534,40 @@ CounterSums SumCounters(std::span<const SpanRecord> run, bool limited_429, bool 
 }
 }  // namespace
 
+namespace {
+// gen_ai.client.token.usage (input counts cached input too, the GenAI
+// convention; output is output tokens, reasoning included) and, with
+// kDuration, gen_ai.client.operation.duration, in one pass over a run in the
+// L1 cache, each histogram's sums in registers.
+template <bool kDuration>
+void AddHistograms(std::span<const SpanRecord> run, Histogram& input, Histogram& output,
+                   Histogram& duration) {
+  for (size_t at = 0; at < run.size(); at += kPart) {
+    PartSums in(input), out(output), d(duration);
+    for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
+      const Counters& c = s.counters;
+      if ((c.mask & kInputCounters) != 0) {
+        in.AddTokens(c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] +
+                     c[Counter::kCacheWriteTokens]);
+      }
+      if (c.has(Counter::kOutputTokens)) out.AddTokens(c[Counter::kOutputTokens]);
+      if constexpr (kDuration) d.AddDuration(std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0));
+    }
+    in.StoreInto(input);
+    out.StoreInto(output);
+    if constexpr (kDuration) d.StoreInto(duration);
+  }
+}
+}  // namespace
+
 void MetricsAggregator::Accumulate(std::span<const SpanRecord> run, const Outcome& o) {
   Series& series = series_[size_t(o.series)];
   spans_recorded_ += run.size();
   dirty_ = true;
-  // gen_ai.client.token.usage: input counts cached input too (the GenAI
-  // convention), output is output tokens (reasoning included). Both in one
-  // pass; the duration and the counters in one each (each pass's sums fit
-  // in registers, and the run is in the L1 cache).
-  for (size_t at = 0; at < run.size(); at += kPart) {
-    PartSums in(series.input), out(series.output);
-    for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
-      const Counters& c = s.counters;
-      if ((c.mask & kInputCounters) != 0) {
-        const int64_t v =
-            c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] + c[Counter::kCacheWriteTokens];
-        in.AddTokens(v);
-      }
-      if (c.has(Counter::kOutputTokens)) {
-        const int64_t v = c[Counter::kOutputTokens];
-        out.AddTokens(v);
-      }
-    }
-    in.StoreInto(series.input);
-    out.StoreInto(series.output);
-  }
   if (o.genai) {
-    for (size_t at = 0; at < run.size(); at += kPart) {
-      PartSums d(series.duration);
-      for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
-        const int64_t v = std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0);
-        d.AddDuration(v);
-      }
-      d.StoreInto(series.duration);
-    }
+    AddHistograms<true>(run, series.input, series.output, series.duration);
+  } else {
+    AddHistograms<false>(run, series.input, series.output, series.duration);
   }
   const bool limited_429 = o.http_status == 429;
   const CounterSums t = limited_429 || o.tool || o.error

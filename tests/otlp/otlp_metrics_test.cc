@@ -397,7 +397,8 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
   EXPECT_EQ(sink->stats().spans_recorded, 200u);
 }
 
-// Random runs of spans of three call sites (two models and a tool), with
+// Random runs of spans of four call sites (two models, a tool, and a job
+// that reports tokens but is no GenAI operation, so has no duration), with
 // values at and beside every bucket bound, against histograms and sums the
 // test keeps itself from the bounds (not from the bucket functions). Runs of
 // one call site go past the aggregator's parts of 15 spans and its cut at
@@ -416,6 +417,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       "gen_ai.operation.name=chat,gen_ai.provider.name=openai,"
       "gen_ai.request.model=gpt-4o,gen_ai.response.model=gpt-4o";
   const std::string key_tool = "gen_ai.operation.name=execute_tool";
+  const std::string key_job = "";
   // Token values: every bound 4^k, one above and one below, and a few
   // others; durations: every bound 10 ms · 2^k, one above, and below zero.
   std::vector<int64_t> token_values = {-3, 0, 1, 2, 3, 5, 1'000'000'000'000};
@@ -460,16 +462,22 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   std::vector<std::vector<Tag>> copies;  // tags alike by content
   copies.reserve(64);
   Batch b;
+  size_t recorded = 0;  // spans that add something
   while (b.spans.size() < 4000) {
-    const int site = int(rng() % 3);
+    // 0, 1: llm calls of two models; 2: a tool; 3: a job of the agent's own
+    // that reports tokens (no GenAI operation: no duration, no attributes).
+    const int site = int(rng() % 4);
     const size_t run = 1 + rng() % 150;
     const std::vector<Tag>* tags = site == 0 ? &tags_a : &tags_b;
-    if (site != 2 && rng() % 4 == 0 && copies.size() < copies.capacity()) {
+    if (site < 2 && rng() % 4 == 0 && copies.size() < copies.capacity()) {
       tags = &copies.emplace_back(*tags);
     }
-    const std::string& site_key = site == 0 ? key_a : site == 1 ? key_b : key_tool;
+    const std::string& site_key = site == 0   ? key_a
+                                  : site == 1 ? key_b
+                                  : site == 2 ? key_tool
+                                              : key_job;
     repeat = rng() % 3 == 0;
-    for (size_t i = 0; i < run; ++i) {
+    for (size_t i = 0; i < run; ++i, ++recorded) {
       SpanRecord& s = b.spans.emplace_back();
       s.trace_id = {1, 2};
       s.span_id = b.spans.size();
@@ -477,7 +485,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       s.start_unix_ns = 1'000'000'000'000 + int64_t(b.spans.size()) * 1'000'000;
       // Now and then an llm call fails (one error, no status): a series of
       // its own, in the middle of its call site's run.
-      const bool failed = site != 2 && rng() % 13 == 0;
+      const bool failed = site < 2 && rng() % 13 == 0;
       const std::string key = failed ? "error.type=_OTHER," + site_key : site_key;
       if (failed) {
         s.counters.Add(Counter::kErrors, 1);
@@ -485,16 +493,22 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       }
       const int64_t d = pick(durations);
       s.end_unix_ns = s.start_unix_ns + d;
-      dur[key].Add(std::max<int64_t>(d, 0), duration_bucket(std::max<int64_t>(d, 0)));
+      if (site != 3)
+        dur[key].Add(std::max<int64_t>(d, 0), duration_bucket(std::max<int64_t>(d, 0)));
       if (site == 2) {
         s.kind = "tool";
         s.name = "search";
         ++tools[key];  // a tool span is one tool call
         continue;
       }
-      s.kind = "llm";
-      s.name = "messages";
-      s.tags = *tags;
+      if (site == 3) {
+        s.kind = "job";
+        s.name = "reindex";
+      } else {
+        s.kind = "llm";
+        s.name = "messages";
+        s.tags = *tags;
+      }
       // Input: any of input, cache read and cache write, or none.
       const int has = int(rng() % 8);
       int64_t input = 0;
@@ -528,6 +542,8 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
         s.counters.Add(Counter::kRateLimited, 2);
         limited[key] += 2;
       }
+      // A job span that reported nothing adds nothing.
+      if (site == 3 && s.counters.mask == 0) --recorded;
     }
   }
   ASSERT_TRUE(sink->Write(b).ok());
@@ -548,17 +564,25 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
     EXPECT_DOUBLE_EQ(got.max(), double(want.max) * scale) << what;
     EXPECT_EQ(Buckets(got), want.buckets) << what;
   };
-  ASSERT_EQ(in.size(), 4u);  // both models, with and without a failure
-  ASSERT_EQ(out.size(), 4u);
+  ASSERT_EQ(in.size(), 5u);  // both models, with and without a failure; the job
+  ASSERT_EQ(out.size(), 5u);
+  auto with_type = [](const std::string& key, const std::string& type) {
+    return (key.empty() ? "" : key + ",") + "gen_ai.token.type=" + type;
+  };
   for (const auto& [key, want] : in) {
-    expect(up[key + ",gen_ai.token.type=input"], want, 1.0, key + " input");
+    ASSERT_EQ(up.count(with_type(key, "input")), 1u) << key;
+    expect(up[with_type(key, "input")], want, 1.0, key + " input");
   }
   for (const auto& [key, want] : out) {
-    expect(up[key + ",gen_ai.token.type=output"], want, 1.0, key + " output");
+    ASSERT_EQ(up.count(with_type(key, "output")), 1u) << key;
+    expect(up[with_type(key, "output")], want, 1.0, key + " output");
   }
-  EXPECT_EQ(up.size(), 8u);
+  EXPECT_EQ(up.size(), 10u);
   ASSERT_EQ(dur.size(), 5u);
-  for (const auto& [key, want] : dur) expect(dp[key], want, 1e-9, key + " duration");
+  for (const auto& [key, want] : dur) {
+    ASSERT_EQ(dp.count(key), 1u) << key;
+    expect(dp[key], want, 1e-9, key + " duration");
+  }
   EXPECT_EQ(dp.size(), 5u);
   auto sum = [&](const std::string& name) {
     std::map<std::string, int64_t> got;
@@ -576,7 +600,10 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   EXPECT_EQ(sum("tokmeter.rate_limited.requests"), nonzero(limited));
   EXPECT_EQ(sum("tokmeter.tool.calls"), nonzero(tools));
   EXPECT_EQ(sum("tokmeter.errors"), nonzero(errors));
-  EXPECT_EQ(sink->stats().spans_recorded, b.spans.size());
+  // Every span that adds something is counted; a job span that reported
+  // nothing is too when it falls in a run of job spans that did.
+  EXPECT_GE(sink->stats().spans_recorded, recorded);
+  EXPECT_LE(sink->stats().spans_recorded, b.spans.size());
 }
 
 // The flusher feeds the sink: a runtime's spans arrive as metrics when it
