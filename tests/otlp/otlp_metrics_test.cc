@@ -98,6 +98,18 @@ std::map<std::string, Point> Points(const Container& points) {
 std::vector<uint64_t> Buckets(const pm::HistogramDataPoint& p) {
   return std::vector<uint64_t>(p.bucket_counts().begin(), p.bucket_counts().end());
 }
+// Writes `b`, exports, and returns the metrics of the one request sent, by
+// name (none when not exactly one request came).
+std::map<std::string, pm::Metric> WriteAndExport(OtlpMetricsSink& sink, const Batch& b,
+                                                 Receiver& rx) {
+  EXPECT_TRUE(sink.Write(b).ok());
+  EXPECT_TRUE(sink.Flush().ok());
+  EXPECT_TRUE(sink.WaitIdle(3000ms));
+  auto reqs = Requests(rx);
+  EXPECT_EQ(reqs.size(), 1u);
+  return reqs.size() == 1 ? ByName(reqs[0]) : std::map<std::string, pm::Metric>{};
+}
+
 // 15 buckets, `count` in bucket `i`.
 std::vector<uint64_t> One(int i, uint64_t count) {
   std::vector<uint64_t> b(15, 0);
@@ -354,12 +366,7 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
     if (i == 150) s.counters.Add(Counter::kRateLimited, 2);
     if (i == 160) s.counters.Add(Counter::kRetries, 1);
   }
-  ASSERT_TRUE(sink->Write(b).ok());
-  ASSERT_TRUE(sink->Flush().ok());
-  ASSERT_TRUE(sink->WaitIdle(3000ms));
-  auto reqs = Requests(rx);
-  ASSERT_EQ(reqs.size(), 1u);
-  auto m = ByName(reqs[0]);
+  auto m = WriteAndExport(*sink, b, rx);
   auto up =
       Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
   const std::string chat = kChat;
@@ -546,12 +553,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       if (site == 3 && s.counters.mask == 0) --recorded;
     }
   }
-  ASSERT_TRUE(sink->Write(b).ok());
-  ASSERT_TRUE(sink->Flush().ok());
-  ASSERT_TRUE(sink->WaitIdle(3000ms));
-  auto reqs = Requests(rx);
-  ASSERT_EQ(reqs.size(), 1u);
-  auto m = ByName(reqs[0]);
+  auto m = WriteAndExport(*sink, b, rx);
   auto up =
       Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
   auto dp = Points<pm::HistogramDataPoint>(
