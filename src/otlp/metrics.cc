@@ -493,48 +493,26 @@ struct CounterSums {
 template <bool kImplied>
 CounterSums SumCounters(std::span<const SpanRecord> run, bool limited_429, bool tool, bool error) {
   CounterSums t;
-  if constexpr (kImplied) {
-    for (const SpanRecord& s : run) {
-      const Counters& c = s.counters;
-      const int64_t l = c[Counter::kRateLimited], n = c[Counter::kToolCalls],
-                    e = c[Counter::kErrors];
-      t.mask |= c.mask;
-      t.cache_read += c[Counter::kCacheReadTokens];
-      t.cache_write += c[Counter::kCacheWriteTokens];
-      t.retries += c[Counter::kRetries];
+  for (const SpanRecord& s : run) {
+    const Counters& c = s.counters;
+    const int64_t l = c[Counter::kRateLimited], n = c[Counter::kToolCalls], e = c[Counter::kErrors];
+    t.mask |= c.mask;
+    t.cache_read += c[Counter::kCacheReadTokens];
+    t.cache_write += c[Counter::kCacheWriteTokens];
+    t.retries += c[Counter::kRetries];
+    if constexpr (kImplied) {
       t.limited += l == 0 && limited_429 ? 1 : l;
       t.tools += n == 0 && tool ? 1 : n;
       t.errors += e == 0 && error ? 1 : e;
+    } else {  // the common case, without a select a counter
+      t.limited += l;
+      t.tools += n;
+      t.errors += e;
     }
-  } else {
-    // Plain sums of three pairs of neighbouring counters (the compiler adds
-    // each pair as one vector).
-    static_assert(int(Counter::kCacheWriteTokens) == int(Counter::kCacheReadTokens) + 1 &&
-                  int(Counter::kRetries) == int(Counter::kToolCalls) + 1 &&
-                  int(Counter::kErrors) == int(Counter::kRateLimited) + 1);
-    constexpr int kPairs[3] = {int(Counter::kCacheReadTokens), int(Counter::kToolCalls),
-                               int(Counter::kRateLimited)};
-    int64_t sums[6] = {};
-    for (const SpanRecord& s : run) {
-      const int64_t* v = s.counters.values.data();
-      for (int p = 0; p < 3; ++p) {
-        sums[2 * p] += v[kPairs[p]];
-        sums[2 * p + 1] += v[kPairs[p] + 1];
-      }
-      t.mask |= s.counters.mask;
-    }
-    t.cache_read = sums[0];
-    t.cache_write = sums[1];
-    t.tools = sums[2];
-    t.retries = sums[3];
-    t.limited = sums[4];
-    t.errors = sums[5];
   }
   return t;
 }
-}  // namespace
 
-namespace {
 // gen_ai.client.token.usage (input counts cached input too, the GenAI
 // convention; output is output tokens, reasoning included) and, with
 // kDuration, gen_ai.client.operation.duration, in one pass over a run in the
