@@ -461,12 +461,8 @@ struct PartSums {
     max = v > max ? v : max;
     nibbles += nibble;
   }
-  void AddTokens(int64_t v) {
-    Add(v, kTokenNibble[size_t(bucket_tables::BitWidth63(bucket_tables::TokensAboveOne(v)))]);
-  }
-  void AddDuration(int64_t v) {
-    Add(v, kDurationNibble[size_t(bucket_tables::BitWidth63(bucket_tables::DurationSteps(v)))]);
-  }
+  void AddTokens(int64_t v) { Add(v, kTokenNibble[bucket_tables::TokenWidth(v)]); }
+  void AddDuration(int64_t v) { Add(v, kDurationNibble[bucket_tables::DurationWidth(v)]); }
   void StoreInto(Histogram& h) const {
     // Only the buckets counted in (mostly one).
     for (uint64_t n = nibbles; n != 0;) {

@@ -54,22 +54,21 @@ inline constexpr std::array<uint8_t, 65> kDurationBucketOfWidth = [] {
   return t;
 }();
 // bit_width(x) for x < 2^63, without a branch for 0 (2x + 1 is never 0).
-inline int BitWidth63(uint64_t x) { return 63 ^ std::countl_zero(2 * x + 1); }
-// What the tables are indexed by the bit width of.
-inline uint64_t TokensAboveOne(int64_t tokens) {
-  return uint64_t(std::max<int64_t>(tokens, 1)) - 1;
+inline size_t BitWidth63(uint64_t x) { return size_t(63 ^ std::countl_zero(2 * x + 1)); }
+// The index into the tables: the bit width of tokens - 1, of the 10 ms steps
+// in duration - 1 (0 for values <= 1).
+inline size_t TokenWidth(int64_t tokens) {
+  return BitWidth63(uint64_t(std::max<int64_t>(tokens, 1)) - 1);
 }
-inline uint64_t DurationSteps(int64_t duration_ns) {
-  return (uint64_t(std::max<int64_t>(duration_ns, 1)) - 1) / 10'000'000;
+inline size_t DurationWidth(int64_t duration_ns) {
+  return BitWidth63((uint64_t(std::max<int64_t>(duration_ns, 1)) - 1) / 10'000'000);
 }
 }  // namespace bucket_tables
 inline int TokenBucket(int64_t tokens) {
-  return bucket_tables::kTokenBucketOfWidth[size_t(
-      bucket_tables::BitWidth63(bucket_tables::TokensAboveOne(tokens)))];
+  return bucket_tables::kTokenBucketOfWidth[bucket_tables::TokenWidth(tokens)];
 }
 inline int DurationBucket(int64_t duration_ns) {
-  return bucket_tables::kDurationBucketOfWidth[size_t(
-      bucket_tables::BitWidth63(bucket_tables::DurationSteps(duration_ns)))];
+  return bucket_tables::kDurationBucketOfWidth[bucket_tables::DurationWidth(duration_ns)];
 }
 
 // An explicit-bucket histogram of integers (tokens, nanoseconds): integer
