@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "src/model/proto_wire.h"
+#include "src/otlp/metrics_simd.h"
 #include "src/otlp/otlp_encoder.h"
 
 namespace tokmeter::otlp {
@@ -25,7 +26,7 @@ const std::array<double, kNumBounds> kDurationBounds = {
 
 void Histogram::Merge(const Histogram& o) {
   count += o.count;
-  sum += o.sum;
+  sum = WrappingAdd(sum, o.sum);
   min = std::min(min, o.min);
   max = std::max(max, o.max);
   for (size_t i = 0; i < buckets.size(); ++i) buckets[i] += o.buckets[i];
@@ -145,6 +146,7 @@ absl::StatusOr<MetricsAggregator> MetricsAggregator::Make(
     m.attrs_.push_back(std::move(a));
   }
   m.temporality_ = temporality;
+  m.simd_ = simd::Available();
   m.max_series_ = std::max<size_t>(max_series, 1);
   m.start_ns_ = start_unix_ns;
   for (const Attribute& a : m.attrs_) {
@@ -289,6 +291,11 @@ inline bool SameView(std::string_view a, std::string_view b) {
 }
 }  // namespace
 
+bool MetricsAggregator::set_simd(bool on) {
+  simd_ = on && simd::Available();
+  return simd_;
+}
+
 void MetricsAggregator::set_batch_cache(bool on) {
   if (!on) {
     cache_.reset();
@@ -315,66 +322,171 @@ bool SameTagViews(std::span<const Tag> a, std::span<const Tag> b) {
   return diff == 0;
 }
 
-// The end of the spans in [from, limit) like `first`: alike in everything
-// the outcome depends on, compared by address (all spans are of this batch;
-// the common case is a run of spans from one call site), and, for a run that
-// adds nothing, with nothing to add either. A loop of its own with `first`'s
-// fields in registers: for spans whose tags the flusher decoded once (the
-// same item bytes share them) that is six words and two flags a span.
+// The spans Accumulate adds: a run of the batch, or a group's list of spans
+// from short runs, read alike (and as the AVX-512 pass takes them: view()).
+struct RunOfSpans {
+  std::span<const SpanRecord> v;
+  size_t size() const { return v.size(); }
+  const SpanRecord& operator[](size_t i) const { return v[i]; }
+  RunOfSpans first(size_t n) const { return {v.first(n)}; }
+  RunOfSpans subspan(size_t k) const { return {v.subspan(k)}; }
+  std::span<const SpanRecord> view() const { return v; }
+};
+struct ListOfSpans {
+  std::span<const SpanRecord* const> v;
+  size_t size() const { return v.size(); }
+  const SpanRecord& operator[](size_t i) const { return *v[i]; }
+  ListOfSpans first(size_t n) const { return {v.first(n)}; }
+  ListOfSpans subspan(size_t k) const { return {v.subspan(k)}; }
+  std::span<const SpanRecord* const> view() const { return v; }
+};
+
+// Whether a span failed (a counter is set only with its bit, so a span
+// without the errors bit reads no further).
+inline bool Failed(const SpanRecord& s) {
+  return s.counters.has(Counter::kErrors) && s.counters[Counter::kErrors] > 0;
+}
+
+// Whether span `s` shares the outcome of `first`, a span of the same batch:
+// alike in everything the outcome depends on, compared by address (spans
+// from one call site share their strings): kind, name when an attribute
+// reads it, tags, trace tags, the root flag and whether it failed; and when
+// `first` adds nothing (`adds_nothing`), with nothing to add either. Tags the
+// flusher decoded once (the same item bytes) are the same span of Tags,
+// others are compared by their fields' addresses.
+inline bool Alike(const SpanRecord& first, const SpanRecord& s, bool name_matters,
+                  bool adds_nothing) {
+  if (!SameView(s.kind, first.kind) || s.tags.size() != first.tags.size() ||
+      s.trace_tags.data() != first.trace_tags.data() ||
+      s.trace_tags.size() != first.trace_tags.size() || s.is_trace_root != first.is_trace_root ||
+      Failed(s) != Failed(first) || (name_matters && !SameView(s.name, first.name))) {
+    return false;
+  }
+  if (s.tags.data() != first.tags.data() && !SameTagViews(first.tags, s.tags)) return false;
+  return !adds_nothing || !Relevant(s);
+}
+
+// The end of the spans in [from, limit) alike `first`; reading ahead into
+// the cache the lines the runs and the aggregation read of the spans
+// kAhead further (after the other sinks, a large pass is out of the cache).
 [[gnu::noinline]] const SpanRecord* RunEnd(const SpanRecord& first, bool name_matters,
                                            bool adds_nothing, const SpanRecord* from,
                                            const SpanRecord* limit) {
-  const std::string_view kind = first.kind, name = first.name;
-  const std::span<const Tag> tags = first.tags, trace_tags = first.trace_tags;
-  const bool root = first.is_trace_root, error = first.counters[Counter::kErrors] > 0;
+  constexpr size_t kAhead = 16;
   for (; from != limit; ++from) {
-    const SpanRecord& s = *from;
-    if (!SameView(s.kind, kind) || s.tags.size() != tags.size() ||
-        s.trace_tags.data() != trace_tags.data() || s.trace_tags.size() != trace_tags.size() ||
-        s.is_trace_root != root || (s.counters[Counter::kErrors] > 0) != error ||
-        (name_matters && !SameView(s.name, name))) {
-      break;
+    // A prefetch does not fault, past the batch's end either.
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(from) + kAhead * sizeof(SpanRecord);
+    for (size_t line : {offsetof(SpanRecord, start_unix_ns), offsetof(SpanRecord, counters),
+                        offsetof(SpanRecord, tags)}) {
+      __builtin_prefetch(reinterpret_cast<const void*>(ahead + line));
     }
-    if (s.tags.data() != tags.data() && !SameTagViews(tags, s.tags)) break;
-    if (adds_nothing && Relevant(s)) break;
+    if (!Alike(first, *from, name_matters, adds_nothing)) break;
   }
   return from;
 }
 }  // namespace
 
+bool MetricsAggregator::Joins(const Group& g, const SpanRecord& s) const {
+  return Alike(*g.first, s, name_matters_, g.outcome.series < 0);
+}
+
+const SpanRecord* MetricsAggregator::GroupEnd(const Group& g, const SpanRecord* from,
+                                              const SpanRecord* limit) const {
+  const bool adds_nothing = g.outcome.series < 0;
+  if (!simd_) return RunEnd(*g.first, name_matters_, adds_nothing, from, limit);
+  // Eight at a time where the CPU can, the rest one at a time; when the
+  // group's last run was short (the spans of a few threads take turns), the
+  // first kRunSpans one at a time too, sparing the vectors' set-up.
+  const SpanRecord* end = from;
+  if (g.last_run < kRunSpans) {
+    const ptrdiff_t first = std::min<ptrdiff_t>(kRunSpans, limit - from);
+    end = RunEnd(*g.first, name_matters_, adds_nothing, from, from + first);
+    if (end != from + kRunSpans) return end;
+  }
+  end = simd::AlikeEnd(*g.first, name_matters_, adds_nothing ? kUsedCounters : 0, end, limit);
+  return RunEnd(*g.first, name_matters_, adds_nothing, end, limit);
+}
+
 void MetricsAggregator::RecordSpans(std::span<const SpanRecord> spans) {
   BeginBatch();
-  // Runs of spans like the first of the run (the same strings by address,
-  // as spans from one call site are) share its outcome and are added
-  // together, found and added kRunLength at a time so that a part is still
-  // in the L1 cache when it is added up.
-  constexpr ptrdiff_t kRunLength = 64;
-  const SpanRecord* const end = spans.data() + spans.size();
-  const SpanRecord* first = spans.data();
-  while (first != end) {
-    const Outcome o = Lookup(*first, {}, Relevant(*first));
-    const SpanRecord* next = first + 1;
-    if (uses_trace_key_) {
-      // With the conversation as an attribute no two spans are alike.
-      if (o.series >= 0) Accumulate({first, 1}, o);
-      first = next;
-      continue;
+  if (uses_trace_key_) {
+    // With the conversation as an attribute no two spans are alike.
+    for (const SpanRecord& s : spans) {
+      const Outcome o = Lookup(s, {}, Relevant(s));
+      if (o.series >= 0) Accumulate(RunOfSpans{{&s, 1}}, o);
     }
-    for (const SpanRecord* part = first;; part = next) {
-      const SpanRecord* limit = end - part > kRunLength ? part + kRunLength : end;
-      next = RunEnd(*first, name_matters_, o.series < 0, next, limit);
-      if (o.series >= 0) Accumulate({part, size_t(next - part)}, o);
-      if (next != limit || next == end) break;
-    }
-    first = next;
+    return;
   }
+  // Spans alike (Alike) share the outcome of the first of them, which alone
+  // is looked up. They come in runs (one call site's spans, one thread's),
+  // which interleave in a batch sorted by time: a run joins the group of
+  // the last run like it, or starts a group in place of the least recently
+  // used. Runs are cut at kGroupSpans spans, so that they are still in the
+  // L1 cache when added; a run of kRunSpans or more is added where it is,
+  // shorter ones are listed in their group and added kGroupSpans at a time.
+  if (!groups_) groups_ = std::make_unique<std::array<Group, kGroups>>();
+  std::array<Group, kGroups>& groups = *groups_;
+  auto add = [&](Group& g) {
+    if (g.n != 0) Accumulate(ListOfSpans{{g.spans.data(), g.n}}, g.outcome);
+    g.n = 0;
+  };
+  int live = 0;
+  uint64_t tick = 0;
+  // The group a run joined, by a hash of its span's kind, tags and trace
+  // tags: the group to try first (threads take turns, so the group of the
+  // run before is seldom the one).
+  std::array<int8_t, 64> hint;
+  hint.fill(-1);
+  const SpanRecord* const end = spans.data() + spans.size();
+  for (const SpanRecord* s = spans.data(); s != end;) {
+    const size_t h =
+        (uintptr_t(s->kind.data()) ^ (uintptr_t(s->tags.data()) >> 4) ^
+         (uintptr_t(s->trace_tags.data()) >> 4) ^ (uintptr_t(s->trace_tags.data()) >> 10)) %
+        hint.size();
+    int g = hint[h] >= 0 && Joins(groups[size_t(hint[h])], *s) ? hint[h] : -1;
+    for (int k = 0; g < 0 && k < live; ++k) {
+      if (Joins(groups[size_t(k)], *s)) g = k;
+    }
+    if (g < 0) {
+      if (live < kGroups) {
+        g = live++;
+      } else {
+        g = 0;
+        for (int k = 1; k < kGroups; ++k) {
+          if (groups[size_t(k)].used < groups[size_t(g)].used) g = k;
+        }
+        add(groups[size_t(g)]);
+      }
+      groups[size_t(g)].first = s;
+      groups[size_t(g)].outcome = Lookup(*s, {}, Relevant(*s));
+      groups[size_t(g)].last_run = 0;
+    }
+    hint[h] = int8_t(g);
+    Group& group = groups[size_t(g)];
+    group.used = ++tick;
+    const SpanRecord* const limit = size_t(end - s) > kGroupSpans ? s + kGroupSpans : end;
+    const SpanRecord* const run_end = GroupEnd(group, s + 1, limit);
+    const size_t length = size_t(run_end - s);
+    group.last_run = length;
+    if (group.outcome.series < 0) {
+      // adds nothing
+    } else if (length >= kRunSpans) {
+      Accumulate(RunOfSpans{{s, length}}, group.outcome);  // where it is
+    } else {
+      if (group.n + length > kGroupSpans) add(group);
+      for (size_t k = 0; k < length; ++k) group.spans[group.n + k] = s + k;
+      group.n += length;
+    }
+    s = run_end;
+  }
+  for (int k = 0; k < live; ++k) add(groups[size_t(k)]);
 }
 
 void MetricsAggregator::Record(const SpanRecord& s, std::string_view trace_key, double cost_usd) {
   const bool relevant = Relevant(s) || !std::isnan(cost_usd);
   Outcome o = Lookup(s, trace_key, relevant);
   if (o.series < 0) return;
-  Accumulate({&s, 1}, o);
+  Accumulate(RunOfSpans{{&s, 1}}, o);
   if (!std::isnan(cost_usd)) {
     Series& series = series_[size_t(o.series)];
     series.cost += cost_usd;
@@ -434,7 +546,7 @@ MetricsAggregator::Outcome MetricsAggregator::Lookup(const SpanRecord& s,
 }
 
 namespace {
-// A histogram's sums over a part of a run, kept in registers and stored
+// A histogram's sums over a part of a group's spans, kept in registers and stored
 // once per part: the histogram's fields could alias the spans' counters
 // (both 64-bit integers), and an increment in memory per span makes a chain
 // of store-to-load waits when spans fall in the same bucket (they mostly
@@ -456,7 +568,7 @@ struct PartSums {
   int64_t sum = 0, min, max;
   explicit PartSums(const Histogram& h) : min(h.min), max(h.max) {}
   void Add(int64_t v, uint64_t nibble) {
-    sum += v;
+    sum = WrappingAdd(sum, v);
     min = v < min ? v : min;
     max = v > max ? v : max;
     nibbles += nibble;
@@ -472,89 +584,95 @@ struct PartSums {
       h.count += c;
       n &= ~(uint64_t{0xf} << shift);
     }
-    h.sum += sum;
+    h.sum = WrappingAdd(h.sum, sum);
     h.min = min;
     h.max = max;
   }
 };
 
-// tokmeter's counters over a run (an unset counter is 0). As the OTLP JSON
-// reader reads spans back: with `kImplied`, a 429 is one rate-limited
-// request, a tool span one tool call and a failed span one error when the
-// counters do not say.
-struct CounterSums {
-  int64_t cache_read = 0, cache_write = 0, limited = 0, retries = 0, tools = 0, errors = 0;
-  uint32_t mask = 0;
-};
-template <bool kImplied>
-CounterSums SumCounters(std::span<const SpanRecord> run, bool limited_429, bool tool, bool error) {
-  CounterSums t;
-  for (const SpanRecord& s : run) {
-    const Counters& c = s.counters;
-    const int64_t l = c[Counter::kRateLimited], n = c[Counter::kToolCalls], e = c[Counter::kErrors];
-    t.mask |= c.mask;
-    t.cache_read += c[Counter::kCacheReadTokens];
-    t.cache_write += c[Counter::kCacheWriteTokens];
-    t.retries += c[Counter::kRetries];
-    if constexpr (kImplied) {
-      t.limited += l == 0 && limited_429 ? 1 : l;
-      t.tools += n == 0 && tool ? 1 : n;
-      t.errors += e == 0 && error ? 1 : e;
-    } else {  // the common case, without a select a counter
-      t.limited += l;
-      t.tools += n;
-      t.errors += e;
-    }
+// The sum of counter `k` over spans whose counter masks OR to
+// `seen` (a counter is set only with its mask bit, so an unset one is 0 in
+// every span and costs nothing). With `implied`, a span whose counter is 0
+// counts one: as the OTLP JSON reader reads spans back, a 429 is one
+// rate-limited request, a tool span one tool call and a failed span one
+// error when the counters do not say.
+template <typename Spans>
+int64_t SumCounter(const Spans& spans, uint32_t seen, Counter k, bool implied) {
+  if (((seen >> int(k)) & 1u) == 0) return implied ? int64_t(spans.size()) : 0;
+  int64_t t = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const int64_t v = spans[i].counters[k];
+    t = WrappingAdd(t, implied && v == 0 ? 1 : v);
   }
   return t;
 }
 
+// A span's duration in ns, 0 for an end before the start (timestamps so
+// far apart that the difference wraps count as such).
+inline int64_t DurationOf(const SpanRecord& s) {
+  return std::max<int64_t>(int64_t(uint64_t(s.end_unix_ns) - uint64_t(s.start_unix_ns)), 0);
+}
+
 // gen_ai.client.token.usage (input counts cached input too, the GenAI
 // convention; output is output tokens, reasoning included) and, with
-// kDuration, gen_ai.client.operation.duration, in one pass over a run in the
-// L1 cache, each histogram's sums in registers.
-template <bool kDuration>
-void AddHistograms(std::span<const SpanRecord> run, Histogram& input, Histogram& output,
-                   Histogram& duration) {
-  for (size_t at = 0; at < run.size(); at += kPart) {
+// kDuration, gen_ai.client.operation.duration, in one pass over spans in
+// the L1 cache, each histogram's sums in registers. Returns the OR of the
+// spans' counter masks.
+template <bool kDuration, typename Spans>
+uint32_t AddHistograms(const Spans& spans, Histogram& input, Histogram& output,
+                       Histogram& duration) {
+  uint32_t seen = 0;
+  for (size_t at = 0; at < spans.size(); at += kPart) {
     PartSums in(input), out(output), d(duration);
-    for (const SpanRecord& s : run.subspan(at, std::min(kPart, run.size() - at))) {
+    for (size_t i = at; i < std::min(at + kPart, spans.size()); ++i) {
+      const SpanRecord& s = spans[i];
       const Counters& c = s.counters;
+      seen |= c.mask;
       if ((c.mask & kInputCounters) != 0) {
-        in.AddTokens(c[Counter::kInputTokens] + c[Counter::kCacheReadTokens] +
-                     c[Counter::kCacheWriteTokens]);
+        in.AddTokens(
+            WrappingAdd(WrappingAdd(c[Counter::kInputTokens], c[Counter::kCacheReadTokens]),
+                        c[Counter::kCacheWriteTokens]));
       }
       if (c.has(Counter::kOutputTokens)) out.AddTokens(c[Counter::kOutputTokens]);
-      if constexpr (kDuration) d.AddDuration(std::max<int64_t>(s.end_unix_ns - s.start_unix_ns, 0));
+      if constexpr (kDuration) d.AddDuration(DurationOf(s));
     }
     in.StoreInto(input);
     out.StoreInto(output);
     if constexpr (kDuration) d.StoreInto(duration);
   }
+  return seen;
 }
 }  // namespace
 
-void MetricsAggregator::Accumulate(std::span<const SpanRecord> run, const Outcome& o) {
+template <typename Spans>
+void MetricsAggregator::Accumulate(const Spans& spans, const Outcome& o) {
   Series& series = series_[size_t(o.series)];
-  spans_recorded_ += run.size();
+  spans_recorded_ += spans.size();
   dirty_ = true;
-  if (o.genai) {
-    AddHistograms<true>(run, series.input, series.output, series.duration);
-  } else {
-    AddHistograms<false>(run, series.input, series.output, series.duration);
+  // Eight spans at a time where the CPU can, the rest (and every span where
+  // it cannot) one at a time.
+  const size_t eights = simd_ ? spans.size() & ~size_t{7} : 0;
+  uint32_t seen = eights == 0 ? 0
+                              : simd::AddHistograms(spans.first(eights).view(), o.genai,
+                                                    series.input, series.output, series.duration);
+  if (eights != spans.size()) {
+    const auto rest = spans.subspan(eights);
+    seen |= o.genai ? AddHistograms<true>(rest, series.input, series.output, series.duration)
+                    : AddHistograms<false>(rest, series.input, series.output, series.duration);
   }
   const bool limited_429 = o.http_status == 429;
-  const CounterSums t = limited_429 || o.tool || o.error
-                            ? SumCounters<true>(run, limited_429, o.tool, o.error)
-                            : SumCounters<false>(run, false, false, false);
-  series.counters[kCacheRead] += t.cache_read;
-  series.counters[kCacheWrite] += t.cache_write;
-  series.counters[kRateLimited] += t.limited;
-  series.counters[kRetries] += t.retries;
-  series.counters[kToolCalls] += t.tools;
-  series.counters[kErrors] += t.errors;
+  auto add = [&](int i, Counter k, bool implied) {
+    int64_t& total = series.counters[size_t(i)];
+    total = WrappingAdd(total, SumCounter(spans, seen, k, implied));
+  };
+  add(kCacheRead, Counter::kCacheReadTokens, false);
+  add(kCacheWrite, Counter::kCacheWriteTokens, false);
+  add(kRateLimited, Counter::kRateLimited, limited_429);
+  add(kRetries, Counter::kRetries, false);
+  add(kToolCalls, Counter::kToolCalls, o.tool);
+  add(kErrors, Counter::kErrors, o.error);
   // A counter is seen when a span set it, or when the outcome counts one.
-  auto bit = [&](Counter k, int i) { return ((t.mask >> int(k)) & 1u) << i; };
+  auto bit = [&](Counter k, int i) { return ((seen >> int(k)) & 1u) << i; };
   series.counters_seen |=
       bit(Counter::kCacheReadTokens, kCacheRead) | bit(Counter::kCacheWriteTokens, kCacheWrite) |
       bit(Counter::kRateLimited, kRateLimited) | (uint32_t(limited_429) << kRateLimited) |
@@ -663,7 +781,9 @@ void MetricsAggregator::Merge(const MetricsAggregator& o) {
     dst->input.Merge(src.input);
     dst->output.Merge(src.output);
     dst->duration.Merge(src.duration);
-    for (int i = 0; i < kNumCounters; ++i) dst->counters[size_t(i)] += src.counters[size_t(i)];
+    for (int i = 0; i < kNumCounters; ++i) {
+      dst->counters[size_t(i)] = WrappingAdd(dst->counters[size_t(i)], src.counters[size_t(i)]);
+    }
     dst->counters_seen |= src.counters_seen;
     dst->cost += src.cost;
     dst->has_cost |= src.has_cost;

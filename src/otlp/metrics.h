@@ -60,8 +60,9 @@ inline size_t BitWidth63(uint64_t x) { return size_t(63 ^ std::countl_zero(2 * x
 inline size_t TokenWidth(int64_t tokens) {
   return BitWidth63(uint64_t(std::max<int64_t>(tokens, 1)) - 1);
 }
+inline constexpr int64_t kDurationStepNs = 10'000'000;  // 10 ms, the first bound
 inline size_t DurationWidth(int64_t duration_ns) {
-  return BitWidth63((uint64_t(std::max<int64_t>(duration_ns, 1)) - 1) / 10'000'000);
+  return BitWidth63((uint64_t(std::max<int64_t>(duration_ns, 1)) - 1) / kDurationStepNs);
 }
 }  // namespace bucket_tables
 inline int TokenBucket(int64_t tokens) {
@@ -70,6 +71,11 @@ inline int TokenBucket(int64_t tokens) {
 inline int DurationBucket(int64_t duration_ns) {
   return bucket_tables::kDurationBucketOfWidth[bucket_tables::DurationWidth(duration_ns)];
 }
+
+// Sums of spans' integers wrap (two's complement) rather than overflow:
+// only values no agent reports (token counts or durations near 2^63) get
+// there, and they must not be undefined behaviour.
+inline int64_t WrappingAdd(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }
 
 // An explicit-bucket histogram of integers (tokens, nanoseconds): integer
 // sums are exact and cost one add; Collect scales them (ns → s).
@@ -81,7 +87,7 @@ struct Histogram {
   std::array<uint64_t, kNumBounds + 1> buckets{};
   void Add(int64_t v, int bucket) {
     ++count;
-    sum += v;
+    sum = WrappingAdd(sum, v);
     min = v < min ? v : min;
     max = v > max ? v : max;
     ++buckets[size_t(bucket)];
@@ -114,13 +120,18 @@ class MetricsAggregator {
               double cost_usd = std::numeric_limits<double>::quiet_NaN());
   // Adds a batch's spans (BeginBatch included), without trace keys or
   // costs: what the metrics sink does per Write when no attribute is the
-  // conversation. A span like the one before it (the same strings, as
-  // spans from one call site are) reuses its outcome.
+  // conversation. A span like a recent one (the same strings, as spans
+  // from one call site are) reuses its outcome.
   void RecordSpans(std::span<const SpanRecord> spans);
   // Without the batch cache, every span's series is looked up by its
   // attribute values: for an aggregator fed one event at a time (each a
   // batch of its own), which then holds no cache memory. Default on.
   void set_batch_cache(bool on);
+  // Whether runs of spans are added with AVX-512 (src/otlp/metrics_simd.h),
+  // which gives the same metrics as the scalar code: on where the CPU has
+  // it. Tests and benchmarks switch it off to run the scalar code; returns
+  // whether it is on.
+  bool set_simd(bool on);
   // Whether an attribute is the conversation (Record then needs trace_key).
   bool uses_trace_key() const { return uses_trace_key_; }
   // Adds records lost to full rings (tokmeter.records.dropped).
@@ -206,8 +217,28 @@ class MetricsAggregator {
                   bool* stable);
   // The outcome of a span: from a recent shape of this batch, or Resolve.
   Outcome Lookup(const SpanRecord& s, std::string_view trace_key, bool relevant);
-  // Adds spans that share the outcome `o` to its series (o.series >= 0).
-  void Accumulate(std::span<const SpanRecord> run, const Outcome& o);
+  // Adds spans that share the outcome `o` to its series (o.series >= 0):
+  // a run of the batch, or a list of spans (metrics.cc).
+  template <typename Spans>
+  void Accumulate(const Spans& spans, const Outcome& o);
+  // RecordSpans' groups of spans alike (their outcome is the first's), up
+  // to kGroupSpans of them from short runs waiting to be added; kGroups of
+  // them at a time.
+  static constexpr int kGroups = 8;
+  static constexpr size_t kGroupSpans = 64;
+  static constexpr size_t kRunSpans = 16;  // a run this long is added where it is
+  struct Group {
+    const SpanRecord* first = nullptr;
+    Outcome outcome;
+    uint64_t used = 0;    // when a span last joined (least recently used goes)
+    size_t last_run = 0;  // the length of its last run
+    size_t n = 0;
+    std::array<const SpanRecord*, kGroupSpans> spans;
+  };
+  // Whether `s` shares g's outcome (is alike its first; see Alike in
+  // metrics.cc), and the end of the spans in [from, limit) that do.
+  bool Joins(const Group& g, const SpanRecord& s) const;
+  const SpanRecord* GroupEnd(const Group& g, const SpanRecord* from, const SpanRecord* limit) const;
   // A tag as the outcome sees it: absent, or its type and value.
   struct TagValue {
     bool present = false;
@@ -268,10 +299,12 @@ class MetricsAggregator {
     std::array<Shape, kShapes> shapes;
   };
   std::unique_ptr<BatchCache> cache_ = std::make_unique<BatchCache>();
-  int shapes_n_ = 0;     // valid entries in this batch
-  int shapes_next_ = 0;  // round-robin slot to replace
+  std::unique_ptr<std::array<Group, kGroups>> groups_;  // RecordSpans', made on first use
+  int shapes_n_ = 0;                                    // valid entries in this batch
+  int shapes_next_ = 0;                                 // round-robin slot to replace
   std::string key_scratch_;
   bool uses_trace_key_ = false;
+  bool simd_ = false;
   bool name_matters_ = false;  // an attribute reads the span's name
   int tag_attrs_ = 0;          // tokmeter.<tag> attributes
   uint64_t dropped_ = 0;

@@ -4,7 +4,9 @@
 // temporality, the attribute allow-list and the cardinality bound.
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb.h"
 #include "src/otlp/metrics.h"
+#include "src/otlp/metrics_simd.h"
 #include "tests/otlp/receiver.h"
 #include "tests/proto/sample_batch.h"
 #include "tokmeter/otlp.h"
@@ -404,6 +407,24 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
   EXPECT_EQ(sink->stats().spans_recorded, 200u);
 }
 
+// An aggregator as the metrics sink makes it (default attributes), adding
+// runs eight spans at a time with AVX-512 (`simd`) or one at a time; null
+// (and the test skipped) when this CPU has no AVX-512.
+std::optional<otlp::MetricsAggregator> MakeAggregator(bool simd) {
+  auto agg = otlp::MetricsAggregator::Make(OtlpMetricsOptions{}.attributes,
+                                           OtlpTemporality::kCumulative, 2000, 0);
+  EXPECT_TRUE(agg.ok()) << agg.status();
+  if (!agg.ok() || agg->set_simd(simd) != simd) return std::nullopt;
+  return std::move(*agg);
+}
+
+// What the aggregator collects, encoded as the sink sends it.
+std::string CollectBody(otlp::MetricsAggregator& agg) {
+  std::string body;
+  agg.Collect(otlp::EncodeOtlpResource("svc", {}), 1'000'000'000'000, body);
+  return body;
+}
+
 // Random runs of spans of four call sites (two models, a tool, and a job
 // that reports tokens but is no GenAI operation, so has no duration), with
 // values at and beside every bucket bound, against histograms and sums the
@@ -411,10 +432,14 @@ TEST(OtlpMetricsTest, LongRunsOfOneCallSiteCountEverySpan) {
 // one call site go past the aggregator's parts of 15 spans and its cut at
 // 64, a third of them with one value throughout; some runs carry their own
 // copy of the tags (alike by content, not by address), and a failed call in a
-// run belongs to a series of its own.
-TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
-  Receiver rx;
-  auto sink = Make(FastOptions(rx.endpoint()));
+// run belongs to a series of its own. Run through the sink's aggregation
+// (RecordSpans) one span at a time and, where the CPU has AVX-512, eight
+// at a time.
+class RandomRunsTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(RandomRunsTest, AgreeWithHistogramsKeptByTheTest) {
+  auto agg = MakeAggregator(GetParam());
+  if (!agg) GTEST_SKIP() << "this CPU has no AVX-512";
   const std::vector<Tag> tags_a = {{"provider", TagType::kString, "anthropic", 0},
                                    {"model", TagType::kString, "claude-sonnet-4-5", 0}};
   const std::vector<Tag> tags_b = {{"provider", TagType::kString, "openai", 0},
@@ -466,25 +491,50 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   // bucket then fills with every span of the run.
   bool repeat = false;
   auto pick = [&](const std::vector<int64_t>& v) { return v[repeat ? 5 : rng() % v.size()]; };
-  std::vector<std::vector<Tag>> copies;  // tags alike by content
+  // Copies of the tags whose strings are copies too: alike by content, not
+  // by address, so each starts a group of its own in the aggregator (more
+  // than it keeps at a time).
+  std::vector<std::vector<Tag>> copies;
   copies.reserve(64);
+  std::deque<std::string> copied_strings;
+  auto deep_copy = [&](const std::vector<Tag>& tags) {
+    std::vector<Tag> out;
+    for (const Tag& t : tags) {
+      out.push_back(
+          {copied_strings.emplace_back(t.key), t.type, copied_strings.emplace_back(t.str), t.num});
+    }
+    return out;
+  };
   Batch b;
   size_t recorded = 0;  // spans that add something
   while (b.spans.size() < 4000) {
     // 0, 1: llm calls of two models; 2: a tool; 3: a job of the agent's own
     // that reports tokens (no GenAI operation: no duration, no attributes).
-    const int site = int(rng() % 4);
+    int site = 0;
+    const std::vector<Tag>* tags = nullptr;
+    const std::string* site_key = nullptr;
+    auto pick_site = [&] {
+      site = int(rng() % 4);
+      const std::vector<Tag>& model = site == 0 ? tags_a : tags_b;
+      tags = &model;
+      if (site < 2 && rng() % 4 == 0) {
+        if (copies.size() < copies.capacity()) {
+          tags = &copies.emplace_back(deep_copy(model));
+        } else if (const auto& copy = copies[rng() % copies.size()]; copy[1].str == model[1].str) {
+          tags = &copy;
+        }
+      }
+      site_key = site == 0 ? &key_a : site == 1 ? &key_b : site == 2 ? &key_tool : &key_job;
+    };
+    pick_site();
     const size_t run = 1 + rng() % 150;
-    const std::vector<Tag>* tags = site == 0 ? &tags_a : &tags_b;
-    if (site < 2 && rng() % 4 == 0 && copies.size() < copies.capacity()) {
-      tags = &copies.emplace_back(*tags);
-    }
-    const std::string& site_key = site == 0   ? key_a
-                                  : site == 1 ? key_b
-                                  : site == 2 ? key_tool
-                                              : key_job;
     repeat = rng() % 3 == 0;
+    // A third of the runs interleave every call site span by span (as the
+    // spans of several threads sorted by time do), with more distinct tags
+    // than the aggregator keeps groups for.
+    const bool mixed = rng() % 3 == 0;
     for (size_t i = 0; i < run; ++i, ++recorded) {
+      if (mixed) pick_site();
       SpanRecord& s = b.spans.emplace_back();
       s.trace_id = {1, 2};
       s.span_id = b.spans.size();
@@ -493,7 +543,7 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       // Now and then an llm call fails (one error, no status): a series of
       // its own, in the middle of its call site's run.
       const bool failed = site < 2 && rng() % 13 == 0;
-      const std::string key = failed ? "error.type=_OTHER," + site_key : site_key;
+      const std::string key = failed ? "error.type=_OTHER," + *site_key : *site_key;
       if (failed) {
         s.counters.Add(Counter::kErrors, 1);
         ++errors[key];
@@ -515,6 +565,12 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
         s.kind = "llm";
         s.name = "messages";
         s.tags = *tags;
+      }
+      // A job span now and then reports nothing (and adds nothing): spans
+      // like it that do report must not be taken for it.
+      if (site == 3 && rng() % 4 == 0) {
+        --recorded;
+        continue;
       }
       // Input: any of input, cache read and cache write, or none.
       const int has = int(rng() % 8);
@@ -553,7 +609,10 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
       if (site == 3 && s.counters.mask == 0) --recorded;
     }
   }
-  auto m = WriteAndExport(*sink, b, rx);
+  agg->RecordSpans(b.spans);
+  MetricsRequest req;
+  ASSERT_TRUE(req.ParseFromString(CollectBody(*agg)));
+  auto m = ByName(req);
   auto up =
       Points<pm::HistogramDataPoint>(m["gen_ai.client.token.usage"].histogram().data_points());
   auto dp = Points<pm::HistogramDataPoint>(
@@ -604,8 +663,105 @@ TEST(OtlpMetricsTest, RandomRunsAgreeWithHistogramsKeptByTheTest) {
   EXPECT_EQ(sum("tokmeter.errors"), nonzero(errors));
   // Every span that adds something is counted; a job span that reported
   // nothing is too when it falls in a run of job spans that did.
-  EXPECT_GE(sink->stats().spans_recorded, recorded);
-  EXPECT_LE(sink->stats().spans_recorded, b.spans.size());
+  EXPECT_GE(agg->spans_recorded(), recorded);
+  EXPECT_LE(agg->spans_recorded(), b.spans.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(OtlpMetrics, RandomRunsTest, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Avx512" : "Scalar"; });
+
+// The AVX-512 pass against the scalar one on spans no agent sends: any
+// counters set (with values from INT64_MIN to INT64_MAX), timestamps at the
+// ends of int64 (durations that wrap), runs of every length from 1 to 130
+// (whole eights and the spans after them), some interleaving llm and tool
+// spans, several batches. Both
+// aggregators must encode the same bytes.
+TEST(OtlpMetricsTest, Avx512PassGivesWhatTheScalarPassGives) {
+  auto simd = MakeAggregator(true);
+  if (!simd) GTEST_SKIP() << "this CPU has no AVX-512";
+  auto scalar = MakeAggregator(false);
+  ASSERT_TRUE(scalar);
+  const std::vector<Tag> tags = {{"provider", TagType::kString, "openai", 0},
+                                 {"model", TagType::kString, "gpt-4o", 0}};
+  const std::vector<int64_t> values = {INT64_MIN,
+                                       INT64_MIN + 1,
+                                       -1'000'000,
+                                       -1,
+                                       0,
+                                       1,
+                                       2,
+                                       4,
+                                       5,
+                                       9'999'999,
+                                       10'000'000,
+                                       10'000'001,
+                                       67108864,
+                                       67108865,
+                                       int64_t{1} << 53,
+                                       (int64_t{1} << 53) + 1,
+                                       INT64_MAX - 1,
+                                       INT64_MAX};
+  std::mt19937_64 rng(6122026);
+  auto value = [&] {
+    return rng() % 3 == 0 ? values[rng() % values.size()] : int64_t(rng() % 200'000'000);
+  };
+  for (int batch = 0; batch < 20; ++batch) {
+    std::vector<SpanRecord> spans;
+    for (size_t run = 1; run <= 130; run += 1 + rng() % 9) {
+      bool tool = rng() % 3 == 0;
+      const bool mixed = rng() % 3 == 0;  // llm and tool spans interleaved
+      for (size_t i = 0; i < run; ++i) {
+        if (mixed) tool = rng() % 2 == 0;
+        SpanRecord& s = spans.emplace_back();
+        s.kind = tool ? "tool" : "llm";
+        s.name = tool ? "search" : "messages";
+        if (!tool) s.tags = tags;
+        s.start_unix_ns = value();
+        s.end_unix_ns = rng() % 4 == 0 ? value() : s.start_unix_ns + value();
+        const uint32_t set = uint32_t(rng()) & ((1u << kNumCounters) - 1);
+        for (int c = 0; c < kNumCounters; ++c) {
+          // Errors stay 0 or 1: a failed span is a series of its own and
+          // would end the run.
+          if ((set >> c) & 1u) {
+            s.counters.Add(Counter(c), Counter(c) == Counter::kErrors ? 0 : value());
+          }
+        }
+      }
+    }
+    simd->RecordSpans(spans);
+    scalar->RecordSpans(spans);
+  }
+  const std::string a = CollectBody(*simd), b = CollectBody(*scalar);
+  EXPECT_GT(a.size(), 1000u);
+  EXPECT_TRUE(a == b) << "the AVX-512 pass and the scalar pass differ";
+  EXPECT_EQ(simd->spans_recorded(), scalar->spans_recorded());
+}
+
+// The AVX-512 pass called on more spans than the aggregator hands it at a
+// time (64): 1,600 spans of one bucket each, where a lane's 4-bit counts
+// must be folded every 15 steps.
+TEST(OtlpMetricsTest, Avx512PassCountsLongRunsOfOneBucket) {
+  if (!otlp::simd::Available()) GTEST_SKIP() << "this CPU has no AVX-512";
+  std::vector<SpanRecord> spans(1600);
+  for (SpanRecord& s : spans) {
+    s.counters.Add(Counter::kInputTokens, 100);  // bucket 4: (64, 256]
+    s.counters.Add(Counter::kOutputTokens, 3);   // bucket 1: (1, 4]
+    s.end_unix_ns = 15'000'000;                  // bucket 1: (10 ms, 20 ms]
+  }
+  std::vector<const SpanRecord*> pointers;
+  for (const SpanRecord& s : spans) pointers.push_back(&s);
+  otlp::Histogram in, out, dur;
+  const uint32_t seen = otlp::simd::AddHistograms(pointers, true, in, out, dur);
+  EXPECT_EQ(seen, (1u << int(Counter::kInputTokens)) | (1u << int(Counter::kOutputTokens)));
+  EXPECT_EQ(in.count, 1600u);
+  EXPECT_EQ(in.sum, 160000);
+  EXPECT_EQ(in.min, 100);
+  EXPECT_EQ(in.max, 100);
+  EXPECT_EQ(std::vector<uint64_t>(in.buckets.begin(), in.buckets.end()), One(4, 1600));
+  EXPECT_EQ(std::vector<uint64_t>(out.buckets.begin(), out.buckets.end()), One(1, 1600));
+  EXPECT_EQ(out.sum, 4800);
+  EXPECT_EQ(std::vector<uint64_t>(dur.buckets.begin(), dur.buckets.end()), One(1, 1600));
+  EXPECT_EQ(dur.sum, 1600 * int64_t{15'000'000});
 }
 
 // The flusher feeds the sink: a runtime's spans arrive as metrics when it
