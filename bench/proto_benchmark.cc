@@ -388,21 +388,140 @@ void BM_DrainMetricsOverhead(benchmark::State& state) {
   std::filesystem::remove(path + ".1");
 }
 // 2,048 spans per pass (a 2 ms flush at 1 M spans/s), 32,768, and 262,144
-// (the default 200 ms flush interval at ~1.3 M spans/s); JSONL and discard;
-// steady state and an export per pass.
+// (the default 200 ms flush interval at ~1.3 M spans/s, with rings large
+// enough); JSONL and discard; steady state and an export per pass. Passes
+// alternate without and with the sink: 1,024 of 2,048 spans, 64 of the
+// larger (a few hundred ms of passes each, to average out a noisy machine).
 BENCHMARK(BM_DrainMetricsOverhead)
     ->ArgNames({"spans", "jsonl", "export"})
     ->Args({2048, 1, 0})
     ->Args({2048, 1, 1})
     ->Args({2048, 0, 0})
+    ->Iterations(1024)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DrainMetricsOverhead)
+    ->ArgNames({"spans", "jsonl", "export"})
     ->Args({1 << 15, 1, 0})
     ->Args({1 << 15, 1, 1})
     ->Args({1 << 15, 0, 0})
+    ->Iterations(64)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DrainMetricsOverhead)
+    ->ArgNames({"spans", "jsonl", "export"})
     ->Args({1 << 18, 1, 0})
     ->Args({1 << 18, 1, 1})
     ->Iterations(64)
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond);
+
+// The metrics sink's target as stated, at 1 M spans/s: `producers` threads
+// record the metrics benchmark's span at 1 M spans/s in all for 1 s (bursts
+// every 100 us, sleeping between them, as agent threads would), with
+// default options (1 MiB rings, 200 ms interval: the flusher drains when a
+// ring is a quarter full), into JSONL and, with metrics:1, the metrics sink
+// (no export in that second: it exports once a minute). The flusher's CPU time
+// is the process's less the producers' (this thread sleeps, then runs the
+// last pass); the sink's is timed inside its Writes. Counters: pass size,
+// the flusher's CPU a span, the sink's, and the sink's share of the rest of
+// the drain (sink_share_pct). The passes of several threads' spans sorted
+// by time interleave their runs (2 threads: runs of ~6 spans).
+void BM_Sustained1MMetrics(benchmark::State& state) {
+  const int producers = int(state.range(0));
+  const bool with_metrics = state.range(1) != 0;
+  const double rate_per_thread = 1e6 / producers;
+  const auto duration = std::chrono::seconds(1);
+  auto cpu_ns = [](clockid_t clock) {
+    timespec ts;
+    clock_gettime(clock, &ts);
+    return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
+  };
+  for (auto _ : state) {
+    SinkReceiver rx;
+    OtlpMetricsOptions mo;
+    mo.otlp.endpoint = rx.endpoint();
+    auto metrics = MakeOtlpMetricsSink(mo);
+    const std::string path = BenchPath("metrics_sustained.jsonl");
+    auto jsonl = MakeJsonlSink({.path = path, .max_bytes = uint64_t{1} << 30, .max_files = 1});
+    if (!metrics.ok() || !jsonl.ok()) {
+      state.SkipWithError("sink");
+      return;
+    }
+    bool on = with_metrics;
+    Options o;
+    o.sinks.push_back(std::move(*jsonl));
+    auto sw = std::make_unique<Switch>(std::move(*metrics), &on, false);
+    Switch* metrics_switch = sw.get();
+    o.sinks.push_back(std::move(sw));
+    auto rt = Runtime::Start(std::move(o));
+    if (!rt.ok()) {
+      state.SkipWithError(std::string(rt.status().message()).c_str());
+      return;
+    }
+    std::atomic<int64_t> produced{0};
+    std::atomic<int64_t> producer_cpu_ns{0};
+    const auto start = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&] {
+        int64_t input = 812;
+        benchmark::DoNotOptimize(input);
+        TOK_TRACE_NAMED(trace, "session", "s-bench");
+        trace.Tag("session", "s-bench").Tag("channel", "cli");
+        std::this_thread::sleep_until(start);
+        const double cpu0 = Switch::ThreadCpuNs();
+        int64_t done = 0;
+        auto next = start;
+        for (;;) {
+          const auto now = std::chrono::steady_clock::now();
+          if (now - start >= duration) break;
+          const int64_t owed =
+              int64_t(std::chrono::duration<double>(now - start).count() * rate_per_thread) - done;
+          for (int64_t i = 0; i < owed; ++i) RecordLlmSpan(input);
+          done += std::max<int64_t>(owed, 0);
+          next += std::chrono::microseconds(100);
+          std::this_thread::sleep_until(next);
+        }
+        producer_cpu_ns += int64_t(Switch::ThreadCpuNs() - cpu0);
+        produced += done;
+      });
+    }
+    // The window: from the producers' start to the end of the flush after
+    // them (this thread sleeps meanwhile; that last pass runs on it).
+    std::this_thread::sleep_until(start);
+    const tokmeter::Stats s0 = (*rt)->stats();
+    const double process0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    const double sink0 = metrics_switch->write_cpu_ns();
+    for (auto& t : threads) t.join();
+    (void)(*rt)->Flush();  // the last pass runs here; counted as the flusher's
+    const double process1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    const tokmeter::Stats s1 = (*rt)->stats();
+    const double spans = double(s1.spans - s0.spans);
+    const double flusher = process1 - process0 - double(producer_cpu_ns.load());
+    const double sink = metrics_switch->write_cpu_ns() - sink0;
+    (void)(*rt)->Shutdown();
+    state.counters["spans_per_s"] =
+        double(produced.load()) / std::chrono::duration<double>(duration).count();
+    state.counters["dropped"] = double(s1.dropped);
+    state.counters["spans_per_pass"] =
+        spans / double(std::max<uint64_t>(s1.flushes - s0.flushes, 1));
+    state.counters["flusher_cpu_ns_per_span"] = flusher / spans;
+    state.counters["sink_cpu_ns_per_span"] = sink / spans;
+    state.counters["sink_share_pct"] = flusher > sink ? sink / (flusher - sink) * 100 : 0;
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + ".1");
+  }
+}
+BENCHMARK(BM_Sustained1MMetrics)
+    ->ArgNames({"producers", "metrics"})
+    ->Args({1, 1})
+    ->Args({2, 0})
+    ->Args({2, 1})
+    ->Args({8, 1})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The aggregation alone: Record of decoded spans (one series), per span.
 void BM_MetricsRecord(benchmark::State& state) {
@@ -419,13 +538,23 @@ BENCHMARK(BM_MetricsRecord);
 
 // The drain benchmark's span decoded: 4 counters, 3 literal tags, trace tags.
 // Arg 0: Record one span at a time (as `tokmeter export` does); 1: the GenAI
-// facts alone; 2: RecordSpans of the batch (as the metrics sink does).
+// facts alone; 2: RecordSpans of the batch (as the metrics sink does); 3:
+// the same with the spans of two sessions in turns of 6, 4: of eight in
+// turns of 13 (threads' spans sorted by time: the batches of
+// BM_Sustained1MMetrics with 2 and 8 recording threads have runs of ~6
+// and ~13 spans).
 void BM_MetricsRecordLlm(benchmark::State& state) {
   std::vector<Tag> tags = {{"provider", TagType::kString, "anthropic", 0},
                            {"model", TagType::kString, "claude-sonnet-4-5", 0},
                            {"status", TagType::kInt, "", 200}};
   std::vector<Tag> trace_tags = {{"session", TagType::kString, "s-bench", 0},
                                  {"channel", TagType::kString, "cli", 0}};
+  // Modes 3 and 4: the trace tags of 2 and 8 sessions.
+  std::vector<std::vector<Tag>> sessions;
+  for (int i = 0; i < 8; ++i) {
+    sessions.push_back({{"session", TagType::kString, i == 0 ? "s-bench" : "s-other", i},
+                        {"channel", TagType::kString, "cli", 0}});
+  }
   std::vector<SpanRecord> spans(size_t(state.range(1)));
   for (size_t i = 0; i < spans.size(); ++i) {
     SpanRecord& s = spans[i];
@@ -440,7 +569,9 @@ void BM_MetricsRecordLlm(benchmark::State& state) {
     s.counters.Add(Counter::kCacheReadTokens, 40000);
     s.counters.Add(Counter::kRequests, 1);
     s.tags = tags;
-    s.trace_tags = trace_tags;
+    s.trace_tags = state.range(0) == 3   ? sessions[i / 6 % 2]
+                   : state.range(0) == 4 ? sessions[i / 13 % 8]
+                                         : trace_tags;
   }
   auto agg = otlp::MetricsAggregator::Make(OtlpMetricsOptions{}.attributes,
                                            OtlpTemporality::kCumulative, 2000, 0);
@@ -452,7 +583,7 @@ void BM_MetricsRecordLlm(benchmark::State& state) {
         benchmark::DoNotOptimize(f);
       }
     }
-  } else if (state.range(0) == 2) {  // what the metrics sink does per Write
+  } else if (state.range(0) >= 2) {  // what the metrics sink does per Write
     for (auto _ : state) agg->RecordSpans(spans);
   } else {
     for (auto _ : state) {
@@ -462,7 +593,13 @@ void BM_MetricsRecordLlm(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * int64_t(spans.size()));
 }
-BENCHMARK(BM_MetricsRecordLlm)->Args({0, 2048})->Args({1, 2048})->Args({2, 2048})->Args({2, 128});
+BENCHMARK(BM_MetricsRecordLlm)
+    ->Args({0, 2048})
+    ->Args({1, 2048})
+    ->Args({2, 2048})
+    ->Args({2, 128})
+    ->Args({3, 2048})
+    ->Args({4, 2048});
 
 }  // namespace
 }  // namespace tokmeter
