@@ -9,7 +9,8 @@
 #include <string_view>
 #include <type_traits>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// TOKMETER_NO_SIMD builds the scalar code alone (as on other CPUs).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(TOKMETER_NO_SIMD)
 // GCC 12 warns of the intrinsics' own "undefined" vectors (`__m512i __Y =
 // __Y;` in avx512fintrin.h) as uninitialized.
 #pragma GCC diagnostic push
