@@ -347,19 +347,33 @@ inline bool Failed(const SpanRecord& s) {
   return s.counters.has(Counter::kErrors) && s.counters[Counter::kErrors] > 0;
 }
 
+// What of a span its outcome depends on, compared by address (spans from
+// one call site share their strings): kind, name, tags, trace tags, the
+// root flag and whether it failed.
+struct Identity {
+  std::string_view kind, name;
+  std::span<const Tag> tags, trace_tags;
+  bool root, failed;
+  explicit Identity(const SpanRecord& s)
+      : kind(s.kind),
+        name(s.name),
+        tags(s.tags),
+        trace_tags(s.trace_tags),
+        root(s.is_trace_root),
+        failed(Failed(s)) {}
+};
+
 // Whether span `s` shares the outcome of `first`, a span of the same batch:
-// alike in everything the outcome depends on, compared by address (spans
-// from one call site share their strings): kind, name when an attribute
-// reads it, tags, trace tags, the root flag and whether it failed; and when
-// `first` adds nothing (`adds_nothing`), with nothing to add either. Tags the
-// flusher decoded once (the same item bytes) are the same span of Tags,
-// others are compared by their fields' addresses.
-inline bool Alike(const SpanRecord& first, const SpanRecord& s, bool name_matters,
+// alike in its identity (the name only when an attribute reads it) and,
+// when `first` adds nothing (`adds_nothing`), with nothing to add either.
+// Tags the flusher decoded once (the same item bytes) are the same span of
+// Tags, others are compared by their fields' addresses.
+inline bool Alike(const Identity& first, const SpanRecord& s, bool name_matters,
                   bool adds_nothing) {
   if (!SameView(s.kind, first.kind) || s.tags.size() != first.tags.size() ||
       s.trace_tags.data() != first.trace_tags.data() ||
-      s.trace_tags.size() != first.trace_tags.size() || s.is_trace_root != first.is_trace_root ||
-      Failed(s) != Failed(first) || (name_matters && !SameView(s.name, first.name))) {
+      s.trace_tags.size() != first.trace_tags.size() || s.is_trace_root != first.root ||
+      Failed(s) != first.failed || (name_matters && !SameView(s.name, first.name))) {
     return false;
   }
   if (s.tags.data() != first.tags.data() && !SameTagViews(first.tags, s.tags)) return false;
@@ -373,6 +387,7 @@ inline bool Alike(const SpanRecord& first, const SpanRecord& s, bool name_matter
                                            bool adds_nothing, const SpanRecord* from,
                                            const SpanRecord* limit) {
   constexpr size_t kAhead = 16;
+  const Identity id(first);  // in registers
   for (; from != limit; ++from) {
     // A prefetch does not fault, past the batch's end either.
     const uintptr_t ahead = reinterpret_cast<uintptr_t>(from) + kAhead * sizeof(SpanRecord);
@@ -380,14 +395,14 @@ inline bool Alike(const SpanRecord& first, const SpanRecord& s, bool name_matter
                         offsetof(SpanRecord, tags)}) {
       __builtin_prefetch(reinterpret_cast<const void*>(ahead + line));
     }
-    if (!Alike(first, *from, name_matters, adds_nothing)) break;
+    if (!Alike(id, *from, name_matters, adds_nothing)) break;
   }
   return from;
 }
 }  // namespace
 
 bool MetricsAggregator::Joins(const Group& g, const SpanRecord& s) const {
-  return Alike(*g.first, s, name_matters_, g.outcome.series < 0);
+  return Alike(Identity(*g.first), s, name_matters_, g.outcome.series < 0);
 }
 
 const SpanRecord* MetricsAggregator::GroupEnd(const Group& g, const SpanRecord* from,
