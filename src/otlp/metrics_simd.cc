@@ -191,16 +191,24 @@ inline void AddByteCounts(uint64_t bytes, int odd, Histogram& h) {
   }
 }
 
+// The sum of the lanes, wrapping as the lanes' own sums do
+// (_mm512_reduce_add_epi64 adds the last lanes as signed integers: undefined
+// behaviour on overflow).
+TOKMETER_AVX512 inline int64_t SumOfLanes(__m512i v) {
+  const __m256i a = _mm256_add_epi64(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  const __m128i b = _mm_add_epi64(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  return _mm_cvtsi128_si64(_mm_add_epi64(b, _mm_unpackhi_epi64(b, b)));
+}
+
 TOKMETER_AVX512 inline void Fold(Lanes l, Histogram& h) {
   // Nibble 2j of every lane summed into byte j of `even`, nibble 2j + 1 into
   // byte j of `odd`: at most 8 · 15 a byte, so no carry between them.
   const __m512i low = _mm512_set1_epi64(0x0f0f0f0f0f0f0f0f);
-  const uint64_t even = uint64_t(_mm512_reduce_add_epi64(_mm512_and_si512(l.nibbles, low)));
-  const uint64_t odd =
-      uint64_t(_mm512_reduce_add_epi64(_mm512_and_si512(_mm512_srli_epi64(l.nibbles, 4), low)));
+  const uint64_t even = uint64_t(SumOfLanes(_mm512_and_si512(l.nibbles, low)));
+  const uint64_t odd = uint64_t(SumOfLanes(_mm512_and_si512(_mm512_srli_epi64(l.nibbles, 4), low)));
   AddByteCounts(even, 0, h);
   AddByteCounts(odd, 1, h);
-  h.sum = WrappingAdd(h.sum, _mm512_reduce_add_epi64(l.sum));
+  h.sum = WrappingAdd(h.sum, SumOfLanes(l.sum));
   h.min = _mm512_reduce_min_epi64(l.min);
   h.max = _mm512_reduce_max_epi64(l.max);
 }

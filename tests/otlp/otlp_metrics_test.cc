@@ -717,7 +717,8 @@ TEST(OtlpMetricsTest, Avx512PassGivesWhatTheScalarPassGives) {
         s.name = tool ? "search" : "messages";
         if (!tool) s.tags = tags;
         s.start_unix_ns = value();
-        s.end_unix_ns = rng() % 4 == 0 ? value() : s.start_unix_ns + value();
+        s.end_unix_ns =
+            rng() % 4 == 0 ? value() : int64_t(uint64_t(s.start_unix_ns) + uint64_t(value()));
         const uint32_t set = uint32_t(rng()) & ((1u << kNumCounters) - 1);
         for (int c = 0; c < kNumCounters; ++c) {
           // Errors stay 0 or 1: a failed span is a series of its own and
