@@ -247,11 +247,12 @@ class Switch : public Sink {
   double write_cpu_ns() const { return write_cpu_ns_; }
   double write_wall_ns() const { return write_wall_ns_; }
   double timer_ns() const { return timer_ns_; }
-  static double ThreadCpuNs() {
+  static double CpuNs(clockid_t clock) {
     timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    clock_gettime(clock, &ts);
     return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
   }
+  static double ThreadCpuNs() { return CpuNs(CLOCK_THREAD_CPUTIME_ID); }
 
  private:
   std::unique_ptr<Sink> sink_;
@@ -432,11 +433,6 @@ void BM_Sustained1MMetrics(benchmark::State& state) {
   const bool with_metrics = state.range(1) != 0;
   const double rate_per_thread = 1e6 / producers;
   const auto duration = std::chrono::seconds(1);
-  auto cpu_ns = [](clockid_t clock) {
-    timespec ts;
-    clock_gettime(clock, &ts);
-    return double(ts.tv_sec) * 1e9 + double(ts.tv_nsec);
-  };
   for (auto _ : state) {
     SinkReceiver rx;
     OtlpMetricsOptions mo;
@@ -491,11 +487,11 @@ void BM_Sustained1MMetrics(benchmark::State& state) {
     // them (this thread sleeps meanwhile; that last pass runs on it).
     std::this_thread::sleep_until(start);
     const tokmeter::Stats s0 = (*rt)->stats();
-    const double process0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    const double process0 = Switch::CpuNs(CLOCK_PROCESS_CPUTIME_ID);
     const double sink0 = metrics_switch->write_cpu_ns();
     for (auto& t : threads) t.join();
     (void)(*rt)->Flush();  // the last pass runs here; counted as the flusher's
-    const double process1 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
+    const double process1 = Switch::CpuNs(CLOCK_PROCESS_CPUTIME_ID);
     const tokmeter::Stats s1 = (*rt)->stats();
     const double spans = double(s1.spans - s0.spans);
     const double flusher = process1 - process0 - double(producer_cpu_ns.load());

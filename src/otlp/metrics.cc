@@ -279,11 +279,6 @@ constexpr uint32_t kUsedCounters =
     (1u << int(Counter::kRateLimited)) | (1u << int(Counter::kRetries)) |
     (1u << int(Counter::kToolCalls)) | (1u << int(Counter::kErrors));
 
-// The counters gen_ai.client.token.usage's input sums.
-constexpr uint32_t kInputCounters = (1u << int(Counter::kInputTokens)) |
-                                    (1u << int(Counter::kCacheReadTokens)) |
-                                    (1u << int(Counter::kCacheWriteTokens));
-
 inline bool Relevant(const SpanRecord& s) { return (s.counters.mask & kUsedCounters) != 0; }
 
 inline bool SameView(std::string_view a, std::string_view b) {
@@ -380,21 +375,13 @@ inline bool Alike(const Identity& first, const SpanRecord& s, bool name_matters,
   return !adds_nothing || !Relevant(s);
 }
 
-// The end of the spans in [from, limit) alike `first`; reading ahead into
-// the cache the lines the runs and the aggregation read of the spans
-// kAhead further (after the other sinks, a large pass is out of the cache).
+// The end of the spans in [from, limit) alike `first`, reading ahead.
 [[gnu::noinline]] const SpanRecord* RunEnd(const SpanRecord& first, bool name_matters,
                                            bool adds_nothing, const SpanRecord* from,
                                            const SpanRecord* limit) {
-  constexpr size_t kAhead = 16;
   const Identity id(first);  // in registers
   for (; from != limit; ++from) {
-    // A prefetch does not fault, past the batch's end either.
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(from) + kAhead * sizeof(SpanRecord);
-    for (size_t line : {offsetof(SpanRecord, start_unix_ns), offsetof(SpanRecord, counters),
-                        offsetof(SpanRecord, tags)}) {
-      __builtin_prefetch(reinterpret_cast<const void*>(ahead + line));
-    }
+    aggregation::ReadAhead(from);
     if (!Alike(id, *from, name_matters, adds_nothing)) break;
   }
   return from;
@@ -643,7 +630,7 @@ uint32_t AddHistograms(const Spans& spans, Histogram& input, Histogram& output,
       const SpanRecord& s = spans[i];
       const Counters& c = s.counters;
       seen |= c.mask;
-      if ((c.mask & kInputCounters) != 0) {
+      if ((c.mask & aggregation::kInputCounters) != 0) {
         in.AddTokens(
             WrappingAdd(WrappingAdd(c[Counter::kInputTokens], c[Counter::kCacheReadTokens]),
                         c[Counter::kCacheWriteTokens]));

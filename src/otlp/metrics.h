@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -71,6 +72,25 @@ inline int TokenBucket(int64_t tokens) {
 inline int DurationBucket(int64_t duration_ns) {
   return bucket_tables::kDurationBucketOfWidth[bucket_tables::DurationWidth(duration_ns)];
 }
+
+// What the aggregation's scalar and AVX-512 code (metrics_simd.h) share.
+namespace aggregation {
+// The counters gen_ai.client.token.usage's input sums.
+inline constexpr uint32_t kInputCounters = (1u << int(Counter::kInputTokens)) |
+                                           (1u << int(Counter::kCacheReadTokens)) |
+                                           (1u << int(Counter::kCacheWriteTokens));
+// Reads into the cache the lines of the span kAhead after `s` that the run
+// detection and the histograms read (after the other sinks, a large pass is
+// out of the cache). A prefetch does not fault, past the batch's end either.
+inline void ReadAhead(const SpanRecord* s) {
+  constexpr size_t kAhead = 16;
+  const uintptr_t ahead = reinterpret_cast<uintptr_t>(s) + kAhead * sizeof(SpanRecord);
+  for (size_t line : {offsetof(SpanRecord, start_unix_ns), offsetof(SpanRecord, counters),
+                      offsetof(SpanRecord, tags)}) {
+    __builtin_prefetch(reinterpret_cast<const void*>(ahead + line));
+  }
+}
+}  // namespace aggregation
 
 // Sums of spans' integers wrap (two's complement) rather than overflow:
 // only values no agent reports (token counts or durations near 2^63) get

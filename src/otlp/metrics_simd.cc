@@ -5,7 +5,6 @@
 #include <bit>
 #include <cstddef>
 #include <cstdlib>
-#include <cstring>
 #include <string_view>
 #include <type_traits>
 
@@ -48,8 +47,7 @@ constexpr size_t ValueAt(Counter c) {
          sizeof(int64_t) * static_cast<size_t>(c);
 }
 constexpr uint32_t Bit(Counter c) { return 1u << static_cast<int>(c); }
-constexpr uint32_t kInputCounters =
-    Bit(Counter::kInputTokens) | Bit(Counter::kCacheReadTokens) | Bit(Counter::kCacheWriteTokens);
+using aggregation::kInputCounters;
 
 // A histogram's sums over up to kChunk spans, a lane per span of each eight:
 // bucket counts as the nibbles of a lane (as the scalar pass keeps them in a
@@ -280,7 +278,6 @@ struct Window {
   std::array<uint64_t, 8> keep;
 };
 constexpr uint64_t kAll = ~uint64_t{0};
-constexpr size_t kAhead = 16;  // spans read ahead into the cache
 
 TOKMETER_AVX512 inline __m512i Kept(const char* span, const Window& w, __m512i keep) {
   return _mm512_and_si512(_mm512_loadu_si512(span + w.at), keep);
@@ -312,13 +309,7 @@ TOKMETER_AVX512 const SpanRecord* AlikeEndAvx512(const SpanRecord& first, bool n
   const __m512i ref_a = Kept(f, a, keep_a), ref_b = Kept(f, b, keep_b);
   for (; from != limit; ++from) {
     const char* p = reinterpret_cast<const char*>(from);
-    // The cache lines this and the histogram pass read, kAhead spans ahead
-    // (a prefetch does not fault, past the batch's end either).
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(p) + kAhead * sizeof(SpanRecord);
-    for (size_t line : {offsetof(SpanRecord, start_unix_ns), offsetof(SpanRecord, counters),
-                        offsetof(SpanRecord, tags)}) {
-      _mm_prefetch(reinterpret_cast<const char*>(ahead + line), _MM_HINT_T0);
-    }
+    aggregation::ReadAhead(from);
     const __mmask8 differ = _mm512_mask_cmpneq_epi64_mask(a.words, Kept(p, a, keep_a), ref_a) |
                             _mm512_mask_cmpneq_epi64_mask(b.words, Kept(p, b, keep_b), ref_b);
     if (differ != 0) break;
